@@ -1,0 +1,14 @@
+/**
+ * What a command may touch of the outside world. `main()` takes one, so tests run commands
+ * in-process and read stdout and stderr apart; the bin passes the real process streams.
+ */
+export interface CliIO {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown; isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export function processIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}

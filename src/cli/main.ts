@@ -1,0 +1,65 @@
+import yargs from 'yargs';
+import { isBerthError, UsageError } from '../errors.js';
+import type { GlobalArgs } from './command.js';
+import { commands } from './commands/index.js';
+import type { CliIO } from './io.js';
+
+/**
+ * Runs berth with `argv` and returns the exit code: 0 done, 2 bad usage or input, 1 an
+ * operational failure. It never calls process.exit and writes only through `io`.
+ */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  let debug = argv.includes('--debug');
+  let json = argv.includes('--json');
+  try {
+    let parser = yargs(argv)
+      .scriptName('berth')
+      .usage('berth <command> [options]\n\nBuild, stamp and release multi-architecture container images, with no Docker daemon.')
+      .option('debug', { type: 'boolean', default: false, describe: 'Print stack traces with errors' })
+      .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout' })
+      .strict()
+      .demandCommand(1, 'name a command; see berth --help')
+      .recommendCommands()
+      .help()
+      .version(false)
+      .wrap(Math.min(110, process.stdout.columns ?? 100))
+      .exitProcess(false)
+      .fail((msg, err) => {
+        throw err ?? new UsageError('BAD_FLAG', msg);
+      });
+    for (const c of commands) {
+      parser = parser.command(
+        c.command,
+        c.describe,
+        (y) => c.builder(y as never),
+        async (args) => {
+          const g = args as unknown as GlobalArgs;
+          debug = g.debug;
+          json = g.json;
+          await c.handler(args, io);
+        },
+      );
+    }
+    let helpText = '';
+    await parser.parseAsync(argv, {}, (_err, _args, output) => {
+      helpText = output;
+    });
+    if (helpText) io.stdout.write(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
+    return 0;
+  } catch (err) {
+    return reportError(err, io, { debug, json });
+  }
+}
+
+function reportError(err: unknown, io: CliIO, opts: { debug: boolean; json: boolean }): number {
+  const known = isBerthError(err);
+  const exitCode = known ? err.exitCode : 1;
+  const message = err instanceof Error ? err.message : String(err);
+  const line = known ? message : `internal error: ${message}`;
+  if (opts.json) {
+    io.stdout.write(`${JSON.stringify({ error: { code: known ? err.code : 'INTERNAL', message: line } })}\n`);
+  }
+  io.stderr.write(`berth: ${line.split('\n')[0]}\n`);
+  if ((opts.debug || !known) && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  return exitCode;
+}

@@ -1,0 +1,53 @@
+/**
+ * The errors berth raises. Each carries a stable `code` (tests match on it, not on text) and
+ * says whose fault it is: a UsageError (bad flags or bad input, exit 2) or an
+ * OperationalError (network, registry, I/O, exit 1). Messages are one line naming the input
+ * or server at fault and, where it helps, what to do. Context is added by wrapping with
+ * `cause`, never by parsing messages.
+ */
+export type ErrorCode =
+  | 'BAD_FLAG'
+  | 'BAD_DIGEST'
+  | 'BAD_PLATFORM'
+  | 'BAD_REFERENCE'
+  | 'BAD_TAG'
+  | 'BAD_MANIFEST'
+  | 'BAD_CONFIG'
+  | 'BAD_LAYOUT'
+  | 'BAD_TARBALL'
+  | 'BAD_TEMPLATE'
+  | 'DIGEST_MISMATCH'
+  | 'NO_MATCHING_PLATFORM'
+  | 'NOT_FOUND'
+  | 'UNREADABLE'
+  | 'UNSAFE_PATH'
+  | 'IO'
+  | 'NETWORK'
+  | 'REGISTRY'
+  | 'UNAUTHORIZED';
+
+export abstract class BerthError extends Error {
+  abstract readonly exitCode: 1 | 2;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad usage or bad input: the user must change something. Exit code 2. */
+export class UsageError extends BerthError {
+  readonly exitCode = 2 as const;
+}
+
+/** The environment failed: network, registry, disk. Exit code 1. */
+export class OperationalError extends BerthError {
+  readonly exitCode = 1 as const;
+}
+
+export function isBerthError(err: unknown): err is BerthError {
+  return err instanceof BerthError;
+}
