@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** A temporary name beside `path`, on the same file system so a rename can replace `path`. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes `data` to `path` so that readers see the old file or the whole new one, never half. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Streams into `path` through a temporary file; on any failure nothing is left behind. */
+export async function streamToFileAtomic(path: string, source: Readable): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    await pipeline(source, createWriteStream(tmp));
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+const LOCK_STALE_MS = 120_000;
+
+/**
+ * Runs `fn` holding an exclusive lock file, so that concurrent berth processes updating one
+ * file (an OCI layout's index.json) take turns. A lock older than two minutes is taken as
+ * left by a crashed process and removed.
+ */
+export async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    try {
+      const fh = await open(lockPath, 'wx');
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > LOCK_STALE_MS) await rm(lockPath, { force: true });
+      else await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}

@@ -1,0 +1,46 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Artifact } from './image.js';
+import { directoryFiles, tarballFiles } from './layout-files.js';
+import { readLayout } from './layout-read.js';
+
+/**
+ * Where an image is read from or written to, as written on the command line:
+ * `oci:DIR[:NAME]` an OCI layout directory, any other path an image tarball (or, when it is
+ * a directory holding `oci-layout`, that layout).
+ */
+export type Location = { kind: 'layout'; dir: string; name?: string } | { kind: 'tarball'; path: string; name?: string };
+
+export function parseLocation(text: string, cwd: string, what: string): Location {
+  if (text === '') throw new UsageError('BAD_FLAG', `${what}: is empty`);
+  if (text.startsWith('oci:')) {
+    const rest = text.slice('oci:'.length);
+    // The name follows the first colon after the directory; a name may itself hold colons
+    // (`oci:dist:quay.io/x/y:v1`). Directories with colons can be written ./a:b via a path.
+    const colon = rest.indexOf(':');
+    const dir = colon < 0 ? rest : rest.slice(0, colon);
+    const name = colon < 0 ? undefined : rest.slice(colon + 1);
+    if (dir === '') throw new UsageError('BAD_FLAG', `${what}: "${text}" names no directory; write oci:DIR[:NAME]`);
+    if (name === '') throw new UsageError('BAD_FLAG', `${what}: "${text}" has an empty name after the colon`);
+    return name === undefined ? { kind: 'layout', dir: resolve(cwd, dir) } : { kind: 'layout', dir: resolve(cwd, dir), name };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(text) || text.startsWith('docker://')) {
+    throw new UsageError('BAD_FLAG', `${what}: "${text}": registry references are not supported here yet; give an image tarball or oci:DIR[:NAME]`);
+  }
+  return { kind: 'tarball', path: resolve(cwd, text) };
+}
+
+export function describeLocation(loc: Location): string {
+  return loc.kind === 'layout' ? `oci:${loc.dir}${loc.name ? `:${loc.name}` : ''}` : loc.path;
+}
+
+/** Reads the image or index at a location, checking what it reads. */
+export async function readLocation(loc: Location): Promise<Artifact> {
+  if (loc.kind === 'layout') return readLayout(directoryFiles(loc.dir), loc.name);
+  const s = await stat(loc.path).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError('UNREADABLE', `${loc.path}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
+  });
+  if (s.isDirectory()) return readLayout(directoryFiles(loc.path), loc.name);
+  return readLayout(await tarballFiles(loc.path), loc.name);
+}
