@@ -25,7 +25,8 @@ export interface AssembledImage {
 }
 
 export interface AssembleInput {
-  base: { manifest: ImageManifest; config: ImageConfig } | undefined;
+  /** The base image's layers and config; undefined for an empty (scratch) base. */
+  base: { layers: Descriptor[]; config: ImageConfig } | undefined;
   layers: NewLayer[];
   changes: ConfigChanges;
   format: Format;
@@ -47,7 +48,7 @@ export function assembleImage(input: AssembleInput): AssembledImage {
   const config = applyConfigChanges(baseConfig, input.changes, input.layers);
   const configRaw = encodeJson(config);
 
-  const baseLayers = (base?.manifest.layers ?? []).map((l, i) => {
+  const baseLayers = (base?.layers ?? []).map((l, i) => {
     const mediaType = convertLayerMediaType(l.mediaType, format);
     if (!mediaType) {
       throw new UsageError('BAD_FLAG', `--format ${format}: base layer ${i} (${l.digest}) has media type ${l.mediaType}, which has no ${format} equivalent`);
@@ -67,7 +68,7 @@ export function assembleImage(input: AssembleInput): AssembledImage {
 }
 
 /** A descriptor of an image for use in an index, with its platform. */
-export function imageDescriptor(img: AssembledImage, platform: Platform, annotations?: Record<string, string>): Descriptor {
+export function imageDescriptor(img: Pick<AssembledImage, 'mediaType' | 'digest' | 'manifestRaw'>, platform: Platform, annotations?: Record<string, string>): Descriptor {
   return {
     mediaType: img.mediaType,
     digest: img.digest,

@@ -11,23 +11,23 @@ export interface Platform {
 
 const KNOWN_OS = new Set(['linux', 'windows', 'darwin', 'freebsd', 'netbsd', 'openbsd', 'solaris', 'illumos', 'aix', 'plan9', 'android', 'ios', 'js', 'wasip1']);
 
-/** Architectures (GOARCH names, as images use) and the variants each admits. */
-const KNOWN_ARCH: Record<string, readonly string[]> = {
-  amd64: ['v1', 'v2', 'v3', 'v4'],
-  arm64: ['v8', 'v8.1', 'v8.2', 'v8.3', 'v8.4', 'v8.5', 'v8.6', 'v8.7', 'v8.8', 'v8.9', 'v9', 'v9.1', 'v9.2', 'v9.3', 'v9.4', 'v9.5'],
-  arm: ['v5', 'v6', 'v7', 'v8'],
-  '386': [],
-  ppc64le: [],
-  ppc64: [],
-  s390x: [],
-  riscv64: [],
-  mips64le: [],
-  mips64: [],
-  mipsle: [],
-  mips: [],
-  loong64: [],
-  wasm: [],
-};
+/** Architectures (GOARCH names, as images use) and the variants each admits. A Map keeps '386' in its place. */
+const KNOWN_ARCH = new Map<string, readonly string[]>([
+  ['amd64', ['v1', 'v2', 'v3', 'v4']],
+  ['arm64', ['v8', 'v8.1', 'v8.2', 'v8.3', 'v8.4', 'v8.5', 'v8.6', 'v8.7', 'v8.8', 'v8.9', 'v9', 'v9.1', 'v9.2', 'v9.3', 'v9.4', 'v9.5']],
+  ['arm', ['v5', 'v6', 'v7', 'v8']],
+  ['386', []],
+  ['ppc64le', []],
+  ['ppc64', []],
+  ['s390x', []],
+  ['riscv64', []],
+  ['mips64le', []],
+  ['mips64', []],
+  ['mipsle', []],
+  ['mips', []],
+  ['loong64', []],
+  ['wasm', []],
+]);
 
 /** Common aliases (uname and Debian names) for architectures. */
 const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: '386', i686: '386' };
@@ -46,9 +46,9 @@ export function parsePlatform(text: string, what = '--platform'): Platform {
     throw new UsageError('BAD_PLATFORM', `${what}: unknown operating system "${os}" in "${text}" (known: ${[...KNOWN_OS].join(', ')})`);
   }
   const architecture = ARCH_ALIASES[rawArch] ?? rawArch;
-  const variants = KNOWN_ARCH[architecture];
+  const variants = KNOWN_ARCH.get(architecture);
   if (!variants) {
-    throw new UsageError('BAD_PLATFORM', `${what}: unknown architecture "${rawArch}" in "${text}" (known: ${Object.keys(KNOWN_ARCH).join(', ')})`);
+    throw new UsageError('BAD_PLATFORM', `${what}: unknown architecture "${rawArch}" in "${text}" (known: ${[...KNOWN_ARCH.keys()].join(', ')})`);
   }
   if (variant !== undefined && !variants.includes(variant)) {
     const known = variants.length ? `known for ${architecture}: ${variants.join(', ')}` : `${architecture} has no variants`;

@@ -1,4 +1,8 @@
 import type { Command } from '../command.js';
+import { baseCommand } from './base.js';
+import { buildCommand } from './build.js';
+import { inspectCommand } from './inspect.js';
+import { statusCommand } from './status.js'; import { tagsCommand } from './tags.js';
 
 /** Every berth command, in the order `berth --help` lists them. */
-export const commands: Command<any>[] = [];
+export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand];

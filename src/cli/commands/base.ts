@@ -1,0 +1,40 @@
+import { writeStaticBase } from '../../build/base-command.js';
+import { parsePlatform } from '../../oci/platform.js';
+import { parseReference } from '../../oci/reference.js';
+import { parseLocation } from '../../transport/location.js';
+import { defineCommand } from '../command.js';
+import { parseCompressionLevel, parseFormat, print, sourceDateEpoch } from '../flags.js';
+
+interface BaseArgs {
+  kind: string;
+  platform?: string[];
+  output: string;
+  tag?: string[];
+  format: string;
+  'compression-level': number;
+}
+
+export const baseCommand = defineCommand<BaseArgs>({
+  command: 'base <kind>',
+  describe: "Write one of berth's own base images (static: a distroless-static equivalent)",
+  builder: (y) =>
+    y
+      .positional('kind', { type: 'string', choices: ['static'], demandOption: true, describe: 'which base' })
+      .option('platform', { type: 'string', array: true, describe: 'os/arch[/variant]; several make an index (default linux/amd64)' })
+      .option('output', { type: 'string', demandOption: true, describe: 'image tarball path, or oci:DIR[:NAME]' })
+      .option('tag', { type: 'string', array: true, describe: 'registry/repo:tag the base is named' })
+      .option('format', { type: 'string', default: 'oci', describe: 'media types: oci or docker' })
+      .option('compression-level', { type: 'number', default: 1, describe: 'gzip level, 0-9' }) as never,
+  async handler(args, io) {
+    const result = await writeStaticBase({
+      platforms: (args.platform ?? ['linux/amd64']).map((p) => parsePlatform(p)),
+      output: parseLocation(args.output, io.cwd, '--output'),
+      tags: (args.tag ?? []).map((t) => parseReference(t, { what: '--tag' })),
+      format: parseFormat(args.format),
+      level: parseCompressionLevel(args['compression-level']),
+      epoch: sourceDateEpoch(io.env),
+    });
+    io.stderr.write(`berth: wrote static base ${result.digest} (${result.platforms.join(', ')}) -> ${result.output}\n`);
+    print(io, args.json, result, result.digest);
+  },
+});

@@ -1,0 +1,108 @@
+import type { Digest } from '../oci/digest.js';
+import type { ImageConfig, ImageIndex, ImageManifest } from '../oci/manifest.js';
+import { formatPlatform } from '../oci/platform.js';
+
+/** What `berth inspect` reports of one image; a stable shape for `--json`. */
+export interface ImageSummary {
+  kind: 'image';
+  mediaType: string;
+  digest: Digest;
+  platform: string;
+  /** Bytes of manifest, config and every layer: what a pull transfers. */
+  size: number;
+  created?: string;
+  layers: { digest: string; size: number; mediaType: string }[];
+  config: {
+    digest: string;
+    user?: string;
+    entrypoint?: string[];
+    cmd?: string[];
+    workdir?: string;
+    env: string[];
+    labels: Record<string, string>;
+    exposedPorts: string[];
+  };
+  annotations: Record<string, string>;
+}
+
+export interface IndexSummary {
+  kind: 'index';
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  annotations: Record<string, string>;
+  manifests: (ImageSummary | IndexSummary)[];
+}
+
+export type Summary = ImageSummary | IndexSummary;
+
+export function summariseImage(mediaType: string, digest: Digest, manifestSize: number, manifest: ImageManifest, config: ImageConfig): ImageSummary {
+  const cc = config.config ?? {};
+  const platform = formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
+  return {
+    kind: 'image',
+    mediaType,
+    digest,
+    platform,
+    size: manifestSize + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+    ...(config.created ? { created: config.created } : {}),
+    layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+    config: {
+      digest: manifest.config.digest,
+      ...(cc.User ? { user: cc.User } : {}),
+      ...(cc.Entrypoint ? { entrypoint: cc.Entrypoint } : {}),
+      ...(cc.Cmd ? { cmd: cc.Cmd } : {}),
+      ...(cc.WorkingDir ? { workdir: cc.WorkingDir } : {}),
+      env: cc.Env ?? [],
+      labels: cc.Labels ?? {},
+      exposedPorts: Object.keys(cc.ExposedPorts ?? {}),
+    },
+    annotations: manifest.annotations ?? {},
+  };
+}
+
+export function summariseIndex(mediaType: string, digest: Digest, size: number, index: ImageIndex, children: Summary[]): IndexSummary {
+  return { kind: 'index', mediaType, digest, size, annotations: index.annotations ?? {}, manifests: children };
+}
+
+function humanSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** The human rendering of a summary, one fact a line. */
+export function renderSummary(s: Summary, indent = ''): string {
+  const lines: string[] = [];
+  const add = (l: string) => lines.push(`${indent}${l}`);
+  if (s.kind === 'index') {
+    add(`index      ${s.digest}`);
+    add(`media type ${s.mediaType}`);
+    add(`images     ${s.manifests.length}`);
+    for (const [k, v] of Object.entries(s.annotations)) add(`annotation ${k}=${v}`);
+    for (const child of s.manifests) lines.push('', renderSummary(child, `${indent}  `));
+    return lines.join('\n');
+  }
+  add(`image      ${s.digest}`);
+  add(`media type ${s.mediaType}`);
+  add(`platform   ${s.platform}`);
+  add(`size       ${humanSize(s.size)} (${s.size} bytes)`);
+  if (s.created) add(`created    ${s.created}`);
+  add(`config     ${s.config.digest}`);
+  if (s.config.user) add(`user       ${s.config.user}`);
+  if (s.config.entrypoint) add(`entrypoint ${JSON.stringify(s.config.entrypoint)}`);
+  if (s.config.cmd) add(`cmd        ${JSON.stringify(s.config.cmd)}`);
+  if (s.config.workdir) add(`workdir    ${s.config.workdir}`);
+  for (const e of s.config.env) add(`env        ${e}`);
+  for (const [k, v] of Object.entries(s.config.labels)) add(`label      ${k}=${v}`);
+  for (const p of s.config.exposedPorts) add(`port       ${p}`);
+  for (const [k, v] of Object.entries(s.annotations)) add(`annotation ${k}=${v}`);
+  add(`layers     ${s.layers.length}`);
+  for (const l of s.layers) add(`  ${l.digest}  ${humanSize(l.size)}`);
+  return lines.join('\n');
+}
