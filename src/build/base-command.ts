@@ -6,7 +6,6 @@ import { formatPlatform, type Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
 import { describeLocation, type Location } from '../transport/location.js';
-import { writeImageTarball } from '../transport/tarball-write.js';
 import { writeOutput } from './build.js';
 import { buildStaticBase } from './static-base.js';
 import { withWorkdir } from './workdir.js';
@@ -21,8 +20,7 @@ export interface StaticBaseOptions {
 }
 
 /**
- * Writes berth's static base for each platform: one image, or for several platforms an
- * index over them (a tarball) or one entry per platform (a layout).
+ * Writes berth's static base for each platform: one image, or an index over several.
  */
 export async function writeStaticBase(opts: StaticBaseOptions): Promise<{ digest: Digest; platforms: string[]; output: string; images: { platform: string; digest: Digest }[] }> {
   const outPath = opts.output.kind === 'tarball' ? opts.output.path : join(opts.output.dir, 'index.json');
@@ -33,16 +31,9 @@ export async function writeStaticBase(opts: StaticBaseOptions): Promise<{ digest
       images.push({ image, platform });
     }
     const names = opts.tags.map(formatReference);
-    let digest = images[0]!.image.digest;
-    if (opts.output.kind === 'tarball' && images.length > 1) {
-      const index = assembleIndex(images.map(({ image, platform }) => imageDescriptor(image, platform)), opts.format);
-      digest = index.digest;
-      await writeImageTarball(opts.output.path, { images, index, names }, opts.epoch);
-    } else if (opts.output.kind === 'tarball') {
-      await writeImageTarball(opts.output.path, { images, names }, opts.epoch);
-    } else {
-      for (const { image, platform } of images) await writeOutput(opts.output, image, platform, names, opts.epoch);
-    }
+    const index = images.length > 1 ? assembleIndex(images.map(({ image, platform }) => imageDescriptor(image, platform)), opts.format) : undefined;
+    await writeOutput(opts.output, index ? { images, index } : { images }, names, opts.epoch);
+    const digest = index?.digest ?? images[0]!.image.digest;
     return {
       digest,
       platforms: opts.platforms.map(formatPlatform),

@@ -2,14 +2,15 @@ import { join } from 'node:path';
 import { addExistingLayer, buildLayer } from '../blob/layer.js';
 import { collectFileEntries, type FileSpec } from '../blob/files.js';
 import type { Digest } from '../oci/digest.js';
-import { assembleImage, imageDescriptor, type NewLayer } from '../image/assemble.js';
+import { assembleImage, type NewLayer } from '../image/assemble.js';
 import type { ConfigChanges } from '../image/config.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import { fileBlobs } from '../transport/file-blobs.js';
 import type { Image } from '../transport/image.js';
-import { addImageToLayout } from '../transport/layout-write.js';
+import { addToLayout } from '../transport/layout-write.js';
+import type { WritableContent } from '../transport/content.js';
 import { describeLocation, readLocation, type Location } from '../transport/location.js';
 import { imagePlatform, selectImage } from '../transport/select.js';
 import { writeImageTarball } from '../transport/tarball-write.js';
@@ -80,7 +81,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     });
     const image: Image = { kind: 'image', ...assembled, blobs: fileBlobs(built, 'berth build', base?.blobs) };
     const names = opts.tags.map(formatReference);
-    await writeOutput(opts.output, image, platform, names, opts.epoch);
+    await writeOutput(opts.output, { images: [{ image, platform }] }, names, opts.epoch);
     return {
       digest: image.digest,
       mediaType: image.mediaType,
@@ -105,14 +106,8 @@ async function resolveBase(opts: BuildOptions, work: string): Promise<Image | un
   }
 }
 
-/** Writes one image to a tarball or adds it to a layout, under every name it goes by. */
-export async function writeOutput(output: Location, image: Image, platform: Platform, names: string[], epoch: number): Promise<void> {
-  if (output.kind === 'tarball') {
-    await writeImageTarball(output.path, { images: [{ image, platform }], names }, epoch);
-    return;
-  }
-  const refNames = output.name ? [output.name] : names.length ? names : [undefined];
-  for (const refName of refNames) {
-    await addImageToLayout(output.dir, image, { ...(refName ? { refName } : {}), descriptor: imageDescriptor(image, platform) });
-  }
+/** Writes content to a tarball, or adds it to a layout, under every name it goes by. */
+export async function writeOutput(output: Location, content: WritableContent, names: string[], epoch: number): Promise<void> {
+  if (output.kind === 'tarball') await writeImageTarball(output.path, content, names, epoch);
+  else await addToLayout(output.dir, content, output.name ? [output.name] : names.length ? names : [undefined]);
 }

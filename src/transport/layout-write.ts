@@ -7,19 +7,10 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { MediaType } from '../oci/mediatype.js';
 import { encodeJson, parseManifestOrIndex, type ImageIndex } from '../oci/manifest.js';
 import { platformMatches } from '../oci/platform.js';
-import type { Image } from './image.js';
+import { contentBlobs, topDescriptor, type WritableContent } from './content.js';
 import { blobPath } from './layout-read.js';
 
 export const OCI_LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
-
-/** Every blob an image consists of, manifest last, with the bytes berth holds in memory. */
-export function imageBlobs(img: Image): { desc: Descriptor; bytes?: Uint8Array }[] {
-  return [
-    ...img.manifest.layers.map((desc) => ({ desc })),
-    { desc: img.manifest.config, bytes: img.configRaw },
-    { desc: { mediaType: img.mediaType, digest: img.digest, size: img.manifestRaw.length }, bytes: img.manifestRaw },
-  ];
-}
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -29,30 +20,28 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Adds an image to the OCI layout at `dir` (created if absent) under `refName`. Blobs already
- * present are kept; index.json is rewritten atomically under a lock, so several berth
- * processes can add images for different platforms to one layout at once. An entry with the
- * same name and platform is replaced.
+ * Adds content to the OCI layout at `dir` (created if absent), named by each of `refNames`
+ * (or unnamed). Blobs already present are kept; index.json is rewritten atomically under a
+ * lock, so several berth processes can add images for different platforms to one layout at
+ * once. An entry with the same name and platform is replaced.
  */
-export async function addImageToLayout(dir: string, img: Image, entry: { refName?: string; descriptor: Descriptor }): Promise<void> {
+export async function addToLayout(dir: string, content: WritableContent, refNames: (string | undefined)[]): Promise<void> {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   if (!(await exists(join(dir, 'oci-layout')))) await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT_FILE);
-  for (const { desc, bytes } of imageBlobs(img)) {
+  for (const { desc, bytes, image } of contentBlobs(content)) {
     const path = join(dir, blobPath(desc.digest));
     if (await exists(path)) continue;
     await mkdir(dirname(path), { recursive: true });
     if (bytes) await writeFileAtomic(path, bytes);
-    else await streamToFileAtomic(path, await img.blobs.open(desc));
+    else await streamToFileAtomic(path, await image!.blobs.open(desc));
   }
-  const descriptor: Descriptor = {
-    ...entry.descriptor,
-    ...(entry.refName ? { annotations: { ...(entry.descriptor.annotations ?? {}), [Annotation.refName]: entry.refName } } : {}),
-  };
+  const top = topDescriptor(content);
+  const added = refNames.map((refName): Descriptor => (refName ? { ...top, annotations: { ...(top.annotations ?? {}), [Annotation.refName]: refName } } : top));
   const indexPath = join(dir, 'index.json');
   await withLock(`${indexPath}.lock`, async () => {
     const index = await readIndexJson(indexPath);
-    const kept = index.manifests.filter((d) => !sameSlot(d, descriptor));
-    const manifests = [...kept, descriptor].sort(compareEntries);
+    const kept = index.manifests.filter((d) => !added.some((a) => sameSlot(d, a)));
+    const manifests = [...kept, ...added].sort(compareEntries);
     await writeFileAtomic(indexPath, encodeJson({ ...index, manifests }));
   });
 }
