@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'BAD_LAYOUT'
   | 'BAD_TARBALL'
   | 'BAD_TEMPLATE'
+  | 'BAD_BERTH_YAML' | 'BAD_ENV' | 'BAD_STATUS_FILE'
   | 'DIGEST_MISMATCH'
   | 'NO_MATCHING_PLATFORM'
   | 'NOT_FOUND'

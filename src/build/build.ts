@@ -11,13 +11,14 @@ import { fileBlobs } from '../transport/file-blobs.js';
 import type { Image } from '../transport/image.js';
 import { addToLayout } from '../transport/layout-write.js';
 import type { WritableContent } from '../transport/content.js';
-import { describeLocation, readLocation, type Location } from '../transport/location.js';
+import { describeLocation, readLocation, type AnyLocation, type Location } from '../transport/location.js';
+import { pullBaseImage, type RegistryOptions } from '../transport/registry.js';
 import { imagePlatform, selectImage } from '../transport/select.js';
 import { writeImageTarball } from '../transport/tarball-write.js';
 import { buildStaticBase } from './static-base.js';
 import { withWorkdir } from './workdir.js';
 
-export type BaseSpec = { kind: 'scratch' } | { kind: 'static' } | { kind: 'location'; location: Location };
+export type BaseSpec = { kind: 'scratch' } | { kind: 'static' } | { kind: 'location'; location: AnyLocation };
 
 export const DEFAULT_PLATFORM: Platform = parsePlatform('linux/amd64');
 
@@ -38,6 +39,8 @@ export interface BuildOptions {
   /** SOURCE_DATE_EPOCH: `created` and every mtime. */
   epoch: number;
   output: Location;
+  /** How a registry base is reached and cached (credentials, insecure hosts, cache folder). */
+  registry?: RegistryOptions;
 }
 
 export interface BuildResult {
@@ -101,6 +104,7 @@ async function resolveBase(opts: BuildOptions, work: string): Promise<Image | un
       return buildStaticBase({ platform: opts.platform ?? DEFAULT_PLATFORM, epoch: opts.epoch, level: opts.compressionLevel, format: opts.format, work });
     case 'location': {
       const where = `--base ${describeLocation(opts.base.location)}`;
+      if (opts.base.location.kind === 'registry') return pullBaseImage(opts.base.location.ref, opts.platform, opts.registry ?? {}, where);
       return selectImage(await readLocation(opts.base.location), opts.platform, where);
     }
   }

@@ -3,11 +3,12 @@ import { parseFileSpec } from '../../blob/files.js';
 import { UsageError } from '../../errors.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
-import { parseLocation } from '../../transport/location.js';
+import { parseAnyLocation, parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
+import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
 import { parseArgv, parseCompressionLevel, parseFormat, parseKeyValues, parseOwner, print, sourceDateEpoch } from '../flags.js';
 
-interface BuildArgs {
+interface BuildArgs extends RegistryArgs {
   base: string;
   platform?: string;
   file?: string[];
@@ -30,15 +31,15 @@ interface BuildArgs {
 export function parseBase(text: string, cwd: string): BaseSpec {
   if (text === 'scratch') return { kind: 'scratch' };
   if (text === 'static') return { kind: 'static' };
-  return { kind: 'location', location: parseLocation(text, cwd, '--base') };
+  return { kind: 'location', location: parseAnyLocation(text, cwd, '--base') };
 }
 
 export const buildCommand = defineCommand<BuildArgs>({
   command: 'build',
   describe: 'Build an image for one platform: a base, a layer of files, config changes',
   builder: (y) =>
-    y
-      .option('base', { type: 'string', demandOption: true, describe: 'scratch, static, an image tarball, or oci:DIR[:NAME]' })
+    registryFlags(y)
+      .option('base', { type: 'string', demandOption: true, describe: 'scratch, static, an image tarball, oci:DIR[:NAME], or registry/repo[:tag][@digest]' })
       .option('platform', { type: 'string', describe: 'os/arch[/variant]; picks from a multi-platform base (default: the base image\'s, else linux/amd64)' })
       .option('file', { type: 'string', array: true, describe: 'SRC:DEST[:MODE] file or directory to add, all in one new layer' })
       .option('layer', { type: 'string', array: true, describe: 'an existing layer tarball (plain or gzip) to append' })
@@ -82,6 +83,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       compressionLevel: parseCompressionLevel(args['compression-level']),
       epoch: sourceDateEpoch(io.env),
       output: parseLocation(args.output, io.cwd, '--output'),
+      registry: registryOptions(args, io),
     });
     io.stderr.write(`berth: built ${result.platform} image ${result.digest} -> ${result.output}\n`);
     print(io, args.json, result, result.digest);

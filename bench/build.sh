@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Benchmarks building a layer of one big binary-like file:
+#   (a) berth            (bench/lib/build-layer.mjs; later `berth build`)
+#   (b) umoci insert     into a fresh umoci layout
+#   (c) the floor        tar -c FILE | pigz -1 -p 2 | sha256sum
+#   (d) berth's peak RSS for a 1 GiB layer
+# Runs are interleaved and repeated; it prints the minimum and median wall time of each.
+#
+# Usage: bench/build.sh [RUNS]        (after `npm run build`)
+# Env:   BENCH_MIB=256  BENCH_BIG_MIB=1024  TMPDIR (where the files go)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUNS=${1:-5}
+MIB=${BENCH_MIB:-256}
+BIG_MIB=${BENCH_BIG_MIB:-1024}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# How berth builds a layer holding $1 at /app/file into $2: the one line to change when the
+# CLI's build command lands. Timed through `bash -c`, so it may be any shell code.
+berth_build() { node "$REPO/bench/lib/build-layer.mjs" "$1" "$2"; }
+export -f berth_build
+export REPO
+
+# time_cmd LABEL CMD [ARGS...]: runs CMD (stdout discarded) and appends
+# "<wall seconds> <peak RSS KiB>" to $WORK/times.LABEL.
+time_cmd() {
+  local label=$1
+  shift
+  if [[ -x /usr/bin/time ]]; then
+    /usr/bin/time -f '%e %M' -o "$WORK/time.out" "$@" >/dev/null
+  else
+    node "$REPO/bench/lib/time-cmd.mjs" "$WORK/time.out" "$@" >/dev/null
+  fi
+  cat "$WORK/time.out" >>"$WORK/times.$label"
+}
+
+# summary LABEL: "min median peak-RSS-MiB" over the runs recorded for LABEL.
+summary() {
+  sort -n "$WORK/times.$1" | awk '
+    { wall[NR] = $1; if ($2 > rss) rss = $2 }
+    END { med = (NR % 2) ? wall[(NR + 1) / 2] : (wall[NR / 2] + wall[NR / 2 + 1]) / 2
+          printf "%.2f %.2f %.0f\n", wall[1], med, rss / 1024 }'
+}
+
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# A big ELF to stand in for a compiled server binary: node itself, else the largest in /usr/bin.
+find_elf() {
+  local f
+  for f in "$(readlink -f "$(command -v node)")" /usr/bin/node; do
+    if [[ -f $f && $(head -c 4 "$f" | od -An -c | tr -d ' ') == '177ELF' ]]; then
+      echo "$f"
+      return
+    fi
+  done
+  find /usr/bin /usr/lib -maxdepth 3 -type f -size +1M -print0 2>/dev/null | xargs -0 ls -S 2>/dev/null |
+    while read -r f; do [[ $(head -c 4 "$f" | od -An -c | tr -d ' ') == '177ELF' ]] && { echo "$f"; break; }; done
+}
+
+# make_binary MIB OUT: the ELF repeated and cut to exactly MIB MiB.
+make_binary() {
+  local bytes=$(($1 * 1024 * 1024))
+  : >"$2"
+  while (($(stat -c %s "$2") < bytes)); do cat "$ELF" >>"$2"; done
+  truncate -s "$bytes" "$2"
+}
+
+ELF=$(find_elf)
+[[ -n $ELF ]] || { echo "no ELF binary found to build test input from" >&2; exit 1; }
+[[ -f $REPO/dist/blob/layer.js ]] || { echo "run 'npm run build' first" >&2; exit 1; }
+mkdir -p "$WORK/in"
+FILE=$WORK/in/file
+make_binary "$MIB" "$FILE"
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+echo "tools:   node $(node --version), $(umoci --version), $(pigz --version 2>&1), $( [[ -x /usr/bin/time ]] && echo 'GNU time' || echo 'time-cmd.mjs')"
+echo "files:   $WORK ($(df -T "$WORK" | awk 'NR == 2 {print $2}'))"
+echo "input:   ${MIB} MiB made of $ELF repeated; $RUNS runs of each, interleaved"
+echo
+
+for ((i = 1; i <= RUNS; i++)); do
+  time_cmd berth bash -c 'berth_build "$@"' _ "$FILE" "$WORK/layer.tar.gz"
+  sha256sum <"$WORK/layer.tar.gz" >>"$WORK/berth.digests"
+
+  rm -rf "$WORK/umoci"
+  umoci init --layout "$WORK/umoci" && umoci new --image "$WORK/umoci:t"
+  time_cmd umoci umoci insert --image "$WORK/umoci:t" "$FILE" /app/file
+
+  time_cmd floor bash -o pipefail -c "tar -cf - -C '$WORK/in' file | pigz -1 -p 2 | sha256sum"
+done
+
+berth_size=$(stat -c %s "$WORK/layer.tar.gz")
+umoci_size=$(find "$WORK/umoci/blobs" -type f -printf '%s\n' | sort -n | tail -1)
+floor_size=$(tar -cf - -C "$WORK/in" file | pigz -1 -p 2 | wc -c)
+read -r b_min b_med b_rss < <(summary berth)
+read -r u_min u_med u_rss < <(summary umoci)
+read -r f_min f_med f_rss < <(summary floor)
+
+printf '%-44s %9s %9s %9s %10s\n' "${MIB} MiB layer" 'min s' 'median s' 'peak RSS' 'gzip MiB'
+printf '%-44s %9s %9s %7s Mi %10s\n' '(a) berth' "$b_min" "$b_med" "$b_rss" "$(div "$berth_size" 1048576)"
+printf '%-44s %9s %9s %7s Mi %10s\n' '(b) umoci insert' "$u_min" "$u_med" "$u_rss" "$(div "$umoci_size" 1048576)"
+printf '%-44s %9s %9s %7s Mi %10s\n' '(c) floor: tar | pigz -1 -p 2 | sha256sum' "$f_min" "$f_med" "$f_rss" "$(div "$floor_size" 1048576)"
+echo "berth / umoci: $(div "$b_min" "$u_min")x (min), $(div "$b_med" "$u_med")x (median);" \
+  "berth / floor: $(div "$b_min" "$f_min")x (min), $(div "$b_med" "$f_med")x (median)"
+echo "berth digests identical across runs: $([[ $(sort -u "$WORK/berth.digests" | wc -l) == 1 ]] && echo yes || echo NO)"
+echo
+
+rm -rf "$WORK/umoci" "$WORK/layer.tar.gz"
+make_binary "$BIG_MIB" "$FILE"
+time_cmd big bash -c 'berth_build "$@"' _ "$FILE" "$WORK/layer.tar.gz"
+read -r g_min _ g_rss < <(summary big)
+printf '(d) berth, %s MiB layer: %s s, peak RSS %s MiB\n' "$BIG_MIB" "$g_min" "$g_rss"

@@ -1,0 +1,77 @@
+import { resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { parseReference, type Reference } from '../oci/reference.js';
+import { defaultCacheDir } from '../registry/cache.js';
+import { withRegistries, DEFAULT_JOBS, type Registries, type RegistryOptions } from '../registry/pool.js';
+import type { GlobalArgs } from './command.js';
+import type { CliIO } from './io.js';
+import { progressRenderer } from './progress.js';
+
+/** Flags of every command that talks to registries. */
+export interface RegistryArgs {
+  'insecure-registry'?: string[];
+  'cache-dir'?: string;
+}
+
+/** Flags of commands that move blobs (push, pull, copy). */
+export interface TransferArgs extends RegistryArgs {
+  jobs: number;
+  retries: number;
+  quiet: boolean;
+}
+
+/** The flags as data: yargs reads them, and so does the lean push entry (./lean-push.ts). */
+export const REGISTRY_OPTIONS = {
+  'insecure-registry': { type: 'string', array: true, describe: 'HOST[:PORT] to reach over plain HTTP (localhost and 127.0.0.1 always are)' },
+  'cache-dir': { type: 'string', describe: "berth's cache: pulled bases, where blobs were seen (default $XDG_CACHE_HOME/berth or ~/.cache/berth)" },
+} as const;
+
+export const TRANSFER_OPTIONS = {
+  ...REGISTRY_OPTIONS,
+  jobs: { type: 'number', default: DEFAULT_JOBS, describe: 'blobs transferred at once' },
+  retries: { type: 'number', default: 4, describe: 'tries after the first for a failed request (connection errors, 5xx, 429)' },
+  quiet: { type: 'boolean', default: false, describe: 'no progress bar: plain periodic lines only' },
+} as const;
+
+export function registryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
+  return y.options(REGISTRY_OPTIONS) as unknown as Argv<T & RegistryArgs>;
+}
+
+export function transferFlags<T>(y: Argv<T>): Argv<T & TransferArgs> {
+  return y.options(TRANSFER_OPTIONS) as unknown as Argv<T & TransferArgs>;
+}
+
+/** A target or pull reference: `docker://` optional; a missing tag is `latest`. */
+export function parseRegistryReference(text: string, what: string): Reference {
+  return parseReference(text.startsWith('docker://') ? text.slice('docker://'.length) : text, { what });
+}
+
+/** RegistryOptions from the flags and the environment. Debug lines never carry credentials. */
+export function registryOptions(args: RegistryArgs & Partial<TransferArgs> & GlobalArgs, io: CliIO): RegistryOptions {
+  const insecure = (args['insecure-registry'] ?? []).flatMap((h) => h.split(',')).filter((h) => h !== '');
+  for (const h of insecure) {
+    if (!/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(h)) throw new UsageError('BAD_FLAG', `--insecure-registry: "${h}" is not HOST[:PORT]`);
+  }
+  if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64)) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
+  if (args.retries !== undefined && (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 20)) throw new UsageError('BAD_FLAG', `--retries: ${args.retries} is not a whole number from 0 to 20`);
+  return {
+    env: io.env,
+    insecure,
+    cacheDir: args['cache-dir'] !== undefined ? resolve(io.cwd, args['cache-dir']) : defaultCacheDir(io.env),
+    ...(args.jobs !== undefined ? { jobs: args.jobs } : {}),
+    ...(args.retries !== undefined ? { retry: { retries: args.retries } } : {}),
+    ...(args.debug ? { log: (line: string) => io.stderr.write(`berth: debug: ${line}\n`) } : {}),
+  };
+}
+
+/** Runs `fn` with a registry pool and progress rendered on stderr, closing both after. */
+export async function withTransfer<T>(args: TransferArgs & GlobalArgs, io: CliIO, verb: string, fn: (r: Registries) => Promise<T>): Promise<T> {
+  const tty = io.stderr.isTTY === true && !args.quiet && !args.json;
+  const progress = progressRenderer(io.stderr, { tty, verb });
+  try {
+    return await withRegistries({ ...registryOptions(args, io), reporter: progress.reporter }, fn);
+  } finally {
+    progress.done();
+  }
+}

@@ -1,0 +1,20 @@
+import { isBerthError } from '../errors.js';
+import type { CliIO } from './io.js';
+
+/**
+ * Writes an error as berth reports every error (one line on stderr, JSON on stdout with
+ * --json, the stack with --debug or for an internal error) and returns the exit code.
+ * Kept free of yargs so the lean push entry can use it. (The same as main.ts's for now.)
+ */
+export function reportError(err: unknown, io: CliIO, opts: { debug: boolean; json: boolean }): number {
+  const known = isBerthError(err);
+  const exitCode = known ? err.exitCode : 1;
+  const message = err instanceof Error ? err.message : String(err);
+  const line = known ? message : `internal error: ${message}`;
+  if (opts.json) {
+    io.stdout.write(`${JSON.stringify({ error: { code: known ? err.code : 'INTERNAL', message: line } })}\n`);
+  }
+  io.stderr.write(`berth: ${line.split('\n')[0]}\n`);
+  if ((opts.debug || !known) && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  return exitCode;
+}

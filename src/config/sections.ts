@@ -1,0 +1,20 @@
+/**
+ * Every key `berth.yaml` accepts, in one place. To add a section, add one entry to
+ * `berthYamlSchema` with its spec from ./schema.ts (and a validator for its values, kept in
+ * src/config or src/oci so the config stays below the layers that use it); the loader, the error messages, the config cache key and the
+ * `BerthConfig` type follow from it. A key not listed here is an error.
+ */
+import { checkRegistry } from './registry.js';
+import { checkTagSpec } from './tag-spec.js';
+import { list, section, string, type Infer } from './schema.js';
+
+export const berthYamlSchema = section({
+  /** Default for STABLE_DOCKER_REGISTRY when $DOCKER_REGISTRY is not set. */
+  registry: string({ check: checkRegistry }),
+  /** Default for STABLE_DOCKER_PUSH_REGISTRY when $DOCKER_PUSH_REGISTRY is not set. */
+  pushRegistry: string({ check: checkRegistry }),
+  /** Default tags for `berth tags`: `name=template`, a template, or a plain value. */
+  tags: list(string({ check: checkTagSpec, coerce: true })),
+});
+
+export type BerthConfig = Infer<typeof berthYamlSchema>;

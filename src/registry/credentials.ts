@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { OperationalError, UsageError } from '../errors.js';
+
+/**
+ * A login for one registry. `source` says where it came from ("~/.docker/config.json",
+ * "docker-credential-pass") for messages; it never holds the secret itself.
+ */
+export interface Credential {
+  username?: string;
+  password?: string;
+  /** An OAuth2 refresh token (`identitytoken`, or a helper's `<token>` user). */
+  identityToken?: string;
+  source: string;
+}
+
+const DOCKER_HUB_KEYS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+
+/** The host an `auths` key or helper ServerURL names: scheme, path and case dropped, Hub's aliases made one. */
+export function normaliseHost(key: string): string {
+  const host = key.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split('/')[0]!.toLowerCase();
+  return DOCKER_HUB_KEYS.has(host) ? 'docker.io' : host;
+}
+
+interface AuthConfigFile {
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
+}
+
+/** The files consulted, in order: podman's REGISTRY_AUTH_FILE, then Docker's config.json. */
+export function authFiles(env: NodeJS.ProcessEnv): { path: string; display: string }[] {
+  const out: { path: string; display: string }[] = [];
+  if (env.REGISTRY_AUTH_FILE) out.push({ path: env.REGISTRY_AUTH_FILE, display: '$REGISTRY_AUTH_FILE' });
+  if (env.DOCKER_CONFIG) out.push({ path: join(env.DOCKER_CONFIG, 'config.json'), display: '$DOCKER_CONFIG/config.json' });
+  else out.push({ path: join(env.HOME || homedir(), '.docker', 'config.json'), display: '~/.docker/config.json' });
+  return out;
+}
+
+async function readAuthFile(path: string, display: string): Promise<AuthConfigFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OperationalError('UNREADABLE', `${display}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const doc = JSON.parse(text) as unknown;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('not an object');
+    return doc as AuthConfigFile;
+  } catch {
+    // The text may hold secrets: say only that it is broken.
+    throw new UsageError('UNREADABLE', `${display}: is not valid JSON; fix or remove it`);
+  }
+}
+
+/**
+ * The credential for `host` (as written in references: `quay.io`, `127.0.0.1:5000`), matched
+ * exactly after normalising, never loosely: a loose match would send a password to the
+ * wrong host. Per file: `credHelpers[host]`, then `auths[host]`, then `credsStore`.
+ */
+export async function findCredential(host: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
+  const want = normaliseHost(host);
+  for (const { path, display } of authFiles(env)) {
+    const file = await readAuthFile(path, display);
+    if (!file) continue;
+    const helper = Object.entries(file.credHelpers ?? {}).find(([k]) => normaliseHost(k) === want)?.[1];
+    if (helper) {
+      const c = await fromHelper(helper, want, env);
+      if (c) return c;
+    }
+    const entry = Object.entries(file.auths ?? {}).find(([k]) => normaliseHost(k) === want)?.[1];
+    if (entry) {
+      const c = fromAuthEntry(entry, display);
+      if (c) return c;
+    }
+    if (file.credsStore) {
+      const c = await fromHelper(file.credsStore, want, env);
+      if (c) return c;
+    }
+  }
+  return undefined;
+}
+
+function fromAuthEntry(entry: NonNullable<AuthConfigFile['auths']>[string], display: string): Credential | undefined {
+  if (entry.identitytoken) return { identityToken: entry.identitytoken, source: display };
+  if (entry.auth) {
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new UsageError('UNREADABLE', `${display}: an "auth" entry is not base64 of user:password`);
+    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source: display };
+  }
+  if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password, source: display };
+  return undefined;
+}
+
+/** The server name helpers are asked for: Docker Hub's historical URL, else the host. */
+function helperServer(host: string): string {
+  return host === 'docker.io' ? 'https://index.docker.io/v1/' : host;
+}
+
+/** Asks `docker-credential-NAME get`; "not found" (any failure) is no credential, said without its output. */
+async function fromHelper(name: string, host: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError('UNREADABLE', `credential helper name "${name}" is not a plain name`);
+  const program = `docker-credential-${name}`;
+  // execa is loaded only when a helper is configured: most pushes never need it.
+  const { execa } = await import('execa');
+  const r = await execa(program, ['get'], { input: helperServer(host), env, extendEnv: false, reject: false, timeout: 30_000, stripFinalNewline: true });
+  if (r.failed) {
+    if ((r as { code?: string }).code === 'ENOENT') throw new OperationalError('UNREADABLE', `credential helper ${program} is configured for ${host} but is not on PATH`);
+    return undefined;
+  }
+  let doc: { Username?: unknown; Secret?: unknown };
+  try {
+    doc = JSON.parse(String(r.stdout)) as typeof doc;
+  } catch {
+    throw new OperationalError('UNREADABLE', `credential helper ${program} gave an answer that is not JSON`);
+  }
+  if (typeof doc.Secret !== 'string' || doc.Secret === '') return undefined;
+  const source = program;
+  if (doc.Username === '<token>') return { identityToken: doc.Secret, source };
+  return { username: typeof doc.Username === 'string' ? doc.Username : '', password: doc.Secret, source };
+}

@@ -1,0 +1,70 @@
+import { RegistryClient, type RegistryClientOptions } from './client.js';
+import { createTransport, type HttpTransport } from './http.js';
+import { BlobLocations } from './locations.js';
+import type { Reporter } from './progress.js';
+
+/** How berth reaches registries, for one run of a command. */
+export interface RegistryOptions extends Omit<RegistryClientOptions, 'transport' | 'onRetry'> {
+  /** Blobs in flight at once (default 4). */
+  jobs?: number;
+  /** Progress and retry events, for the CLI to render. */
+  reporter?: Reporter;
+  /** Where blob locations (for mounts) and cached bases are kept; none when undefined. */
+  cacheDir?: string;
+}
+
+export const DEFAULT_JOBS = 4;
+
+/**
+ * One client per registry host, sharing keep-alive connections, tokens (per client) and
+ * blob-location memory for one run. Close it when done.
+ */
+export class Registries {
+  readonly jobs: number;
+  readonly reporter: Reporter | undefined;
+  readonly cacheDir: string | undefined;
+  private readonly transport: HttpTransport;
+  private readonly clients = new Map<string, RegistryClient>();
+  private readonly locations = new Map<string, Promise<BlobLocations>>();
+
+  constructor(private readonly opts: RegistryOptions = {}) {
+    this.jobs = Math.max(1, opts.jobs ?? DEFAULT_JOBS);
+    this.reporter = opts.reporter;
+    this.cacheDir = opts.cacheDir;
+    this.transport = createTransport({ maxSockets: this.jobs + 4, ...(opts.lookup ? { lookup: opts.lookup } : {}) });
+  }
+
+  client(host: string): RegistryClient {
+    let c = this.clients.get(host);
+    if (!c) {
+      const reporter = this.reporter;
+      c = new RegistryClient(host, { ...this.opts, transport: this.transport, ...(reporter ? { onRetry: (info) => reporter({ type: 'retry', ...info }) } : {}) });
+      this.clients.set(host, c);
+    }
+    return c;
+  }
+
+  /** Where blobs of `host` were seen, remembered across runs under the cache folder. */
+  blobLocations(host: string): Promise<BlobLocations> {
+    let l = this.locations.get(host);
+    if (!l) {
+      l = BlobLocations.load(this.cacheDir, host);
+      this.locations.set(host, l);
+    }
+    return l;
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
+
+/** Runs `fn` with a pool that is closed afterwards. */
+export async function withRegistries<T>(opts: RegistryOptions, fn: (r: Registries) => Promise<T>): Promise<T> {
+  const r = new Registries(opts);
+  try {
+    return await fn(r);
+  } finally {
+    r.close();
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The lean `berth status` entry point that hack/build/print-workspace-status.sh runs. It is
+ * bundled into one CommonJS file (dist/lean/status.cjs, see docs/status.md) that loads no
+ * yargs and no execa; the YAML parser (dist/lean/yaml.cjs) is loaded only when berth.yaml
+ * has to be parsed, and node:child_process only when a git call is needed. Bazel runs it
+ * before builds, so every millisecond here is paid again and again (docs/performance.md).
+ *
+ *   node dist/lean/status.cjs [--config=FILE] [--no-build-date] [--cache-dir=DIR]
+ *       [--commit=SHA] [--git-common-dir=DIR] [--stdin]
+ *
+ * With `--stdin` it reads, from the script, the rest of the git facts and the cache key:
+ *
+ *   scm-status=clean|dirty
+ *   commit-time=SECONDS          (optional, with describe)
+ *   describe=TEXT                (the output of DESCRIBE_FORMAT; empty: no v* tag)
+ *   <empty line>
+ *   <the cache key, to the end>
+ *
+ * Given all of them it starts no git process. After printing it writes
+ * `<cache-dir>/status.cache` as `<key length in bytes>\n<key><output>`, the format the
+ * script compares. `--no-build-date` leaves out the one time-varying key, which the script
+ * prints itself. Exit 0 with the keys on stdout; 2 with one line on stderr when the config
+ * is broken; anything else and the script falls back to defaults.
+ */
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isBerthError } from '../errors.js';
+import { collectStatus, type CollectStatusOptions } from './collect.js';
+import { pickEnv } from './env.js';
+import { buildDate, formatStatus } from './status.js';
+
+interface LeanArgs {
+  opts: CollectStatusOptions;
+  buildDate: boolean;
+  stdin: boolean;
+}
+
+function parseArgs(argv: string[], cwd: string, env: NodeJS.ProcessEnv): LeanArgs {
+  const opts: CollectStatusOptions = { cwd, env, hints: {} };
+  let withDate = true;
+  let stdin = false;
+  for (const arg of argv) {
+    const eq = arg.indexOf('=');
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    const value = eq < 0 ? undefined : arg.slice(eq + 1);
+    if (flag === '--no-build-date' && value === undefined) withDate = false;
+    else if (flag === '--stdin' && value === undefined) stdin = true;
+    else if (flag === '--config' && value) opts.configFile = resolve(cwd, value);
+    else if (flag === '--commit' && value) opts.hints!.commit = value;
+    else if (flag === '--git-common-dir' && value) opts.hints!.commonDir = value;
+    else if (flag === '--cache-dir' && value) opts.cacheDir = value;
+    else throw new Error(`unknown argument "${arg}"`);
+  }
+  return { opts, buildDate: withDate, stdin };
+}
+
+/** Splits the script's stdin into the git facts (into `opts.hints`) and the cache key. */
+function readStdin(opts: CollectStatusOptions): Buffer | undefined {
+  const input = readFileSync(0);
+  const sep = input.indexOf('\n\n');
+  const head = (sep < 0 ? input : input.subarray(0, sep)).toString('utf8');
+  for (const line of head.split('\n')) {
+    const eq = line.indexOf('=');
+    const name = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (name === 'scm-status' && (value === 'clean' || value === 'dirty')) opts.hints!.dirty = value === 'dirty';
+    else if (name === 'commit-time' && /^[0-9]+$/.test(value)) opts.hints!.commitTime = Number.parseInt(value, 10);
+    else if (name === 'describe') opts.hints!.describe = value;
+  }
+  return sep < 0 ? undefined : input.subarray(sep + 2);
+}
+
+/** The running bundle's size and time: a rebuilt berth does not reuse a cached config. */
+function buildId(): string {
+  try {
+    const st = statSync(process.argv[1] ?? '');
+    return `${st.size}-${st.mtimeMs}`;
+  } catch {
+    return '';
+  }
+}
+
+export async function runLeanStatus(argv: string[]): Promise<number> {
+  try {
+    const args = parseArgs(argv, process.cwd(), process.env);
+    const key = args.stdin ? readStdin(args.opts) : undefined;
+    const status = await collectStatus({ ...args.opts, buildId: buildId() });
+    for (const w of status.warnings) write(2, `berth status: warning: ${w}\n`);
+    const date = args.buildDate ? buildDate(pickEnv(process.env)) : undefined;
+    const out = formatStatus(status, date !== undefined ? { buildDate: date } : {});
+    write(1, out);
+    if (key !== undefined && key.length > 0 && args.opts.cacheDir !== undefined && !args.buildDate && keyStillHolds(key, args.opts)) {
+      writeCache(args.opts.cacheDir, key, out);
+    }
+    return 0;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    write(2, `berth status: ${msg.split('\n')[0]}\n`);
+    return isBerthError(err) ? err.exitCode : 1;
+  }
+}
+
+/**
+ * The files this run read after the script did (berth.yaml and the git config) must be as
+ * the key says; if either was saved in between, the answer is printed but not cached.
+ */
+function keyStillHolds(key: Buffer, opts: CollectStatusOptions): boolean {
+  const part = (name: string, file: string): Buffer => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'latin1');
+    } catch {
+      text = '<none>';
+    }
+    const body = Buffer.from(`${name}=${text}`, 'latin1');
+    return Buffer.concat([Buffer.from(`${body.length}:`), body, Buffer.from('\n')]);
+  };
+  const configFile = opts.configFile ?? join(opts.cwd, 'berth.yaml');
+  if (!key.includes(part('berth.yaml', configFile))) return false;
+  if (opts.hints?.commonDir !== undefined && !key.includes(part('gitconfig', join(opts.hints.commonDir, 'config')))) return false;
+  return true;
+}
+
+/** Replaces the cache atomically; a cache that cannot be written only costs time. */
+function writeCache(dir: string, key: Buffer, out: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'status.cache');
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${key.length}\n`), key, Buffer.from(out)]));
+    renameSync(tmp, file);
+  } catch {
+    // ignore
+  }
+}
+
+/** Writes without setting up process.stdout's stream (a few ms this path does not need). */
+function write(fd: 1 | 2, text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  try {
+    while (off < buf.length) off += writeSync(fd, buf, off);
+  } catch {
+    (fd === 1 ? process.stdout : process.stderr).write(buf.subarray(off));
+  }
+}
+
+void runLeanStatus(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { LookupFunction } from 'node:net';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { berth } from '../helpers/cli.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { run, tempDir } from '../helpers/tools.js';
+import { RegistryClient } from '../../src/registry/client.js';
+import { RegistryError } from '../../src/registry/errors.js';
+import { verifyingStream } from '../../src/blob/verify.js';
+import type { Digest } from '../../src/oci/digest.js';
+import { appImage, staticBase, testEnv } from './fixtures.js';
+
+const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
+const BLOB_UPLOAD = /\/blobs\/uploads\//;
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let reg: TestRegistry;
+let proxy: FaultProxy;
+let env: NodeJS.ProcessEnv;
+let image: string;
+let imageDigest: string;
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('berth-faults-'));
+  reg = await startRegistry();
+  proxy = await startFaultProxy({ target: reg.host });
+  env = testEnv(dir);
+  // An image with a 6 MiB layer of random bytes, so an upload can be cut part-way.
+  const base = join(dir, 'base.tar');
+  await staticBase(base);
+  await writeFile(join(dir, 'random.bin'), randomBytes(6 << 20));
+  image = join(dir, 'app.tar');
+  const built = await appImage(base, image, env, ['--file', `${join(dir, 'random.bin')}:/data/random.bin`, '--compression-level', '0']);
+  expect(built.code).toBe(0);
+  imageDigest = built.digest;
+});
+afterAll(async () => {
+  await proxy.close();
+  await reg.stop();
+  await cleanup();
+});
+beforeEach(() => {
+  proxy.setFaults([]);
+  proxy.log.length = 0;
+});
+
+/** skopeo copies the tag out of the registry (checking every digest) and reports the manifest digest. */
+async function skopeoCheck(ref: string): Promise<string> {
+  const dest = join(dir, `check-${Math.random().toString(36).slice(2)}`);
+  await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `dir:${dest}`]);
+  return sha256(await readFile(join(dest, 'manifest.json')));
+}
+
+async function tagExists(repo: string, tag: string): Promise<boolean> {
+  const res = await fetch(`http://${reg.host}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  return res.status === 200;
+}
+
+describe('berth push through a faulty network', () => {
+  test('dropped uploads, 500, 503 and 429 with Retry-After: the push completes and every digest is right', async () => {
+    proxy.setFaults([
+      { method: 'GET', path: /^\/v2\/$/, times: 1, action: { kind: 'status', status: 503 } },
+      { method: 'HEAD', path: /\/blobs\//, times: 2, action: { kind: 'status', status: 500 } },
+      { method: 'POST', path: BLOB_UPLOAD, times: 1, action: { kind: 'reset' } },
+      { method: 'PUT', path: BLOB_UPLOAD, times: 2, action: { kind: 'drop-request', afterBytes: 1 << 20 } },
+      { method: 'PUT', path: /\/manifests\//, times: 1, action: { kind: 'status', status: 429, retryAfter: 1 } },
+    ]);
+    const start = Date.now();
+    const r = await berth(['push', image, `${proxy.host}/faults/app:v1`], { env });
+    expect(r.stderr).toContain(`berth: pushed ${imageDigest}`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${imageDigest}\n`);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(1000); // it waited as Retry-After said
+    expect(proxy.log.filter((l) => l.fault).map((l) => `${l.method} ${l.fault}`).sort()).toEqual(['GET status', 'HEAD status', 'HEAD status', 'POST reset', 'PUT drop-request', 'PUT drop-request', 'PUT status'].sort());
+    expect(r.stderr).toMatch(/berth: retrying tag v1 \(manifest sha256:[0-9a-f]{12}\) in 1\.0 s \(try 2\): PUT http:\/\/127\.0\.0\.1:\d+\/v2\/faults\/app\/manifests\/v1 answered 429 Too Many Requests \(TOOMANYREQUESTS: injected by the fault proxy\)\n/);
+    expect(await skopeoCheck(`${reg.host}/faults/app:v1`)).toBe(imageDigest);
+  });
+
+  test('with faults on every try it gives up within its bound, names the blob, and leaves no tag', async () => {
+    proxy.setFaults([{ method: 'PUT', path: BLOB_UPLOAD, action: { kind: 'status', status: 503 } }]);
+    const start = Date.now();
+    // A fresh cache: berth knows no other repository to mount the blobs from.
+    const r = await berth(['push', image, `${proxy.host}/faults/never:v1`, '--retries', '2'], { env: testEnv(join(dir, 'fresh')) });
+    expect(r.code).toBe(1);
+    expect(Date.now() - start).toBeLessThan(5000);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('berth: retrying blob')).length).toBeGreaterThanOrEqual(2);
+    expect(lines.at(-1)).toMatch(
+      /^berth: pushing blob sha256:[0-9a-f]{64} \((6\.0 MiB|\d+ B)\) to 127\.0\.0\.1:\d+\/faults\/never: gave up after 3 tries: PUT http:\/\/127\.0\.0\.1:\d+\/v2\/faults\/never\/blobs\/uploads\/[0-9a-f-]+\?_state=REDACTED&digest=sha256:[0-9a-f]{64} answered 503 Service Unavailable \(UNAVAILABLE: injected by the fault proxy\)$/,
+    );
+    expect(proxy.log.some((l) => l.path.includes('/manifests/') && l.method === 'PUT')).toBe(false);
+    expect(await tagExists('faults/never', 'v1')).toBe(false);
+  });
+
+  test('a connection cut after a few requests for good: a NETWORK failure within the bound, no tag', async () => {
+    proxy.setFaults([], 4);
+    const r = await berth(['push', image, `${proxy.host}/faults/cut:v1`, '--retries', '1', '--json'], { env });
+    expect(r.code).toBe(1);
+    const e = JSON.parse(r.stdout).error;
+    expect(e.code).toBe('NETWORK');
+    expect(e.message).toMatch(/gave up after 2 tries: .*socket hang up|gave up after 2 tries: .*ECONNRESET/);
+    expect(await tagExists('faults/cut', 'v1')).toBe(false);
+  });
+
+  test('a re-run after a failed push finishes the job without uploading again what is there', async () => {
+    // The layer goes up, then every manifest PUT fails: no tag.
+    proxy.setFaults([{ method: 'PUT', path: /\/manifests\//, action: { kind: 'status', status: 500 } }]);
+    const first = await berth(['push', image, `${proxy.host}/faults/rerun:v1`, '--retries', '0'], { env });
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/^berth: pushing tag 127\.0\.0\.1:\d+\/faults\/rerun:v1: gave up after 1 try: PUT .* answered 500/m);
+    expect(await tagExists('faults/rerun', 'v1')).toBe(false);
+    proxy.setFaults([]);
+    proxy.log.length = 0;
+    const second = await berth(['push', image, `${proxy.host}/faults/rerun:v1`, '--json'], { env });
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout).push.blobs).toEqual({ uploaded: 0, mounted: 0, existing: 3, skipped: 0 });
+    expect(proxy.log.filter((l) => BLOB_UPLOAD.test(l.path))).toEqual([]);
+    expect(await skopeoCheck(`${reg.host}/faults/rerun:v1`)).toBe(imageDigest);
+  });
+});
+
+describe('chunked uploads (PATCH) and resumption, through the client', () => {
+  const blob = randomBytes((1 << 20) + 12345);
+  const desc = { mediaType: 'application/octet-stream', digest: sha256(blob), size: blob.length };
+  const open = async () => Readable.from([blob.subarray(0, 500_000), blob.subarray(500_000)]);
+  const client = () => new RegistryClient(proxy.host, { monolithicMax: 64 << 10, chunkSize: 256 << 10, retry: { baseDelayMs: 20 } });
+
+  test('a large blob goes up in PATCH chunks; a 503 on one resumes where the registry stands, sending no byte twice', async () => {
+    proxy.setFaults([{ method: 'PATCH', skip: 1, times: 1, action: { kind: 'status', status: 503 } }]);
+    const c = client();
+    try {
+      await c.uploadBlob('chunks/a', desc, open);
+      expect(await c.hasBlob('chunks/a', desc)).toBe(true);
+    } finally {
+      c.close();
+    }
+    const patches = proxy.log.filter((l) => l.method === 'PATCH');
+    expect(patches.map((l) => l.status)).toEqual([202, 503, 202, 202, 202, 202]);
+    expect(patches.filter((l) => l.status === 202).reduce((n, l) => n + l.bytes, 0)).toBe(blob.length);
+    expect(proxy.log.filter((l) => l.method === 'GET' && BLOB_UPLOAD.test(l.path)).map((l) => l.status)).toEqual([204]);
+    expect(proxy.log.filter((l) => l.method === 'POST')).toHaveLength(1);
+    const got = Buffer.from(await (await fetch(`http://${reg.host}/v2/chunks/a/blobs/${desc.digest}`)).arrayBuffer());
+    expect(sha256(got)).toBe(desc.digest);
+  });
+
+  test('a PATCH cut mid-body breaks the session; a fresh upload completes the blob', async () => {
+    proxy.setFaults([{ method: 'PATCH', skip: 2, times: 1, action: { kind: 'drop-request', afterBytes: 100_000 } }]);
+    const c = client();
+    try {
+      await c.uploadBlob('chunks/b', desc, open);
+    } finally {
+      c.close();
+    }
+    expect(proxy.log.filter((l) => l.method === 'POST')).toHaveLength(2);
+    const got = Buffer.from(await (await fetch(`http://${reg.host}/v2/chunks/b/blobs/${desc.digest}`)).arrayBuffer());
+    expect(sha256(got)).toBe(desc.digest);
+  });
+
+  test('a source whose bytes do not match the descriptor is never committed', async () => {
+    const c = client();
+    const bad = { ...desc, digest: sha256('something else') };
+    // Sources check what they read, as every BlobSource does.
+    const openChecked = async () => (await open()).pipe(verifyingStream(bad, 'the test source'));
+    try {
+      await expect(c.uploadBlob('chunks/c', bad, openChecked)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', exitCode: 2 });
+      expect(await c.hasBlob('chunks/c', bad)).toBe(false);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe('reads through a faulty network', () => {
+  test('blob bodies cut short (connection dropped, or Content-Length shortened) are resumed; the pull is exact', async () => {
+    const ref = `${proxy.host}/faults/app:v1`;
+    proxy.setFaults([
+      { method: 'GET', path: /\/blobs\/sha256:/, times: 1, action: { kind: 'truncate-response', bytes: 200_000 } },
+      { method: 'GET', path: /\/blobs\/sha256:/, times: 1, action: { kind: 'shorten-response', bytes: 300_000 } },
+    ]);
+    const out = join(dir, 'pulled.tar');
+    const r = await berth(['pull', ref, '--output', out], { env });
+    expect(r.stderr).toContain('berth: pulled');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(imageDigest);
+    const ranged = proxy.log.filter((l) => l.method === 'GET' && /\/blobs\/sha256:/.test(l.path));
+    expect(ranged.map((l) => l.fault ?? l.status)).toContain('truncate-response');
+    expect(JSON.parse(await run('skopeo', ['inspect', `oci-archive:${out}`])).Digest).toBe(imageDigest);
+    await run('skopeo', ['copy', '--quiet', `oci-archive:${out}`, `dir:${join(dir, 'pulled-check')}`]);
+  });
+
+  test('a registry answering a manifest that does not match its digest: exit 1, DIGEST_MISMATCH, nothing written', async () => {
+    proxy.setFaults([{ method: 'GET', path: /\/manifests\//, action: { kind: 'corrupt-response' } }]);
+    const out = join(dir, 'never.tar');
+    const r = await berth(['pull', `${proxy.host}/faults/app@${imageDigest}`, '--output', out, '--json'], { env });
+    expect(r.code).toBe(1);
+    const e = JSON.parse(r.stdout).error;
+    expect(e.code).toBe('DIGEST_MISMATCH');
+    expect(e.message).toMatch(new RegExp(`^${proxy.host.replace(/\./g, '\\.')}/faults/app: manifest ${imageDigest} does not match its digest \\(expected ${imageDigest}, its bytes hash to sha256:[0-9a-f]{64}\\)$`));
+    await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('names and transport security', () => {
+  // A resolver that knows only `registry.test` (as 127.0.0.1), as a DNS server would.
+  const lookup: LookupFunction = (hostname, options, cb) => {
+    if (hostname === 'registry.test') {
+      if ((options as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
+      else cb(null, '127.0.0.1', 4);
+      return;
+    }
+    cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 4);
+  };
+
+  test('an unknown host fails at once with a clear message', async () => {
+    const c = new RegistryClient('nosuch.registry.test', { lookup });
+    const start = Date.now();
+    try {
+      const err = await c.headManifest('x/y', 'v1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RegistryError);
+      expect((err as RegistryError).code).toBe('NETWORK');
+      expect((err as RegistryError).exitCode).toBe(1);
+      expect((err as RegistryError).message).toBe('GET https://nosuch.registry.test/v2/: unknown host nosuch.registry.test; check the registry name');
+      expect(Date.now() - start).toBeLessThan(1000);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('TLS is the default for other hosts; plain HTTP only when the host is named insecure', async () => {
+    const host = `registry.test:${reg.port}`;
+    const secure = new RegistryClient(host, { lookup });
+    try {
+      const err = (await secure.headManifest('faults/app', 'v1').catch((e: unknown) => e)) as RegistryError;
+      expect(err.code).toBe('NETWORK');
+      expect(err.message).toContain(`GET https://${host}/v2/: TLS handshake with ${host} failed`);
+      expect(err.message).toContain(`use --insecure-registry ${host}`);
+    } finally {
+      secure.close();
+    }
+    const insecure = new RegistryClient(host, { lookup, insecure: [host] });
+    try {
+      expect((await insecure.headManifest('faults/app', 'v1'))?.digest).toBe(imageDigest);
+    } finally {
+      insecure.close();
+    }
+  });
+});
