@@ -66,3 +66,4 @@ if (process.argv[1] && /lean[/\\]push\.c?js$/.test(process.argv[1])) {
     else process.exitCode = code;
   });
 }
+export { processIO };

@@ -1,8 +1,9 @@
 import yargs from 'yargs';
-import { isBerthError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { GlobalArgs } from './command.js';
 import { commands } from './commands/index.js';
 import type { CliIO } from './io.js';
+import { reportError } from './report.js';
 
 /**
  * Runs berth with `argv` and returns the exit code: 0 done, 2 bad usage or input, 1 an
@@ -49,17 +50,4 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     return reportError(err, io, { debug, json });
   }
-}
-
-function reportError(err: unknown, io: CliIO, opts: { debug: boolean; json: boolean }): number {
-  const known = isBerthError(err);
-  const exitCode = known ? err.exitCode : 1;
-  const message = err instanceof Error ? err.message : String(err);
-  const line = known ? message : `internal error: ${message}`;
-  if (opts.json) {
-    io.stdout.write(`${JSON.stringify({ error: { code: known ? err.code : 'INTERNAL', message: line } })}\n`);
-  }
-  io.stderr.write(`berth: ${line.split('\n')[0]}\n`);
-  if ((opts.debug || !known) && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
-  return exitCode;
 }

@@ -4,7 +4,7 @@ import type { CliIO } from './io.js';
 /**
  * Writes an error as berth reports every error (one line on stderr, JSON on stdout with
  * --json, the stack with --debug or for an internal error) and returns the exit code.
- * Kept free of yargs so the lean push entry can use it. (The same as main.ts's for now.)
+ * Kept free of yargs so the lean push entry can use it too.
  */
 export function reportError(err: unknown, io: CliIO, opts: { debug: boolean; json: boolean }): number {
   const known = isBerthError(err);

@@ -168,6 +168,27 @@ describe('reproducibility', () => {
   });
 });
 
+describe('--labels-from-status', () => {
+  test('a Bazel status file gives the OCI labels; an explicit --label wins', async () => {
+    const status = join(dir, 'stable-status.txt');
+    const commit = 'c0ffee'.padEnd(40, '0');
+    await writeFile(status, `STABLE_RELEASE_VERSION v1.2.3-4+abcdef\nSTABLE_BUILD_GIT_COMMIT ${commit}\nSTABLE_BUILD_SCM_TIMESTAMP 1700000000\nSTABLE_BUILD_SCM_SOURCE https://github.com/acme/app\n`);
+    const out = join(dir, 'labelled.tar');
+    const r = await berth(['build', '--base', 'scratch', '--labels-from-status', status, '--label', 'org.opencontainers.image.source=https://example.com/override', '--output', out]);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(await run('skopeo', ['inspect', `oci-archive:${out}`]));
+    expect(info.Labels).toEqual({
+      'org.opencontainers.image.created': '2023-11-14T22:13:20Z',
+      'org.opencontainers.image.revision': commit,
+      'org.opencontainers.image.source': 'https://example.com/override',
+      'org.opencontainers.image.version': 'v1.2.3-4+abcdef',
+    });
+    const missing = await berth(['build', '--base', 'scratch', '--labels-from-status', join(dir, 'nope.txt'), '--output', join(dir, 'x.tar')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`berth: --labels-from-status ${join(dir, 'nope.txt')}: no such file\n`);
+  });
+});
+
 describe('multi-platform layouts and bases', () => {
   const layout = () => join(dir, 'multi');
   beforeAll(async () => {

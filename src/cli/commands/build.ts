@@ -1,6 +1,9 @@
 import { buildImage, type BaseSpec } from '../../build/build.js';
 import { parseFileSpec } from '../../blob/files.js';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { labelsFromStatus, parseStatusFile } from '../../status/labels.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
 import { parseAnyLocation, parseLocation } from '../../transport/location.js';
@@ -20,6 +23,7 @@ interface BuildArgs extends RegistryArgs {
   workdir?: string;
   env?: string[];
   label?: string[];
+  'labels-from-status'?: string;
   annotation?: string[];
   expose?: string[];
   tag?: string[];
@@ -32,6 +36,15 @@ export function parseBase(text: string, cwd: string): BaseSpec {
   if (text === 'scratch') return { kind: 'scratch' };
   if (text === 'static') return { kind: 'static' };
   return { kind: 'location', location: parseAnyLocation(text, cwd, '--base') };
+}
+
+/** The OCI labels a Bazel status file gives, for --labels-from-status; explicit --label wins. */
+async function statusLabels(file: string | undefined, cwd: string): Promise<Record<string, string>> {
+  if (file === undefined) return {};
+  const text = await readFile(resolve(cwd, file), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError('UNREADABLE', `--labels-from-status ${file}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
+  });
+  return labelsFromStatus(parseStatusFile(text, file));
 }
 
 export const buildCommand = defineCommand<BuildArgs>({
@@ -50,6 +63,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       .option('workdir', { type: 'string', describe: 'working directory' })
       .option('env', { type: 'string', array: true, describe: 'KEY=VALUE environment variable' })
       .option('label', { type: 'string', array: true, describe: 'KEY=VALUE config label' })
+      .option('labels-from-status', { type: 'string', describe: 'a Bazel status file (stable-status.txt): add org.opencontainers.image.version, .revision, .created, .source labels' })
       .option('annotation', { type: 'string', array: true, describe: 'KEY=VALUE manifest annotation (OCI format only)' })
       .option('expose', { type: 'string', array: true, describe: 'PORT[/PROTO] to declare' })
       .option('tag', { type: 'string', array: true, describe: 'registry/repo:tag the image is named (RepoTags, ref.name)' })
@@ -70,7 +84,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       owner: parseOwner(args.owner, '--owner'),
       config: {
         env: parseKeyValues(args.env, '--env'),
-        labels: parseKeyValues(args.label, '--label'),
+        labels: { ...(await statusLabels(args['labels-from-status'], io.cwd)), ...parseKeyValues(args.label, '--label') },
         ...(entrypoint ? { entrypoint } : {}),
         ...(cmd ? { cmd } : {}),
         ...(args.user !== undefined ? { user: args.user } : {}),
