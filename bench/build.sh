@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks building a layer of one big binary-like file:
-#   (a) berth            (bench/lib/build-layer.mjs; later `berth build`)
+#   (a) berth build      an image FROM scratch with the file at /app/file
+#   (e) four `berth build` processes (four platforms) at once, against four in a row
 #   (b) umoci insert     into a fresh umoci layout
 #   (c) the floor        tar -c FILE | pigz -1 -p 2 | sha256sum
 #   (d) berth's peak RSS for a 1 GiB layer
@@ -17,9 +18,8 @@ BIG_MIB=${BENCH_BIG_MIB:-1024}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# How berth builds a layer holding $1 at /app/file into $2: the one line to change when the
-# CLI's build command lands. Timed through `bash -c`, so it may be any shell code.
-berth_build() { node "$REPO/bench/lib/build-layer.mjs" "$1" "$2"; }
+# berth builds an image holding $1 at /app/file into the tarball $2 (for platform $3).
+berth_build() { node "$REPO/bin/berth.js" build --base scratch --platform "${3:-linux/amd64}" --file "$1:/app/file:0755" --output "$2" 2>/dev/null; }
 export -f berth_build
 export REPO
 
@@ -69,7 +69,7 @@ make_binary() {
 
 ELF=$(find_elf)
 [[ -n $ELF ]] || { echo "no ELF binary found to build test input from" >&2; exit 1; }
-[[ -f $REPO/dist/blob/layer.js ]] || { echo "run 'npm run build' first" >&2; exit 1; }
+[[ -f $REPO/dist/cli/bin.js ]] || { echo "run 'npm run build' first" >&2; exit 1; }
 mkdir -p "$WORK/in"
 FILE=$WORK/in/file
 make_binary "$MIB" "$FILE"
@@ -106,6 +106,24 @@ echo "berth / umoci: $(div "$b_min" "$u_min")x (min), $(div "$b_med" "$u_med")x 
   "berth / floor: $(div "$b_min" "$f_min")x (min), $(div "$b_med" "$f_med")x (median)"
 echo "berth digests identical across runs: $([[ $(sort -u "$WORK/berth.digests" | wc -l) == 1 ]] && echo yes || echo NO)"
 echo
+
+PLATFORMS=(linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le)
+four_in_a_row() { for p in "${PLATFORMS[@]}"; do berth_build "$FILE" "$WORK/p-${p//\//-}.tar" "$p"; done; }
+four_at_once() {
+  local pids=() p
+  for p in "${PLATFORMS[@]}"; do berth_build "$FILE" "$WORK/p-${p//\//-}.tar" "$p" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p"; done
+}
+export -f four_in_a_row four_at_once
+export FILE WORK
+for ((i = 1; i <= 3; i++)); do
+  time_cmd row bash -c 'PLATFORMS=(linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le); four_in_a_row'
+  time_cmd once bash -c 'PLATFORMS=(linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le); four_at_once'
+done
+read -r r_min r_med _ < <(summary row)
+read -r o_min o_med _ < <(summary once)
+printf '(e) four platforms, %s MiB each: in a row %s s, at once %s s (medians of 3): %sx\n' "$MIB" "$r_med" "$o_med" "$(div "$o_med" "$r_med")"
+rm -f "$WORK"/p-*.tar
 
 rm -rf "$WORK/umoci" "$WORK/layer.tar.gz"
 make_binary "$BIG_MIB" "$FILE"

@@ -6,7 +6,7 @@ import { formatPlatform, type Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
 import { describeLocation, type Location } from '../transport/location.js';
-import { writeOutput } from './build.js';
+import { writeLocation } from '../transport/copy.js';
 import { buildStaticBase } from './static-base.js';
 import { withWorkdir } from './workdir.js';
 
@@ -32,7 +32,7 @@ export async function writeStaticBase(opts: StaticBaseOptions): Promise<{ digest
     }
     const names = opts.tags.map(formatReference);
     const index = images.length > 1 ? assembleIndex(images.map(({ image, platform }) => imageDescriptor(image, platform)), opts.format) : undefined;
-    await writeOutput(opts.output, index ? { images, index } : { images }, names, opts.epoch);
+    await writeLocation(opts.output, index ? { images, index } : { images }, names, opts.epoch);
     const digest = index?.digest ?? images[0]!.image.digest;
     return {
       digest,

@@ -9,12 +9,10 @@ import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js
 import { formatReference, type Reference } from '../oci/reference.js';
 import { fileBlobs } from '../transport/file-blobs.js';
 import type { Image } from '../transport/image.js';
-import { addToLayout } from '../transport/layout-write.js';
-import type { WritableContent } from '../transport/content.js';
 import { describeLocation, readLocation, type AnyLocation, type Location } from '../transport/location.js';
 import { pullBaseImage, type RegistryOptions } from '../transport/registry.js';
 import { imagePlatform, selectImage } from '../transport/select.js';
-import { writeImageTarball } from '../transport/tarball-write.js';
+import { writeLocation } from '../transport/copy.js';
 import { buildStaticBase } from './static-base.js';
 import { withWorkdir } from './workdir.js';
 
@@ -84,7 +82,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     });
     const image: Image = { kind: 'image', ...assembled, blobs: fileBlobs(built, 'berth build', base?.blobs) };
     const names = opts.tags.map(formatReference);
-    await writeOutput(opts.output, { images: [{ image, platform }] }, names, opts.epoch);
+    await writeLocation(opts.output, { images: [{ image, platform }] }, names, opts.epoch);
     return {
       digest: image.digest,
       mediaType: image.mediaType,
@@ -108,10 +106,4 @@ async function resolveBase(opts: BuildOptions, work: string): Promise<Image | un
       return selectImage(await readLocation(opts.base.location), opts.platform, where);
     }
   }
-}
-
-/** Writes content to a tarball, or adds it to a layout, under every name it goes by. */
-export async function writeOutput(output: Location, content: WritableContent, names: string[], epoch: number): Promise<void> {
-  if (output.kind === 'tarball') await writeImageTarball(output.path, content, names, epoch);
-  else await addToLayout(output.dir, content, output.name ? [output.name] : names.length ? names : [undefined]);
 }

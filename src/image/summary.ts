@@ -1,3 +1,4 @@
+import { humanBytes } from '../blob/human-bytes.js';
 import type { Digest } from '../oci/digest.js';
 import type { ImageConfig, ImageIndex, ImageManifest } from '../oci/manifest.js';
 import { formatPlatform } from '../oci/platform.js';
@@ -65,17 +66,6 @@ export function summariseIndex(mediaType: string, digest: Digest, size: number, 
   return { kind: 'index', mediaType, digest, size, annotations: index.annotations ?? {}, manifests: children };
 }
 
-function humanSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
-
 /** The human rendering of a summary, one fact a line. */
 export function renderSummary(s: Summary, indent = ''): string {
   const lines: string[] = [];
@@ -91,7 +81,7 @@ export function renderSummary(s: Summary, indent = ''): string {
   add(`image      ${s.digest}`);
   add(`media type ${s.mediaType}`);
   add(`platform   ${s.platform}`);
-  add(`size       ${humanSize(s.size)} (${s.size} bytes)`);
+  add(`size       ${humanBytes(s.size)} (${s.size} bytes)`);
   if (s.created) add(`created    ${s.created}`);
   add(`config     ${s.config.digest}`);
   if (s.config.user) add(`user       ${s.config.user}`);
@@ -103,6 +93,6 @@ export function renderSummary(s: Summary, indent = ''): string {
   for (const p of s.config.exposedPorts) add(`port       ${p}`);
   for (const [k, v] of Object.entries(s.annotations)) add(`annotation ${k}=${v}`);
   add(`layers     ${s.layers.length}`);
-  for (const l of s.layers) add(`  ${l.digest}  ${humanSize(l.size)}`);
+  for (const l of s.layers) add(`  ${l.digest}  ${humanBytes(l.size)}`);
   return lines.join('\n');
 }

@@ -5,7 +5,7 @@
  */
 export { RegistryClient, MANIFEST_ACCEPT, type RegistryClientOptions, type RemoteManifest } from './client.js';
 export { Registries, withRegistries, DEFAULT_JOBS, type RegistryOptions } from './pool.js';
-export { pushBlobs, humanBytes, type BlobToPush, type PushBlobsOptions } from './push.js';
+export { pushBlobs, type BlobToPush, type PushBlobsOptions } from './push.js';
 export { RegistryError, isTemporary, redactUrl, type RegistryErrorDetails } from './errors.js';
 export { findCredential, type Credential } from './credentials.js';
 export { BlobStore, defaultCacheDir } from './cache.js';

@@ -1,3 +1,4 @@
+import { humanBytes } from '../blob/human-bytes.js';
 import pLimit from 'p-limit';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
@@ -26,17 +27,6 @@ export interface PushBlobsOptions {
 /** Foreign / non-distributable layers are never pushed (Docker's and crane's rule). */
 function isForeign(desc: Descriptor): boolean {
   return desc.mediaType.includes('.foreign.') || desc.mediaType.includes('.nondistributable.');
-}
-
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 /**
