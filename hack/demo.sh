@@ -24,4 +24,4 @@ for pid in "${pids[@]}"; do wait "$pid"; done
 
 berth inspect "oci:$out:example.com/berth/hello:v0.1.0"
 echo
-echo "OCI layout: $out (try: skopeo inspect --raw oci:$out:example.com/berth/hello:v0.1.0)"
+echo "OCI layout: $out, one index.json entry per platform (berth inspect --json oci:$out for the machine-readable form)"

@@ -153,3 +153,25 @@ export function section<F extends Record<string, Spec<unknown>>>(fields: F): Spe
     },
   };
 }
+
+/**
+ * A mapping whose keys the user chooses (component names, platforms), each value read with
+ * `value`. `key` may check a key (returns why it is wrong); entries keep the file's order.
+ */
+export function record<T>(value: Spec<T>, opts: { key?: (key: string) => string | undefined; keyType?: string } = {}): Spec<{ key: string; line: number; value: T }[]> {
+  const type = `a mapping of ${opts.keyType ?? 'names'} to ${value.type.replace(/^an? /, '')}s`;
+  return {
+    type,
+    shape: `record(${value.shape})`,
+    read(node, where) {
+      if (node.kind === 'scalar' && node.value === null) return [];
+      if (node.kind !== 'map') throw configError(where, node.line, `want ${type}, found ${describeNode(node)}`);
+      return node.entries.map((entry) => {
+        const path = where.path === '' ? entry.key : `${where.path}.${entry.key}`;
+        const why = opts.key?.(entry.key);
+        if (why !== undefined) throw configError({ file: where.file, path }, entry.line, why);
+        return { key: entry.key, line: entry.line, value: value.read(entry.value, { file: where.file, path }) };
+      });
+    },
+  };
+}
