@@ -2,10 +2,12 @@ import type { Command } from '../command.js';
 import { baseCommand } from './base.js';
 import { buildCommand } from './build.js';
 import { copyCommand } from './copy.js';
+import { indexCommand } from './index-command.js';
 import { inspectCommand } from './inspect.js';
 import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
+import { releaseCommand } from './release.js';
 import { statusCommand } from './status.js'; import { tagsCommand } from './tags.js';
 
 /** Every berth command, in the order `berth --help` lists them. */
-export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand];
+export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand];

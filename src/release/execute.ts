@@ -1,0 +1,188 @@
+/**
+ * Carries out a release plan. Per component and per repository, in the contract's order:
+ * every blob, every per-arch manifest by digest, the index, then the tags (writeRegistry);
+ * so a failure part-way leaves no tag on anything incomplete, and a re-run finishes the job
+ * uploading nothing that is there. Then every index and child is read back and checked.
+ */
+import { OperationalError } from '../errors.js';
+import { isIndexMediaType, formatOf } from '../oci/mediatype.js';
+import { formatPlatform, platformMatches } from '../oci/platform.js';
+import type { Registries } from '../registry/index.js';
+import { toWritableContent, writeLocation } from '../transport/copy.js';
+import type { Artifact } from '../transport/image.js';
+import { readLocation } from '../transport/location.js';
+import { readRegistry, writeRegistry, type PushResult } from '../transport/registry.js';
+import { imagePlatform } from '../transport/select.js';
+import type { PlannedComponent, PlanTarget, ReleasePlan } from './plan.js';
+
+export interface ExecuteOptions {
+  /** Needed when the plan publishes to registries. */
+  registries?: Registries;
+  /** Skip a component whose first tag already points at the planned index in every repository. */
+  ifMissing?: boolean;
+  /** mtime of entries written to a layout (SOURCE_DATE_EPOCH). */
+  epoch?: number;
+  signal?: AbortSignal;
+}
+
+export interface TargetResult {
+  repository: string;
+  what: 'index' | 'image';
+  platform?: string;
+  digest: string;
+  /** `repository:tag` references now on the digest. */
+  references: string[];
+  upToDate: boolean;
+  blobs: PushResult['blobs'];
+  uploadedBytes: number;
+}
+
+export interface ComponentResult {
+  name: string;
+  digest: string;
+  mediaType: string;
+  platforms: { platform: string; digest: string; source: string; sourceDigest: string }[];
+  tags: string[];
+  repositories: string[];
+  /** True when --if-missing found it published already. */
+  skipped: boolean;
+  targets: TargetResult[];
+}
+
+export interface ReleaseResult {
+  format: string;
+  components: ComponentResult[];
+}
+
+const NO_BLOBS = (): PushResult['blobs'] => ({ uploaded: 0, mounted: 0, existing: 0, skipped: 0 });
+
+function artifactFor(c: PlannedComponent, t: PlanTarget): Artifact {
+  if (t.what === 'index') return c.artifact;
+  return c.images.find((i) => i.image.digest === t.digest)!.image;
+}
+
+function baseResult(c: PlannedComponent, skipped: boolean, targets: TargetResult[]): ComponentResult {
+  return {
+    name: c.name,
+    digest: c.index.digest,
+    mediaType: c.index.mediaType,
+    platforms: c.images.map((i) => ({ platform: formatPlatform(i.platform), digest: i.image.digest, source: i.source, sourceDigest: i.sourceDigest })),
+    tags: c.targets[0]?.tags ?? [],
+    repositories: c.targets.filter((t) => t.what === 'index').map((t) => t.repository),
+    skipped,
+    targets,
+  };
+}
+
+function fail(what: string): never {
+  throw new OperationalError('DIGEST_MISMATCH', `read-back check failed: ${what}`);
+}
+
+/** Checks that what a registry holds under the target is what the plan published. */
+async function verifyRegistry(registries: Registries, c: PlannedComponent, t: PlanTarget): Promise<void> {
+  const host = t.registry!;
+  const repo = t.path!;
+  const got = await readRegistry(registries, { registry: host, repository: repo, digest: t.digest as never });
+  if (got.digest !== t.digest) fail(`${t.repository}@${t.digest} reads back as ${got.digest}`);
+  if (t.what === 'index') {
+    if (got.kind !== 'index' || !isIndexMediaType(got.mediaType)) fail(`${t.repository}@${t.digest} is not an index`);
+    const want = c.images.map((i) => i.image.digest);
+    const have = got.index.manifests.map((d) => d.digest);
+    if (want.join(',') !== have.join(',')) fail(`${t.repository}@${t.digest} lists ${have.join(', ')}, not ${want.join(', ')}`);
+    for (const desc of got.index.manifests) {
+      const child = await got.child(desc);
+      if (child.kind !== 'image' || child.digest !== desc.digest) fail(`${t.repository}@${desc.digest} is missing or not an image`);
+      if (formatOf(child.mediaType) !== formatOf(got.mediaType)) fail(`${t.repository}@${desc.digest} is ${child.mediaType} in a ${got.mediaType}`);
+      if (!desc.platform || !platformMatches(desc.platform, imagePlatform(child))) fail(`${t.repository}@${desc.digest} is listed as ${desc.platform ? formatPlatform(desc.platform) : 'no platform'} but is ${formatPlatform(imagePlatform(child))}`);
+    }
+  } else if (got.kind !== 'image') {
+    fail(`${t.repository}@${t.digest} is not an image`);
+  }
+  const client = registries.client(host);
+  for (const tag of t.tags) {
+    const d = await client.headManifest(repo, tag);
+    if (d?.digest !== t.digest) fail(`${t.repository}:${tag} points at ${d?.digest ?? 'nothing'}, not ${t.digest}`);
+  }
+}
+
+/** Whether every index repository of the component already has its first tag on the planned index. */
+async function alreadyPublished(registries: Registries, c: PlannedComponent): Promise<boolean> {
+  for (const t of c.targets) {
+    if (t.what !== 'index') continue;
+    const tag = t.tags[0];
+    if (tag === undefined) return false;
+    const d = await registries.client(t.registry!).headManifest(t.path!, tag);
+    if (d?.digest !== t.digest) return false;
+  }
+  return true;
+}
+
+/** Publishes into a local OCI layout: blobs, then index.json naming each `component:tag`. */
+async function executeLayout(plan: ReleasePlan, dir: string, opts: ExecuteOptions): Promise<ReleaseResult> {
+  const results: ComponentResult[] = [];
+  for (const c of plan.components) {
+    const content = await toWritableContent(c.artifact, c.name);
+    const names = plan.tags.length ? plan.tags.map((t) => `${c.name}:${t}`) : [c.name];
+    await writeLocation({ kind: 'layout', dir }, content, names, opts.epoch ?? 0);
+    for (const name of names) {
+      const back = await readLocation({ kind: 'layout', dir, name });
+      if (back.digest !== c.index.digest) fail(`oci:${dir}:${name} reads back as ${back.digest}, not ${c.index.digest}`);
+      if (back.kind === 'index') for (const d of back.index.manifests) await back.child(d);
+    }
+    results.push(
+      baseResult(c, false, [
+        { repository: `oci:${dir}`, what: 'index', digest: c.index.digest, references: names.map((n) => `oci:${dir}:${n}`), upToDate: false, blobs: NO_BLOBS(), uploadedBytes: 0 },
+      ]),
+    );
+  }
+  return { format: plan.format, components: results };
+}
+
+/**
+ * Executes the plan. Before the first push, every repository is reached (so an unreachable
+ * registry or a refused login fails before anything is written); --if-missing decides there.
+ */
+export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Promise<ReleaseResult> {
+  if (plan.destination.kind === 'layout') return executeLayout(plan, plan.destination.dir, opts);
+  const registries = opts.registries;
+  if (!registries) throw new Error('executePlan: a registry release needs registries');
+  const signal = opts.signal;
+
+  // Reach every registry first: a HEAD on each index repository's first tag (or digest).
+  const published = new Map<string, boolean>();
+  for (const c of plan.components) {
+    for (const t of c.targets) registries.client(t.registry!).forPush(t.path!);
+    published.set(c.name, opts.ifMissing ? await alreadyPublished(registries, c) : false);
+    if (!opts.ifMissing) {
+      for (const host of new Set(c.targets.map((t) => t.registry!))) {
+        const t = c.targets.find((x) => x.registry === host)!;
+        await registries.client(host).headManifest(t.path!, t.tags[0] ?? t.digest, signal);
+      }
+    }
+  }
+
+  const results: ComponentResult[] = [];
+  for (const c of plan.components) {
+    if (published.get(c.name)) {
+      results.push(baseResult(c, true, []));
+      continue;
+    }
+    const targets: TargetResult[] = [];
+    for (const t of c.targets) {
+      const r = await writeRegistry(registries, artifactFor(c, t), { registry: t.registry!, repository: t.path! }, { tags: t.tags, ...(signal ? { signal } : {}) });
+      targets.push({
+        repository: t.repository,
+        what: t.what,
+        ...(t.platform ? { platform: t.platform } : {}),
+        digest: r.digest,
+        references: r.tags.length ? r.tags : [r.reference],
+        upToDate: r.upToDate,
+        blobs: r.blobs,
+        uploadedBytes: r.uploadedBytes,
+      });
+    }
+    for (const t of c.targets) await verifyRegistry(registries, c, t);
+    results.push(baseResult(c, false, targets));
+  }
+  return { format: plan.format, components: results };
+}

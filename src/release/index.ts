@@ -1,0 +1,50 @@
+/**
+ * berth release: read what to release, compute the plan (pure), then execute it and report.
+ * The CLI parses flags into ReleaseOptions and calls `planFromSpec` then `executePlan`.
+ */
+import { resolve } from 'node:path';
+import { checkRegistry } from '../config/index.js';
+import { UsageError } from '../errors.js';
+import type { Format } from '../oci/mediatype.js';
+import type { Registries } from '../registry/index.js';
+import type { ReleaseSpec } from './config.js';
+import { planRelease, type ReleaseDestination, type ReleasePlan } from './plan.js';
+import { renderTags, resolveComponents } from './resolve.js';
+
+export { componentsFromFlags, expandGlob, loadReleaseConfig, parseReleaseYaml, releaseYamlSchema, type ComponentSpec, type ReleaseSpec, type SourceSpec } from './config.js';
+export { executePlan, type ComponentResult, type ExecuteOptions, type ReleaseResult, type TargetResult } from './execute.js';
+export { convertImage, planRelease, planToJson, planToText, type PlanInput, type PlannedComponent, type PlannedImage, type PlanTarget, type ReleaseDestination, type ReleasePlan, type ResolvedComponent, type ResolvedSource, type Step } from './plan.js';
+export { githubOutputs, summaryMarkdown, summaryTable, writeGithubFiles } from './report.js';
+export { renderTags, resolveComponents } from './resolve.js';
+
+export interface PlanFromSpecOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** `--to oci:DIR`: a local layout instead of the registries. */
+  layoutDir?: string;
+  /** Names where the tags came from in errors (`--tag` or the release.yaml). */
+  tagOrigin: string;
+}
+
+/** The layout a release goes to when it names neither a registry nor `--to`. */
+export const DEFAULT_LAYOUT = 'berth-release';
+
+/** Where a spec publishes: `--to` when given, else its registries, else ./berth-release (an OCI layout). */
+export function destinationOf(spec: ReleaseSpec, layoutDir: string | undefined, cwd: string): ReleaseDestination {
+  if (layoutDir !== undefined) return { kind: 'layout', dir: layoutDir };
+  if (spec.registries.length === 0) return { kind: 'layout', dir: resolve(cwd, DEFAULT_LAYOUT) };
+  for (const r of spec.registries) {
+    const why = checkRegistry(r);
+    if (why) throw new UsageError('BAD_FLAG', `--registry: ${why}`);
+  }
+  return { kind: 'registries', registries: [...new Set(spec.registries)] };
+}
+
+/** Reads every source, renders the tags and computes the plan; writes nothing. */
+export async function planFromSpec(spec: ReleaseSpec, format: Format, registries: Registries, opts: PlanFromSpecOptions): Promise<ReleasePlan> {
+  const destination = destinationOf(spec, opts.layoutDir, opts.cwd);
+  const tags = await renderTags(spec.tags, opts.tagOrigin, opts.cwd, opts.env);
+  const components = await resolveComponents(spec.components, opts.cwd, registries);
+  return planRelease({ components, tags, destination, archSuffixedRepos: spec.archSuffixedRepos, format });
+}
+export { writeLocalIndex, type LocalIndexResult } from './local-index.js';

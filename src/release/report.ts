@@ -1,0 +1,70 @@
+/**
+ * What a release did, rendered: a table for people (stderr), JSON for programs (stdout), a
+ * Markdown table for GitHub's step summary and `digest=` / `images=` lines for GITHUB_OUTPUT.
+ */
+import { appendFile } from 'node:fs/promises';
+import { OperationalError } from '../errors.js';
+import type { ReleaseResult } from './execute.js';
+
+interface Row {
+  component: string;
+  platforms: string;
+  digest: string;
+  tags: string;
+  registries: string;
+}
+
+function rows(result: ReleaseResult): Row[] {
+  return result.components.map((c) => ({
+    component: c.skipped ? `${c.name} (already published)` : c.name,
+    platforms: c.platforms.map((p) => p.platform).join(', '),
+    digest: c.digest,
+    tags: c.tags.join(', ') || '(by digest)',
+    registries: c.repositories.join(', '),
+  }));
+}
+
+const HEADERS: Row = { component: 'COMPONENT', platforms: 'PLATFORMS', digest: 'DIGEST', tags: 'TAGS', registries: 'REPOSITORIES' };
+const COLUMNS: (keyof Row)[] = ['component', 'platforms', 'digest', 'tags', 'registries'];
+
+/** The summary table, aligned, one line per component. */
+export function summaryTable(result: ReleaseResult): string {
+  const all = [HEADERS, ...rows(result)];
+  const widths = COLUMNS.map((k) => Math.max(...all.map((r) => r[k].length)));
+  return all.map((r) => COLUMNS.map((k, i) => (i === COLUMNS.length - 1 ? r[k] : r[k].padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+/** The same as a GitHub-flavoured Markdown table. */
+export function summaryMarkdown(result: ReleaseResult): string {
+  const cell = (s: string) => s.replaceAll('|', '\\|');
+  const lines = [
+    '### berth release',
+    '',
+    '| Component | Platforms | Digest | Tags | Repositories |',
+    '|---|---|---|---|---|',
+    ...rows(result).map((r) => `| ${cell(r.component)} | ${cell(r.platforms)} | \`${r.digest}\` | ${cell(r.tags)} | ${cell(r.registries)} |`),
+  ];
+  return lines.join('\n') + '\n\n';
+}
+
+/**
+ * GITHUB_OUTPUT lines. `digest`: the index digest when one component was released, else a
+ * JSON object of component → digest. `images`: a JSON array of every `repository@digest`.
+ */
+export function githubOutputs(result: ReleaseResult): string {
+  const digest = result.components.length === 1 ? result.components[0]!.digest : JSON.stringify(Object.fromEntries(result.components.map((c) => [c.name, c.digest])));
+  const images = result.components.flatMap((c) => c.repositories.map((r) => `${r}@${c.digest}`));
+  return `digest=${digest}\nimages=${JSON.stringify(images)}\n`;
+}
+
+/** Appends the step summary and the outputs to the files GitHub Actions names, when it names them. */
+export async function writeGithubFiles(result: ReleaseResult, env: NodeJS.ProcessEnv): Promise<void> {
+  const append = async (file: string | undefined, name: string, text: string) => {
+    if (!file) return;
+    await appendFile(file, text).catch((err: NodeJS.ErrnoException) => {
+      throw new OperationalError('IO', `${name} (${file}): cannot append to it (${err.code ?? err.message})`, { cause: err });
+    });
+  };
+  await append(env.GITHUB_STEP_SUMMARY, 'GITHUB_STEP_SUMMARY', summaryMarkdown(result));
+  await append(env.GITHUB_OUTPUT, 'GITHUB_OUTPUT', githubOutputs(result));
+}
