@@ -26,7 +26,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       .wrap(Math.min(110, process.stdout.columns ?? 100))
       .exitProcess(false)
       .fail((msg, err) => {
-        throw err ?? new UsageError('BAD_FLAG', msg);
+        if (err) throw err;
+        // yargs' suggestion alone ("Did you mean copy?") does not say what was wrong.
+        const suggestion = /^Did you mean (.+)\?$/.exec(msg ?? '');
+        throw new UsageError('BAD_FLAG', suggestion ? `unknown command "${argv[0]}"; did you mean ${suggestion[1]}? (see berth --help)` : msg);
       });
     for (const c of commands) {
       parser = parser.command(
