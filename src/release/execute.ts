@@ -4,6 +4,7 @@
  * so a failure part-way leaves no tag on anything incomplete, and a re-run finishes the job
  * uploading nothing that is there. Then every index and child is read back and checked.
  */
+import pLimit from 'p-limit';
 import { OperationalError } from '../errors.js';
 import { isIndexMediaType, formatOf } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
@@ -23,7 +24,11 @@ export interface ExecuteOptions {
   /** mtime of entries written to a layout (SOURCE_DATE_EPOCH). */
   epoch?: number;
   signal?: AbortSignal;
+  /** Components published at once (default 4). */
+  concurrency?: number;
 }
+
+export const DEFAULT_CONCURRENCY = 4;
 
 export interface TargetResult {
   repository: string;
@@ -149,40 +154,50 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
   const signal = opts.signal;
 
   // Reach every registry first: a HEAD on each index repository's first tag (or digest).
-  const published = new Map<string, boolean>();
-  for (const c of plan.components) {
-    for (const t of c.targets) registries.client(t.registry!).forPush(t.path!);
-    published.set(c.name, opts.ifMissing ? await alreadyPublished(registries, c) : false);
-    if (!opts.ifMissing) {
-      for (const host of new Set(c.targets.map((t) => t.registry!))) {
-        const t = c.targets.find((x) => x.registry === host)!;
-        await registries.client(host).headManifest(t.path!, t.tags[0] ?? t.digest, signal);
-      }
-    }
-  }
+  const limit = pLimit(opts.concurrency ?? DEFAULT_CONCURRENCY);
+  for (const c of plan.components) for (const t of c.targets) registries.client(t.registry!).forPush(t.path!);
+  const published = await Promise.all(
+    plan.components.map((c) =>
+      limit(async () => {
+        if (opts.ifMissing) return alreadyPublished(registries, c);
+        for (const host of new Set(c.targets.map((t) => t.registry!))) {
+          const t = c.targets.find((x) => x.registry === host)!;
+          await registries.client(host).headManifest(t.path!, t.tags[0] ?? t.digest, signal);
+        }
+        return false;
+      }),
+    ),
+  );
 
-  const results: ComponentResult[] = [];
-  for (const c of plan.components) {
-    if (published.get(c.name)) {
-      results.push(baseResult(c, true, []));
-      continue;
-    }
-    const targets: TargetResult[] = [];
-    for (const t of c.targets) {
-      const r = await writeRegistry(registries, artifactFor(c, t), { registry: t.registry!, repository: t.path! }, { tags: t.tags, ...(signal ? { signal } : {}) });
-      targets.push({
-        repository: t.repository,
-        what: t.what,
-        ...(t.platform ? { platform: t.platform } : {}),
-        digest: r.digest,
-        references: r.tags.length ? r.tags : [r.reference],
-        upToDate: r.upToDate,
-        blobs: r.blobs,
-        uploadedBytes: r.uploadedBytes,
-      });
-    }
-    for (const t of c.targets) await verifyRegistry(registries, c, t);
-    results.push(baseResult(c, false, targets));
-  }
+  // Components at once (`concurrency`); within one, repository after repository, each in the
+  // contract's order. Every component settles before a failure is reported, so none is left
+  // running after the command returns.
+  const settled = await Promise.allSettled(
+    plan.components.map((c, i) =>
+      limit(async (): Promise<ComponentResult> => {
+        if (published[i]) return baseResult(c, true, []);
+        const targets: TargetResult[] = [];
+        for (const t of c.targets) {
+          const r = await writeRegistry(registries, artifactFor(c, t), { registry: t.registry!, repository: t.path! }, { tags: t.tags, ...(signal ? { signal } : {}) });
+          targets.push({
+            repository: t.repository,
+            what: t.what,
+            ...(t.platform ? { platform: t.platform } : {}),
+            digest: r.digest,
+            references: r.tags.length ? r.tags : [r.reference],
+            upToDate: r.upToDate,
+            blobs: r.blobs,
+            uploadedBytes: r.uploadedBytes,
+          });
+        }
+        // What was written is read back; a target already up to date was just seen under its tags.
+        for (const [j, t] of c.targets.entries()) if (!targets[j]!.upToDate) await verifyRegistry(registries, c, t);
+        return baseResult(c, false, targets);
+      }),
+    ),
+  );
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const results = settled.map((r) => (r as PromiseFulfilledResult<ComponentResult>).value);
   return { format: plan.format, components: results };
 }

@@ -48,3 +48,4 @@ export async function planFromSpec(spec: ReleaseSpec, format: Format, registries
   return planRelease({ components, tags, destination, archSuffixedRepos: spec.archSuffixedRepos, format });
 }
 export { writeLocalIndex, type LocalIndexResult } from './local-index.js';
+export { markExisting } from './existing.js';

@@ -51,11 +51,16 @@ export interface PlannedImage {
   image: Image;
 }
 
+/**
+ * One step of a publication. `existing` is filled in only by a dry run against registries
+ * (./existing.ts): how many of the blobs are there, whether the manifest is, whether the tag
+ * already points at the digest.
+ */
 export type Step =
-  | { kind: 'blobs'; digests: Digest[]; bytes: number }
-  | { kind: 'manifest'; digest: Digest; platform: string }
-  | { kind: 'index'; digest: Digest; mediaType: string }
-  | { kind: 'tag'; tag: string; digest: Digest };
+  | { kind: 'blobs'; digests: Digest[]; bytes: number; existing?: number }
+  | { kind: 'manifest'; digest: Digest; platform: string; existing?: boolean }
+  | { kind: 'index'; digest: Digest; mediaType: string; existing?: boolean }
+  | { kind: 'tag'; tag: string; digest: Digest; existing?: boolean };
 
 /** One repository a component is published to, and the ordered steps there. */
 export interface PlanTarget {
@@ -255,13 +260,13 @@ export function planToText(plan: ReleasePlan): string {
       const order = t.steps.map((s) => {
         switch (s.kind) {
           case 'blobs':
-            return `${s.digests.length} blobs`;
+            return `${s.digests.length} blobs${s.existing !== undefined ? ` (${s.existing} there)` : ''}`;
           case 'manifest':
-            return `manifest ${s.platform}`;
+            return `manifest ${s.platform}${s.existing ? ' (there)' : ''}`;
           case 'index':
-            return `index ${short(s.digest)}`;
+            return `index ${short(s.digest)}${s.existing ? ' (there)' : ''}`;
           case 'tag':
-            return `tag ${s.tag}`;
+            return `tag ${s.tag}${s.existing ? ' (already on it)' : ''}`;
         }
       });
       lines.push(`  -> ${t.repository}${t.platform ? ` (${t.platform})` : ''}: ${order.join(', ')}`);

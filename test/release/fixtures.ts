@@ -24,16 +24,8 @@ export async function archTarball(dir: string, component: string, p: { platform:
 
 /** Every platform's tarball of each component, built concurrently. */
 export async function componentTarballs(dir: string, components: string[], extra: string[] = []): Promise<Record<string, Record<string, string>>> {
-  const out: Record<string, Record<string, string>> = {};
-  await Promise.all(
-    components.flatMap((c) =>
-      PLATFORMS.map(async (p) => {
-        const path = await archTarball(dir, c, p, extra);
-        (out[c] ??= {})[p.platform] = path;
-      }),
-    ),
-  );
-  return out;
+  const built = await Promise.all(components.map((c) => Promise.all(PLATFORMS.map((p) => archTarball(dir, c, p, extra)))));
+  return Object.fromEntries(components.map((c, i) => [c, Object.fromEntries(PLATFORMS.map((p, j) => [p.platform, built[i]![j]!]))]));
 }
 
 /** A release.yaml for the components' tarballs. */

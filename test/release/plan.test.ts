@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { berth } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tools.js';
@@ -130,7 +131,7 @@ describe('release.yaml', () => {
     ['components:\n  app:\n    platform:\n      linux/amd64: a.tar\n', 'release.yaml:3: components.app.platform: unknown key (known here: platforms)'],
     ['registry: quay.io/x\n', 'release.yaml:1: registry: unknown key (known here: registries, tags, arch-suffixed-repos, format, components)'],
     ['components:\n  app:\n    platforms:\n      linux/amd65: a.tar\n', 'release.yaml:4: components.app.platforms.linux/amd65: unknown architecture "amd65"'],
-    ['tags: ["v1+x"]\ncomponents:\n  app:\n    platforms:\n      linux/amd64: a.tar\n', 'release.yaml:1: tags[0]: "v1+x" cannot be part of a tag'],
+    ['tags: ["v1+x"]\ncomponents:\n  app:\n    platforms:\n      linux/amd64: a.tar\n', 'release.yaml:1: tags[0]: "v1+x" is not a valid tag'],
     ['format: zip\n', 'release.yaml:1: format: want one of oci, docker, found the string "zip"'],
     ['components:\n  App:\n    platforms:\n      linux/amd64: a.tar\n', 'release.yaml:2: components.App: "App" is not a repository name'],
   ])('%j is refused naming file, line and key', async (text, message) => {
@@ -138,11 +139,13 @@ describe('release.yaml', () => {
   });
 
   test('release --dry-run --json prints the plan from flags, touching nothing', async () => {
-    const r = await berth(['release', '--component', `app=${dir}/app-*.tar`, '--registry', 'quay.io/jetstack', '--tag', 'v1', '--dry-run', '--json']);
+    const layout = join(dir, 'never');
+    const r = await berth(['release', '--component', `app=${dir}/app-*.tar`, '--tag', 'v1', '--to', `oci:${layout}`, '--dry-run', '--json']);
     expect(r.stderr).toContain('component app: index sha256:');
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
-    expect(plan.components[0].images.map((i: { platform: string }) => i.platform).sort()).toEqual(['linux/amd64', 'linux/arm/v7', 'linux/arm64', 'linux/ppc64le']);
-    expect(plan.components[0].targets[0].repository).toBe('quay.io/jetstack/app');
+    expect(plan.components[0].images.map((i: { platform: string }) => i.platform)).toEqual(['linux/amd64', 'linux/arm/v7', 'linux/arm64', 'linux/ppc64le']);
+    expect(plan.components[0].targets[0].repository).toBe(`oci:${layout}`);
+    expect(existsSync(layout)).toBe(false);
   });
 });

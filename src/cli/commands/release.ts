@@ -4,6 +4,7 @@ import {
   componentsFromFlags,
   executePlan,
   loadReleaseConfig,
+  markExisting,
   planFromSpec,
   planToJson,
   planToText,
@@ -68,7 +69,7 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
 
     const outcome = await withTransfer(args, io, 'releasing', async (registries) => {
       const plan = await planFromSpec(spec, format ?? base.format ?? 'oci', registries, { cwd: io.cwd, env: io.env, tagOrigin, ...(layoutDir !== undefined ? { layoutDir } : {}) });
-      if (args['dry-run']) return { plan };
+      if (args['dry-run']) return { plan: await markExisting(plan, registries) };
       return { plan, result: await executePlan(plan, { registries, ifMissing: args['if-missing'], epoch }) };
     });
 

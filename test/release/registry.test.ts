@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { berth } from '../helpers/cli.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { run, tempDir } from '../helpers/tools.js';
+import { testEnv } from '../registry/fixtures.js';
+import { componentTarballs, releaseYaml } from './fixtures.js';
+
+const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const inspectRaw = (ref: string) => run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${ref}`]);
+const PLATFORMS = [
+  { os: 'linux', architecture: 'amd64' },
+  { os: 'linux', architecture: 'arm64' },
+  { os: 'linux', architecture: 'arm', variant: 'v7' },
+  { os: 'linux', architecture: 'ppc64le' },
+];
+const COMPONENTS = ['controller', 'webhook', 'cainjector'];
+const WRITES = new Set(['PUT', 'POST', 'PATCH']);
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let reg: TestRegistry;
+let proxy: FaultProxy;
+let env: NodeJS.ProcessEnv;
+let tarballs: Record<string, Record<string, string>>;
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('berth-release-'));
+  reg = await startRegistry();
+  proxy = await startFaultProxy({ target: reg.host });
+  env = testEnv(dir);
+  tarballs = await componentTarballs(dir, COMPONENTS);
+});
+afterAll(async () => {
+  await proxy.close();
+  await reg.stop();
+  await cleanup();
+});
+
+/** Every child of the index under `ref` is in the registry and is the platform the index says. */
+async function checkIndex(repo: string, tag: string, mediaType: string, sorted = false): Promise<string> {
+  const raw = await inspectRaw(`${repo}:${tag}`);
+  const index = JSON.parse(raw);
+  expect(index.mediaType).toBe(mediaType);
+  const key = (p: { architecture: string }) => p.architecture;
+  const platforms = index.manifests.map((m: { platform: { architecture: string } }) => m.platform);
+  if (sorted) expect([...platforms].sort((a, b) => key(a).localeCompare(key(b)))).toEqual([...PLATFORMS].sort((a, b) => key(a).localeCompare(key(b))));
+  else expect(platforms).toEqual(PLATFORMS);
+  for (const m of index.manifests) {
+    const child = await inspectRaw(`${repo}@${m.digest}`);
+    expect(sha256(child)).toBe(m.digest);
+    const config = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--config', `docker://${repo}@${m.digest}`]));
+    expect({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }).toEqual(m.platform);
+  }
+  return sha256(raw);
+}
+
+describe('berth release against a real registry', () => {
+  let firstJson: { components: { name: string; digest: string }[] };
+  test('3 components x 4 platforms to two namespaces: every child there, platforms right, every tag on the index digest', async () => {
+    const cfg = join(dir, 'release.yaml');
+    await writeFile(cfg, releaseYaml(tarballs, [`registries: [${reg.host}/ns1, ${reg.host}/ns2]`, 'tags: [v1.0.0, latest]']));
+    const summary = join(dir, 'summary.md');
+    const output = join(dir, 'output.txt');
+    const r = await berth(['release', '--config', cfg, '--json'], { env: { ...env, GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output } });
+    expect(r.stderr).toMatch(/^COMPONENT +PLATFORMS +DIGEST +TAGS +REPOSITORIES$/m);
+    expect(r.code).toBe(0);
+    firstJson = JSON.parse(r.stdout);
+    expect(firstJson.components.map((c) => c.name)).toEqual(COMPONENTS);
+    for (const c of firstJson.components) {
+      for (const ns of ['ns1', 'ns2']) {
+        const repo = `${reg.host}/${ns}/${c.name}`;
+        expect(await checkIndex(repo, 'v1.0.0', 'application/vnd.oci.image.index.v1+json')).toBe(c.digest);
+        expect(sha256(await inspectRaw(`${repo}:latest`))).toBe(c.digest);
+      }
+    }
+    // skopeo copies the whole index, checking every digest.
+    const dest = join(dir, 'skopeo-controller');
+    await run('skopeo', ['copy', '--quiet', '--all', '--src-tls-verify=false', `docker://${reg.host}/ns2/controller:v1.0.0`, `dir:${dest}`]);
+    expect(sha256(await readFile(join(dest, 'manifest.json')))).toBe(firstJson.components[0]!.digest);
+    expect((await readdir(dest)).filter((f) => f.endsWith('.manifest.json'))).toHaveLength(4);
+    // GitHub Actions files.
+    const md = await readFile(summary, 'utf8');
+    expect(md).toContain('| Component | Platforms | Digest | Tags | Repositories |');
+    expect(md).toContain(`| controller | linux/amd64, linux/arm64, linux/arm/v7, linux/ppc64le | \`${firstJson.components[0]!.digest}\` | v1.0.0, latest |`);
+    const out = await readFile(output, 'utf8');
+    expect(out).toMatch(/^digest=\{"controller":"sha256:[0-9a-f]{64}",.*\}\nimages=\[".*"\]\n$/);
+    expect(JSON.parse(out.split('\n')[1]!.slice('images='.length))).toHaveLength(6);
+  });
+
+  test('a re-run uploads nothing; --if-missing skips what is published', async () => {
+    const cfg = join(dir, 'release.yaml');
+    const r = await berth(['release', '--config', cfg, '--json'], { env });
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    for (const c of json.components) {
+      for (const t of c.targets) {
+        expect(t.upToDate).toBe(true);
+        expect(t.blobs.uploaded).toBe(0);
+      }
+    }
+    expect(json.components.map((c: { digest: string }) => c.digest)).toEqual(firstJson.components.map((c) => c.digest));
+    const s = await berth(['release', '--config', cfg, '--if-missing', '--json'], { env });
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout).components.every((c: { skipped: boolean }) => c.skipped)).toBe(true);
+    expect(s.stderr).toContain('already published, skipped (--if-missing)');
+  });
+
+  test('--dry-run against a registry says which blobs are there and writes nothing', async () => {
+    const before = proxy.log.length;
+    const cfg = join(dir, 'dry.yaml');
+    await writeFile(cfg, releaseYaml({ controller: tarballs.controller! }, [`registries: [${proxy.host}/ns1, ${proxy.host}/fresh]`, 'tags: [v1.0.0]']));
+    const r = await berth(['release', '--config', cfg, '--dry-run', '--json'], { env });
+    expect(r.code).toBe(0);
+    const [ns1, fresh] = JSON.parse(r.stdout).components[0].targets;
+    expect(ns1.steps[0].existing).toBe(ns1.steps[0].digests.length);
+    expect(ns1.steps.at(-1)).toMatchObject({ kind: 'tag', tag: 'v1.0.0', existing: true });
+    expect(fresh.steps[0].existing).toBe(0);
+    expect(r.stderr).toMatch(/-> 127\.0\.0\.1:\d+\/fresh\/controller: \d+ blobs \(0 there\), manifest linux\/amd64/);
+    expect(proxy.log.slice(before).filter((e) => WRITES.has(e.method))).toEqual([]);
+  });
+
+  test('--format docker gives a manifest list over converted manifests; arch-suffixed repositories', async () => {
+    const r = await berth(
+      ['release', '--component', `controller=${dir}/controller-*.tar`, '--registry', `${reg.host}/legacy`, '--tag', 'v1', '--format', 'docker', '--arch-suffixed-repos', '--json'],
+      { env },
+    );
+    expect(r.code).toBe(0);
+    const c = JSON.parse(r.stdout).components[0];
+    expect(c.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    const digest = await checkIndex(`${reg.host}/legacy/controller`, 'v1', 'application/vnd.docker.distribution.manifest.list.v2+json', true);
+    expect(digest).toBe(c.digest);
+    const child = JSON.parse(await inspectRaw(`${reg.host}/legacy/controller-arm:v1`));
+    expect(child.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(sha256(await inspectRaw(`${reg.host}/legacy/controller-arm:v1`))).toBe(c.platforms.find((p: { platform: string }) => p.platform === 'linux/arm/v7').digest);
+  });
+
+  test('bad input: exit 2, one line, before any push', async () => {
+    const other = join(dir, 'other');
+    await mkdir(other, { recursive: true });
+    await copyFile(tarballs.controller!['linux/amd64']!, join(other, 'a.tar'));
+    await copyFile(tarballs.webhook!['linux/amd64']!, join(other, 'b.tar'));
+    const mismatch = join(dir, 'mismatch.yaml');
+    await writeFile(mismatch, `registries: [${proxy.host}/bad]\ntags: [v1]\ncomponents:\n  app:\n    platforms:\n      linux/amd64: ${tarballs.controller!['linux/arm64']}\n`);
+    const missing = join(dir, 'missing.yaml');
+    await writeFile(missing, `registries: [${proxy.host}/bad]\ntags: [v1]\ncomponents:\n  app:\n    platforms:\n      linux/amd64: ${join(dir, 'nope.tar')}\n`);
+    const cases: [string[], RegExp][] = [
+      [['--component', `app=${other}/*.tar`, '--registry', `${proxy.host}/bad`, '--tag', 'v1'], /^berth: --component app: two images for linux\/amd64: .*a\.tar and .*b\.tar\n$/],
+      [['--config', mismatch], new RegExp(`^berth: ${mismatch}:6: components\\.app\\.platforms\\.linux/amd64: .* is an image for linux/arm64, not linux/amd64\\n$`)],
+      [['--config', missing], new RegExp(`^berth: ${missing}:6: components\\.app\\.platforms\\.linux/amd64: .*nope\\.tar: no such file\\n$`)],
+      [['--component', `app=${other}/a.tar`, '--registry', `${proxy.host}/bad`, '--tag', 'v1+x'], /^berth: --tag "v1\+x": .*not a valid tag.*\n$/],
+    ];
+    const before = proxy.log.length;
+    for (const [args, message] of cases) {
+      const r = await berth(['release', ...args], { env });
+      expect(r.stderr).toMatch(message);
+      expect(r.code).toBe(2);
+    }
+    expect(proxy.log.slice(before).filter((e) => WRITES.has(e.method))).toEqual([]);
+    // An unreachable registry: an operational failure (1), one line, nothing written anywhere.
+    const port = await freePort();
+    const u = await berth(['release', '--component', `app=${other}/a.tar`, '--registry', `127.0.0.1:${port}/x`, '--tag', 'v1', '--retries', '0'], { env });
+    expect(u.code).toBe(1);
+    expect(u.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+    expect(u.stderr).toContain(`127.0.0.1:${port}`);
+  });
+
+  test('an interrupted release, run again, completes; no tag ever points at an incomplete index', async () => {
+    const cfg = join(dir, 'cut.yaml');
+    const one = { controller: tarballs.controller!, webhook: tarballs.webhook! };
+    await writeFile(cfg, releaseYaml(one, [`registries: [${proxy.host}/cut]`, 'tags: [v2]']));
+    const tagsOk = async () => {
+      for (const c of Object.keys(one)) {
+        const raw = await inspectRaw(`${reg.host}/cut/${c}:v2`).catch(() => undefined);
+        if (raw === undefined) continue; // no tag yet: fine
+        for (const m of JSON.parse(raw).manifests) expect(sha256(await inspectRaw(`${reg.host}/cut/${c}@${m.digest}`))).toBe(m.digest);
+      }
+    };
+    let failed = 0;
+    for (const n of [6, 14, 22, 30]) {
+      proxy.setFaults([], proxy.log.length + n);
+      const r = await berth(['release', '--config', cfg, '--retries', '0'], { env });
+      if (r.code !== 0) {
+        failed++;
+        expect(r.code).toBe(1);
+        // Progress lines, then the one error line.
+        const lines = r.stderr.split('\n').filter((l) => l !== '');
+        expect(lines.filter((l) => !/^berth: releasing /.test(l))).toHaveLength(1);
+        expect(lines.at(-1)).toMatch(/^berth: .*(gave up after 1 try|ECONNRESET|socket hang up)/);
+      }
+      proxy.setFaults([]);
+      await tagsOk();
+    }
+    expect(failed).toBeGreaterThan(0);
+    const r = await berth(['release', '--config', cfg, '--json'], { env });
+    expect(r.code).toBe(0);
+    await tagsOk();
+    for (const c of JSON.parse(r.stdout).components) expect(await checkIndex(`${reg.host}/cut/${c.name}`, 'v2', 'application/vnd.oci.image.index.v1+json')).toBe(c.digest);
+  });
+
+  test('--to oci:DIR publishes into a local layout with no network', async () => {
+    const layout = join(dir, 'layout');
+    const r = await berth(['release', '--component', `webhook=${dir}/webhook-*.tar`, '--tag', 'v3', '--to', `oci:${layout}`, '--json'], { env });
+    expect(r.code).toBe(0);
+    const c = JSON.parse(r.stdout).components[0];
+    const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
+    expect(index.manifests).toEqual([expect.objectContaining({ digest: c.digest, annotations: { 'org.opencontainers.image.ref.name': 'webhook:v3' } })]);
+    const raw = await run('skopeo', ['inspect', '--raw', `oci:${layout}:webhook:v3`]);
+    expect(sha256(raw)).toBe(c.digest);
+  });
+
+  test('berth index: local index assembly into a tarball and a layout', async () => {
+    const t = tarballs.cainjector!;
+    const out = join(dir, 'idx.tar');
+    const r = await berth(['index', '--image', t['linux/amd64']!, '--image', t['linux/arm/v7']!, '--output', out, '--format', 'docker', '--json'], { env });
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    expect(res.manifests.map((m: { platform: string }) => m.platform)).toEqual(['linux/amd64', 'linux/arm/v7']);
+    const layout = join(dir, 'idx-layout');
+    const l = await berth(['index', '--image', t['linux/amd64']!, '--image', t['linux/arm64']!, '--output', `oci:${layout}`], { env });
+    expect(l.code).toBe(0);
+    const raw = await run('skopeo', ['inspect', '--raw', `oci:${layout}`]);
+    expect(`${sha256(raw)}\n`).toBe(l.stdout);
+    const dup = await berth(['index', '--image', t['linux/amd64']!, '--image', t['linux/amd64']!, '--output', join(dir, 'dup.tar')], { env });
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toMatch(/^berth: --image: two images for linux\/amd64/);
+  });
+});
