@@ -7,7 +7,8 @@ import { inspectCommand } from './inspect.js';
 import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
 import { releaseCommand } from './release.js';
-import { statusCommand } from './status.js'; import { tagsCommand } from './tags.js';
+import { statusCommand } from './status.js';
+import { tagsCommand } from './tags.js';
 
 /** Every berth command, in the order `berth --help` lists them. */
 export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand];
