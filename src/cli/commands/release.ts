@@ -82,7 +82,12 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
     io.stderr.write(summaryTable(result));
     for (const c of result.components) {
       const t = c.targets.reduce((n, x) => ({ uploaded: n.uploaded + x.blobs.uploaded, mounted: n.mounted + x.blobs.mounted, existing: n.existing + x.blobs.existing }), { uploaded: 0, mounted: 0, existing: 0 });
-      const how = c.skipped ? 'already published, skipped (--if-missing)' : `${t.uploaded} blobs uploaded, ${t.mounted} mounted, ${t.existing} existing; read back and checked`;
+      const intoLayout = c.repositories.every((r) => r.startsWith('oci:'));
+      const how = c.skipped
+        ? 'already published, skipped (--if-missing)'
+        : intoLayout
+          ? 'written into the layout; read back and checked'
+          : `${t.uploaded} blobs uploaded, ${t.mounted} mounted, ${t.existing} existing; read back and checked`;
       io.stderr.write(`berth: released ${c.name} ${c.digest} (${how})\n`);
     }
     if (args.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
