@@ -175,5 +175,10 @@ fi
 show() { printf '%-14s %6s ms   (runs: %s)\n' "$1" "$(tr ' ' '\n' <<<"${results[$1]}" | grep . | median)" "${results[$1]}"; }
 echo "20 images, 21 distinct layers, $((total_bytes >> 20)) MiB of tarballs; $rounds rounds, medians"
 for k in node berth_cold script_cold berth_warm script_warm; do show "$k"; done
+med() { tr ' ' '\n' <<<"${results[$1]}" | grep . | median; }
+awk -v bc="$(med berth_cold)" -v sc="$(med script_cold)" -v bw="$(med berth_warm)" -v n="$(med node)" 'BEGIN {
+  printf "cold: berth %.2fx faster than the script (target >= 2x)\n", sc / bc
+  printf "warm: berth %.2fx node -e \"\" (target < 3x)\n", bw / n
+}'
 ((fail_runs > 0)) && echo "berth cold release failures: $failures of $fail_runs"
 exit 0

@@ -259,8 +259,9 @@ export async function writeRegistry(registries: Registries, artifact: Artifact, 
   const limit = pLimit(registries.jobs);
   await Promise.all(children.filter((m) => !isIndexMediaType(m.mediaType)).map((m) => limit(() => putByDigest(m))));
   for (const m of children.filter((c) => isIndexMediaType(c.mediaType))) await putByDigest(m);
-  if (tags.length === 0) await putByDigest(top);
-  else await putTags(tags);
+  // The top manifest by digest, then its tags: a tag is the last thing written (the contract's order).
+  await putByDigest(top);
+  await putTags(tags);
   return result(false, uploadedBytes);
 }
 

@@ -67,7 +67,7 @@ describe('berth push through a faulty network', () => {
       { method: 'HEAD', path: /\/blobs\//, times: 2, action: { kind: 'status', status: 500 } },
       { method: 'POST', path: BLOB_UPLOAD, times: 1, action: { kind: 'reset' } },
       { method: 'PUT', path: BLOB_UPLOAD, times: 2, action: { kind: 'drop-request', afterBytes: 1 << 20 } },
-      { method: 'PUT', path: /\/manifests\//, times: 1, action: { kind: 'status', status: 429, retryAfter: 1 } },
+      { method: 'PUT', path: /\/manifests\/v1$/, times: 1, action: { kind: 'status', status: 429, retryAfter: 1 } },
     ]);
     const start = Date.now();
     const r = await berth(['push', image, `${proxy.host}/faults/app:v1`], { env });
@@ -111,7 +111,7 @@ describe('berth push through a faulty network', () => {
     proxy.setFaults([{ method: 'PUT', path: /\/manifests\//, action: { kind: 'status', status: 500 } }]);
     const first = await berth(['push', image, `${proxy.host}/faults/rerun:v1`, '--retries', '0'], { env });
     expect(first.code).toBe(1);
-    expect(first.stderr).toMatch(/^berth: pushing tag 127\.0\.0\.1:\d+\/faults\/rerun:v1: gave up after 1 try: PUT .* answered 500/m);
+    expect(first.stderr).toMatch(/^berth: pushing manifest sha256:[0-9a-f]{64} to 127\.0\.0\.1:\d+\/faults\/rerun: gave up after 1 try: PUT .* answered 500/m);
     expect(await tagExists('faults/rerun', 'v1')).toBe(false);
     proxy.setFaults([]);
     proxy.log.length = 0;

@@ -179,6 +179,7 @@ describe('berth release against a real registry', () => {
       }
     };
     let failed = 0;
+    const start = proxy.log.length;
     for (const n of [6, 14, 22, 30]) {
       proxy.setFaults([], proxy.log.length + n);
       const r = await berth(['release', '--config', cfg, '--retries', '0'], { env });
@@ -198,6 +199,18 @@ describe('berth release against a real registry', () => {
     expect(r.code).toBe(0);
     await tagsOk();
     for (const c of JSON.parse(r.stdout).components) expect(await checkIndex(`${reg.host}/cut/${c.name}`, 'v2', 'application/vnd.oci.image.index.v1+json')).toBe(c.digest);
+    // Over every run: a tag was only ever written after the index, and the index after each child.
+    const log = proxy.log.slice(start);
+    const firstPut = (path: string) => log.findIndex((l) => l.method === 'PUT' && l.path === path && l.status === 201);
+    for (const c of JSON.parse(r.stdout).components as { name: string; digest: string; platforms: { digest: string }[] }[]) {
+      const at = (ref: string) => `/v2/cut/${c.name}/manifests/${ref}`;
+      const tagPuts = log.flatMap((l, i) => (l.method === 'PUT' && l.path === at('v2') ? [i] : []));
+      expect(tagPuts.length).toBeGreaterThan(0);
+      const index = firstPut(at(c.digest));
+      expect(index).toBeGreaterThanOrEqual(0);
+      expect(Math.min(...tagPuts)).toBeGreaterThan(index);
+      for (const p of c.platforms) expect(firstPut(at(p.digest))).toBeLessThan(index);
+    }
   });
 
   test('--to oci:DIR publishes into a local layout with no network', async () => {
