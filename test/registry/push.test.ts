@@ -207,12 +207,11 @@ describe('bad input', () => {
     expect(JSON.parse(t.stdout).error.code).toBe('BAD_REFERENCE');
   });
 
-  test('a registry nobody listens on: exit 1, "refused", without waiting on retries', async () => {
-    const start = Date.now();
+  test('a registry nobody listens on: exit 1, "refused", without retrying', async () => {
     const r = await berth(['push', single, '127.0.0.1:1/demo/x:v1'], { env });
     expect(r.code).toBe(1);
+    // One line and no "retrying" line before it.
     expect(r.stderr).toBe('berth: GET http://127.0.0.1:1/v2/: connection to 127.0.0.1:1 refused; is the registry running there?\n');
-    expect(Date.now() - start).toBeLessThan(2000);
   });
 
   test('a tag that does not exist: exit 1, NOT_FOUND, naming the manifest', async () => {
