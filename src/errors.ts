@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'IO'
   | 'NETWORK'
   | 'REGISTRY'
-  | 'UNAUTHORIZED';
+  | 'UNAUTHORIZED'
+  | 'BAD_KEY' | 'FILE_EXISTS' | 'NO_SIGNATURES' | 'VERIFY_FAILED';
 
 export abstract class BerthError extends Error {
   abstract readonly exitCode: 1 | 2;

@@ -17,8 +17,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   status: ['oci', 'config'],
   tags: ['oci', 'config', 'status'],
   build: ['oci', 'blob', 'image', 'transport', 'config', 'status'],
-  release: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags'],
-  sign: ['oci', 'blob', 'image', 'transport', 'registry', 'config'],
+  release: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags', 'sign'],
+  sign: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags'],
   cli: ['*'],
 };
 

@@ -4,3 +4,4 @@ export { berthYamlSchema, type BerthConfig } from './sections.js';
 export { boolean, configError, integer, list, oneOf, record, section, string, type Infer, type Located, type LocatedEntry, type SectionValue, type Spec, type StringOptions, type Where } from './schema.js';
 export { checkRegistry } from './registry.js';
 export { TEMPLATE_FIELDS, checkTagSpec, tryParseTagSpec, type SpecError, type TagSpec, type TemplateField, type TemplatePart, type TemplateValues } from './tag-spec.js';
+export { JOB_TYPES, SIGNER_TYPES, signingSpec, type JobType, type SignerSpec, type SigningConfig } from './signing.js';

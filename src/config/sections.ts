@@ -6,6 +6,7 @@
  */
 import { checkRegistry } from './registry.js';
 import { checkTagSpec } from './tag-spec.js';
+import { signingSpec } from './signing.js';
 import { list, section, string, type Infer } from './schema.js';
 
 export const berthYamlSchema = section({
@@ -15,6 +16,8 @@ export const berthYamlSchema = section({
   pushRegistry: string({ check: checkRegistry }),
   /** Default tags for `berth tags`: `name=template`, a template, or a plain value. */
   tags: list(string({ check: checkTagSpec, coerce: true })),
+  /** Who signs what `berth release --sign` and `berth sign` publish (see ./signing.ts). */
+  signing: signingSpec,
 });
 
 export type BerthConfig = Infer<typeof berthYamlSchema>;

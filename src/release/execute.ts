@@ -14,6 +14,7 @@ import type { Artifact } from '../transport/image.js';
 import { readLocation } from '../transport/location.js';
 import { readRegistry, writeRegistry, type PushResult } from '../transport/registry.js';
 import { imagePlatform } from '../transport/select.js';
+import { signTargets, type ImageTarget, type SignedImage, type SignOptions, type Signer } from '../sign/sign.js';
 import type { PlannedComponent, PlanTarget, ReleasePlan } from './plan.js';
 
 export interface ExecuteOptions {
@@ -26,6 +27,11 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Components published at once (default 4). */
   concurrency?: number;
+  /**
+   * `--sign`: after every component is published (tags included), sign each target's
+   * artifact (with `recursive`, each per-arch image of an index too) with every signer.
+   */
+  sign?: { signers: readonly Signer[]; recursive: boolean } & Pick<SignOptions, 'annotations' | 'signatureRepository'>;
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -52,6 +58,8 @@ export interface ComponentResult {
   /** True when --if-missing found it published already. */
   skipped: boolean;
   targets: TargetResult[];
+  /** With --sign: what was signed, and where the signatures are. */
+  signatures?: SignedImage[];
 }
 
 export interface ReleaseResult {
@@ -199,5 +207,27 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   const results = settled.map((r) => (r as PromiseFulfilledResult<ComponentResult>).value);
+  if (opts.sign) await signRelease(plan, results, registries, opts.sign, signal);
   return { format: plan.format, components: results };
+}
+
+/** Signatures last: every target of every component (published now or before), each image once. */
+async function signRelease(plan: ReleasePlan, results: ComponentResult[], registries: Registries, sign: NonNullable<ExecuteOptions['sign']>, signal?: AbortSignal): Promise<void> {
+  const perComponent = plan.components.map((c) =>
+    c.targets.flatMap((t): ImageTarget[] => {
+      const top = { registry: t.registry!, repository: t.path!, digest: t.digest as ImageTarget['digest'] };
+      if (!sign.recursive || t.what !== 'index') return [top];
+      return [top, ...c.images.map((i) => ({ ...top, digest: i.image.digest }))];
+    }),
+  );
+  const signed = await signTargets(registries, perComponent.flat(), sign.signers, {
+    ...(sign.annotations ? { annotations: sign.annotations } : {}),
+    ...(sign.signatureRepository ? { signatureRepository: sign.signatureRepository } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  let i = 0;
+  perComponent.forEach((targets, j) => {
+    results[j]!.signatures = signed.slice(i, i + targets.length);
+    i += targets.length;
+  });
 }

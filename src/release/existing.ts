@@ -27,6 +27,7 @@ export async function markExisting(plan: ReleasePlan, registries: Registries): P
                 return { ...s, existing: there.filter(Boolean).length };
               }
               if (s.kind === 'tag') return { ...s, existing: (await limit(() => client.headManifest(t.path!, s.tag)))?.digest === s.digest };
+              if (s.kind === 'sign') return s;
               return { ...s, existing: top !== undefined };
             }),
           );

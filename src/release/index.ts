@@ -24,6 +24,8 @@ export interface PlanFromSpecOptions {
   layoutDir?: string;
   /** Names where the tags came from in errors (`--tag` or the release.yaml). */
   tagOrigin: string;
+  /** `--sign`: the signers' names (and whether each image is signed too), for the plan's sign steps. */
+  sign?: { signers: string[]; recursive: boolean };
 }
 
 /** The layout a release goes to when it names neither a registry nor `--to`. */
@@ -45,7 +47,7 @@ export async function planFromSpec(spec: ReleaseSpec, format: Format, registries
   const destination = destinationOf(spec, opts.layoutDir, opts.cwd);
   const tags = await renderTags(spec.tags, opts.tagOrigin, opts.cwd, opts.env);
   const components = await resolveComponents(spec.components, opts.cwd, registries);
-  return planRelease({ components, tags, destination, archSuffixedRepos: spec.archSuffixedRepos, format });
+  return planRelease({ components, tags, destination, archSuffixedRepos: spec.archSuffixedRepos, format, ...(opts.sign ? { sign: opts.sign } : {}) });
 }
 export { writeLocalIndex, type LocalIndexResult } from './local-index.js';
 export { markExisting } from './existing.js';

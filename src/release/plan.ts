@@ -39,6 +39,8 @@ export interface PlanInput {
   destination: ReleaseDestination;
   archSuffixedRepos: boolean;
   format: Format;
+  /** `--sign`: who signs each published artifact, last (with `recursive`, each per-arch image of an index too). */
+  sign?: { signers: string[]; recursive: boolean };
 }
 
 export interface PlannedImage {
@@ -60,7 +62,8 @@ export type Step =
   | { kind: 'blobs'; digests: Digest[]; bytes: number; existing?: number }
   | { kind: 'manifest'; digest: Digest; platform: string; existing?: boolean }
   | { kind: 'index'; digest: Digest; mediaType: string; existing?: boolean }
-  | { kind: 'tag'; tag: string; digest: Digest; existing?: boolean };
+  | { kind: 'tag'; tag: string; digest: Digest; existing?: boolean }
+  | { kind: 'sign'; digest: Digest; signers: string[]; recursive: boolean };
 
 /** One repository a component is published to, and the ordered steps there. */
 export interface PlanTarget {
@@ -122,7 +125,7 @@ function archSuffix(p: Platform, all: Platform[]): string {
 }
 
 /** Steps to put one artifact in one repository: blobs, manifests by digest, the index, then tags. */
-function stepsFor(images: PlannedImage[], index: { mediaType: string; digest: Digest } | undefined, tags: string[]): Step[] {
+function stepsFor(images: PlannedImage[], index: { mediaType: string; digest: Digest } | undefined, tags: string[], sign?: PlanInput['sign']): Step[] {
   const seen = new Set<string>();
   const digests: Digest[] = [];
   let bytes = 0;
@@ -140,6 +143,7 @@ function stepsFor(images: PlannedImage[], index: { mediaType: string; digest: Di
     ...images.map((i): Step => ({ kind: 'manifest', digest: i.image.digest, platform: formatPlatform(i.platform) })),
     ...(index ? [{ kind: 'index', digest: index.digest, mediaType: index.mediaType } as Step] : []),
     ...tags.map((tag): Step => ({ kind: 'tag', tag, digest: top })),
+    ...(sign ? [{ kind: 'sign', digest: top, signers: sign.signers, recursive: sign.recursive && index !== undefined } as Step] : []),
   ];
 }
 
@@ -195,11 +199,11 @@ export function planRelease(input: PlanInput): ReleasePlan {
     const targets: PlanTarget[] = [];
     const dest = input.destination;
     if (dest.kind === 'layout') {
-      targets.push({ repository: `oci:${dest.dir}`, what: 'index', digest: index.digest, tags, steps: stepsFor(images, index, tags) });
+      targets.push({ repository: `oci:${dest.dir}`, what: 'index', digest: index.digest, tags, steps: stepsFor(images, index, tags, input.sign) });
     } else {
       for (const registry of dest.registries) {
         const repo = repositoryOf(registry, c.name, c.where);
-        targets.push({ repository: `${repo.registry}/${repo.path}`, ...repo, what: 'index', digest: index.digest, tags, steps: stepsFor(images, index, tags) });
+        targets.push({ repository: `${repo.registry}/${repo.path}`, ...repo, what: 'index', digest: index.digest, tags, steps: stepsFor(images, index, tags, input.sign) });
         if (input.archSuffixedRepos) {
           for (const img of images) {
             const r = repositoryOf(registry, `${c.name}-${archSuffix(img.platform, images.map((i) => i.platform))}`, c.where);
@@ -210,7 +214,7 @@ export function planRelease(input: PlanInput): ReleasePlan {
               platform: formatPlatform(img.platform),
               digest: img.image.digest,
               tags,
-              steps: stepsFor([img], undefined, tags),
+              steps: stepsFor([img], undefined, tags, input.sign),
             });
           }
         }
@@ -267,6 +271,8 @@ export function planToText(plan: ReleasePlan): string {
             return `index ${short(s.digest)}${s.existing ? ' (there)' : ''}`;
           case 'tag':
             return `tag ${s.tag}${s.existing ? ' (already on it)' : ''}`;
+          case 'sign':
+            return `sign (${s.signers.join(', ')}${s.recursive ? ', and each image' : ''})`;
         }
       });
       lines.push(`  -> ${t.repository}${t.platform ? ` (${t.platform})` : ''}: ${order.join(', ')}`);

@@ -8,3 +8,4 @@ export { gitIn, type Git, type GitResult } from './git.js';
 export { ociLabels, parseStatusFile, labelsFromStatus, LABEL_CREATED, LABEL_REVISION, LABEL_SOURCE, LABEL_VERSION, type LabelFacts } from './labels.js';
 export { checkRegistry, DEFAULT_REGISTRY } from './registry.js';
 export { semverFromDescribe, versionWithoutTag, versionFromGit, majorMinor, tagFromVersion, isScriptSemver } from './version.js';
+export { expandStatusKeys, readStatusFiles, statusKeysIn, type StatusValues } from './stamp.js';

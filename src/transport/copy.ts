@@ -35,6 +35,12 @@ export interface CopyOptions {
   platform?: Platform;
   /** mtime of entries in a written tarball (SOURCE_DATE_EPOCH). */
   epoch?: number;
+  /**
+   * Names a local destination goes by (RepoTags and ref.name in a tarball, entries of a
+   * layout), in place of the source's own: re-naming a tarball re-bundles it, never changing
+   * a digest. Not for a registry destination, whose reference names it.
+   */
+  names?: string[];
   signal?: AbortSignal;
 }
 
@@ -46,6 +52,8 @@ export interface CopyResult {
   platform?: string;
   /** What a push to a registry did. */
   push?: PushResult;
+  /** The names a local copy was written under. */
+  tags?: string[];
 }
 
 /**
@@ -54,6 +62,9 @@ export interface CopyResult {
  */
 export async function copyImage(src: AnyLocation, dst: AnyLocation, opts: CopyOptions): Promise<CopyResult> {
   const where = describeLocation(src);
+  if (dst.kind === 'registry' && opts.names?.length) {
+    throw new UsageError('BAD_FLAG', `--tag names a local copy (image tarball or oci:DIR); for a registry, put the tag in the destination (${describeLocation(dst)})`);
+  }
   // Reach the destination registry (API check, credentials) while the source is read.
   if (dst.kind === 'registry') opts.registries.client(dst.ref.registry).prepare();
   let artifact = await readAnyLocation(src, opts.registries);
@@ -69,8 +80,8 @@ export async function copyImage(src: AnyLocation, dst: AnyLocation, opts: CopyOp
     const push = await writeRegistry(opts.registries, artifact, dst.ref, { tags, ...(opts.signal ? { signal: opts.signal } : {}) });
     return { ...base, destination: tags.length ? push.tags.join(', ') : push.reference, push };
   }
-  // A registry source names what it wrote (RepoTags, ref.name) by its tag.
-  const names = src.kind === 'registry' && src.ref.tag !== undefined ? [formatReference({ registry: src.ref.registry, repository: src.ref.repository, tag: src.ref.tag })] : [];
+  // Names given win; else a registry source names what it wrote (RepoTags, ref.name) by its tag.
+  const names = opts.names ?? (src.kind === 'registry' && src.ref.tag !== undefined ? [formatReference({ registry: src.ref.registry, repository: src.ref.repository, tag: src.ref.tag })] : []);
   await writeLocation(dst, await toWritableContent(artifact, where), names, opts.epoch ?? 0);
-  return { ...base, destination: describeLocation(dst) };
+  return { ...base, destination: describeLocation(dst), ...(names.length ? { tags: names } : {}) };
 }

@@ -1,32 +1,43 @@
 import { parsePlatform } from '../../oci/platform.js';
+import { formatReference, parseReference } from '../../oci/reference.js';
 import { copyImage } from '../../transport/copy.js';
 import { parseAnyLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
 import { print, sourceDateEpoch } from '../flags.js';
 import { transferFlags, withTransfer, type TransferArgs } from '../registry-flags.js';
+import { stampValues, statusFileFlag, statusValues, type StatusFileArgs } from '../status-flags.js';
 
-interface CopyArgs extends TransferArgs {
+interface CopyArgs extends TransferArgs, StatusFileArgs {
   source: string;
   destination: string;
   platform?: string;
+  tag?: string[];
 }
 
 export const copyCommand = defineCommand<CopyArgs>({
   command: 'copy <source> <destination>',
   describe: 'Copy an image or index between image tarballs, OCI layouts and registries',
   builder: (y) =>
-    transferFlags(
-      y
-        .positional('source', { type: 'string', demandOption: true, describe: 'image tarball, oci:DIR[:NAME], or registry/repo[:tag][@digest] (docker://REF always means a registry)' })
-        .positional('destination', { type: 'string', demandOption: true, describe: 'as for the source' })
-        .option('platform', { type: 'string', describe: 'os/arch[/variant]: copy only that image out of an index' }),
+    statusFileFlag(
+      transferFlags(
+        y
+          .positional('source', { type: 'string', demandOption: true, describe: 'image tarball, oci:DIR[:NAME], or registry/repo[:tag][@digest] (docker://REF always means a registry)' })
+          .positional('destination', { type: 'string', demandOption: true, describe: 'as for the source' })
+          .option('platform', { type: 'string', describe: 'os/arch[/variant]: copy only that image out of an index' })
+          .option('tag', { type: 'string', array: true, describe: 'registry/repo:tag to name a local copy by (RepoTags, ref.name), in place of the source\'s names' }),
+      ),
+      '--tag',
     ) as never,
   async handler(args, io) {
     const source = parseAnyLocation(args.source, io.cwd, 'source');
     const destination = parseAnyLocation(args.destination, io.cwd, 'destination');
     const platform = args.platform === undefined ? undefined : parsePlatform(args.platform);
     const epoch = sourceDateEpoch(io.env);
-    const result = await withTransfer(args, io, 'copying', (registries) => copyImage(source, destination, { registries, epoch, ...(platform ? { platform } : {}) }));
+    const status = await statusValues(args, io.cwd);
+    const names = stampValues(args.tag, status, '--tag').map((t) => formatReference(parseReference(t, { what: '--tag' })));
+    const result = await withTransfer(args, io, 'copying', (registries) =>
+      copyImage(source, destination, { registries, epoch, ...(platform ? { platform } : {}), ...(args.tag !== undefined ? { names } : {}) }),
+    );
     io.stderr.write(`berth: copied ${result.digest} -> ${result.destination}\n`);
     print(io, args.json, result, result.digest);
   },

@@ -4,8 +4,9 @@ import { writeLocalIndex } from '../../release/index.js';
 import { parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
 import { parseFormat, print, sourceDateEpoch } from '../flags.js';
+import { stampValues, statusFileFlag, statusValues, type StatusFileArgs } from '../status-flags.js';
 
-interface IndexArgs {
+interface IndexArgs extends StatusFileArgs {
   image: string[];
   output: string;
   format: string;
@@ -16,7 +17,7 @@ export const indexCommand = defineCommand<IndexArgs>({
   command: 'index',
   describe: 'Assemble an index (or Docker manifest list) from local images into an image tarball or OCI layout',
   builder: (y) =>
-    y
+    statusFileFlag(y, '--tag')
       .option('image', { type: 'string', array: true, demandOption: true, describe: 'an image tarball or oci:DIR[:NAME] (repeat; an index adds each of its images)' })
       .option('output', { type: 'string', demandOption: true, describe: 'image tarball path, or oci:DIR[:NAME]' })
       .option('format', { type: 'string', default: 'oci', describe: 'oci (an index) or docker (a manifest list); per-arch manifests are converted where needed' })
@@ -26,7 +27,7 @@ export const indexCommand = defineCommand<IndexArgs>({
     const format = parseFormat(args.format);
     const images = args.image.map((i) => parseLocation(i, io.cwd, '--image'));
     const output = parseLocation(args.output, io.cwd, '--output');
-    const names = (args.tag ?? []).map((t) => {
+    const names = stampValues(args.tag, await statusValues(args, io.cwd), '--tag').map((t) => {
       parseReference(t, { what: '--tag' });
       return t;
     });

@@ -4,11 +4,14 @@ import { buildCommand } from './build.js';
 import { copyCommand } from './copy.js';
 import { indexCommand } from './index-command.js';
 import { inspectCommand } from './inspect.js';
+import { keygenCommand } from './keygen.js';
 import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
 import { releaseCommand } from './release.js';
+import { signCommand } from './sign.js';
 import { statusCommand } from './status.js';
 import { tagsCommand } from './tags.js';
+import { verifyCommand } from './verify.js';
 
 /** Every berth command, in the order `berth --help` lists them. */
-export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand];
+export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand, signCommand, verifyCommand, keygenCommand];

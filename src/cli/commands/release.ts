@@ -16,8 +16,10 @@ import { parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
 import { parseFormat, sourceDateEpoch } from '../flags.js';
 import { transferFlags, withTransfer, type TransferArgs } from '../registry-flags.js';
+import { releaseSignFlags, releaseSigning, type ReleaseSignArgs } from '../sign-flags.js';
+import { stampValues, statusFileFlag, statusValues, type StatusFileArgs } from '../status-flags.js';
 
-interface ReleaseArgs extends TransferArgs {
+interface ReleaseArgs extends TransferArgs, StatusFileArgs, ReleaseSignArgs {
   config?: string;
   component?: string[];
   registry?: string[];
@@ -34,7 +36,7 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
   describe: 'Publish one multi-arch image per component (index or manifest list) under every tag to every registry',
   builder: (y) =>
     transferFlags(
-      y
+      releaseSignFlags(statusFileFlag(y, '--registry and --tag'))
         .option('config', { type: 'string', describe: 'release.yaml: registries, tags, components and their per-platform sources' })
         .option('component', { type: 'string', array: true, describe: 'NAME=GLOB: a component from the image tarballs GLOB matches (each platform read from its config)' })
         .option('registry', { type: 'string', array: true, describe: 'host[/path] every component goes to (replaces release.yaml\'s)' })
@@ -57,20 +59,24 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
     const format: Format | undefined = args.format === undefined ? undefined : parseFormat(args.format);
     const base: ReleaseSpec = args.config !== undefined ? await loadReleaseConfig(args.config, io.cwd) : { registries: [], tags: [], archSuffixedRepos: false, components: [] };
     const fromFlags = await componentsFromFlags(args.component ?? [], io.cwd);
+    const status = await statusValues(args, io.cwd);
+    const registries = stampValues(args.registry, status, '--registry');
+    const tags = stampValues(args.tag, status, '--tag');
     const spec: ReleaseSpec = {
       ...base,
-      registries: (args.registry ?? []).length ? args.registry! : base.registries,
-      tags: (args.tag ?? []).length ? args.tag! : base.tags,
+      registries: registries.length ? registries : base.registries,
+      tags: tags.length ? tags : base.tags,
       archSuffixedRepos: args['arch-suffixed-repos'] ?? base.archSuffixedRepos,
       components: [...base.components.filter((c) => !fromFlags.some((f) => f.name === c.name)), ...fromFlags],
     };
     const tagOrigin = (args.tag ?? []).length ? '--tag' : `${args.config ?? ''} tags`;
     const epoch = sourceDateEpoch(io.env);
+    const signing = await releaseSigning(args, io, layoutDir === undefined && spec.registries.length > 0);
 
     const outcome = await withTransfer(args, io, 'releasing', async (registries) => {
-      const plan = await planFromSpec(spec, format ?? base.format ?? 'oci', registries, { cwd: io.cwd, env: io.env, tagOrigin, ...(layoutDir !== undefined ? { layoutDir } : {}) });
+      const plan = await planFromSpec(spec, format ?? base.format ?? 'oci', registries, { cwd: io.cwd, env: io.env, tagOrigin, ...(layoutDir !== undefined ? { layoutDir } : {}), ...(signing ? { sign: signing.plan } : {}) });
       if (args['dry-run']) return { plan: await markExisting(plan, registries) };
-      return { plan, result: await executePlan(plan, { registries, ifMissing: args['if-missing'], epoch }) };
+      return { plan, result: await executePlan(plan, { registries, ifMissing: args['if-missing'], epoch, ...(signing ? { sign: signing.execute } : {}) }) };
     });
 
     if (!outcome.result) {
@@ -87,8 +93,11 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
         ? 'already published, skipped (--if-missing)'
         : intoLayout
           ? 'written into the layout; read back and checked'
-          : `${t.uploaded} blobs uploaded, ${t.mounted} mounted, ${t.existing} existing; read back and checked`;
+          : c.targets.every((x) => x.upToDate)
+            ? 'already there under every tag; nothing written'
+            : `${t.uploaded} blobs uploaded, ${t.mounted} mounted, ${t.existing} existing; read back and checked`;
       io.stderr.write(`berth: released ${c.name} ${c.digest} (${how})\n`);
+      for (const s of c.signatures ?? []) io.stderr.write(`berth: signed ${s.reference} (${[...s.added, ...s.present].join(', ')}) -> ${s.signatureTag}\n`);
     }
     if (args.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     await writeGithubFiles(result, io.env);

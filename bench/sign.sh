@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Times signing and verifying a release's worth of images (20: 5 components x 4 platforms)
+# on a local CNCF registry (docker-registry on 127.0.0.1). Each round starts a fresh
+# registry, publishes the 20 images with `berth release` (not timed), then times:
+#
+#   one process   bench/lib/sign-verify.mjs: read and decrypt the key (cosign format), sign
+#                 all 20 (as `berth sign` does), verify all 20 (as `berth verify` does), in
+#                 one node process: the figure the target is for (< 2 s for all 20)
+#   sign (CLI)    `berth sign --key K REF x20`: one process, key decryption included
+#   verify (CLI)  `berth verify --key PUB REF`, once for one of the images
+#
+# Medians of the rounds are reported.
+#
+#   npm run build && bash bench/sign.sh        # 5 rounds
+#   ROUNDS=9 bash bench/sign.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+rounds=${ROUNDS:-5}
+berth=(node "$root/bin/berth.js")
+for tool in docker-registry curl; do
+  command -v "$tool" >/dev/null || { echo "bench/sign.sh: $tool is not installed" >&2; exit 1; }
+done
+[[ -f $root/dist/sign/index.js ]] || { echo "bench/sign.sh: dist/ is missing; run npm run build first" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench-sign.XXXXXX")
+reg_pid=
+stop_registry() {
+  if [[ -n $reg_pid ]]; then
+    kill "$reg_pid" 2>/dev/null || true
+    wait "$reg_pid" 2>/dev/null || true
+    reg_pid=
+  fi
+}
+cleanup() {
+  stop_registry
+  rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+ms_now() { date +%s%N | cut -c1-13; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
+start_registry() {
+  stop_registry
+  rm -rf "$work/registry"
+  mkdir -p "$work/registry"
+  local port
+  port=$(free_port)
+  cat >"$work/registry/config.yml" <<CFG
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $work/registry/data
+http:
+  addr: 127.0.0.1:$port
+  secret: bench
+CFG
+  docker-registry serve "$work/registry/config.yml" >/dev/null 2>&1 &
+  reg_pid=$!
+  reg=127.0.0.1:$port
+  for _ in $(seq 200); do
+    curl -sf "http://$reg/v2/" >/dev/null && return 0
+    sleep 0.02
+  done
+  echo "bench/sign.sh: docker-registry did not start" >&2
+  exit 1
+}
+
+export COSIGN_PASSWORD=bench
+export XDG_CACHE_HOME=$work/cache
+"${berth[@]}" keygen --output-key-prefix "$work/cosign" 2>/dev/null
+
+components=(controller webhook cainjector acmesolver startupapicheck)
+platforms=(linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le)
+echo "bench/sign.sh: building 20 images..." >&2
+mkdir -p "$work/in"
+component_flags=()
+for c in "${components[@]}"; do
+  for p in "${platforms[@]}"; do
+    "${berth[@]}" build --base static --platform "$p" --label "component=$c" --output "$work/in/$c-${p//\//-}.tar" >/dev/null 2>&1
+  done
+  component_flags+=(--component "$c=$work/in/$c-*.tar")
+done
+
+declare -A results
+record() { results[$1]+="$2 "; }
+
+for ((round = 1; round <= rounds; round++)); do
+  start_registry
+  "${berth[@]}" release "${component_flags[@]}" --registry "$reg/bench" --tag v1 --quiet --json >"$work/release.json" 2>/dev/null
+  # The 20 per-arch images, by digest.
+  mapfile -t refs < <(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    for (const c of r.components) for (const p of c.platforms) console.log(`${process.argv[2]}/bench/${c.name}@${p.digest}`);
+  ' "$work/release.json" "$reg")
+  ((${#refs[@]} == 20)) || { echo "bench/sign.sh: expected 20 images, got ${#refs[@]}" >&2; exit 1; }
+
+  line=$(node "$root/bench/lib/sign-verify.mjs" "$work/cosign.key" "$work/cosign.pub" "${refs[@]}")
+  record one_total "$(node -e 'console.log(JSON.parse(process.argv[1]).totalMs)' "$line")"
+  record one_key "$(node -e 'console.log(JSON.parse(process.argv[1]).keyMs)' "$line")"
+  record one_sign "$(node -e 'console.log(JSON.parse(process.argv[1]).signMs)' "$line")"
+  record one_verify "$(node -e 'console.log(JSON.parse(process.argv[1]).verifyMs)' "$line")"
+
+  # The CLI on a fresh registry state: a second key, so every image gets a new signature.
+  "${berth[@]}" keygen --output-key-prefix "$work/cli-$round" 2>/dev/null
+  t0=$(ms_now)
+  "${berth[@]}" sign --key "$work/cli-$round.key" "${refs[@]}" >/dev/null 2>"$work/sign.err" || { cat "$work/sign.err" >&2; exit 1; }
+  record cli_sign $(($(ms_now) - t0))
+  t0=$(ms_now)
+  "${berth[@]}" verify --key "$work/cli-$round.pub" "${refs[0]}" >/dev/null 2>"$work/verify.err" || { cat "$work/verify.err" >&2; exit 1; }
+  record cli_verify $(($(ms_now) - t0))
+  echo "bench/sign.sh: round $round done" >&2
+done
+stop_registry
+
+med() { tr ' ' '\n' <<<"${results[$1]}" | grep . | median; }
+show() { printf '%-44s %6s ms   (runs: %s)\n' "$1" "$(med "$2")" "${results[$2]}"; }
+echo "20 images (5 components x 4 platforms); $rounds rounds, medians"
+show 'one process: key + sign 20 + verify 20' one_total
+show '  of which: read and decrypt the key' one_key
+show '  of which: sign 20' one_sign
+show '  of which: verify 20' one_verify
+show 'berth sign --key K REF x20 (one process)' cli_sign
+show 'berth verify --key PUB REF (one image)' cli_verify
+awk -v t="$(med one_total)" 'BEGIN { printf "sign + verify 20 images in one process: %.2f s (target < 2 s)\n", t / 1000 }'

@@ -1,0 +1,51 @@
+import { UsageError } from '../../errors.js';
+import { signatureRepositoryFrom, signImages } from '../../sign/index.js';
+import { defineCommand } from '../command.js';
+import { parseRegistryReference, transferFlags, withTransfer, type TransferArgs } from '../registry-flags.js';
+import { annotationsOf, chooseSigners, signerFlags, type SignerArgs } from '../sign-flags.js';
+
+interface SignArgs extends TransferArgs, SignerArgs {
+  images: string[];
+  recursive: boolean;
+  annotation?: string | string[];
+  config?: string;
+}
+
+export const signCommand = defineCommand<SignArgs>({
+  command: 'sign <images..>',
+  describe: "Sign images in a registry, cosign's way (a simple-signing payload in the sha256-<hex>.sig manifest)",
+  builder: (y) =>
+    signerFlags(
+      transferFlags(
+        y
+          .positional('images', { type: 'string', array: true, demandOption: true, describe: 'registry/repo:tag or registry/repo@digest (tags are resolved to digests)' })
+          .option('recursive', { type: 'boolean', default: false, describe: 'sign every image an index lists too' })
+          .option('annotation', { alias: 'a', type: 'string', describe: "KEY=VALUE put in the payload's optional section; repeatable" })
+          .option('config', { type: 'string', describe: 'berth.yaml with the signing: section (default ./berth.yaml), used when no --key is given' }),
+      ),
+    ) as never,
+  async handler(args, io) {
+    if (args.images.length === 0) throw new UsageError('BAD_FLAG', 'name at least one image to sign');
+    const refs = args.images.map((i) => parseRegistryReference(i, 'image'));
+    const annotations = annotationsOf(args.annotation);
+    const signatureRepository = signatureRepositoryFrom(io.env);
+    const { signers, none } = await chooseSigners(args, io, args.config);
+    if (signers.length === 0) {
+      if (none === 'pull-request builds are not signed') {
+        io.stderr.write(`berth: not signing: ${none}\n`);
+        if (args.json) io.stdout.write('[]\n');
+        return;
+      }
+      throw new UsageError('BAD_FLAG', `no key to sign with: pass --key cosign.key, or configure signing in berth.yaml (${none})`);
+    }
+    const results = await withTransfer({ ...args, quiet: true }, io, 'signing', (registries) =>
+      signImages(registries, refs, signers, { annotations, recursive: args.recursive, ...(signatureRepository ? { signatureRepository } : {}) }),
+    );
+    for (const r of results) {
+      const parts = [...(r.added.length ? [`signed by ${r.added.join(', ')}`] : []), ...(r.present.length ? [`already signed by ${r.present.join(', ')}`] : [])];
+      io.stderr.write(`berth: ${r.reference}: ${parts.join('; ')} -> ${r.signatureTag}\n`);
+    }
+    if (args.json) io.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    else io.stdout.write(results.map((r) => `${r.reference}\n`).join(''));
+  },
+});

@@ -1,0 +1,91 @@
+import { join, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { CONFIG_FILE, loadConfig } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { loadSigners, repoOf, runKinds, selectSigners, signatureRepositoryFrom, signerFromFile, type SignatureRepository, type Signer } from '../sign/index.js';
+import { parseKeyValues } from './flags.js';
+import type { CliIO } from './io.js';
+
+/** Flags that choose who signs: `--key` files, else berth.yaml's `signing:` for `--repo` or the CI's org/repo. */
+export interface SignerArgs {
+  key?: string | string[];
+  repo?: string;
+}
+
+export const SIGNER_OPTIONS = {
+  key: { type: 'string', describe: 'a private key to sign with: cosign.key, or a PKCS#8 / EC PEM key (password from COSIGN_PASSWORD); repeatable. Default: the signers berth.yaml enables' },
+  repo: { type: 'string', describe: "org/repo choosing berth.yaml's enabled-signers (default: from Prow's REPO_OWNER/REPO_NAME or GITHUB_REPOSITORY)" },
+} as const;
+
+export function signerFlags<T>(y: Argv<T>): Argv<T & SignerArgs> {
+  return y.options(SIGNER_OPTIONS) as unknown as Argv<T & SignerArgs>;
+}
+
+/** `-a KEY=VALUE` annotations, as cosign takes them. */
+export function annotationsOf(values: string | readonly string[] | undefined): Record<string, string> {
+  return parseKeyValues(listOf(values), '-a/--annotation');
+}
+
+/**
+ * A repeatable flag's values. Such flags are declared as plain strings (yargs gathers
+ * repeats into an array), not `array: true`, which would swallow the positional image
+ * references that follow them (`--key k.key REF`).
+ */
+export function listOf(v: string | readonly string[] | undefined): string[] {
+  return v === undefined ? [] : typeof v === 'string' ? [v] : [...v];
+}
+
+/**
+ * The signers to use, keys read and decrypted: every `--key`, or else the berth.yaml signers
+ * that apply to this repository and run. `none` says why nothing signs (a pull request, no
+ * signer configured or enabled).
+ */
+export async function chooseSigners(args: SignerArgs, io: CliIO, configFile?: string): Promise<{ signers: Signer[]; none?: string }> {
+  const keys = listOf(args.key);
+  if (keys.length > 0) return { signers: await Promise.all(keys.map((k) => signerFromFile(k, { cwd: io.cwd, env: io.env }))) };
+  if (args.repo !== undefined && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(args.repo)) throw new UsageError('BAD_FLAG', `--repo: "${args.repo}" is not org/repo`);
+  const file = configFile !== undefined ? resolve(io.cwd, configFile) : join(io.cwd, CONFIG_FILE);
+  const config = await loadConfig(file, { display: configFile ?? CONFIG_FILE });
+  const selection = selectSigners(config.signing, args.repo ?? repoOf(io.env), runKinds(io.env));
+  if (selection.signers.length === 0) return { signers: [], none: selection.none ?? 'no signer applies' };
+  return { signers: await loadSigners(selection.signers, { configFile: file, env: io.env }) };
+}
+
+/** `berth release --sign [--recursive] [--key K]... [--repo org/repo]`. */
+export interface ReleaseSignArgs extends SignerArgs {
+  sign: boolean;
+  recursive: boolean;
+}
+
+export function releaseSignFlags<T>(y: Argv<T>): Argv<T & ReleaseSignArgs> {
+  return signerFlags(y)
+    .option('sign', { type: 'boolean', default: false, describe: "sign each published index (or image) last, cosign's way, with --key or berth.yaml's signers" })
+    .option('recursive', { type: 'boolean', default: false, describe: 'with --sign: sign each per-arch image of an index too' }) as unknown as Argv<T & ReleaseSignArgs>;
+}
+
+/**
+ * What `release --sign` needs, settled before anything is published: the signers, keys
+ * decrypted (so a wrong password fails first), the names the plan shows, and where
+ * signatures go. Undefined without --sign, or when nothing signs here (a pull request: said on
+ * stderr). Signing a release into a local layout is refused.
+ */
+export async function releaseSigning(args: ReleaseSignArgs, io: CliIO, toRegistry: boolean): Promise<{ plan: { signers: string[]; recursive: boolean }; execute: { signers: Signer[]; recursive: boolean; signatureRepository?: SignatureRepository } } | undefined> {
+  if (!args.sign) {
+    if (args.recursive || listOf(args.key).length > 0) throw new UsageError('BAD_FLAG', '--recursive and --key sign a release only with --sign');
+    return undefined;
+  }
+  if (!toRegistry) throw new UsageError('BAD_FLAG', '--sign: signatures are stored in a registry; publish to one (--registry, or registries: in release.yaml)');
+  const { signers, none } = await chooseSigners(args, io);
+  if (signers.length === 0) {
+    if (none === 'pull-request builds are not signed') {
+      io.stderr.write(`berth: not signing: ${none}\n`);
+      return undefined;
+    }
+    throw new UsageError('BAD_FLAG', `--sign: no key to sign with: pass --key cosign.key, or configure signing in berth.yaml (${none})`);
+  }
+  const signatureRepository = signatureRepositoryFrom(io.env);
+  return {
+    plan: { signers: signers.map((s) => s.name), recursive: args.recursive },
+    execute: { signers, recursive: args.recursive, ...(signatureRepository ? { signatureRepository } : {}) },
+  };
+}

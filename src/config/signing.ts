@@ -1,0 +1,114 @@
+/**
+ * berth.yaml's `signing:` section, in the shape of kyma's image-builder `sign-config`:
+ *
+ *   signing:
+ *     enabled-signers:          # which signers apply: '*' for every repository, plus org/repo
+ *       '*': [release-key]
+ *       kyma-project/kyma: [kyma-key]
+ *     signers:
+ *       - name: release-key
+ *         type: cosign-key      # the one type: a cosign / PEM key pair
+ *         key: keys/cosign.key  # a path (relative to berth.yaml), or
+ *         key-env: COSIGN_KEY   # an environment variable holding the PEM text
+ *         password-env: COSIGN_PASSWORD   # where the key's password is (default COSIGN_PASSWORD)
+ *         job-type: [postsubmit, release] # optional: only in these CI runs
+ *
+ * Checked whole when the file is read: every enabled name is a listed signer, names are
+ * unique, each signer has exactly one of key / key-env.
+ */
+import { configError, list, oneOf, record, section, string, type Located, type Spec, type Where } from './schema.js';
+
+/**
+ * The kinds of CI run a signer can be limited to. `release` is a build of a pushed release
+ * tag (it is a postsubmit too); `manual` is anything else that is not a pull request
+ * (a workflow_dispatch, a run outside CI). Pull-request builds are never signed.
+ */
+export const JOB_TYPES = ['postsubmit', 'release', 'periodic', 'batch', 'manual'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+
+export const SIGNER_TYPES = ['cosign-key'] as const;
+
+export interface SignerSpec {
+  name: string;
+  type: (typeof SIGNER_TYPES)[number];
+  key?: string;
+  keyEnv?: string;
+  passwordEnv?: string;
+  jobTypes?: JobType[];
+  /** Where it is declared, for messages: `berth.yaml:12`. */
+  where: string;
+}
+
+export interface SigningConfig {
+  /** `'*'` or `org/repo` → signer names, in the file's order. */
+  enabledSigners: { repo: string; names: string[] }[];
+  signers: SignerSpec[];
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REPO_KEY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const envName = (s: string) => (ENV_NAME.test(s) ? undefined : `"${s}" is not an environment variable name`);
+
+const jobType: Spec<JobType> = {
+  type: `one of ${JOB_TYPES.join(', ')}`,
+  shape: `jobType(${JOB_TYPES.join('|')})`,
+  read(node, where) {
+    if (node.kind === 'scalar' && node.value === 'presubmit') throw configError(where, node.line, 'pull-request (presubmit) builds are never signed; list postsubmit, release, periodic, batch or manual');
+    return oneOf(JOB_TYPES).read(node, where);
+  },
+};
+
+const signerSection = section({
+  name: string({ check: (s) => (/^[A-Za-z0-9_.-]+$/.test(s) ? undefined : `"${s}" is not a signer name (letters, digits, _ . -)`) }),
+  type: oneOf(SIGNER_TYPES),
+  key: string({ check: (s) => (s === '' ? 'the key path is empty' : undefined) }),
+  'key-env': string({ check: envName }),
+  'password-env': string({ check: envName }),
+  'job-type': list(jobType),
+});
+
+const inner = section({
+  'enabled-signers': record(list(string()), { keyType: "'*' or org/repo", key: (k) => (k === '*' || REPO_KEY.test(k) ? undefined : `"${k}" is not '*' or org/repo`) }),
+  signers: list(signerSection),
+});
+
+function child(node: Located, key: string): Located | undefined {
+  return node.kind === 'map' ? node.entries.find((e) => e.key === key)?.value : undefined;
+}
+
+/** The `signing:` section's spec: the shape above, then the checks across its parts. */
+export const signingSpec: Spec<SigningConfig> = {
+  type: 'a mapping',
+  shape: `signing${inner.shape}`,
+  read(node, where) {
+    const v = inner.read(node, where);
+    const at = (path: string): Where => ({ file: where.file, path: where.path === '' ? path : `${where.path}.${path}` });
+    const items = child(node, 'signers');
+    const seen = new Set<string>();
+    const signers: SignerSpec[] = (v.signers ?? []).map((s, i) => {
+      const line = items?.kind === 'seq' ? items.items[i]!.line : node.line;
+      const w = at(`signers[${i}]`);
+      if (s.name === undefined) throw configError(w, line, 'a signer needs a name');
+      if (seen.has(s.name)) throw configError(w, line, `signer "${s.name}" is listed twice`);
+      seen.add(s.name);
+      if (s.type === undefined) throw configError(w, line, `signer "${s.name}" needs a type (${SIGNER_TYPES.join(', ')})`);
+      if ((s.key === undefined) === (s['key-env'] === undefined)) throw configError(w, line, `signer "${s.name}" needs one of key (a path) or key-env (a variable holding the key)`);
+      return {
+        name: s.name,
+        type: s.type,
+        ...(s.key !== undefined ? { key: s.key } : {}),
+        ...(s['key-env'] !== undefined ? { keyEnv: s['key-env'] } : {}),
+        ...(s['password-env'] !== undefined ? { passwordEnv: s['password-env'] } : {}),
+        ...(s['job-type'] !== undefined ? { jobTypes: s['job-type'] } : {}),
+        where: `${where.file}:${line}`,
+      };
+    });
+    const enabled = (v['enabled-signers'] ?? []).map((e) => {
+      for (const n of e.value) {
+        if (!seen.has(n)) throw configError(at(`enabled-signers.${e.key}`), e.line, `"${n}" is not a signer listed under signers (known: ${[...seen].join(', ') || 'none'})`);
+      }
+      return { repo: e.key, names: e.value };
+    });
+    return { enabledSigners: enabled, signers };
+  },
+};

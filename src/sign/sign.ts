@@ -1,0 +1,245 @@
+/**
+ * Signing images in registries, cosign's way: resolve each reference to its manifest digest
+ * (with `recursive`, every image of an index too), sign the simple-signing payload with each
+ * key, and add one layer per signature to the `sha256-<hex>.sig` manifest in the image's
+ * repository (or the signature repository, as `$COSIGN_REPOSITORY`). An existing signature
+ * manifest is kept and extended; a signature by the same key over the same payload is not
+ * added twice. After the write the tag is read back: when another signer replaced it in the
+ * meantime, the merge is done again.
+ */
+import { Readable } from 'node:stream';
+import type { KeyObject } from 'node:crypto';
+import pLimit from 'p-limit';
+import { OperationalError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { parseManifestOrIndex } from '../oci/manifest.js';
+import { isIndexMediaType } from '../oci/mediatype.js';
+import type { Reference } from '../oci/reference.js';
+import type { RegistryClient } from '../registry/client.js';
+import { RegistryError } from '../registry/errors.js';
+import type { Registries } from '../registry/pool.js';
+import { buildSignatureArtifact, parseSignatureManifest, signatureLayer, signatureTag, type SignatureManifest } from './manifest.js';
+import { dockerReferenceOf, encodePayload } from './payload.js';
+import { SIGNATURE_ANNOTATION, signPayload, verifyPayload } from './signature.js';
+
+/** A key that signs, under a name for messages (a path, `$VAR`, or a berth.yaml signer). */
+export interface Signer {
+  name: string;
+  key: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** Where signatures go: a repository, as `$COSIGN_REPOSITORY` names one. */
+export interface SignatureRepository {
+  registry: string;
+  repository: string;
+}
+
+/** An image to sign: a repository and a manifest digest. */
+export interface ImageTarget {
+  registry: string;
+  repository: string;
+  digest: Digest;
+}
+
+export interface SignOptions {
+  /** `-a KEY=VALUE`: the payload's `optional` section. */
+  annotations?: Readonly<Record<string, string>>;
+  /** Sign every image an index lists too. */
+  recursive?: boolean;
+  /** Store signatures here instead of beside each image. */
+  signatureRepository?: SignatureRepository;
+  /** Images signed at once (default: the registries' jobs). */
+  jobs?: number;
+  signal?: AbortSignal;
+}
+
+export interface SignedImage {
+  /** `registry/repo@digest` of the image signed. */
+  reference: string;
+  digest: Digest;
+  /** `registry/repo:sha256-<hex>.sig` */
+  signatureTag: string;
+  /** The signature manifest's digest after the write. */
+  signatureManifest: Digest;
+  /** Signers whose signature was added. */
+  added: string[];
+  /** Signers whose signature over the same payload was there already. */
+  present: string[];
+}
+
+const name = (t: { registry: string; repository: string }) => `${t.registry}/${t.repository}`;
+
+/**
+ * The digest a reference names (a tag is resolved with a HEAD; a digest is checked to exist)
+ * and its media type. A missing image is an OperationalError naming it.
+ */
+export async function resolveImage(registries: Registries, ref: Reference, signal?: AbortSignal): Promise<{ digest: Digest; mediaType: string }> {
+  const client = registries.client(ref.registry);
+  const reference = ref.digest ?? ref.tag ?? 'latest';
+  const shown = `${name(ref)}${ref.digest ? `@${ref.digest}` : `:${reference}`}`;
+  const desc = await client.headManifest(ref.repository, reference, signal).catch((err) => {
+    throw err instanceof RegistryError && err.code !== 'UNAUTHORIZED' ? err.withContext(`resolving ${shown}`) : err;
+  });
+  if (!desc) throw new OperationalError('NOT_FOUND', `${shown}: no such image in the registry (check the name and tag, and that it was pushed)`);
+  return { digest: desc.digest, mediaType: desc.mediaType };
+}
+
+/** Every manifest digest an index lists, recursively (nested indexes included). */
+async function childrenOf(client: RegistryClient, repository: string, digest: Digest, signal: AbortSignal | undefined, seen: Set<string>): Promise<Digest[]> {
+  const m = await client.getManifest(repository, digest, signal);
+  const parsed = parseManifestOrIndex(m.raw, `${client.host}/${repository}@${digest}`, m.mediaType);
+  if (parsed.kind !== 'index') return [];
+  const out: Digest[] = [];
+  for (const d of parsed.index.manifests) {
+    if (seen.has(d.digest)) continue;
+    seen.add(d.digest);
+    out.push(d.digest);
+    if (isIndexMediaType(d.mediaType)) out.push(...(await childrenOf(client, repository, d.digest, signal, seen)));
+  }
+  return out;
+}
+
+/** The images to sign for `refs`: each resolved, with children when recursive, each once. */
+export async function resolveTargets(registries: Registries, refs: readonly Reference[], opts: { recursive?: boolean; signal?: AbortSignal; jobs?: number } = {}): Promise<ImageTarget[]> {
+  const limit = pLimit(opts.jobs ?? registries.jobs);
+  const lists = await settleAll(
+    refs.map((ref) =>
+      limit(async () => {
+        const { digest, mediaType } = await resolveImage(registries, ref, opts.signal);
+        const targets: ImageTarget[] = [{ registry: ref.registry, repository: ref.repository, digest }];
+        if (opts.recursive && isIndexMediaType(mediaType)) {
+          const kids = await childrenOf(registries.client(ref.registry), ref.repository, digest, opts.signal, new Set([digest]));
+          for (const d of kids) targets.push({ registry: ref.registry, repository: ref.repository, digest: d });
+        }
+        return targets;
+      }),
+    ),
+  );
+  const seen = new Set<string>();
+  return lists.flat().filter((t) => {
+    const k = `${name(t)}@${t.digest}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Promise.all that waits for every promise before raising the first failure. */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The signature manifest under `tag`, or undefined when there is none. */
+export async function readSignatureManifest(client: RegistryClient, repository: string, tag: string, signal?: AbortSignal): Promise<{ digest: Digest; manifest: SignatureManifest } | undefined> {
+  let m;
+  try {
+    m = await client.getManifest(repository, tag, signal);
+  } catch (err) {
+    if (err instanceof RegistryError && err.code === 'NOT_FOUND') return undefined;
+    throw err;
+  }
+  const where = `${client.host}/${repository}:${tag}`;
+  const parsed = parseManifestOrIndex(m.raw, where, m.mediaType);
+  if (parsed.kind !== 'manifest') throw new OperationalError('BAD_MANIFEST', `${where}: is an index, not a signature manifest`);
+  // The config only carries `created`, which a rewrite keeps; one that cannot be read is replaced.
+  const configRaw = await client
+    .fetchBlob(repository, parsed.manifest.config, signal)
+    .then(readAll)
+    .catch(() => undefined);
+  return { digest: m.digest, manifest: parseSignatureManifest(m.raw, where, m.mediaType, configRaw) };
+}
+
+interface NewSignature {
+  signer: Signer;
+  payload: Uint8Array;
+  layer: Descriptor;
+}
+
+const MERGE_TRIES = 4;
+
+/**
+ * Adds `sigs` to the signature manifest `tag` of `repository`: reads what is there, appends
+ * each signature not already present (same payload, verified by the same key), pushes the
+ * payload blobs and the new config, writes the manifest, and reads the tag back; a tag that a
+ * concurrent writer replaced in between is merged again.
+ */
+async function addSignatures(client: RegistryClient, repository: string, tag: string, sigs: readonly NewSignature[], signal?: AbortSignal): Promise<{ digest: Digest; added: string[]; present: string[] }> {
+  client.forPush(repository);
+  for (let attempt = 1; ; attempt++) {
+    const existing = await readSignatureManifest(client, repository, tag, signal);
+    const layers = [...(existing?.manifest.layers ?? [])];
+    const added: NewSignature[] = [];
+    const present: string[] = [];
+    for (const s of sigs) {
+      const there = layers.some((l) => l.digest === s.layer.digest && verifyPayload(s.payload, l.annotations?.[SIGNATURE_ANNOTATION] ?? '', s.signer.publicKey));
+      if (there) present.push(s.signer.name);
+      else {
+        layers.push(s.layer);
+        added.push(s);
+      }
+    }
+    if (added.length === 0) return { digest: existing!.digest, added: [], present };
+    const artifact = buildSignatureArtifact(layers, existing?.manifest);
+    // Uploaded without a HEAD first: a payload already in the manifest is in the repository
+    // (another key signed the same bytes); anything else is new, and tiny.
+    const there = new Set((existing?.manifest.layers ?? []).map((l) => l.digest as string));
+    const blobs = new Map<string, { desc: Descriptor; bytes: Uint8Array }>();
+    for (const s of added) if (!there.has(s.layer.digest)) blobs.set(s.layer.digest, { desc: s.layer, bytes: s.payload });
+    blobs.set(artifact.config.digest, { desc: { mediaType: artifact.config.mediaType, digest: artifact.config.digest, size: artifact.config.raw.length }, bytes: artifact.config.raw });
+    await Promise.all([...blobs.values()].map((b) => client.uploadBlob(repository, b.desc, async () => Readable.from([Buffer.from(b.bytes)]), signal ? { signal } : {})));
+    await client.putManifest(repository, tag, artifact.manifest, signal);
+    const back = await client.headManifest(repository, tag, signal);
+    if (back?.digest === artifact.manifest.digest) return { digest: artifact.manifest.digest, added: added.map((s) => s.signer.name), present };
+    if (attempt >= MERGE_TRIES) {
+      throw new OperationalError('REGISTRY', `${client.host}/${repository}:${tag}: another writer kept replacing the signature manifest; gave up after ${attempt} tries`);
+    }
+  }
+}
+
+/**
+ * Signs every image `targets` names with every signer, `jobs` images at a time, and returns
+ * what was written for each. Every image settles before a failure is raised (the first), so
+ * nothing is left running after the call returns.
+ */
+export async function signTargets(registries: Registries, targets: readonly ImageTarget[], signers: readonly Signer[], opts: SignOptions = {}): Promise<SignedImage[]> {
+  const jobs = opts.jobs ?? registries.jobs;
+  const limit = pLimit(jobs);
+  const signal = opts.signal;
+  // Two targets sharing a signature tag (the same digest in one repository, or one
+  // $COSIGN_REPOSITORY for several repositories) are written one after the other.
+  const chains = new Map<string, Promise<unknown>>();
+  return settleAll(
+    targets.map((t) =>
+      limit(async (): Promise<SignedImage> => {
+        const sigRepo = opts.signatureRepository ?? t;
+        const tag = signatureTag(t.digest);
+        const payload = encodePayload(dockerReferenceOf(t), t.digest, opts.annotations);
+        const sigs = signers.map((signer): NewSignature => ({ signer, payload, layer: signatureLayer(payload, { [SIGNATURE_ANNOTATION]: signPayload(payload, signer.key) }) }));
+        const key = `${name(sigRepo)}:${tag}`;
+        const run = (chains.get(key) ?? Promise.resolve()).catch(() => {}).then(() => addSignatures(registries.client(sigRepo.registry), sigRepo.repository, tag, sigs, signal));
+        chains.set(key, run);
+        const r = await run.catch((err) => {
+          throw err instanceof RegistryError && err.code !== 'UNAUTHORIZED' ? err.withContext(`signing ${name(t)}@${t.digest}`) : err;
+        });
+        return { reference: `${name(t)}@${t.digest}`, digest: t.digest, signatureTag: `${name(sigRepo)}:${tag}`, signatureManifest: r.digest, added: r.added, present: r.present };
+      }),
+    ),
+  );
+}
+
+/** Resolves `refs` and signs them: `berth sign`. */
+export async function signImages(registries: Registries, refs: readonly Reference[], signers: readonly Signer[], opts: SignOptions = {}): Promise<SignedImage[]> {
+  const targets = await resolveTargets(registries, refs, { ...(opts.recursive ? { recursive: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.jobs ? { jobs: opts.jobs } : {}) });
+  return signTargets(registries, targets, signers, opts);
+}
