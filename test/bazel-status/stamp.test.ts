@@ -18,7 +18,7 @@ let repo: TestRepo;
 beforeAll(async () => {
   if (!existsSync(join(REPO_ROOT, 'dist', 'lean', 'status.cjs'))) throw new Error('dist/lean/status.cjs is missing: run npm run build first');
   ws = await bazelWorkspace({
-    copy: ['WORKSPACE', 'BUILD.bazel', '.bazelrc', 'build/testing', 'hack/build/print-workspace-status.sh', 'dist/lean/status.cjs', 'dist/lean/yaml.cjs'],
+    copy: ['WORKSPACE', 'BUILD.bazel', '.bazelrc', 'build', 'hack/build/print-workspace-status.sh', 'dist/lean/status.cjs', 'dist/lean/yaml.cjs'],
     // bazel-* are Bazel's output links: a checkout must ignore them or every build is dirty
     files: { '.gitignore': '/bazel-*\n', 'berth.yaml': 'registry: ghcr.io/acme\n' },
   });

@@ -45,6 +45,10 @@ export interface BazelWorkspaceOptions {
 export interface BazelWorkspace {
   /** The workspace root. */
   dir: string;
+  /** The temporary folder holding it (and Bazel's output root and base): room for caches and logs. */
+  tmp: string;
+  /** Writes a file of the workspace, making its folders. */
+  write(path: string, text: string | Uint8Array): Promise<void>;
   /** `bazel <args>` with this workspace's startup flags; `env` is added to a clean environment. */
   run(args: string[], opts?: { env?: Record<string, string> }): Promise<BazelResult>;
   /** `bazel build` with the given flags; throws with Bazel's last lines when it fails. */
@@ -53,6 +57,45 @@ export interface BazelWorkspace {
   read(path: string): Promise<string>;
   /** Shuts the Bazel server down and removes everything. */
   close(): Promise<void>;
+}
+
+/**
+ * What a copy of berth's own workspace needs: the Bazel files, the rules, the hello programs
+ * //build:server-images is made of, the status command, and berth's bundles (`npm run build`).
+ */
+export const BERTH_WORKSPACE_FILES = [
+  'WORKSPACE',
+  'BUILD.bazel',
+  '.bazelrc',
+  '.bazelignore',
+  'build',
+  'demo/hello',
+  'hack/build/print-workspace-status.sh',
+  'dist/lean/berth.mjs',
+  'dist/lean/status.cjs',
+  'dist/lean/yaml.cjs',
+];
+
+/** Copies `paths` (under the repository root) to the same places under `dest`. */
+export async function copyFromRepo(dest: string, paths: readonly string[]): Promise<void> {
+  for (const p of paths) {
+    await mkdir(dirname(join(dest, p)), { recursive: true });
+    await cp(join(REPO_ROOT, p), join(dest, p), { recursive: true });
+  }
+}
+
+/** One spawn of Bazel's JSON execution log (--execution_log_json_file). */
+export interface Spawn {
+  mnemonic: string;
+  runner: string;
+  remoteCacheHit: boolean;
+  commandArgs: string[];
+}
+
+/** Bazel 4 writes the log as JSON objects one after another (`}{` between them). */
+export function parseExecLog(text: string): Spawn[] {
+  if (text.trim() === '') return [];
+  return JSON.parse(`[${text.replace(/\n\}\{\n/g, '\n},{\n')}]`) as Spawn[];
 }
 
 /** Flags every build gets: no sandbox (Debian's bazelrc turns on sandbox debugging), no colour. */
@@ -65,14 +108,12 @@ export async function bazelWorkspace(opts: BazelWorkspaceOptions): Promise<Bazel
   const tmp = await mkdtemp(join(tmpdir(), 'berth-bazel-'));
   const dir = join(tmp, 'workspace');
   await mkdir(dir);
-  for (const p of opts.copy) {
-    await mkdir(dirname(join(dir, p)), { recursive: true });
-    await cp(join(REPO_ROOT, p), join(dir, p), { recursive: true });
-  }
-  for (const [p, text] of Object.entries(opts.files ?? {})) {
+  await copyFromRepo(dir, opts.copy);
+  const write = async (p: string, text: string | Uint8Array) => {
     await mkdir(dirname(join(dir, p)), { recursive: true });
     await writeFile(join(dir, p), text);
-  }
+  };
+  for (const [p, text] of Object.entries(opts.files ?? {})) await write(p, text);
   const startup = [`--output_user_root=${join(tmp, 'root')}`, `--output_base=${join(tmp, 'base')}`, '--nohome_rc', '--max_idle_secs=300'];
   const baseEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !CI_AND_OVERRIDE_VARS.test(k)) baseEnv[k] = v;
@@ -87,6 +128,8 @@ export async function bazelWorkspace(opts: BazelWorkspaceOptions): Promise<Bazel
 
   return {
     dir,
+    tmp,
+    write,
     run,
     async build(targets, buildOpts = {}) {
       const r = await run(['build', ...DEFAULT_BUILD_FLAGS, ...(buildOpts.flags ?? []), ...targets], buildOpts.env ? { env: buildOpts.env } : {});

@@ -1,0 +1,159 @@
+"""image_release: `bazel run --stamp //build:release -- [--dry-run]` runs `berth release`.
+
+The rule writes a launcher (bash; no sh_binary) whose runfiles are berth's bundle, every
+image's unnamed tarball, and, when stamping, a copy of the workspace status. Run, it calls
+
+    berth release --component NAME=<tarball>... --registry R... --tag T... \\
+        --status-file <stable-status.txt> "$@"
+
+in the directory `bazel run` was started from. Registries and tags are status keys by
+default ({STABLE_DOCKER_PUSH_REGISTRY}, {STABLE_DOCKER_TAG}); berth replaces them from the
+status file, and without --stamp says that it needs one. A --registry, --to or --tag given
+after `--` replaces the rule's own.
+"""
+
+load(":image.bzl", "BERTH_TOOL", "BerthImageInfo", "BerthIndexInfo", "berth_tool")
+load(":stamp.bzl", "is_stamping", "stamp_attrs", "stamp_detect", "status_files")
+
+_LAUNCHER = """#!/usr/bin/env bash
+# {label}: berth release over the images built; written by image_release (berth's build/release.bzl).
+#   bazel run --stamp {label} -- [--dry-run] [more berth release flags]
+set -euo pipefail
+if [[ -n ${{RUNFILES_DIR:-}} ]]; then
+  runfiles=$RUNFILES_DIR
+elif [[ -d "$0.runfiles" ]]; then
+  runfiles=$(cd "$0.runfiles" && pwd)
+else
+  echo "{label}: its runfiles ($0.runfiles) are missing; run it with bazel run" >&2
+  exit 1
+fi
+command -v node >/dev/null 2>&1 || {{ echo "{label}: node (20 or later) is not on the PATH" >&2; exit 1; }}
+
+own_registries=1
+own_tags=1
+for arg in "$@"; do
+  case $arg in
+    --registry | --registry=* | --to | --to=*) own_registries=0 ;;
+    --tag | --tag=*) own_tags=0 ;;
+  esac
+done
+args=(release{components}{options})
+if ((own_registries)); then
+  args+=({registries})
+fi
+if ((own_tags)); then
+  args+=({tags})
+fi
+args+=({status})
+if [[ -n ${{BUILD_WORKING_DIRECTORY:-}} ]]; then
+  cd "$BUILD_WORKING_DIRECTORY"
+fi
+exec node "$runfiles/{berth}" "${{args[@]}}" "$@"
+"""
+
+def _runfiles_path(ctx, f):
+    """`f`'s path under the runfiles root."""
+    if f.short_path.startswith("../"):
+        return f.short_path[3:]
+    return ctx.workspace_name + "/" + f.short_path
+
+def _quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+def _in_runfiles(ctx, f):
+    """A double-quoted word for `f` under $runfiles."""
+    return '"$runfiles/%s"' % _runfiles_path(ctx, f).replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`")
+
+def _flags(flag, values):
+    return "".join([" %s %s" % (flag, _quote(v)) for v in values])
+
+def _image_release_impl(ctx):
+    where = "image_release %s" % ctx.label
+    tool = berth_tool(ctx, where)
+    stamping = is_stamping(ctx)
+    components = []
+    tarballs = []
+    seen = {}
+    for target in ctx.attr.images:
+        if BerthIndexInfo in target:
+            info = target[BerthIndexInfo]
+            name, images = info.component, info.images
+        else:
+            name, images = target.label.name, [target[BerthImageInfo]]
+        if name in seen:
+            fail("%s: component %s is given twice (%s and %s)" % (where, name, seen[name], target.label))
+        seen[name] = target.label
+        for image in images:
+            tarballs.append(image.unnamed)
+            components.append(" --component %s=%s" % (_quote(name), _in_runfiles(ctx, image.unnamed)))
+    if not components:
+        fail("%s: images is empty; name multi_arch_image or berth_image targets" % where)
+
+    status = []
+    if stamping:
+        for f in status_files(ctx, ctx.attr.registries + ctx.attr.image_tags):
+            copy = ctx.actions.declare_file("%s.%s" % (ctx.label.name, f.basename))
+            ctx.actions.run_shell(
+                command = 'cp "$1" "$2"',
+                arguments = [f.path, copy.path],
+                inputs = [f],
+                outputs = [copy],
+                mnemonic = "BerthStatus",
+                progress_message = "Copying the workspace status for %s" % ctx.label,
+            )
+            status.append(copy)
+
+    options = ""
+    if ctx.attr.format:
+        options += " --format " + _quote(ctx.attr.format)
+
+    launcher = ctx.actions.declare_file(ctx.label.name)
+    ctx.actions.write(
+        output = launcher,
+        is_executable = True,
+        content = _LAUNCHER.format(
+            label = str(ctx.label),
+            components = "".join(components),
+            options = options,
+            registries = _flags("--registry", ctx.attr.registries).strip(),
+            tags = _flags("--tag", ctx.attr.image_tags).strip(),
+            status = " ".join(["--status-file " + _in_runfiles(ctx, f) for f in status]),
+            berth = _runfiles_path(ctx, tool),
+        ),
+    )
+    return [DefaultInfo(
+        executable = launcher,
+        files = depset([launcher]),
+        runfiles = ctx.runfiles(files = [tool] + tarballs + status),
+    )]
+
+_image_release = rule(
+    implementation = _image_release_impl,
+    executable = True,
+    doc = "An executable that runs `berth release` over the images built: `bazel run --stamp :release -- [--dry-run]`.",
+    attrs = dict({
+        "images": attr.label_list(providers = [[BerthIndexInfo], [BerthImageInfo]], mandatory = True, doc = "multi_arch_image (one component each) or berth_image targets."),
+        "registries": attr.string_list(default = ["{STABLE_DOCKER_PUSH_REGISTRY}"], doc = "host[/path] each component goes to; may hold status keys."),
+        "image_tags": attr.string_list(default = ["{STABLE_DOCKER_TAG}"], doc = "Tags (the macro's `tags`); status keys or berth tag templates."),
+        "format": attr.string(values = ["", "oci", "docker"], doc = "oci (indexes) or docker (manifest lists); default berth release's (oci)."),
+        "_berth": attr.label(default = BERTH_TOOL, allow_files = True, cfg = "exec"),
+    }.items() + stamp_attrs().items()),
+)
+
+def image_release(name, images, registries = None, tags = None, **kwargs):
+    """An executable target running `berth release` over `images`.
+
+    Args:
+      name: the target: `bazel run --stamp //pkg:<name> -- [--dry-run]`.
+      images: multi_arch_image targets (each a component, published as registry/<component>)
+        or berth_image targets (component: the target's name).
+      registries: default ["{STABLE_DOCKER_PUSH_REGISTRY}"] (DOCKER_PUSH_REGISTRY, else DOCKER_REGISTRY).
+      tags: default ["{STABLE_DOCKER_TAG}"]; berth tag templates ({{ .Version }}) work too.
+      **kwargs: format, stamp, visibility, and Bazel's `args` for executables: more
+        `berth release` flags, e.g. ["--arch-suffixed-repos"].
+    """
+    if registries != None:
+        kwargs["registries"] = registries
+    if tags != None:
+        kwargs["image_tags"] = tags
+    _image_release(name = name, images = images, private_stamp_detect = stamp_detect(), **kwargs)
