@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { streamToFileAtomic } from '../blob/atomic.js';
 import { createTarStream, type TarEntry } from '../blob/tar.js';
 import { Annotation } from '../oci/annotations.js';
@@ -44,5 +46,6 @@ export async function writeImageTarball(path: string, content: WritableContent, 
     Layers: image.manifest.layers.map((l) => blobPath(l.digest)),
   }));
   entries.push(file('index.json', encodeJson(index)), file('manifest.json', encodeJson(dockerManifest)), file('oci-layout', Buffer.from(OCI_LAYOUT_FILE)));
+  await mkdir(dirname(path), { recursive: true }); // as berth build does for --output
   await streamToFileAtomic(path, createTarStream(entries));
 }

@@ -61,6 +61,11 @@ describe('--status-file on the CLI', () => {
     await berth(['copy', image, again, '--tag', '{STABLE_DOCKER_REGISTRY}/hello:{STABLE_DOCKER_TAG}', '--tag', 'example.com/hello:latest', '--status-file', status]);
     const sha = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
     expect(await sha(again)).toBe(await sha(out));
+    // Into a folder that does not exist yet (as Bazel's and berth build's outputs): created.
+    const nested = join(dir, 'new', 'folder', 'named.tar');
+    const n = await berth(['copy', image, nested, '--tag', '{STABLE_DOCKER_REGISTRY}/hello:{STABLE_DOCKER_TAG}', '--tag', 'example.com/hello:latest', '--status-file', status]);
+    expect(n.code).toBe(0);
+    expect(await sha(nested)).toBe(await sha(out));
   });
 
   test('bad uses say what is wrong, exit 2', async () => {
