@@ -1,15 +1,57 @@
 #!/usr/bin/env node
-// `berth push` goes to its lean bundle (no yargs: a warm push is mostly start-up); it hands
-// back anything it does not take as it is (--help, a bad flag) to the full CLI. Every other
-// command runs the one-file bundle of the CLI (dist/lean/berth.mjs), which starts about
-// 150 ms sooner than dist/ with its node_modules; dist/cli/bin.js when the bundle is missing
-// or older than dist/ (a `tsc`-only rebuild while developing).
-import { statSync } from 'node:fs';
+// berth's entry. `berth push` goes to its lean bundle (no yargs: a warm push is mostly
+// start-up); it hands back anything it does not take (--help, a bad flag) to the full CLI.
+// The full CLI is the one-file CommonJS bundle dist/lean/berth.cjs, run with V8's compiled
+// code cached per command under $XDG_CACHE_HOME/berth/v8 (~/.cache/berth/v8): a run then
+// starts about 35 ms sooner than compiling it afresh, and 100 ms sooner than dist/ with its
+// node_modules. dist/cli/bin.js runs instead when the bundle is missing or older than dist/
+// (a `tsc`-only rebuild while developing).
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire, Module } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
 const argv = process.argv.slice(2);
+const here = dirname(fileURLToPath(import.meta.url));
+const stat = (rel) => statSync(join(here, rel), { throwIfNoEntry: false });
+
+/** Loads a CommonJS bundle through vm.Script with V8's code cache; returns its exports and a function saving the cache. */
+function loadCached(path, command) {
+  const st = statSync(path);
+  const cacheRoot = process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'berth') : join(process.env.HOME || homedir(), '.cache', 'berth');
+  // Per command, so each cache holds the functions that command compiled; per bundle and node.
+  const name = /^[a-z]+$/.test(command ?? '') ? command : 'other';
+  const cacheFile = join(cacheRoot, 'v8', `${name}-${process.version}-${process.arch}-${st.size}-${Math.trunc(st.mtimeMs)}.bin`);
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(Module.wrap(readFileSync(path, 'utf8')), {
+    filename: path,
+    cachedData,
+  });
+  const mod = { exports: {} };
+  script.runInThisContext().call(mod.exports, mod.exports, createRequire(path), mod, path, dirname(path));
+  const save = () => {
+    if (cachedData !== undefined && !script.cachedDataRejected) return;
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true });
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile);
+    } catch {
+      // A cache that cannot be written only costs start-up time.
+    }
+  };
+  return { exports: mod.exports, save };
+}
+
 let code;
 if (argv[0] === 'push') {
-  const { createRequire } = await import('node:module');
   let lean;
   try {
     lean = createRequire(import.meta.url)('../dist/lean/push.cjs');
@@ -18,14 +60,13 @@ if (argv[0] === 'push') {
   }
   if (lean) code = await lean.runLeanPush(argv, lean.processIO());
 }
-if (code === undefined) {
-  const mtime = (rel) => statSync(new URL(rel, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
-  if (mtime('../dist/lean/berth.mjs') >= mtime('../dist/cli/bin.js')) {
-    await import('../dist/lean/berth.mjs');
-  } else {
-    const { run } = await import('../dist/cli/bin.js');
-    await run(argv);
-  }
-} else {
+if (code !== undefined) {
   process.exitCode = code;
+} else if ((stat('../dist/lean/berth.cjs')?.mtimeMs ?? -1) >= (stat('../dist/cli/bin.js')?.mtimeMs ?? -1)) {
+  const { exports, save } = loadCached(join(here, '../dist/lean/berth.cjs'), argv[0]);
+  await exports.run(argv);
+  save();
+} else {
+  const { run } = await import('../dist/cli/bin.js');
+  await run(argv);
 }

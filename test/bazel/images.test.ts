@@ -59,7 +59,7 @@ beforeAll(async () => {
   if (!existsSync(join(REPO_ROOT, 'dist', 'lean', 'berth.mjs'))) throw new Error('dist/lean/berth.mjs is missing: run npm run build first');
   ws = await bazelWorkspace({
     copy: BERTH_WORKSPACE_FILES,
-    files: { '.gitignore': '/bazel-*\n', 'berth.yaml': 'registry: ghcr.io/acme\n', ...BAD_PACKAGES },
+    files: { '.gitignore': '/bazel-*\n/out/\n', 'berth.yaml': 'registry: ghcr.io/acme\n', ...BAD_PACKAGES },
   });
   repo = await TestRepo.init(ws.dir);
   commit = await repo.commit();
@@ -127,6 +127,24 @@ describe('//build:server-images', () => {
     const config = JSON.parse(await run('skopeo', ['inspect', '--config', `oci-archive:${join(ws.dir, 'bazel-bin/build/webhook.linux_arm_v7.tar')}`]));
     expect(config.config).toMatchObject({ Entrypoint: ['/app/webhook'], User: '65532:65532', Labels: { 'org.opencontainers.image.title': 'webhook' } });
     for (const f of [...IMAGES.map((i) => i.file), ...COMPONENTS.map((c) => `bazel-bin/build/${c}.tar`)]) firstBytes.set(f, sha256(await readFile(join(ws.dir, f))));
+  });
+
+  test('bazel run --stamp lists every tarball with its stamped name, and -- --output copies them out', async () => {
+    // (out/ is in the workspace's .gitignore: a folder git saw would make the status dirty.)
+    const r = await ws.run(['run', '--color=no', '--curses=no', ...flags, '--stamp', '//build:server-images', '--', '--output', 'out/images']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^PLATFORM +NAMES +FILE$/);
+    const rows = lines.slice(1).map((l) => l.split(/ +/));
+    const want = [
+      ...IMAGES.map(({ component, platform, file }) => [platform.name, `ghcr.io/acme/${component}:v1.2.3`, file.replace('bazel-bin/build/', '')]),
+      ...COMPONENTS.map((c) => ['index', `ghcr.io/acme/${c}:v1.2.3`, `${c}.tar`]),
+    ];
+    expect(rows.map(([p, n, f]) => [p, n, f!.replace(`${join(ws.dir, 'out/images')}/`, '')]).sort()).toEqual(want.sort());
+    for (const [, , f] of want) expect(sha256(await readFile(join(ws.dir, 'out/images', f!)))).toBe(firstBytes.get(`bazel-bin/build/${f}`));
+    const bad = await ws.run(['run', '--color=no', '--curses=no', ...flags, '--stamp', '//build:server-images', '--', '--bogus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('//build:server-images: unknown argument "--bogus" (it takes --output DIR)');
   });
 
   test('a new DOCKER_TAG re-bundles every tarball under the new name; no image action runs and no digest changes', async () => {

@@ -1,0 +1,111 @@
+"""image_bundle: a group of images that `bazel run` lists, and copies out with --output.
+
+    bazel run --stamp //build:server-images                  # builds them; prints platform, names, file
+    bazel run --stamp //build:server-images -- --output out  # and copies the tarballs into ./out
+
+`bazel build` of the target builds every tarball, as a filegroup would. Run, the launcher
+(bash; no sh_binary) reads each tarball's names from its index.json, so what it prints is
+what the workspace status stamped, and copies through a temporary file and a rename, so
+a copy interrupted half-way leaves no partial tarball under its name.
+"""
+
+load(":image.bzl", "BerthImageInfo", "BerthIndexInfo")
+
+_LAUNCHER = """#!/usr/bin/env bash
+# {label}: the image tarballs built; written by image_bundle (berth's build/bundle.bzl).
+#   bazel run [--stamp] {label} [-- --output DIR]
+set -euo pipefail
+if [[ -n ${{RUNFILES_DIR:-}} ]]; then
+  runfiles=$RUNFILES_DIR
+elif [[ -d "$0.runfiles" ]]; then
+  runfiles=$(cd "$0.runfiles" && pwd)
+else
+  echo "{label}: its runfiles ($0.runfiles) are missing; run it with bazel run" >&2
+  exit 1
+fi
+out=
+while (($#)); do
+  case $1 in
+    --output)
+      [[ $# -ge 2 && -n $2 ]] || {{ echo "{label}: --output needs a folder" >&2; exit 2; }}
+      out=$2
+      shift 2
+      ;;
+    --output=*)
+      out=${{1#--output=}}
+      [[ -n $out ]] || {{ echo "{label}: --output needs a folder" >&2; exit 2; }}
+      shift
+      ;;
+    -h | --help)
+      echo "usage: bazel run {label} [-- --output DIR]: lists the image tarballs built; --output copies them into DIR"
+      exit 0
+      ;;
+    *)
+      echo "{label}: unknown argument \\"$1\\" (it takes --output DIR)" >&2
+      exit 2
+      ;;
+  esac
+done
+if [[ -n $out && $out != /* && -n ${{BUILD_WORKING_DIRECTORY:-}} ]]; then
+  out=$BUILD_WORKING_DIRECTORY/$out
+fi
+if [[ -n $out ]]; then
+  mkdir -p "$out"
+fi
+printf '%-14s %-56s %s\\n' PLATFORM NAMES FILE
+while IFS=$'\\t' read -r platform rel; do
+  file=$(readlink -f "$runfiles/$rel")
+  names=$(tar -xOf "$file" index.json | grep -o '"org.opencontainers.image.ref.name":"[^"]*"' | sed 's/^.*:"//; s/"$//' | sort -u | paste -sd, -)
+  if [[ -n $out ]]; then
+    dest=$out/$(basename "$file")
+    cp "$file" "$dest.tmp.$$"
+    chmod 0644 "$dest.tmp.$$"
+    mv -f "$dest.tmp.$$" "$dest"
+    file=$dest
+  fi
+  printf '%-14s %-56s %s\\n' "$platform" "${{names:-(none)}}" "$file"
+done <<'EOF'
+{entries}
+EOF
+"""
+
+def _runfiles_path(ctx, f):
+    if f.short_path.startswith("../"):
+        return f.short_path[3:]
+    return ctx.workspace_name + "/" + f.short_path
+
+def _image_bundle_impl(ctx):
+    entries = []
+    tarballs = []
+    for target in ctx.attr.images:
+        if BerthIndexInfo in target:
+            info = target[BerthIndexInfo]
+            pairs = [(i.platform, i.tarball) for i in info.images] + [("index", info.index)]
+        else:
+            image = target[BerthImageInfo]
+            pairs = [(image.platform, image.tarball)]
+        for platform, tarball in pairs:
+            tarballs.append(tarball)
+            entries.append("%s\t%s" % (platform, _runfiles_path(ctx, tarball)))
+    if not entries:
+        fail("image_bundle %s: images is empty; name multi_arch_image or berth_image targets" % ctx.label)
+    launcher = ctx.actions.declare_file(ctx.label.name + ".bundle.sh")
+    ctx.actions.write(
+        output = launcher,
+        is_executable = True,
+        content = _LAUNCHER.format(label = str(ctx.label), entries = "\n".join(entries)),
+    )
+    return [DefaultInfo(
+        executable = launcher,
+        files = depset(tarballs),
+        runfiles = ctx.runfiles(files = tarballs),
+    )]
+
+image_bundle = rule(
+    implementation = _image_bundle_impl,
+    executable = True,
+    doc = "Images that `bazel build` builds and `bazel run` lists (and copies out with `-- --output DIR`).",
+    attrs = {
+        "images": attr.label_list(providers = [[BerthIndexInfo], [BerthImageInfo]], mandatory = True, doc = "multi_arch_image or berth_image targets."),
+    },
+)
