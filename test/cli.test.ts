@@ -1,5 +1,8 @@
 import { expect, test } from '@jest/globals';
-import { berth } from './helpers/cli.js';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { berth, berthBin } from './helpers/cli.js';
+import { tempDir } from './helpers/tools.js';
 
 test('an unknown command says so and suggests one, exit 2', async () => {
   const r = await berth(['bild']);
@@ -17,4 +20,24 @@ test('--json makes errors JSON on stdout too', async () => {
   const r = await berth(['build', '--base', 'static', '--platform', 'linux/nope', '--output', '/tmp/x.tar', '--json']);
   expect(r.code).toBe(2);
   expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'BAD_PLATFORM', message: expect.stringContaining('unknown architecture "nope"') } });
+});
+
+test('bin/berth.js keeps V8 code per command under XDG_CACHE_HOME, and a damaged cache only costs time', async () => {
+  const { dir, cleanup } = await tempDir('berth-v8-');
+  try {
+    const env = { PATH: process.env.PATH, XDG_CACHE_HOME: dir };
+    const first = await berthBin(['tags', '--tag', 'v1.2.3', '--json'], { env });
+    expect(first.code).toBe(0);
+    const files = await readdir(join(dir, 'berth', 'v8'));
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^tags-${process.version.replaceAll('.', '\\.')}-${process.arch}-\\d+-\\d+\\.bin$`))]);
+    expect(await berthBin(['tags', '--tag', 'v1.2.3', '--json'], { env })).toEqual(first);
+    await writeFile(join(dir, 'berth', 'v8', files[0]!), 'not V8 code');
+    expect(await berthBin(['tags', '--tag', 'v1.2.3', '--json'], { env })).toEqual(first);
+    // Rejected by V8, so written again.
+    expect((await readFile(join(dir, 'berth', 'v8', files[0]!))).toString('latin1')).not.toBe('not V8 code');
+    const bad = await berthBin(['tags', '--tag', 'v1+x'], { env });
+    expect(bad.code).toBe(2);
+  } finally {
+    await cleanup();
+  }
 });
