@@ -40,63 +40,16 @@ fi
 berth_lean=(node "$lean")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench-push.XXXXXX")
+bench=bench/push.sh
+# shellcheck source=bench/lib/registry.sh
+source "$root/bench/lib/registry.sh"
 chmod 755 "$work"
-reg_pid=
 cleanup() {
   [[ -n $reg_pid ]] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-ms_now() { date +%s%N | cut -c1-13; }
-# Runs a command, discarding its output, and prints how long it took in ms.
-timed() {
-  local t0 t1
-  t0=$(ms_now)
-  "$@" >/dev/null 2>"$work/last.err" || { echo "bench/push.sh: failed: $*" >&2; cat "$work/last.err" >&2; exit 1; }
-  t1=$(ms_now)
-  echo $((t1 - t0))
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-
-start_registry() {
-  stop_registry
-  rm -rf "$work/registry"
-  mkdir -p "$work/registry"
-  local port
-  port=$(free_port)
-  cat >"$work/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $work/registry/data
-http:
-  addr: 127.0.0.1:$port
-  secret: bench
-EOF
-  docker-registry serve "$work/registry/config.yml" >/dev/null 2>&1 &
-  reg_pid=$!
-  reg=127.0.0.1:$port
-  for _ in $(seq 200); do
-    curl -sf "http://$reg/v2/" >/dev/null && return 0
-    sleep 0.02
-  done
-  echo "bench/push.sh: docker-registry did not start" >&2
-  exit 1
-}
-stop_registry() {
-  if [[ -n $reg_pid ]]; then
-    kill "$reg_pid" 2>/dev/null || true
-    wait "$reg_pid" 2>/dev/null || true
-    reg_pid=
-  fi
-}
 
 # The image: scratch plus one layer of random (incompressible) bytes, stored uncompressed.
 echo "bench/push.sh: building an image with a ${layer_mib} MiB layer..." >&2

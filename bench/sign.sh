@@ -24,53 +24,14 @@ done
 [[ -f $root/dist/sign/index.js ]] || { echo "bench/sign.sh: dist/ is missing; run npm run build first" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench-sign.XXXXXX")
-reg_pid=
-stop_registry() {
-  if [[ -n $reg_pid ]]; then
-    kill "$reg_pid" 2>/dev/null || true
-    wait "$reg_pid" 2>/dev/null || true
-    reg_pid=
-  fi
-}
+bench=bench/sign.sh
+# shellcheck source=bench/lib/registry.sh
+source "$root/bench/lib/registry.sh"
 cleanup() {
   stop_registry
   rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
-
-ms_now() { date +%s%N | cut -c1-13; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-
-start_registry() {
-  stop_registry
-  rm -rf "$work/registry"
-  mkdir -p "$work/registry"
-  local port
-  port=$(free_port)
-  cat >"$work/registry/config.yml" <<CFG
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $work/registry/data
-http:
-  addr: 127.0.0.1:$port
-  secret: bench
-CFG
-  docker-registry serve "$work/registry/config.yml" >/dev/null 2>&1 &
-  reg_pid=$!
-  reg=127.0.0.1:$port
-  for _ in $(seq 200); do
-    curl -sf "http://$reg/v2/" >/dev/null && return 0
-    sleep 0.02
-  done
-  echo "bench/sign.sh: docker-registry did not start" >&2
-  exit 1
-}
 
 export COSIGN_PASSWORD=bench
 export XDG_CACHE_HOME=$work/cache

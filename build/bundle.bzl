@@ -9,21 +9,13 @@ what the workspace status stamped, and copies through a temporary file and a ren
 a copy interrupted half-way leaves no partial tarball under its name.
 """
 
+load(":launcher.bzl", "launcher_preamble", "runfiles_path")
 load(":image.bzl", "BerthImageInfo", "BerthIndexInfo")
 
 _LAUNCHER = """#!/usr/bin/env bash
 # {label}: the image tarballs built; written by image_bundle (berth's build/bundle.bzl).
 #   bazel run [--stamp] {label} [-- --output DIR]
-set -euo pipefail
-if [[ -n ${{RUNFILES_DIR:-}} ]]; then
-  runfiles=$RUNFILES_DIR
-elif [[ -d "$0.runfiles" ]]; then
-  runfiles=$(cd "$0.runfiles" && pwd)
-else
-  echo "{label}: its runfiles ($0.runfiles) are missing; run it with bazel run" >&2
-  exit 1
-fi
-out=
+{preamble}out=
 while (($#)); do
   case $1 in
     --output)
@@ -69,11 +61,6 @@ done <<'EOF'
 EOF
 """
 
-def _runfiles_path(ctx, f):
-    if f.short_path.startswith("../"):
-        return f.short_path[3:]
-    return ctx.workspace_name + "/" + f.short_path
-
 def _image_bundle_impl(ctx):
     entries = []
     tarballs = []
@@ -86,14 +73,14 @@ def _image_bundle_impl(ctx):
             pairs = [(image.platform, image.tarball)]
         for platform, tarball in pairs:
             tarballs.append(tarball)
-            entries.append("%s\t%s" % (platform, _runfiles_path(ctx, tarball)))
+            entries.append("%s\t%s" % (platform, runfiles_path(ctx, tarball)))
     if not entries:
         fail("image_bundle %s: images is empty; name multi_arch_image or berth_image targets" % ctx.label)
     launcher = ctx.actions.declare_file(ctx.label.name + ".bundle.sh")
     ctx.actions.write(
         output = launcher,
         is_executable = True,
-        content = _LAUNCHER.format(label = str(ctx.label), entries = "\n".join(entries)),
+        content = _LAUNCHER.format(label = str(ctx.label), preamble = launcher_preamble(str(ctx.label)), entries = "\n".join(entries)),
     )
     return [DefaultInfo(
         executable = launcher,

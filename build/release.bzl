@@ -12,22 +12,14 @@ status file, and without --stamp says that it needs one. A --registry, --to or -
 after `--` replaces the rule's own.
 """
 
+load(":launcher.bzl", "launcher_preamble", "runfiles_path")
 load(":image.bzl", "BERTH_TOOL", "BerthImageInfo", "BerthIndexInfo", "berth_tool")
 load(":stamp.bzl", "is_stamping", "stamp_attrs", "stamp_detect", "status_files")
 
 _LAUNCHER = """#!/usr/bin/env bash
 # {label}: berth release over the images built; written by image_release (berth's build/release.bzl).
 #   bazel run --stamp {label} -- [--dry-run] [more berth release flags]
-set -euo pipefail
-if [[ -n ${{RUNFILES_DIR:-}} ]]; then
-  runfiles=$RUNFILES_DIR
-elif [[ -d "$0.runfiles" ]]; then
-  runfiles=$(cd "$0.runfiles" && pwd)
-else
-  echo "{label}: its runfiles ($0.runfiles) are missing; run it with bazel run" >&2
-  exit 1
-fi
-command -v node >/dev/null 2>&1 || {{ echo "{label}: node (20 or later) is not on the PATH" >&2; exit 1; }}
+{preamble}command -v node >/dev/null 2>&1 || {{ echo "{label}: node (20 or later) is not on the PATH" >&2; exit 1; }}
 
 own_registries=1
 own_tags=1
@@ -51,18 +43,12 @@ fi
 exec node "$runfiles/{berth}" "${{args[@]}}" "$@"
 """
 
-def _runfiles_path(ctx, f):
-    """`f`'s path under the runfiles root."""
-    if f.short_path.startswith("../"):
-        return f.short_path[3:]
-    return ctx.workspace_name + "/" + f.short_path
-
 def _quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 def _in_runfiles(ctx, f):
     """A double-quoted word for `f` under $runfiles."""
-    return '"$runfiles/%s"' % _runfiles_path(ctx, f).replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`")
+    return '"$runfiles/%s"' % runfiles_path(ctx, f).replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`")
 
 def _flags(flag, values):
     return "".join([" %s %s" % (flag, _quote(v)) for v in values])
@@ -113,12 +99,13 @@ def _image_release_impl(ctx):
         is_executable = True,
         content = _LAUNCHER.format(
             label = str(ctx.label),
+            preamble = launcher_preamble(str(ctx.label)),
             components = "".join(components),
             options = options,
             registries = _flags("--registry", ctx.attr.registries).strip(),
             tags = _flags("--tag", ctx.attr.image_tags).strip(),
             status = " ".join(["--status-file " + _in_runfiles(ctx, f) for f in status]),
-            berth = _runfiles_path(ctx, tool),
+            berth = runfiles_path(ctx, tool),
         ),
     )
     return [DefaultInfo(
