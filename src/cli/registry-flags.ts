@@ -1,5 +1,6 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
+import { checkHostPort, CONFIG_FILE, loadConfig } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import { defaultCacheDir } from '../registry/cache.js';
@@ -47,12 +48,20 @@ export function parseRegistryReference(text: string, what: string): Reference {
   return parseReference(text.startsWith('docker://') ? text.slice('docker://'.length) : text, { what });
 }
 
-/** RegistryOptions from the flags and the environment. Debug lines never carry credentials. */
-export function registryOptions(args: RegistryArgs & Partial<TransferArgs> & GlobalArgs, io: CliIO): RegistryOptions {
-  const insecure = (args['insecure-registry'] ?? []).flatMap((h) => h.split(',')).filter((h) => h !== '');
-  for (const h of insecure) {
-    if (!/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(h)) throw new UsageError('BAD_FLAG', `--insecure-registry: "${h}" is not HOST[:PORT]`);
+/** Hosts to reach over plain HTTP: `--insecure-registry`, and `insecure-registries` of ./berth.yaml. */
+async function insecureRegistries(args: RegistryArgs, io: CliIO): Promise<string[]> {
+  const fromFlags = (args['insecure-registry'] ?? []).flatMap((h) => h.split(',')).filter((h) => h !== '');
+  for (const h of fromFlags) {
+    const why = checkHostPort(h);
+    if (why) throw new UsageError('BAD_FLAG', `--insecure-registry: ${why}`);
   }
+  const config = await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE });
+  return [...new Set([...fromFlags, ...(config['insecure-registries'] ?? [])])];
+}
+
+/** RegistryOptions from the flags, ./berth.yaml and the environment. Debug lines never carry credentials. */
+export async function registryOptions(args: RegistryArgs & Partial<TransferArgs> & GlobalArgs, io: CliIO): Promise<RegistryOptions> {
+  const insecure = await insecureRegistries(args, io);
   if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64)) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
   if (args.retries !== undefined && (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 20)) throw new UsageError('BAD_FLAG', `--retries: ${args.retries} is not a whole number from 0 to 20`);
   return {
@@ -70,7 +79,7 @@ export async function withTransfer<T>(args: TransferArgs & GlobalArgs, io: CliIO
   const tty = io.stderr.isTTY === true && !args.quiet && !args.json;
   const progress = progressRenderer(io.stderr, { tty, verb });
   try {
-    return await withRegistries({ ...registryOptions(args, io), reporter: progress.reporter }, fn);
+    return await withRegistries({ ...(await registryOptions(args, io)), reporter: progress.reporter }, fn);
   } finally {
     progress.done();
   }

@@ -2,6 +2,6 @@
 export { loadConfig, parseConfig, CONFIG_FILE, type LoadConfigOptions } from './load.js';
 export { berthYamlSchema, type BerthConfig } from './sections.js';
 export { boolean, configError, integer, list, oneOf, record, section, string, type Infer, type Located, type LocatedEntry, type SectionValue, type Spec, type StringOptions, type Where } from './schema.js';
-export { checkRegistry } from './registry.js';
+export { checkHostPort, checkRegistry } from './registry.js';
 export { TEMPLATE_FIELDS, checkTagSpec, tryParseTagSpec, type SpecError, type TagSpec, type TemplateField, type TemplatePart, type TemplateValues } from './tag-spec.js';
 export { JOB_TYPES, SIGNER_TYPES, signingSpec, type JobType, type SignerSpec, type SigningConfig } from './signing.js';

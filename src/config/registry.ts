@@ -15,3 +15,8 @@ export function checkRegistry(value: string): string | undefined {
   }
   return undefined;
 }
+
+/** Why `value` is not `HOST[:PORT]` (a registry host to reach over plain HTTP), or undefined. */
+export function checkHostPort(value: string): string | undefined {
+  return /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(value) ? undefined : `"${value}" is not HOST[:PORT]`;
+}

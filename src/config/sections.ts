@@ -4,7 +4,7 @@
  * src/config or src/oci so the config stays below the layers that use it); the loader, the error messages, the config cache key and the
  * `BerthConfig` type follow from it. A key not listed here is an error.
  */
-import { checkRegistry } from './registry.js';
+import { checkHostPort, checkRegistry } from './registry.js';
 import { checkTagSpec } from './tag-spec.js';
 import { signingSpec } from './signing.js';
 import { list, section, string, type Infer } from './schema.js';
@@ -16,6 +16,8 @@ export const berthYamlSchema = section({
   pushRegistry: string({ check: checkRegistry }),
   /** Default tags for `berth tags`: `name=template`, a template, or a plain value. */
   tags: list(string({ check: checkTagSpec, coerce: true })),
+  /** Registry hosts reached over plain HTTP, as `--insecure-registry` (localhost and 127.0.0.1 always are). */
+  'insecure-registries': list(string({ check: checkHostPort })),
   /** Who signs what `berth release --sign` and `berth sign` publish (see ./signing.ts). */
   signing: signingSpec,
 });

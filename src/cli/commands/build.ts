@@ -97,7 +97,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       compressionLevel: parseCompressionLevel(args['compression-level']),
       epoch: sourceDateEpoch(io.env),
       output: parseLocation(args.output, io.cwd, '--output'),
-      registry: registryOptions(args, io),
+      registry: await registryOptions(args, io),
     });
     io.stderr.write(`berth: built ${result.platform} image ${result.digest} -> ${result.output}\n`);
     print(io, args.json, result, result.digest);

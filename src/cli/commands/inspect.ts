@@ -22,7 +22,7 @@ export const inspectCommand = defineCommand<InspectArgs>({
       return;
     }
     // A registry image also shows the digest the registry serves it under, to pin it by.
-    const { summary, reference } = await withRegistries(registryOptions(args, io), async (registries) => {
+    const { summary, reference } = await withRegistries(await registryOptions(args, io), async (registries) => {
       const artifact = await readAnyLocation(loc, registries);
       return { summary: await inspectArtifact(artifact), reference: `${loc.ref.registry}/${loc.ref.repository}@${artifact.digest}` };
     });

@@ -25,7 +25,7 @@ export const verifyCommand = defineCommand<VerifyArgs>({
     const annotations = annotationsOf(args.annotation);
     const key = await publicKeyFromFile(args.key, { cwd: io.cwd });
     const signatureRepository = signatureRepositoryFrom(io.env);
-    const result = await withRegistries(registryOptions(args, io), (registries) => verifyImage(registries, ref, key, { annotations, ...(signatureRepository ? { signatureRepository } : {}) }));
+    const result = await withRegistries(await registryOptions(args, io), (registries) => verifyImage(registries, ref, key, { annotations, ...(signatureRepository ? { signatureRepository } : {}) }));
     if (result.verified.length === 0) throw verificationError(result, args.key);
     const others = result.rejected.length ? ` (${result.rejected.length} other signature${result.rejected.length === 1 ? '' : 's'} not verified: ${[...new Set(result.rejected.map((r) => r.check))].join(', ')})` : '';
     const checks = ['the payload matches its layer digest', 'the signature verifies with the key', "docker-manifest-digest is the image's digest", ...(Object.keys(annotations).length ? ['the annotations match'] : [])];
