@@ -17,7 +17,7 @@
 #   loop -P2        the same, two at a time (Bazel runs two actions at once on two cores)
 #   loop new tag    what the script does for a new tag: the 15 builds and 3 indexes again
 #
-# Every berth call runs node on dist/lean/berth.mjs, the bundle the rules run.
+# Every berth call runs node on dist/lean/berth.cjs, the bundle the rules run.
 # Needs bazel (Debian's bazel-bootstrap), git, node; targets in docs/performance.md: Bazel's
 # overhead over the loop under 30% cold, and no layer action on a tag-only change.
 set -euo pipefail
@@ -25,7 +25,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rounds=${ROUNDS:-${1:-3}}
 mib=${BENCH_MIB:-}
-[[ -f $root/dist/lean/berth.mjs ]] || { echo "bench/bazel.sh: dist/lean/berth.mjs is missing; run npm run build first" >&2; exit 1; }
+[[ -f $root/dist/lean/berth.cjs ]] || { echo "bench/bazel.sh: dist/lean/berth.cjs is missing; run npm run build first" >&2; exit 1; }
 for tool in bazel git node; do
   command -v "$tool" >/dev/null || { echo "bench/bazel.sh: $tool is not installed" >&2; exit 1; }
 done
@@ -41,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The workspace, as test/helpers/bazel.ts copies it, as a git checkout.
-for p in WORKSPACE BUILD.bazel .bazelrc .bazelignore build demo/hello hack/build/print-workspace-status.sh dist/lean/berth.mjs dist/lean/status.cjs dist/lean/yaml.cjs; do
+for p in WORKSPACE BUILD.bazel .bazelrc .bazelignore build demo/hello hack/build/print-workspace-status.sh dist/lean/berth.cjs dist/lean/status.cjs dist/lean/yaml.cjs; do
   mkdir -p "$ws/$(dirname "$p")"
   cp -r "$root/$p" "$ws/$p"
 done
@@ -62,7 +62,7 @@ secs() { awk -v ms="$1" 'BEGIN {printf "%.2f", ms / 1000}'; }
 components=(controller webhook cainjector)
 platforms=(linux/amd64 linux/arm64 linux/arm/v7 linux/ppc64le linux/s390x)
 bin_of() { local a=${1#linux/}; echo "demo/hello/bin/hello-${a//\//-}"; }
-berth() { node "$ws/dist/lean/berth.mjs" "$@" >/dev/null; }
+berth() { node "$ws/dist/lean/berth.cjs" "$@" >/dev/null; }
 registry=localhost:5000 # what the status gives here (no berth.yaml, no DOCKER_REGISTRY)
 
 # One image, as the rules build it in one call: base, binary, config, stamped name.

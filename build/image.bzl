@@ -10,7 +10,7 @@ Each image is two actions, so that a new name never rebuilds a layer:
                digest stays the same whatever the name.
 
 Actions run the host's `node` (found on the PATH Bazel gives actions) on berth's one-file
-bundle dist/lean/berth.mjs, a declared input: a new berth re-runs them.
+bundle dist/lean/berth.cjs, a declared input: a new berth re-runs them.
 """
 
 load(":platforms.bzl", "KNOWN_PLATFORMS", "check_platform", "platform_suffix")
@@ -36,7 +36,7 @@ BerthIndexInfo = provider(
     },
 )
 
-# The berth CLI as one file (dist/lean/berth.mjs, written by `npm run build`), by label from
+# The berth CLI as one file (dist/lean/berth.cjs, written by `npm run build`), by label from
 # this file's repository: @berth//:berth_tool when the rules are loaded from another workspace.
 BERTH_TOOL = Label("//:berth_tool")
 
@@ -54,11 +54,11 @@ def berth_tool(ctx, where):
     """berth's bundle, or a failure saying how to make it."""
     files = ctx.files._berth
     if len(files) != 1:
-        fail("%s: berth's bundle dist/lean/berth.mjs is missing from %s; run `npm ci && npm run build` there" % (where, ctx.attr._berth.label.workspace_root or "this workspace"))
+        fail("%s: berth's bundle dist/lean/berth.cjs is missing from %s; run `npm ci && npm run build` there" % (where, ctx.attr._berth.label.workspace_root or "this workspace"))
     return files[0]
 
 def run_berth(ctx, where, mnemonic, message, arguments, inputs, outputs, stdout = None):
-    """Runs `node berth.mjs <arguments>`; its stderr is shown only when it fails, stdout goes to `stdout`."""
+    """Runs `node berth.cjs <arguments>`; its stderr is shown only when it fails, stdout goes to `stdout`."""
     tool = berth_tool(ctx, where)
     ctx.actions.run_shell(
         command = _RUN_BERTH,

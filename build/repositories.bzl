@@ -49,7 +49,7 @@ def _berth_pull_impl(rctx):
     # berth's bundle, found from this file (already what the rule depends on, so a new berth
     # does not re-fetch: rctx.path(Label) of the bundle would, and would fail without saying
     # how to make it when it is missing).
-    berth = rctx.path(Label("//build:repositories.bzl")).dirname.dirname.get_child("dist").get_child("lean").get_child("berth.mjs")
+    berth = rctx.path(Label("//build:repositories.bzl")).dirname.dirname.get_child("dist").get_child("lean").get_child("berth.cjs")
     if not berth.exists:
         fail("%s: berth's bundle %s is missing; run `npm ci && npm run build` in berth's checkout" % (where, berth))
 

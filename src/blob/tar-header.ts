@@ -60,17 +60,8 @@ export function paddingFor(size: number): number {
   return rest === 0 ? 0 : BLOCK_SIZE - rest;
 }
 
-interface UstarFields {
-  name: string;
-  prefix: string;
-  typeflag: Typeflag | 'x';
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname: string;
-}
+/** One ustar block's fields: a header's, split name/prefix, or a pax extended header ('x'). */
+type UstarFields = Omit<HeaderFields, 'typeflag'> & { prefix: string; typeflag: Typeflag | 'x' };
 
 function ustarBlock(f: UstarFields): Buffer {
   const block = Buffer.alloc(BLOCK_SIZE);

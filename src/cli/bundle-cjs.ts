@@ -1,7 +1,10 @@
 /**
- * The CLI as one CommonJS file, dist/lean/berth.cjs (esbuild, from `npm run build`): what
- * bin/berth.js runs. CommonJS because node 20 can cache the compiled code of a script
- * (vm.Script cachedData) but not of an ES module; bin/berth.js keeps that cache, so a run
- * starts without compiling the CLI again.
+ * The whole berth CLI as one CommonJS file, dist/lean/berth.cjs (esbuild, from `npm run
+ * build`). Two users:
+ * - bin/berth.js loads it through vm.Script with V8's code cache (node 20 caches compiled
+ *   code for scripts, not for ES modules), so a run starts without compiling the CLI again;
+ * - the Bazel rules in build/ run `node dist/lean/berth.cjs …` (esbuild's footer runs the
+ *   CLI when the file is node's main module): one declared input, cheap to hash and to put
+ *   in a sandbox, found by label from any workspace that loads the rules.
  */
 export { run } from './bin.js';

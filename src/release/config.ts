@@ -83,6 +83,23 @@ export async function parseReleaseYaml(text: string, display: string): Promise<R
   };
 }
 
+/** No release.yaml: what flags start from. */
+export const EMPTY_SPEC: ReleaseSpec = { registries: [], tags: [], archSuffixedRepos: false, components: [] };
+
+/**
+ * A spec with the flags applied: `--registry` and `--tag` replace the file's lists when given,
+ * and a `--component` replaces the file's component of the same name.
+ */
+export function withOverrides(base: ReleaseSpec, flags: { registries: string[]; tags: string[]; archSuffixedRepos?: boolean; components: ComponentSpec[] }): ReleaseSpec {
+  return {
+    ...base,
+    registries: flags.registries.length ? flags.registries : base.registries,
+    tags: flags.tags.length ? flags.tags : base.tags,
+    archSuffixedRepos: flags.archSuffixedRepos ?? base.archSuffixedRepos,
+    components: [...base.components.filter((c) => !flags.components.some((f) => f.name === c.name)), ...flags.components],
+  };
+}
+
 /** Reads `file` (relative to `cwd`). */
 export async function loadReleaseConfig(file: string, cwd: string): Promise<ReleaseSpec> {
   let text: string;

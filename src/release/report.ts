@@ -34,6 +34,24 @@ export function summaryTable(result: ReleaseResult): string {
   return all.map((r) => COLUMNS.map((k, i) => (i === COLUMNS.length - 1 ? r[k] : r[k].padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
+/** One line per component saying what was done (and one per signature), for stderr. */
+export function componentLines(result: ReleaseResult): string {
+  const lines: string[] = [];
+  for (const c of result.components) {
+    const sum = (k: 'uploaded' | 'mounted' | 'existing') => c.targets.reduce((n, t) => n + t.blobs[k], 0);
+    const how = c.skipped
+      ? 'already published, skipped (--if-missing)'
+      : c.repositories.every((r) => r.startsWith('oci:'))
+        ? 'written into the layout; read back and checked'
+        : c.targets.every((t) => t.upToDate)
+          ? 'already there under every tag; nothing written'
+          : `${sum('uploaded')} blobs uploaded, ${sum('mounted')} mounted, ${sum('existing')} existing; read back and checked`;
+    lines.push(`berth: released ${c.name} ${c.digest} (${how})`);
+    for (const s of c.signatures ?? []) lines.push(`berth: signed ${s.reference} (${[...s.added, ...s.present].join(', ')}) -> ${s.signatureTag}`);
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
+
 /** The same as a GitHub-flavoured Markdown table. */
 export function summaryMarkdown(result: ReleaseResult): string {
   const cell = (s: string) => s.replaceAll('|', '\\|');

@@ -19,7 +19,7 @@ const ENV = { DOCKER_REGISTRY: 'registry.example.com/acme', DOCKER_TAG: 'v3.1.0'
 let ws: BazelWorkspace;
 
 beforeAll(async () => {
-  if (!existsSync(join(REPO_ROOT, 'dist', 'lean', 'berth.mjs'))) throw new Error('dist/lean/berth.mjs is missing: run npm run build first');
+  if (!existsSync(join(REPO_ROOT, 'dist', 'lean', 'berth.cjs'))) throw new Error('dist/lean/berth.cjs is missing: run npm run build first');
   ws = await bazelWorkspace({ copy: [] });
   const berthDir = join(ws.tmp, 'berth');
   await copyFromRepo(berthDir, BERTH_WORKSPACE_FILES);

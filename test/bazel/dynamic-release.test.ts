@@ -38,7 +38,7 @@ async function sharedLibraries(program: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(REPO_ROOT, 'dist', 'lean', 'berth.mjs'))) throw new Error('dist/lean/berth.mjs is missing: run npm run build first');
+  if (!existsSync(join(REPO_ROOT, 'dist', 'lean', 'berth.cjs'))) throw new Error('dist/lean/berth.cjs is missing: run npm run build first');
   ws = await bazelWorkspace({ copy: BERTH_WORKSPACE_FILES });
   reg = await startRegistry();
   env = { XDG_CACHE_HOME: join(ws.tmp, 'cache') };

@@ -56,7 +56,7 @@ let flags: string[];
 let logs = 0;
 
 beforeAll(async () => {
-  if (!existsSync(join(REPO_ROOT, 'dist', 'lean', 'berth.mjs'))) throw new Error('dist/lean/berth.mjs is missing: run npm run build first');
+  if (!existsSync(join(REPO_ROOT, 'dist', 'lean', 'berth.cjs'))) throw new Error('dist/lean/berth.cjs is missing: run npm run build first');
   ws = await bazelWorkspace({
     copy: BERTH_WORKSPACE_FILES,
     files: { '.gitignore': '/bazel-*\n/out/\n', 'berth.yaml': 'registry: ghcr.io/acme\n', ...BAD_PACKAGES },
@@ -196,7 +196,7 @@ describe('//build:server-images', () => {
   });
 
   test('berth is a declared input: a changed bundle re-runs the image actions', async () => {
-    await appendFile(join(ws.dir, 'dist/lean/berth.mjs'), '\n// a new berth\n');
+    await appendFile(join(ws.dir, 'dist/lean/berth.cjs'), '\n// a new berth\n');
     const { spawns } = await build(['//build:controller.linux_amd64']);
     expect(mnemonics(spawns)).toEqual(['BerthBase', 'BerthImage', 'BerthStamp']);
     expect(spawns.every((s) => !s.remoteCacheHit)).toBe(true);

@@ -71,7 +71,7 @@ export const BERTH_WORKSPACE_FILES = [
   'build',
   'demo/hello',
   'hack/build/print-workspace-status.sh',
-  'dist/lean/berth.mjs',
+  'dist/lean/berth.cjs',
   'dist/lean/status.cjs',
   'dist/lean/yaml.cjs',
 ];

@@ -76,8 +76,9 @@ export const buildCommand = defineCommand<BuildArgs>({
     const entrypoint = args.entrypoint === undefined ? undefined : parseArgv(args.entrypoint, '--entrypoint');
     const cmd = args.cmd === undefined ? undefined : parseArgv(args.cmd, '--cmd');
     if (args.workdir !== undefined && !args.workdir.startsWith('/')) throw new UsageError('BAD_FLAG', `--workdir: "${args.workdir}" must be an absolute path`);
+    const base = parseBase(args.base, io.cwd);
     const result = await buildImage({
-      base: parseBase(args.base, io.cwd),
+      base,
       ...(platform ? { platform } : {}),
       files: (args.file ?? []).map((f) => parseFileSpec(f, io.cwd)),
       layers: args.layer ?? [],
@@ -97,7 +98,8 @@ export const buildCommand = defineCommand<BuildArgs>({
       compressionLevel: parseCompressionLevel(args['compression-level']),
       epoch: sourceDateEpoch(io.env),
       output: parseLocation(args.output, io.cwd, '--output'),
-      registry: await registryOptions(args, io),
+      // Only a registry base needs them (and berth.yaml read for insecure hosts): not on every Bazel action.
+      ...(base.kind === 'location' && base.location.kind === 'registry' ? { registry: await registryOptions(args, io) } : {}),
     });
     io.stderr.write(`berth: built ${result.platform} image ${result.digest} -> ${result.output}\n`);
     print(io, args.json, result, result.digest);

@@ -1,7 +1,9 @@
 import { UsageError } from '../../errors.js';
 import { type Format } from '../../oci/mediatype.js';
 import {
+  componentLines,
   componentsFromFlags,
+  EMPTY_SPEC,
   executePlan,
   loadReleaseConfig,
   markExisting,
@@ -10,6 +12,7 @@ import {
   planToText,
   summaryTable,
   writeGithubFiles,
+  withOverrides,
   type ReleaseSpec,
 } from '../../release/index.js';
 import { parseLocation } from '../../transport/location.js';
@@ -57,18 +60,14 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
       layoutDir = loc.dir;
     }
     const format: Format | undefined = args.format === undefined ? undefined : parseFormat(args.format);
-    const base: ReleaseSpec = args.config !== undefined ? await loadReleaseConfig(args.config, io.cwd) : { registries: [], tags: [], archSuffixedRepos: false, components: [] };
-    const fromFlags = await componentsFromFlags(args.component ?? [], io.cwd);
+    const base: ReleaseSpec = args.config !== undefined ? await loadReleaseConfig(args.config, io.cwd) : EMPTY_SPEC;
     const status = await statusValues(args, io.cwd);
-    const registries = stampValues(args.registry, status, '--registry');
-    const tags = stampValues(args.tag, status, '--tag');
-    const spec: ReleaseSpec = {
-      ...base,
-      registries: registries.length ? registries : base.registries,
-      tags: tags.length ? tags : base.tags,
-      archSuffixedRepos: args['arch-suffixed-repos'] ?? base.archSuffixedRepos,
-      components: [...base.components.filter((c) => !fromFlags.some((f) => f.name === c.name)), ...fromFlags],
-    };
+    const spec = withOverrides(base, {
+      registries: stampValues(args.registry, status, '--registry'),
+      tags: stampValues(args.tag, status, '--tag'),
+      ...(args['arch-suffixed-repos'] !== undefined ? { archSuffixedRepos: args['arch-suffixed-repos'] } : {}),
+      components: await componentsFromFlags(args.component ?? [], io.cwd),
+    });
     const tagOrigin = (args.tag ?? []).length ? '--tag' : `${args.config ?? ''} tags`;
     const epoch = sourceDateEpoch(io.env);
     const signing = await releaseSigning(args, io, layoutDir === undefined && spec.registries.length > 0);
@@ -86,19 +85,7 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
     }
     const result = outcome.result;
     io.stderr.write(summaryTable(result));
-    for (const c of result.components) {
-      const t = c.targets.reduce((n, x) => ({ uploaded: n.uploaded + x.blobs.uploaded, mounted: n.mounted + x.blobs.mounted, existing: n.existing + x.blobs.existing }), { uploaded: 0, mounted: 0, existing: 0 });
-      const intoLayout = c.repositories.every((r) => r.startsWith('oci:'));
-      const how = c.skipped
-        ? 'already published, skipped (--if-missing)'
-        : intoLayout
-          ? 'written into the layout; read back and checked'
-          : c.targets.every((x) => x.upToDate)
-            ? 'already there under every tag; nothing written'
-            : `${t.uploaded} blobs uploaded, ${t.mounted} mounted, ${t.existing} existing; read back and checked`;
-      io.stderr.write(`berth: released ${c.name} ${c.digest} (${how})\n`);
-      for (const s of c.signatures ?? []) io.stderr.write(`berth: signed ${s.reference} (${[...s.added, ...s.present].join(', ')}) -> ${s.signatureTag}\n`);
-    }
+    io.stderr.write(componentLines(result));
     if (args.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     await writeGithubFiles(result, io.env);
   },
