@@ -40,14 +40,14 @@ export function listOf(v: string | readonly string[] | undefined): string[] {
  * that apply to this repository and run. `none` says why nothing signs (a pull request, no
  * signer configured or enabled).
  */
-export async function chooseSigners(args: SignerArgs, io: CliIO, configFile?: string): Promise<{ signers: Signer[]; none?: string }> {
+export async function chooseSigners(args: SignerArgs, io: CliIO, configFile?: string): Promise<{ signers: Signer[]; none?: string; pullRequest?: true }> {
   const keys = listOf(args.key);
   if (keys.length > 0) return { signers: await Promise.all(keys.map((k) => signerFromFile(k, { cwd: io.cwd, env: io.env }))) };
   if (args.repo !== undefined && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(args.repo)) throw new UsageError('BAD_FLAG', `--repo: "${args.repo}" is not org/repo`);
   const file = configFile !== undefined ? resolve(io.cwd, configFile) : join(io.cwd, CONFIG_FILE);
   const config = await loadConfig(file, { display: configFile ?? CONFIG_FILE });
   const selection = selectSigners(config.signing, args.repo ?? repoOf(io.env), runKinds(io.env));
-  if (selection.signers.length === 0) return { signers: [], none: selection.none ?? 'no signer applies' };
+  if (selection.signers.length === 0) return { signers: [], none: selection.none ?? 'no signer applies', ...(selection.pullRequest ? { pullRequest: true as const } : {}) };
   return { signers: await loadSigners(selection.signers, { configFile: file, env: io.env }) };
 }
 
@@ -75,9 +75,9 @@ export async function releaseSigning(args: ReleaseSignArgs, io: CliIO, toRegistr
     return undefined;
   }
   if (!toRegistry) throw new UsageError('BAD_FLAG', '--sign: signatures are stored in a registry; publish to one (--registry, or registries: in release.yaml)');
-  const { signers, none } = await chooseSigners(args, io);
+  const { signers, none, pullRequest } = await chooseSigners(args, io);
   if (signers.length === 0) {
-    if (none === 'pull-request builds are not signed') {
+    if (pullRequest) {
       io.stderr.write(`berth: not signing: ${none}\n`);
       return undefined;
     }

@@ -46,11 +46,13 @@ export interface Selection {
   signers: SignerSpec[];
   /** Why nothing is signed, when nothing is. */
   none?: string;
+  /** Nothing is signed by policy (a pull-request build), not for want of a signer. */
+  pullRequest?: true;
 }
 
 /** The signers of `config` that apply to `repo` in a run of `kinds`. Pure. */
 export function selectSigners(config: SigningConfig | undefined, repo: string | undefined, kinds: readonly RunKind[]): Selection {
-  if (kinds.includes('presubmit')) return { signers: [], none: 'pull-request builds are not signed' };
+  if (kinds.includes('presubmit')) return { signers: [], none: 'pull-request builds are not signed', pullRequest: true };
   if (!config || config.signers.length === 0) return { signers: [], none: 'berth.yaml names no signers (signing.signers)' };
   const names = new Set<string>();
   for (const e of config.enabledSigners) if (e.repo === '*' || e.repo === repo) for (const n of e.names) names.add(n);

@@ -211,7 +211,7 @@ describe('signers from berth.yaml', () => {
     expect(names('kyma-project/kyma', ['periodic'])).toEqual(['kyma']);
     expect(names('other/repo', ['manual'])).toEqual([]);
     expect(selectSigners(config, 'other/repo', ['manual']).none).toMatch(/limited to other job types/);
-    expect(selectSigners(config, 'kyma-project/kyma', ['presubmit'])).toEqual({ signers: [], none: 'pull-request builds are not signed' });
+    expect(selectSigners(config, 'kyma-project/kyma', ['presubmit'])).toEqual({ signers: [], none: 'pull-request builds are not signed', pullRequest: true });
     expect(selectSigners(undefined, 'a/b', ['postsubmit']).none).toMatch(/names no signers/);
   });
 

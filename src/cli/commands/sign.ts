@@ -29,9 +29,9 @@ export const signCommand = defineCommand<SignArgs>({
     const refs = args.images.map((i) => parseRegistryReference(i, 'image'));
     const annotations = annotationsOf(args.annotation);
     const signatureRepository = signatureRepositoryFrom(io.env);
-    const { signers, none } = await chooseSigners(args, io, args.config);
+    const { signers, none, pullRequest } = await chooseSigners(args, io, args.config);
     if (signers.length === 0) {
-      if (none === 'pull-request builds are not signed') {
+      if (pullRequest) {
         io.stderr.write(`berth: not signing: ${none}\n`);
         if (args.json) io.stdout.write('[]\n');
         return;
