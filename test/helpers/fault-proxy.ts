@@ -116,8 +116,14 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       const body = JSON.stringify({ errors: [{ code: action.code ?? (action.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE'), message: 'injected by the fault proxy' }] });
       const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' };
       if (action.retryAfter !== undefined) headers['retry-after'] = action.retryAfter;
-      res.writeHead(action.status, headers);
-      res.end(body);
+      // Answered once the request body is in, as a registry answers: answering first and
+      // closing would make a client still sending a large body see EPIPE instead of the
+      // status, at random (a cut mid-body is the drop-request fault's job).
+      const status = action.status;
+      req.on('end', () => {
+        res.writeHead(status, headers);
+        res.end(body);
+      });
       req.resume();
       return;
     }
