@@ -16,9 +16,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   transport: ['oci', 'blob', 'image', 'registry', 'config'],
   status: ['oci', 'config'],
   tags: ['oci', 'config', 'status'],
-  build: ['oci', 'blob', 'image', 'transport', 'config', 'status'],
+  dockerfile: ['oci'],
+  builder: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'dockerfile'],
   release: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags', 'sign'],
   sign: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags'],
+  images: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags', 'dockerfile', 'builder', 'release', 'sign'],
   cli: ['*'],
 };
 

@@ -1,4 +1,4 @@
-import { writeStaticBase } from '../../build/base-command.js';
+import { writeStaticBase } from '../../builder/base-command.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
 import { parseLocation } from '../../transport/location.js';

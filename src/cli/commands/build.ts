@@ -1,4 +1,4 @@
-import { buildImage, type BaseSpec } from '../../build/build.js';
+import { buildImage, type BaseSpec } from '../../builder/build.js';
 import { parseFileSpec } from '../../blob/files.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
