@@ -51,3 +51,13 @@ export interface RunEngine {
    */
   build(req: EngineBuildRequest): Promise<Image>;
 }
+
+/**
+ * The name an image context is loaded under in an engine's store:
+ * `localhost/berth-context/NAME:<manifest digest, 16 hex digits>`, so two builds loading
+ * different images for one context name do not take each other's.
+ */
+export function contextLocalName(name: string, image: Pick<Image, 'digest'>): string {
+  const clean = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'context';
+  return `localhost/berth-context/${clean}:${image.digest.slice('sha256:'.length, 'sha256:'.length + 16)}`;
+}
