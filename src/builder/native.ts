@@ -9,7 +9,8 @@ import type { BuildPlan, PlannedStage, Source } from '../dockerfile/plan.js';
 import { assembleImage, type NewLayer } from '../image/assemble.js';
 import { scratchConfig } from '../image/config.js';
 import type { Digest } from '../oci/digest.js';
-import type { HistoryEntry } from '../oci/manifest.js';
+import type { HistoryEntry, ImageConfig } from '../oci/manifest.js';
+import type { Platform } from '../oci/platform.js';
 import type { Format } from '../oci/mediatype.js';
 import { fileBlobs } from '../transport/file-blobs.js';
 import type { Image } from '../transport/image.js';
@@ -67,7 +68,7 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       if (got instanceof FsTree) throw dockerfileError(df.file, fromLine, `FROM ${planned.base.kind === 'context' ? planned.base.name : planned.base.ref}: that build context is a folder, not an image`);
       base = got;
     }
-    const baseConfig = base?.image.config ?? scratchConfig(planned.platform);
+    const baseConfig = base?.image.config ?? dockerfileScratch(planned.platform);
     const dispatched = dispatchStage(df, planned, baseConfig.config ?? {});
     if (planned === opts.plan.target && Object.keys(opts.labels).length) dispatched.config.Labels = { ...(dispatched.config.Labels ?? {}), ...opts.labels };
 
@@ -139,6 +140,14 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
 
   return (await stage(opts.plan.target.stage.index)).image;
 }
+
+/** FROM scratch as BuildKit and buildah start it: an empty file system, PATH set (on Linux). */
+function dockerfileScratch(platform: Platform): ImageConfig {
+  const config = scratchConfig(platform);
+  return platform.os === 'linux' ? { ...config, config: { Env: [DEFAULT_PATH] } } : config;
+}
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** A Built for an image read from elsewhere: its tree indexed on first use, contents extracted into `work`. */
 export function builtFromImage(image: Image, work: string): Built {

@@ -45,8 +45,9 @@ export class FsTree {
     return path === '' ? { type: 'directory', mode: 0o755, uid: 0, gid: 0 } : this.nodes.get(path);
   }
 
+  /** Puts `node` at `path`; anything but a folder replaces what was under a folder there. */
   set(path: string, node: FsNode): void {
-    this.deleteTree(path, false);
+    if (node.type !== 'directory') this.deleteTree(path, false);
     this.nodes.set(path, node);
   }
 
