@@ -6,6 +6,7 @@ import { dockerfileError } from '../dockerfile/errors.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
 import { planBuild, type PlannedStage, type Source } from '../dockerfile/plan.js';
 import { UsageError } from '../errors.js';
+import { assembleImage } from '../image/assemble.js';
 import type { Format } from '../oci/mediatype.js';
 import type { Platform } from '../oci/platform.js';
 import { parseReference, type Reference } from '../oci/reference.js';
@@ -117,49 +118,56 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
     };
     let context: Promise<FsTree> | undefined;
     const contextOf = () => (context ??= contextTree(contextDir, (p) => ignore.matches(p), ignore.hasExceptions));
+    const resolved = new Map<string, Promise<Image>>();
     const images = new Map<string, Promise<Built>>();
-    const imageOf = (key: string, spec: BaseSpec, platform: Platform, where: string, n: number) => {
-      let b = images.get(key);
-      if (!b) {
-        const dir = join(work, `src-${n}`);
-        images.set(key, (b = resolveBase(spec, { platform, epoch: opts.epoch, level: opts.compressionLevel, format: opts.format, work, registry: opts.registry, where: () => where, name: `static-${n}` }).then((img) => builtFromImage(img!, dir))));
-      }
+    const imageOf = (key: string, spec: BaseSpec, platform: Platform, where: string, contents: boolean) => {
+      const n = images.size;
+      let img = resolved.get(key);
+      if (!img) resolved.set(key, (img = resolveBase(spec, { platform, epoch: opts.epoch, level: opts.compressionLevel, format: opts.format, work, registry: opts.registry, where: () => where, name: `static-${resolved.size}` }).then((i) => i!)));
+      const treeKey = `${key} ${contents}`;
+      let b = images.get(treeKey);
+      if (!b) images.set(treeKey, (b = img.then((i) => builtFromImage(i, join(work, `src-${n}`), contents))));
       return b;
     };
 
     const built: { image: Image; platform: Platform }[] = [];
-    await Promise.all(
-      plans.map(async (plan, i) => {
-        const platform = platforms[i]!;
-        let counter = 0;
-        const source = async (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number): Promise<Built | FsTree> => {
-          const where = `${shownName}:${line}: ${src.kind === 'context' ? src.name : src.ref}`;
-          if (src.kind === 'context') {
-            const c = opts.contexts[src.name]!;
-            if (c.kind === 'dir') return dirTree(c.path);
-            return imageOf(`${src.name}@${stage.platform.os}/${stage.platform.architecture}/${stage.platform.variant ?? ''}`, c.base, stage.platform, where, i * 1000 + counter++);
-          }
-          let ref;
-          try {
-            ref = parseReference(src.ref, { what: 'FROM', strict: false });
-          } catch (err) {
-            throw dockerfileError(shownName, line, (err as Error).message);
-          }
-          const location: AnyLocation = { kind: 'registry', ref };
-          return imageOf(`${describeLocation(location)}@${stage.platform.os}/${stage.platform.architecture}/${stage.platform.variant ?? ''}`, { kind: 'location', location }, stage.platform, where, i * 1000 + counter++);
-        };
-        let image: Image;
-        if (engine) {
-          image = await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source });
-        } else {
-          image = await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`) });
+    const buildOne = async (plan: (typeof plans)[number], i: number) => {
+      const platform = platforms[i]!;
+      const source = async (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number, contents: boolean): Promise<Built | FsTree> => {
+        const where = `${shownName}:${line}: ${src.kind === 'context' ? src.name : src.ref}`;
+        const key = (name: string) => `${name}@${stage.platform.os}/${stage.platform.architecture}/${stage.platform.variant ?? ''}`;
+        if (src.kind === 'context') {
+          const c = opts.contexts[src.name]!;
+          if (c.kind === 'dir') return dirTree(c.path);
+          return imageOf(key(src.name), c.base, stage.platform, where, contents);
         }
-        built[i] = { image, platform };
-      }),
-    );
+        let ref;
+        try {
+          ref = parseReference(src.ref, { what: 'FROM', strict: false });
+        } catch (err) {
+          throw dockerfileError(shownName, line, (err as Error).message);
+        }
+        const location: AnyLocation = { kind: 'registry', ref };
+        return imageOf(key(describeLocation(location)), { kind: 'location', location }, stage.platform, where, contents);
+      };
+      const image = engine
+        ? withLabels(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), opts.labels, platform, opts)
+        : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`) });
+      built[i] = { image, platform };
+    };
+    // An engine builds one platform at a time (it has its own store and parallelism); natively they run at once.
+    if (engine) for (const [i, plan] of plans.entries()) await buildOne(plan, i);
+    else await Promise.all(plans.map(buildOne));
     const written = await writeImages(opts.output, built, opts.tags, opts.format, opts.epoch);
     return { ...written, engine: engine?.name ?? 'native', warnings };
   });
+}
+
+/** An engine's image with --label/--labels-from-status added to its config (no new layer or history). */
+function withLabels(image: Image, labels: Record<string, string>, platform: Platform, opts: { epoch: number; format: Format }): Image {
+  if (Object.keys(labels).length === 0) return image;
+  const assembled = assembleImage({ base: { layers: image.manifest.layers, config: image.config }, layers: [], changes: { platform, created: opts.epoch, labels, history: [] }, format: opts.format });
+  return { ...image, ...assembled };
 }
 
 /** `.dockerignore` of the context, or `<Dockerfile>.dockerignore` beside the Dockerfile, which wins. */
@@ -187,7 +195,7 @@ async function chooseEngine(choice: EngineChoice, hasRun: boolean, runStage: Pla
 
 async function runEngine(
   engine: RunEngine,
-  c: { opts: DockerfileBuildOptions; dockerfilePath: string; contextDir: string; platform: Platform; work: string; plan: { stages: PlannedStage[] }; source: (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number) => Promise<Built | FsTree> },
+  c: { opts: DockerfileBuildOptions; dockerfilePath: string; contextDir: string; platform: Platform; work: string; plan: { stages: PlannedStage[] }; source: (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number, contents: boolean) => Promise<Built | FsTree> },
 ): Promise<Image> {
   const namedContexts: Record<string, EngineContext> = {};
   for (const [name, ctx] of Object.entries(c.opts.contexts)) {
@@ -196,7 +204,7 @@ async function runEngine(
       continue;
     }
     const stage = c.plan.stages.find((s) => s.base.kind === 'context' && s.base.name === name) ?? c.plan.stages.at(-1)!;
-    const got = await c.source({ kind: 'context', name }, stage, stage.stage.from.line);
+    const got = await c.source({ kind: 'context', name }, stage, stage.stage.from.line, false);
     const image = (got as Built).image;
     namedContexts[name] = { kind: 'image', image, localName: contextLocalName(name, image) };
   }

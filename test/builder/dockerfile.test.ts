@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { berthBin } from '../helpers/cli.js';
 import { makeBusyboxBase } from '../helpers/busybox-base.js';
 import { run, tempDir } from '../helpers/tools.js';
+import { packTar } from '../blob/helpers.js';
+import { gzipSync } from 'node:zlib';
+
+const packGzip = async (entries: Parameters<typeof packTar>[0]) => gzipSync(await packTar(entries));
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -160,6 +164,30 @@ describe('berth build --dockerfile, natively', () => {
     expect(tree).toContain('home/nonroot/ 700 65532:65532');
     expect(tree).toContain('p 644 65532:65532 x');
     expect(config).toMatchObject({ User: '65532:65532', WorkingDir: '/home/nonroot' });
+  });
+});
+
+describe('ADD archives, build args', () => {
+  it('extracts a local tar.gz (owners as archived), and refuses one whose member climbs out', async () => {
+    const ctx = await files(join(dir, 'add'), { Dockerfile: 'FROM scratch\nADD pkg.tar.gz /opt/pkg/\n' });
+    await writeFile(join(ctx, 'pkg.tar.gz'), await packGzip([{ name: 'bin/', type: 'directory' }, { name: 'bin/tool', content: 'tool' }, { name: 'bin/t', type: 'symlink', linkname: 'tool' }]));
+    const out = join(dir, 'add.tar');
+    const r = await berthBin(['build', '--dockerfile', join(ctx, 'Dockerfile'), '--output', out]);
+    expect(r.code).toBe(0);
+    expect((await unpack(out, 'amd64')).tree).toEqual(['opt/ 755 0:0', 'opt/pkg/ 755 0:0', 'opt/pkg/bin/ 755 0:0', 'opt/pkg/bin/t 644 0:0 tool', 'opt/pkg/bin/tool 644 0:0 tool']);
+    await writeFile(join(ctx, 'pkg.tar.gz'), await packGzip([{ name: '../escape', content: 'x' }]));
+    const bad = await berthBin(['build', '--dockerfile', join(ctx, 'Dockerfile'), '--output', join(dir, 'add-bad.tar')]);
+    expect(bad.stderr).toMatch(/Dockerfile:2: ADD: .*"\.\.\/escape" climbs above the layer root/);
+    expect(bad.code).toBe(2);
+  });
+
+  it('reads --build-arg-file, lets --build-arg win, and warns of args no stage declares', async () => {
+    const ctx = await files(join(dir, 'args'), { Dockerfile: 'FROM scratch\nARG A\nARG B\nLABEL a=$A b=$B\n', envs: '# kyma envs\nA=from-file\nB=from-file\nUNUSED=1\n' });
+    const out = join(dir, 'args.tar');
+    const r = await berthBin(['build', '--dockerfile', join(ctx, 'Dockerfile'), '--build-arg-file', join(ctx, 'envs'), '--build-arg', 'B=from-flag', '--output', out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: build-args were given but not consumed \(no ARG declares them\): UNUSED/);
+    expect((await unpack(out, 'amd64')).config.Labels).toEqual({ a: 'from-file', b: 'from-flag' });
   });
 });
 
