@@ -10,7 +10,7 @@ import { tarballFiles } from '../../transport/layout-files.js';
 import { imagePlatform, selectImage } from '../../transport/select.js';
 import type { Image } from '../../transport/image.js';
 import type { EngineBuildRequest, RunEngine } from './engine.js';
-import { normalizeImage } from './normalize.js';
+import { normalizeImage, RUN_MOUNT_POINTS } from './normalize.js';
 import { platformArgs } from './platform-args.js';
 import { runTool } from './run-tool.js';
 
@@ -32,9 +32,6 @@ export function buildahStorage(env: NodeJS.ProcessEnv = process.env): string {
   const cache = env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache');
   return join(cache, 'berth', 'buildah');
 }
-
-/** What buildah creates in a RUN step's layer as mount points, dropped when left empty. */
-export const BUILDAH_MOUNT_POINTS = ['dev', 'proc', 'sys', 'run', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc'];
 
 /**
  * Debian's buildah (1.28) as root on a machine without overlayfs: `buildah bud --isolation
@@ -112,7 +109,7 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
         level: req.compressionLevel,
         workDir: req.workDir,
         bases,
-        mountPoints: BUILDAH_MOUNT_POINTS,
+        mountPoints: RUN_MOUNT_POINTS,
       });
     },
   };

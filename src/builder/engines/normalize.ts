@@ -12,6 +12,7 @@ import type { TarEntry } from '../../blob/tar.js';
 import { sha256Of, type Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { convertLayerMediaType, isGzipLayer, mediaTypesFor, type Format } from '../../oci/mediatype.js';
+import type { Platform } from '../../oci/platform.js';
 import { encodeJson, type ContainerConfig, type HistoryEntry, type ImageConfig, type ImageManifest } from '../../oci/manifest.js';
 import { fileBlobs } from '../../transport/file-blobs.js';
 import type { BlobSource, Image } from '../../transport/image.js';
@@ -46,7 +47,15 @@ export interface NormalizeOptions {
   mountPoints?: readonly string[];
   /** Names the engine in errors ("buildah"). */
   engine: string;
+  /** The platform the config states, when the engine could not be told it (Docker's classic builder). */
+  platform?: Platform;
 }
+
+/**
+ * What engines create in a RUN step's layer as mount points (buildah: all of them; Docker:
+ * the folders), dropped when the layer leaves them empty.
+ */
+export const RUN_MOUNT_POINTS = ['dev', 'proc', 'sys', 'run', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc'];
 
 /** Labels an engine adds on its own, naming its version. */
 const ENGINE_LABELS = ['io.buildah.version'];
@@ -78,7 +87,8 @@ export async function normalizeImage(image: Image, opts: NormalizeOptions): Prom
     newDiffIDs.push(info.diffID);
   }
 
-  const config = normalizeConfig(image.config, newDiffIDs, base.historyEntries, opts.epoch);
+  const stated = opts.platform ? { ...image.config, os: opts.platform.os, architecture: opts.platform.architecture, variant: opts.platform.variant } : image.config;
+  const config = normalizeConfig(stated, newDiffIDs, base.historyEntries, opts.epoch);
   const configRaw = encodeJson(config);
   const manifest: ImageManifest = {
     schemaVersion: 2,

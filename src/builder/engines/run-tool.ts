@@ -11,6 +11,8 @@ export interface ToolRun {
   signal?: AbortSignal;
   /** What the command does, for the error ("building", "loading image context base"). */
   doing: string;
+  /** Steps berth put in front of the user's Dockerfile, not counted in step numbers. */
+  hiddenSteps?: number;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface ToolRun {
  */
 export async function runTool(run: ToolRun): Promise<void> {
   const { execa } = await import('execa');
-  const steps = new StepTracker();
+  const steps = new StepTracker(run.hiddenSteps);
   const child = execa(run.cmd, run.args, {
     env: run.env,
     all: true,

@@ -5,12 +5,8 @@ import { buildahEngine } from '../../../src/builder/engines/buildah.js';
 import type { Image } from '../../../src/transport/image.js';
 import { makeBusyboxBase } from '../../helpers/busybox-base.js';
 import { tempDir } from '../../helpers/tools.js';
-import { configTimes, engineBuild, EPOCH, fileTree, imageContext, readImage, unpack } from './engine-helpers.js';
+import { configTimes, engineBuild, EPOCH, fileTree, imageContext, readImage, RUN_DOCKERFILE, unpack } from './engine-helpers.js';
 
-/** The RUN steps of the engines' tests: a file, a folder, an owner, a hard link, a symlink and a deletion (a whiteout). */
-export const RUN_DOCKERFILE = `FROM base
-RUN echo hi > /x && mkdir /d && touch /d/f && chown 1234:5678 /d/f && chmod 0640 /d/f && ln /x /y && ln -s x /z && rm -r /tmp
-`;
 
 let dir: string;
 let cleanup: () => Promise<void>;

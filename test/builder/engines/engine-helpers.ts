@@ -11,6 +11,11 @@ import { run } from '../../helpers/tools.js';
 
 export const EPOCH = 1_700_000_000;
 
+/** The RUN steps of the engines' tests: a file, a folder, an owner, a hard link, a symlink and a deletion (a whiteout). */
+export const RUN_DOCKERFILE = `FROM base
+RUN echo hi > /x && mkdir /d && touch /d/f && chown 1234:5678 /d/f && chmod 0640 /d/f && ln /x /y && ln -s x /z && rm -r /tmp
+`;
+
 export async function readImage(tarball: string): Promise<Image> {
   return selectImage(await readLocation({ kind: 'tarball', path: tarball }), undefined, tarball);
 }
