@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildahEngine } from '../../../src/builder/engines/buildah.js';
+import { chooseEngine } from '../../../src/builder/engines/choose.js';
 import { dockerEngine } from '../../../src/builder/engines/docker.js';
 import type { Image } from '../../../src/transport/image.js';
 import { makeBusyboxBase } from '../../helpers/busybox-base.js';
@@ -30,6 +31,11 @@ describe('Docker engine (Debian docker.io 20.10 daemon, vfs)', () => {
   test('is available when its daemon answers, not otherwise', async () => {
     expect(await docker().available()).toBe(true);
     expect(await dockerEngine({ env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${dir}/none.sock` } }).available()).toBe(false);
+  });
+
+  test('--engine auto with RUN takes Docker when buildah is missing and the daemon answers', async () => {
+    const chosen = await chooseEngine({ choice: 'auto', firstRun: 'Dockerfile:2', engines: { buildah: buildahEngine({ bin: 'berth-test-no-such-buildah' }), docker: docker() } });
+    expect(chosen.kind === 'run' && chosen.engine.name).toBe('docker');
   });
 
   test('the RUN Dockerfile, classic builder and BuildKit, gives the same digest as buildah once normalized', async () => {
