@@ -10,7 +10,7 @@ import { tarballFiles } from '../../transport/layout-files.js';
 import { imagePlatform, selectImage } from '../../transport/select.js';
 import type { Image } from '../../transport/image.js';
 import type { EngineBuildRequest, RunEngine } from './engine.js';
-import { normalizeImage, RUN_MOUNT_POINTS } from './normalize.js';
+import { normalizeEngineOutput } from './normalize.js';
 import { platformArgs } from './platform-args.js';
 import { runTool } from './run-tool.js';
 
@@ -102,15 +102,7 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
         await tool(['rmi', '--force', id], 'removing the built image').catch(() => {});
       }
       const image = await selectImage(await readLayout(await tarballFiles(out)), undefined, 'buildah output');
-      return normalizeImage(image, {
-        engine: 'buildah',
-        epoch: req.epoch,
-        format: req.format,
-        level: req.compressionLevel,
-        workDir: req.workDir,
-        bases,
-        mountPoints: RUN_MOUNT_POINTS,
-      });
+      return normalizeEngineOutput(image, req, { engine: 'buildah', bases });
     },
   };
 }

@@ -7,7 +7,7 @@ import { readDockerArchive } from '../../transport/docker-archive.js';
 import type { Image } from '../../transport/image.js';
 import { imagePlatform } from '../../transport/select.js';
 import type { EngineBuildRequest, RunEngine } from './engine.js';
-import { normalizeImage, RUN_MOUNT_POINTS } from './normalize.js';
+import { normalizeEngineOutput } from './normalize.js';
 import { platformArgs } from './platform-args.js';
 import { argsUsedInFrom, declareGlobalArgs, rewriteContextRefs } from './rewrite-contexts.js';
 import { runTool } from './run-tool.js';
@@ -106,16 +106,7 @@ export function dockerEngine(options: DockerOptions = {}): RunEngine {
           await tool(['rmi', '--force', id], 'removing the built image').catch(() => {});
         }
         const image = await readDockerArchive(out);
-        return normalizeImage(image, {
-          engine: 'docker',
-          epoch: req.epoch,
-          format: req.format,
-          level: req.compressionLevel,
-          workDir: req.workDir,
-          bases,
-          mountPoints: RUN_MOUNT_POINTS,
-          platform: req.platform,
-        });
+        return normalizeEngineOutput(image, req, { engine: 'docker', bases, platform: req.platform });
       }
     },
   };
