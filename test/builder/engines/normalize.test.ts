@@ -115,7 +115,7 @@ beforeAll(async () => {
 });
 afterAll(async () => cleanup());
 
-const normalize = async (image: Image, extra: { bases?: Image[] } = {}) =>
+const normalize = async (image: Image, extra: { bases?: Image[]; format?: 'oci' | 'docker' } = {}) =>
   normalizeImage(image, { engine: 'test-engine', epoch: EPOCH, format: 'oci', level: 1, workDir: await mkdtemp(join(dir, 'w-')), mountPoints: RUN_MOUNT_POINTS, ...extra });
 
 const RUN_LAYER: Member[] = [
@@ -214,6 +214,17 @@ describe('normalizeImage', () => {
     expect(img.manifest.layers[0]).toEqual({ mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length });
     expect(img.config.rootfs.diff_ids[0]).toBe(sha(baseLayer));
     expect(img.config.history?.map((h) => h.comment)).toEqual(['kept', undefined]);
+  });
+
+  test('--format docker: Docker media types throughout, a base layer\'s converted', async () => {
+    const baseLayer = await tarOf([{ name: 'a', content: 'a' }]);
+    const gz = Buffer.from('pretend-gzip');
+    const base = engineImage([baseLayer], {}, [{ mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length }]);
+    const img = await normalize(engineImage([baseLayer, await tarOf([{ name: 'x', content: 'x' }])]), { bases: [base], format: 'docker' });
+    expect(img.mediaType).toBe(MediaType.dockerManifest);
+    expect(img.manifest.config.mediaType).toBe(MediaType.dockerConfig);
+    expect(img.manifest.layers.map((l) => l.mediaType)).toEqual([MediaType.dockerLayerGzip, MediaType.dockerLayerGzip]);
+    expect(img.manifest.layers[0]!.digest).toBe(sha(gz));
   });
 
   test('an engine layer that climbs out of the root, or holds a device, is refused', async () => {
