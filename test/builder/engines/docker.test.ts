@@ -88,4 +88,16 @@ COPY --from=files /hello.txt /hello.txt
     expect(err).toMatchObject({ exitCode: 1, code: 'ENGINE_FAILED' });
     expect((err as Error).message).toMatch(/^docker failed building at step 3\/3 \(RUN exit 3\)/);
   });
+
+  test('BuildKit: a failing RUN names its step; a foreign RUN names qemu', async () => {
+    const buildkit = dockerEngine({ bin: '/usr/bin/docker', env: { ...dockerd.env, DOCKER_BUILDKIT: '1' } });
+    const failed = await engineBuild(buildkit, dir, 'FROM base\nRUN true\nRUN exit 3\n', { contexts: { base: imageContext('base', base) } }).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ exitCode: 1, code: 'ENGINE_FAILED' });
+    expect((failed as Error).message).toMatch(/^docker failed building at step 3\/3 \(RUN exit 3\)/);
+
+    const arm = await readImage(await makeBusyboxBase(dir, { name: 'arm-shell', platform: 'linux/arm64', foreignShell: true }));
+    const foreign = await engineBuild(docker(), dir, 'FROM --platform=linux/arm64 base\nRUN echo hi\n', { contexts: { base: imageContext('base', arm) }, platform: 'linux/arm64' }).catch((e: unknown) => e);
+    expect(foreign).toMatchObject({ exitCode: 1, code: 'ENGINE_FAILED' });
+    expect((foreign as Error).message).toMatch(/step 2\/2 \(RUN echo hi\): exec format error.*qemu-user-static and binfmt-support/);
+  });
 });
