@@ -26,23 +26,25 @@ export async function runTool(run: ToolRun): Promise<void> {
   const steps = new StepTracker(run.hiddenSteps);
   const child = execa(run.cmd, run.args, {
     env: run.env,
-    all: true,
     reject: false,
     stdin: 'ignore',
-    ...(run.signal ? { cancelSignal: run.signal } : {}),
-    lines: false,
     buffer: false,
+    ...(run.signal ? { cancelSignal: run.signal } : {}),
   });
   const tail: string[] = [];
   let execFormat = false;
-  for await (const raw of child.iterable({ from: 'all' })) {
-    const line = String(raw);
+  const see = (line: string) => {
     steps.see(line);
     if (/exec format error/i.test(line)) execFormat = true;
     tail.push(line);
     if (tail.length > 20) tail.shift();
     run.log(line);
-  }
+  };
+  // Each stream is split into lines on its own: a partial line of one never joins the other's.
+  const follow = async (from: 'stdout' | 'stderr') => {
+    for await (const line of child.iterable({ from })) see(String(line));
+  };
+  await Promise.all([follow('stdout'), follow('stderr')]);
   const result = await child;
   if (result.failed) {
     if ((result as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(result.message))) {
