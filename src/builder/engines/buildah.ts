@@ -59,19 +59,23 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
 
       const contextArgs: string[] = [];
       const bases: Image[] = [];
+      const load = async (image: Image, localName: string, what: string) => {
+        const archive = join(req.workDir, `load-${bases.length}.tar`);
+        await writeLocation({ kind: 'tarball', path: archive }, { images: [{ image, platform: imagePlatform(image) }] }, [localName], req.epoch);
+        await tool(['pull', '--quiet', `oci-archive:${archive}`], `loading ${what}`);
+        // containers-storage names a pulled image by its config digest.
+        await tool(['tag', digestHex(image.manifest.config.digest), localName], `naming ${what}`);
+        bases.push(image);
+      };
       for (const [name, ctx] of Object.entries(req.namedContexts)) {
         if (ctx.kind === 'dir') {
           contextArgs.push('--build-context', `${name}=${resolve(ctx.path)}`);
           continue;
         }
-        const archive = join(req.workDir, `context-${bases.length}.tar`);
-        await writeLocation({ kind: 'tarball', path: archive }, { images: [{ image: ctx.image, platform: imagePlatform(ctx.image) }] }, [ctx.localName], req.epoch);
-        await tool(['pull', '--quiet', `oci-archive:${archive}`], `loading image context ${name}`);
-        // containers-storage names a pulled image by its config digest.
-        await tool(['tag', digestHex(ctx.image.manifest.config.digest), ctx.localName], `naming image context ${name}`);
+        await load(ctx.image, ctx.localName, `image context ${name}`);
         contextArgs.push('--build-context', `${name}=docker-image://${ctx.localName}`);
-        bases.push(ctx.image);
       }
+      for (const { ref, image } of req.images ?? []) await load(image, ref, `image ${ref}`);
 
       const iidFile = join(req.workDir, 'buildah.iid');
       const args = { ...platformArgs(req.platform), ...req.buildArgs };

@@ -59,21 +59,26 @@ export function dockerEngine(options: DockerOptions = {}): RunEngine {
       }
 
       async function buildWith(): Promise<Image> {
+        const load = async (image: Image, localName: string, what: string) => {
+          const archive = join(req.workDir, `load-${bases.length}.tar`);
+          await writeLocation({ kind: 'tarball', path: archive }, { images: [{ image, platform: imagePlatform(image) }] }, [localName], req.epoch);
+          await tool(['load', '--input', archive], `loading ${what}`);
+          bases.push(image);
+        };
         for (const [name, ctx] of Object.entries(req.namedContexts)) {
-          const localName = ctx.kind === 'image' ? ctx.localName : dirContextName(name, req.workDir);
-          localNames[name] = localName;
           if (ctx.kind === 'image') {
-            const archive = join(req.workDir, `context-${bases.length}.tar`);
-            await writeLocation({ kind: 'tarball', path: archive }, { images: [{ image: ctx.image, platform: imagePlatform(ctx.image) }] }, [localName], req.epoch);
-            await tool(['load', '--input', archive], `loading image context ${name}`);
-            bases.push(ctx.image);
+            localNames[name] = ctx.localName;
+            await load(ctx.image, ctx.localName, `image context ${name}`);
           } else {
+            const localName = dirContextName(name, req.workDir);
+            localNames[name] = localName;
             const dockerfile = join(req.workDir, `context-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.Dockerfile`);
             await writeFile(dockerfile, 'FROM scratch\nCOPY . /\n');
             await tool(['build', '--quiet', '--tag', localName, '--file', dockerfile, resolve(ctx.path)], `loading folder context ${name}`, builderEnv);
             made.push(localName);
           }
         }
+        for (const { ref, image } of req.images ?? []) await load(image, ref, `image ${ref}`);
 
         const dockerfile = join(req.workDir, 'Dockerfile.docker');
         const platform = platformArgs(req.platform);

@@ -118,4 +118,12 @@ COPY --from=builder /app /app
     expect(err).toMatchObject({ exitCode: 1, code: 'ENGINE_FAILED' });
     expect((err as Error).message).toMatch(/step 2\/2 \(RUN echo hi\): exec format error.*qemu-user-static and binfmt-support/);
   });
+
+  test('an image the Dockerfile names by reference is loaded under that name: nothing is pulled', async () => {
+    const dockerfile = 'FROM registry.example.com/team/base:1\nRUN echo from-ref > /r\nFROM scratch\nCOPY --from=registry.example.com/team/base:1 /bin/busybox /busybox\nCOPY --from=0 /r /r\n';
+    const { image } = await engineBuild(engine(), dir, dockerfile, { images: [{ ref: 'registry.example.com/team/base:1', image: base }] });
+    const rootfs = await unpack(image, dir);
+    expect(await readFile(join(rootfs, 'r'), 'utf8')).toBe('from-ref\n');
+    expect((await readFile(join(rootfs, 'busybox'))).length).toBeGreaterThan(100_000);
+  });
 });

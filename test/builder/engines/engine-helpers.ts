@@ -29,7 +29,7 @@ export async function engineBuild(
   engine: RunEngine,
   dir: string,
   dockerfile: string,
-  opts: { platform?: string; contexts?: Record<string, EngineContext>; buildArgs?: Record<string, string>; target?: string } = {},
+  opts: { platform?: string; contexts?: Record<string, EngineContext>; images?: { ref: string; image: Image }[]; buildArgs?: Record<string, string>; target?: string } = {},
 ): Promise<{ image: Image; log: string[]; workDir: string }> {
   const workDir = await mkdtemp(join(dir, 'work-'));
   const ctx = join(workDir, 'ctx');
@@ -48,6 +48,7 @@ export async function engineBuild(
     compressionLevel: 1,
     log: (l) => log.push(l),
     ...(opts.target ? { target: opts.target } : {}),
+    ...(opts.images ? { images: opts.images } : {}),
   };
   try {
     return { image: await engine.build(req), log, workDir };
