@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineBuildRequest, EngineContext, RunEngine } from '../../../src/builder/engines/engine.js';
@@ -99,4 +100,14 @@ export async function fileTree(root: string): Promise<Record<string, TreeEntry>>
 /** The created times of a config and its history. */
 export function configTimes(image: Image): string[] {
   return [image.config.created ?? '', ...(image.config.history ?? []).map((h) => h.created ?? '')];
+}
+
+/** A Dockerfile naming an image by registry reference builds from berth's copy of it, with nothing pulled. */
+export async function expectLoadedByReference(engine: RunEngine, dir: string, base: Image): Promise<void> {
+  const ref = 'registry.example.com/team/base:1';
+  const dockerfile = `FROM ${ref}\nRUN echo from-ref > /r\nFROM scratch\nCOPY --from=${ref} /bin/busybox /busybox\nCOPY --from=0 /r /r\n`;
+  const { image } = await engineBuild(engine, dir, dockerfile, { images: [{ ref, image: base }] });
+  const rootfs = await unpack(image, dir);
+  expect(await readFile(join(rootfs, 'r'), 'utf8')).toBe('from-ref\n');
+  expect((await readFile(join(rootfs, 'busybox'))).length).toBeGreaterThan(100_000);
 }
