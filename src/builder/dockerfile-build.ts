@@ -14,8 +14,8 @@ import type { Image } from '../transport/image.js';
 import { describeLocation, type AnyLocation, type Location } from '../transport/location.js';
 import type { RegistryOptions } from '../transport/registry.js';
 import { DEFAULT_PLATFORM, resolveBase, type BaseSpec } from './build.js';
-import { buildahEngine } from './engines/buildah.js';
-import { contextLocalName, type EngineChoice, type EngineContext, type RunEngine } from './engines/engine.js';
+import { chooseEngine } from './engines/choose.js';
+import { contextLocalName, type EngineChoice, type EngineContext, type RunEngine, type RunEngineName } from './engines/engine.js';
 import { hostPlatform } from './engines/platform-args.js';
 import { buildNative, builtFromImage, type Built } from './native.js';
 import { withOutputWorkdir, writeImages, type WrittenImages } from './output.js';
@@ -76,8 +76,8 @@ export interface DockerfileBuildOptions {
   registry: RegistryOptions;
   /** Warnings and an engine's output, one line each. */
   log: (line: string) => void;
-  /** RUN engines to choose from, in order of preference (tests may pass their own). */
-  engines?: RunEngine[];
+  /** RUN engines to choose from (tests may pass their own); by default buildah and Docker as found. */
+  engines?: Partial<Record<RunEngineName, RunEngine>>;
 }
 
 export interface DockerfileBuildResult extends WrittenImages {
@@ -106,7 +106,9 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   const plans = platforms.map((platform) => planBuild({ dockerfile: df, platform, buildPlatform, buildArgs: opts.buildArgs, contextNames, ...(opts.target ? { target: opts.target } : {}), ...(opts.commitSha ? { commitSha: opts.commitSha } : {}) }));
   const warnings = plans[0]!.warnings;
   for (const w of warnings) opts.log(`warning: ${w}`);
-  const engine = await chooseEngine(opts.engine, plans[0]!.hasRun, plans[0]!.stages.find((s) => s.hasRun), opts.engines ?? [buildahEngine()], shownName);
+  const firstRun = plans.flatMap((p) => p.stages).flatMap((s) => s.stage.instructions).find((i) => i.kind === 'RUN');
+  const chosen = await chooseEngine({ choice: opts.engine, ...(firstRun ? { firstRun: `${shownName}:${firstRun.line}` } : {}), ...(opts.engines ? { engines: opts.engines } : {}) });
+  const engine = chosen.kind === 'run' ? chosen.engine : undefined;
 
   return withOutputWorkdir(opts.output, async (work) => {
     // Image contexts are read once, per platform on use; folders are walked once.
@@ -179,20 +181,6 @@ async function readIgnore(dockerfilePath: string, contextDir: string): Promise<I
   return IgnoreRules.parse('');
 }
 
-async function chooseEngine(choice: EngineChoice, hasRun: boolean, runStage: PlannedStage | undefined, engines: RunEngine[], file: string): Promise<RunEngine | undefined> {
-  if (choice === 'native' || (choice === 'auto' && !hasRun)) {
-    if (hasRun && runStage) {
-      const run = runStage.stage.instructions.find((i) => i.kind === 'RUN')!;
-      throw dockerfileError(file, run.line, 'RUN needs a container engine; --engine native builds no RUN (use --engine auto, buildah or docker)');
-    }
-    return undefined;
-  }
-  const candidates = choice === 'auto' ? engines : engines.filter((e) => e.name === choice);
-  for (const e of candidates) if (await e.available()) return e;
-  const what = choice === 'auto' ? 'buildah (apt-get install buildah) or a running Docker daemon' : choice === 'buildah' ? 'buildah (apt-get install buildah)' : 'a running Docker daemon (docker.io)';
-  throw new UsageError('ENGINE_MISSING', `${file}: ${hasRun ? 'a stage the target needs has RUN, which' : `--engine ${choice}`} needs ${what}; none was found`);
-}
-
 async function runEngine(
   engine: RunEngine,
   c: { opts: DockerfileBuildOptions; dockerfilePath: string; contextDir: string; platform: Platform; work: string; plan: { stages: PlannedStage[] }; source: (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number, contents: boolean) => Promise<Built | FsTree> },
@@ -208,6 +196,18 @@ async function runEngine(
     const image = (got as Built).image;
     namedContexts[name] = { kind: 'image', image, localName: contextLocalName(name, image) };
   }
+  // Images the Dockerfile names by reference, read by berth for each stage's platform: the engine never pulls.
+  const images: { ref: string; image: Image }[] = [];
+  for (const stage of c.plan.stages) {
+    const refs: [string, number][] = [];
+    if (stage.base.kind === 'image') refs.push([stage.base.ref, stage.stage.from.line]);
+    for (const [ins, src] of stage.copyFrom) if (src.kind === 'image') refs.push([src.ref, ins.line]);
+    for (const [ref, line] of refs) {
+      if (images.some((i) => i.ref === ref)) continue;
+      const got = await c.source({ kind: 'image', ref }, stage, line, false);
+      images.push({ ref, image: (got as Built).image });
+    }
+  }
   const { mkdir } = await import('node:fs/promises');
   await mkdir(c.work, { recursive: true });
   return engine.build({
@@ -217,6 +217,7 @@ async function runEngine(
     platform: c.platform,
     buildArgs: { ...(c.opts.commitSha ? { BUILD_COMMIT_SHA: c.opts.commitSha } : {}), ...c.opts.buildArgs },
     namedContexts,
+    ...(images.length ? { images } : {}),
     workDir: c.work,
     epoch: c.opts.epoch,
     format: c.opts.format,

@@ -209,7 +209,7 @@ describe('bad input: exit 2, Dockerfile:LINE, nothing written', () => {
     ['FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\nCOPY --from=a /y /y\n', [], /Dockerfile:\d: circular dependency detected/],
     ['FROM base\n', ['--build-context', 'base=git://example/x'], /--build-context base: unknown source scheme "git:\/\/"/],
     ['FROM scratch\nADD http://127.0.0.1:1/x /x\n', [], /Dockerfile:2: ADD: "http:\/\/127.0.0.1:1\/x": ADD of a URL needs --checksum/],
-    ['FROM scratch\nRUN true\n', ['--engine', 'native'], /Dockerfile:2: RUN needs a container engine/],
+    ['FROM scratch\nRUN true\n', ['--engine', 'native'], /--engine native: .*Dockerfile:2 has RUN/],
   ] as [string, string[], RegExp][])('%j %j', async (text, flags, message) => {
     const name = createHash('sha256').update(text + flags.join()).digest('hex').slice(0, 8);
     await writeFile(join(ctx, `${name}.Dockerfile`), text);
