@@ -23,24 +23,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench-df.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 BERTH=(node "$REPO/bin/berth.js")
 
-time_cmd() {
-  local label=$1
-  shift
-  if [[ -x /usr/bin/time ]]; then
-    /usr/bin/time -f '%e %M' -o "$WORK/time.out" "$@" >/dev/null 2>"$WORK/stderr.out" || { cat "$WORK/stderr.out" >&2; exit 1; }
-  else
-    node "$REPO/bench/lib/time-cmd.mjs" "$WORK/time.out" "$@" >/dev/null 2>"$WORK/stderr.out" || { cat "$WORK/stderr.out" >&2; exit 1; }
-  fi
-  cat "$WORK/time.out" >>"$WORK/times.$label"
-}
-
-summary() {
-  sort -n "$WORK/times.$1" | awk '
-    { wall[NR] = $1; if ($2 > rss) rss = $2 }
-    END { med = (NR % 2) ? wall[(NR + 1) / 2] : (wall[NR / 2] + wall[NR / 2 + 1]) / 2
-          printf "%.2f %.2f %.0f\n", wall[1], med, rss / 1024 }'
-}
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# shellcheck source=bench/lib/timing.sh
+source "$REPO/bench/lib/timing.sh"
 
 [[ -f $REPO/dist/lean/berth.cjs ]] || { echo "run 'npm run build' first" >&2; exit 1; }
 command -v buildah >/dev/null || { echo "buildah is not installed (apt-get install buildah)" >&2; exit 1; }

@@ -11,7 +11,7 @@ import type { Format } from '../oci/mediatype.js';
 import type { Platform } from '../oci/platform.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
-import { describeLocation, type AnyLocation, type Location } from '../transport/location.js';
+import { describeLocation, parseLocation, type AnyLocation, type Location } from '../transport/location.js';
 import type { RegistryOptions } from '../transport/registry.js';
 import { DEFAULT_PLATFORM, resolveBase, type BaseSpec } from './build.js';
 import { chooseEngine } from './engines/choose.js';
@@ -37,12 +37,7 @@ export function parseContextSource(text: string, cwd: string, what: string): Con
     const m = /^(.*?)(?::([^/:]+))?$/.exec(rest)!;
     return { kind: 'image', base: { kind: 'location', location: { kind: 'layout', dir: resolve(cwd, m[1]!), ...(m[2] ? { name: m[2] } : {}) } } };
   }
-  if (text.startsWith('oci:')) {
-    const rest = text.slice(4);
-    const colon = rest.indexOf(':');
-    const dir = colon < 0 ? rest : rest.slice(0, colon);
-    return { kind: 'image', base: { kind: 'location', location: { kind: 'layout', dir: resolve(cwd, dir), ...(colon >= 0 ? { name: rest.slice(colon + 1) } : {}) } } };
-  }
+  if (text.startsWith('oci:')) return { kind: 'image', base: { kind: 'location', location: parseLocation(text, cwd, what) } };
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
   if (scheme) throw new UsageError('BAD_FLAG', `${what}: unknown source scheme "${scheme[1]}://"; give a folder, an image tarball, oci:DIR[:NAME], docker-image://REF, oci-layout://DIR[:TAG] or berth:static`);
   const path = resolve(cwd, text);

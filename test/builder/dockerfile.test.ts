@@ -59,13 +59,13 @@ async function walk(root: string, rel = ''): Promise<string[]> {
 
 const MULTI = `# syntax=docker/dockerfile:1
 ARG APP=app
-FROM scratch AS builder
+FROM --platform=$BUILDPLATFORM scratch AS builder
 ARG TARGETARCH
 ARG APP
 COPY bin/\${APP}-\${TARGETARCH} /out/\${APP}
 COPY conf/ /out/conf/
 
-FROM --platform=$BUILDPLATFORM scratch AS unused
+FROM scratch AS unused
 COPY nothing-here /x
 
 FROM scratch
