@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -192,6 +193,7 @@ async function statSize(path: string): Promise<number> {
   }
 }
 
+/** Fetches `url` into `path`, hashing as it streams; the file is kept only when it matches `checksum`. */
 async function download(url: string, checksum: string, path: string, fail: (w: string) => UsageError): Promise<void> {
   let res: Response;
   try {
@@ -200,10 +202,16 @@ async function download(url: string, checksum: string, path: string, fail: (w: s
     throw new OperationalError('NETWORK', `ADD ${url}: cannot fetch (${(err as Error).message})`, { cause: err });
   }
   if (!res.ok || !res.body) throw new OperationalError('NETWORK', `ADD ${url}: the server answered ${res.status}`);
-  const bytes = Buffer.from(await res.arrayBuffer());
-  const got = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const hash = createHash('sha256');
+  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  await pipeline(body, async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  }, createWriteStream(path));
+  const got = `sha256:${hash.digest('hex')}`;
   if (got !== checksum) throw fail(`${url}: its content is ${got}, not the --checksum ${checksum}`);
-  await writeFile(path, bytes);
 }
 
 /** A tar archive (plain or gzip) by its content, as ADD recognises one. */
@@ -230,7 +238,7 @@ async function readHead(node: FsNode, n: number): Promise<Buffer> {
 async function extractArchive(node: FsNode, dest: string, work: string, tag: string, fail: (w: string) => UsageError): Promise<Item[]> {
   const head = await readHead(node, 2);
   const gz = head[0] === 0x1f && head[1] === 0x8b;
-  const src = typeof node.source === 'string' ? createReadStream(node.source) : (await import('node:stream')).Readable.from([Buffer.from(node.source as Uint8Array)]);
+  const src = typeof node.source === 'string' ? createReadStream(node.source) : Readable.from([Buffer.from(node.source as Uint8Array)]);
   const checker = new LayerPathChecker('ADD archive');
   const items: Item[] = [];
   const extract = tar.extract();
@@ -247,7 +255,7 @@ async function extractArchive(node: FsNode, dest: string, work: string, tag: str
       const meta = { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0 };
       if (h.type === 'file' || h.type === 'contiguous-file') {
         const file = join(work, `archive-${tag}-${n++}`);
-        await pipeline(entry, (await import('node:fs')).createWriteStream(file));
+        await pipeline(entry, createWriteStream(file));
         items.push({ dest: path, node: { type: 'file', ...meta, size: h.size ?? 0, source: file } });
         continue;
       }

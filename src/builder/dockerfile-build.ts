@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { IgnoreRules } from '../dockerfile/dockerignore.js';
 import { dockerfileError } from '../dockerfile/errors.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
@@ -171,7 +171,7 @@ function withLabels(image: Image, labels: Record<string, string>, platform: Plat
 async function readIgnore(dockerfilePath: string, contextDir: string): Promise<IgnoreRules> {
   for (const path of [`${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
     const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (text !== undefined) return IgnoreRules.parse(text, relative(process.cwd(), path) || basename(path));
+    if (text !== undefined) return IgnoreRules.parse(text, path);
   }
   return IgnoreRules.parse('');
 }
@@ -203,7 +203,6 @@ async function runEngine(
       images.push({ ref, image: (got as Built).image });
     }
   }
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(c.work, { recursive: true });
   return engine.build({
     dockerfile: c.dockerfilePath,
