@@ -182,6 +182,20 @@ describe('ADD archives, build args', () => {
     expect(bad.code).toBe(2);
   });
 
+  it('COPY --from an image reads its layers with whiteouts applied', async () => {
+    const lower = join(dir, 'lower.tar');
+    const upper = join(dir, 'upper.tar');
+    await writeFile(lower, await packTar([{ name: 'a/', type: 'directory' }, { name: 'a/x', content: 'x' }, { name: 'a/y', content: 'y' }, { name: 'd/', type: 'directory' }, { name: 'd/old', content: 'old' }]));
+    await writeFile(upper, await packTar([{ name: 'a/.wh.x', content: '' }, { name: 'd/', type: 'directory' }, { name: 'd/.wh..wh..opq', content: '' }, { name: 'd/new', content: 'new' }]));
+    const img = join(dir, 'layered.tar');
+    expect((await berthBin(['build', '--base', 'scratch', '--layer', lower, '--layer', upper, '--output', img])).code).toBe(0);
+    const ctx = await files(join(dir, 'whiteout'), { Dockerfile: 'FROM scratch\nCOPY --from=layered / /copied/\n' });
+    const out = join(dir, 'whiteout-out.tar');
+    const r = await berthBin(['build', '--dockerfile', join(ctx, 'Dockerfile'), '--build-context', `layered=${img}`, '--output', out]);
+    expect(r.code).toBe(0);
+    expect((await unpack(out, 'amd64')).tree).toEqual(['copied/ 755 0:0', 'copied/a/ 755 0:0', 'copied/a/y 644 0:0 y', 'copied/d/ 755 0:0', 'copied/d/new 644 0:0 new']);
+  });
+
   it('reads --build-arg-file, lets --build-arg win, and warns of args no stage declares', async () => {
     const ctx = await files(join(dir, 'args'), { Dockerfile: 'FROM scratch\nARG A\nARG B\nLABEL a=$A b=$B\n', envs: '# kyma envs\nA=from-file\nB=from-file\nUNUSED=1\n' });
     const out = join(dir, 'args.tar');
