@@ -47,13 +47,15 @@ export class FsTree {
 
   /** Puts `node` at `path`; anything but a folder replaces what was under a folder there. */
   set(path: string, node: FsNode): void {
-    if (node.type !== 'directory') this.deleteTree(path, false);
+    if (node.type !== 'directory' && this.nodes.get(path)?.type === 'directory') this.deleteTree(path, false);
     this.nodes.set(path, node);
   }
 
   /** Removes `path` and what is under it (or only what is under it). */
   deleteTree(path: string, includeSelf = true): void {
+    const node = this.nodes.get(path);
     if (includeSelf) this.nodes.delete(path);
+    if (path !== '' && node?.type !== 'directory') return;
     const prefix = path === '' ? '' : `${path}/`;
     for (const key of [...this.nodes.keys()]) if (key.startsWith(prefix) && key !== path) this.nodes.delete(key);
   }
@@ -131,19 +133,21 @@ function split(path: string): string[] {
  */
 export async function contextTree(dir: string, ignored: (path: string) => boolean, walkIgnoredDirs: boolean): Promise<FsTree> {
   const tree = new FsTree('context');
-  const visit = async (rel: string, keepAll: boolean): Promise<void> => {
+  const visit = async (rel: string): Promise<void> => {
     const names = await readdir(join(dir, rel)).catch((err: unknown) => {
       throw new UsageError('UNREADABLE', `build context ${join(dir, rel)}: ${describeFsError(err)}`, { cause: err });
     });
-    for (const name of names.sort()) {
+    const children = await Promise.all(names.sort().map(async (name) => {
       const path = rel === '' ? name : `${rel}/${name}`;
-      const skip = !keepAll && ignored(path);
+      return { path, st: await lstat(join(dir, path)) };
+    }));
+    for (const { path, st } of children) {
+      const skip = ignored(path);
       const abs = join(dir, path);
-      const st = await lstat(abs);
       if (st.isDirectory()) {
         if (skip && !walkIgnoredDirs) continue;
         if (!skip) tree.nodes.set(path, { type: 'directory', mode: 0o755, uid: 0, gid: 0 });
-        await visit(path, false);
+        await visit(path);
         continue;
       }
       if (skip) continue;
@@ -151,7 +155,7 @@ export async function contextTree(dir: string, ignored: (path: string) => boolea
       else if (st.isFile()) tree.nodes.set(path, { type: 'file', mode: st.mode & 0o100 ? 0o755 : 0o644, uid: 0, gid: 0, size: st.size, source: abs });
     }
   };
-  await visit('', false);
+  await visit('');
   return tree;
 }
 
