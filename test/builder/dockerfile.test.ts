@@ -100,6 +100,21 @@ describe('berth build --dockerfile, natively', () => {
     }
   });
 
+  it('makes one layer per COPY/ADD (and per WORKDIR that creates a folder): globs, several sources, heredocs', async () => {
+    const ctx = await files(join(dir, 'layers'), {
+      Dockerfile: 'FROM scratch\nWORKDIR /app\nCOPY *.txt ./\nCOPY a.txt conf/ /etc/x/\nCOPY <<EOT /app/hello.sh\n#!/bin/sh\necho $GREETING\nEOT\nWORKDIR /app\nENV K=v\n',
+      'a.txt': 'a', 'b.txt': 'b', 'c.md': 'c', 'conf/c.conf': 'conf',
+    });
+    const out = join(dir, 'layers.tar');
+    const r = await berthBin(['build', '--dockerfile', join(ctx, 'Dockerfile'), '--output', out]);
+    expect(r.code).toBe(0);
+    const { tree } = await unpack(out, 'amd64');
+    expect(tree).toEqual(['app/ 755 0:0', 'app/a.txt 644 0:0 a', 'app/b.txt 644 0:0 b', 'app/hello.sh 644 0:0 #!/bin/sh\necho', 'etc/ 755 0:0', 'etc/x/ 755 0:0', 'etc/x/a.txt 644 0:0 a', 'etc/x/c.conf 644 0:0 conf']);
+    const config = JSON.parse(await run('skopeo', ['inspect', '--config', `oci-archive:${out}`])) as { history: { created_by: string; empty_layer?: boolean }[]; rootfs: { diff_ids: string[] } };
+    expect(config.rootfs.diff_ids).toHaveLength(4);
+    expect(config.history.map((h) => `${h.empty_layer ? '-' : '+'} ${h.created_by.split('\n')[0]}`)).toEqual(['+ WORKDIR /app', '+ COPY *.txt ./', '+ COPY a.txt conf/ /etc/x/', '+ COPY <<EOT /app/hello.sh', '- WORKDIR /app', '- ENV K=v']);
+  });
+
   it('honours .dockerignore with exceptions, and <Dockerfile>.dockerignore over it', async () => {
     const ctx = await files(join(dir, 'ignore'), {
       'app.Dockerfile': 'FROM scratch\nCOPY . /c/\n',
