@@ -53,7 +53,10 @@ export function parseContextSource(text: string, cwd: string, what: string): Con
 }
 
 export interface DockerfileBuildOptions {
+  /** The Dockerfile's absolute path. */
   dockerfile: string;
+  /** How errors name it (`Dockerfile:LINE: ...`): as the user wrote it; default its path. */
+  dockerfileName?: string;
   /** The build context folder (default: the Dockerfile's). */
   context?: string;
   platforms: Platform[];
@@ -86,10 +89,10 @@ export interface DockerfileBuildResult extends WrittenImages {
  * normalized. Everything is checked before anything is written.
  */
 export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<DockerfileBuildResult> {
-  const dockerfilePath = resolve(opts.dockerfile);
-  const shownName = opts.dockerfile;
+  const dockerfilePath = opts.dockerfile;
+  const shownName = opts.dockerfileName ?? opts.dockerfile;
   const text = await readFile(dockerfilePath, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError('UNREADABLE', `--dockerfile ${opts.dockerfile}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
+    throw new UsageError('UNREADABLE', `--dockerfile ${shownName}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
   });
   const contextDir = resolve(opts.context ?? dirname(dockerfilePath));
   if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) throw new UsageError('UNREADABLE', `--context ${opts.context ?? contextDir}: not a folder`);

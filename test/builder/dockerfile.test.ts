@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { berthBin } from '../helpers/cli.js';
+import { berth, berthBin } from '../helpers/cli.js';
 import { makeBusyboxBase } from '../helpers/busybox-base.js';
 import { startDockerd } from '../helpers/dockerd.js';
 import { run, tempDir } from '../helpers/tools.js';
@@ -218,6 +218,19 @@ describe('ADD archives, build args', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: build-args were given but not consumed \(no ARG declares them\): UNUSED/);
     expect((await unpack(out, 'amd64')).config.Labels).toEqual({ a: 'from-file', b: 'from-flag' });
+  });
+});
+
+describe('paths as the user gives them', () => {
+  it('reads a relative --dockerfile, --context and --output from the working folder, and names the file as given', async () => {
+    const ctx = await files(join(dir, 'relative'), { 'images/app/Dockerfile': 'FROM scratch\nCOPY x /x\n', 'images/app/x': 'x' });
+    const ok = await berth(['build', '--dockerfile', 'images/app/Dockerfile', '--output', 'out/app.tar'], { cwd: ctx });
+    expect(ok.code).toBe(0);
+    expect((await unpack(join(ctx, 'out', 'app.tar'), 'amd64')).tree).toEqual(['x 644 0:0 x']);
+    await writeFile(join(ctx, 'images/app/Dockerfile'), 'FROM scratch\nCOPY y /y\n');
+    const bad = await berth(['build', '--dockerfile', 'images/app/Dockerfile', '--context', 'images', '--output', 'out/bad.tar'], { cwd: ctx });
+    expect(bad.stderr).toMatch(/^berth: images\/app\/Dockerfile:2: COPY: "y" not found in the build context\n$/);
+    expect(bad.code).toBe(2);
   });
 });
 

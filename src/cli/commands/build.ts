@@ -136,7 +136,8 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
   const dockerfile = resolve(io.cwd, args.dockerfile!);
   const sha = await gitIn(resolve(dockerfile, '..'), io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
   const result = await buildDockerfile({
-    dockerfile: args.dockerfile!,
+    dockerfile,
+    dockerfileName: args.dockerfile!,
     ...(args.context !== undefined ? { context: resolve(io.cwd, args.context) } : {}),
     platforms: (args.platform ?? []).map((p) => parsePlatform(p)),
     ...(args.target !== undefined ? { target: args.target } : {}),
