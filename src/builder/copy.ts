@@ -89,7 +89,7 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
       const dest = destIsDir || manyTargets ? posix.join(destRel, posix.basename(match)) : destRel;
       const fileNode = linked(from, node);
       if (step.add && fileNode.type === 'file' && (await isTarArchive(fileNode))) {
-        items.push(...(await extractArchive(fileNode, destIsDir || step.dest.endsWith('/') ? destRel : destRel, input.work, `${step.line}-${downloads++}`, fail)));
+        items.push(...(await extractArchive(fileNode, destRel, input.work, `${step.line}-${downloads++}`, fail)));
       } else {
         items.push({ dest, node: fileNode });
       }
