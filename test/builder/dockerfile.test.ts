@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { berth, berthBin } from '../helpers/cli.js';
 import { makeBusyboxBase } from '../helpers/busybox-base.js';
 import { startDockerd } from '../helpers/dockerd.js';
+import { startRegistry } from '../helpers/registry.js';
 import { run, tempDir } from '../helpers/tools.js';
 import { packTar } from '../blob/helpers.js';
 import { gzipSync } from 'node:zlib';
@@ -180,6 +181,27 @@ describe('berth build --dockerfile, natively', () => {
     expect(tree).toContain('home/nonroot/ 700 65532:65532');
     expect(tree).toContain('p 644 65532:65532 x');
     expect(config).toMatchObject({ User: '65532:65532', WorkingDir: '/home/nonroot' });
+  });
+});
+
+describe('images by reference', () => {
+  it('pulls FROM and COPY --from images from a registry for each stage\'s platform', async () => {
+    const registry = await startRegistry();
+    try {
+      const base = join(dir, 'multi-static.tar');
+      expect((await berthBin(['base', 'static', '--platform', 'linux/amd64', '--platform', 'linux/arm64', '--output', base])).code).toBe(0);
+      expect((await berthBin(['push', base, `${registry.host}/base/static:1`])).code).toBe(0);
+      const ctx = await files(join(dir, 'registry'), { Dockerfile: `ARG REG\nFROM \${REG}/base/static:1\nCOPY --from=\${REG}/base/static:1 /etc/os-release /copied\n` });
+      const out = join(dir, 'registry-out.tar');
+      const r = await berthBin(['build', '--dockerfile', join(ctx, 'Dockerfile'), '--build-arg', `REG=${registry.host}`, '--platform', 'linux/arm64', '--output', out, '--cache-dir', join(dir, 'cache')], { env: { PATH: process.env.PATH, HOME: dir } });
+      expect(r.stderr).toMatch(/built linux\/arm64/);
+      const { tree, config } = await unpack(out, 'arm64');
+      expect(tree).toContain('etc/passwd 644 0:0 root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin');
+      expect(tree).toContainEqual(expect.stringMatching(/^copied 644 0:0 PRETTY_NAME="berth static"/));
+      expect(config).toMatchObject({ User: '65532:65532' });
+    } finally {
+      await registry.stop();
+    }
   });
 });
 
