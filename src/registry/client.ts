@@ -453,11 +453,11 @@ export class RegistryClient {
         body: manifest.raw,
         expect: [200, 201],
         ...(signal ? { signal } : {}),
+      }).catch(async (err: unknown) => {
+        throw await this.settling(err, repo, manifest, signal);
       });
       await drain(res);
       this.checkDigestHeader(res, 'PUT', manifest.digest, what);
-    }).catch(async (err: unknown) => {
-      throw await this.settling(err, repo, manifest, signal);
     });
   }
 

@@ -201,13 +201,20 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       if (action?.kind === 'slow-response') {
         res.writeHead(up.statusCode ?? 502, headers);
         const { chunkBytes, delayMs } = action;
+        const send = async (piece: Buffer) => {
+          if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+          await new Promise((r) => setTimeout(r, delayMs));
+        };
         (async () => {
+          let pending = Buffer.alloc(0);
           for await (const c of up) {
-            for (let i = 0; i < (c as Buffer).length; i += chunkBytes) {
-              if (!res.write((c as Buffer).subarray(i, i + chunkBytes))) await new Promise((r) => res.once('drain', r));
-              await new Promise((r) => setTimeout(r, delayMs));
+            pending = Buffer.concat([pending, c as Buffer]);
+            while (pending.length >= chunkBytes) {
+              await send(pending.subarray(0, chunkBytes));
+              pending = pending.subarray(chunkBytes);
             }
           }
+          if (pending.length) await send(pending);
           res.end();
         })().catch(() => cut());
         return;
