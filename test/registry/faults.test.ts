@@ -296,12 +296,24 @@ describe('a flaky network: 20% of requests faulted at random, default retries', 
   });
 });
 
+/** A server on 127.0.0.1 that accepts connections and never says a word. */
+async function silentServer(): Promise<{ port: number; sockets: Socket[]; close: () => void }> {
+  const sockets: Socket[] = [];
+  const server = createServer((s) => void sockets.push(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    sockets,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
 describe('timeouts: silence fails fast, slow progress never times out', () => {
   test('a registry that accepts and then says nothing: exit 1 after one retry, naming the silence', async () => {
-    const sockets: Socket[] = [];
-    const silent = createServer((s) => void sockets.push(s));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const port = (silent.address() as { port: number }).port;
+    const { port, sockets, close } = await silentServer();
     try {
       const r = await berth(['push', image, `127.0.0.1:${port}/quiet/app:v1`, '--timeout', '0.5', '--json'], { env });
       expect(r.code).toBe(1);
@@ -312,8 +324,7 @@ describe('timeouts: silence fails fast, slow progress never times out', () => {
       expect(sockets).toHaveLength(2);
       expect(r.stderr.split('\n').filter((l) => l.startsWith('berth: retrying'))).toHaveLength(1);
     } finally {
-      for (const s of sockets) s.destroy();
-      silent.close();
+      close();
     }
   });
 
@@ -341,10 +352,7 @@ describe('timeouts: silence fails fast, slow progress never times out', () => {
 describe('a bad local source while the registry is being reached', () => {
   test('push and copy print one line: the pending API check ends quietly', async () => {
     // A registry that never answers keeps the API check pending when the source fails.
-    const sockets: Socket[] = [];
-    const silent = createServer((s) => void sockets.push(s));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const port = (silent.address() as { port: number }).port;
+    const { port, sockets, close } = await silentServer();
     try {
       for (const cmd of ['push', 'copy']) {
         // The built executable, as a user runs it: a line written late would still show.
@@ -355,8 +363,7 @@ describe('a bad local source while the registry is being reached', () => {
       }
       expect(sockets.length).toBeGreaterThan(0); // the check was under way
     } finally {
-      for (const s of sockets) s.destroy();
-      silent.close();
+      close();
     }
   });
 });
