@@ -85,7 +85,7 @@ export function isLoopbackAddress(address: string): boolean {
 
 /**
  * Spoken to over plain HTTP by its name alone: `localhost` and loopback addresses. A
- * `*.localhost` name is not: it must resolve to loopback addresses only (see schemeFor).
+ * `*.localhost` name is not: it must resolve to loopback addresses only (see resolvesToLoopback).
  */
 function plainByName(host: string): boolean {
   const name = hostName(host);
