@@ -1,4 +1,4 @@
-import { rmdirSync, rmSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -30,8 +30,15 @@ export function trackScratch(path: string): () => void {
  */
 export async function makeScratchDir(parent: string): Promise<string> {
   const dir = join(parent, `.berth-work-${randomBytes(6).toString('hex')}`);
-  await mkdir(dir);
+  // Tracked before it exists: a signal handled after mkdir returns, but before this code
+  // resumes, must still find it.
   scratch.add(dir);
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    scratch.delete(dir);
+    throw err;
+  }
   return dir;
 }
 
@@ -46,15 +53,20 @@ export async function removeScratchDir(dir: string): Promise<void> {
  * new output folder is not left behind. Until then they are removed (if empty) on a signal too.
  */
 export async function createDirs(dir: string): Promise<{ undo: () => Promise<void>; keep: () => void }> {
-  const first = await mkdir(dir, { recursive: true });
-  const made: string[] = [];
-  if (first !== undefined) {
-    for (let d = dir; ; d = dirname(d)) {
-      made.push(d);
-      if (d === first || dirname(d) === d) break;
-    }
+  // The folders missing now, deepest first, tracked before mkdir makes them (see makeScratchDir).
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.push(d);
+  for (const d of missing) createdDirs.add(d);
+  let first: string | undefined;
+  try {
+    first = await mkdir(dir, { recursive: true });
+  } catch (err) {
+    for (const d of missing) createdDirs.delete(d);
+    throw err;
   }
-  for (const d of made) createdDirs.add(d);
+  // Those this call made: up to the first it created (another process may have made the rest).
+  const made = first === undefined ? [] : missing.slice(0, missing.indexOf(first) + 1);
+  for (const d of missing) if (!made.includes(d)) createdDirs.delete(d);
   const keep = () => {
     for (const d of made) createdDirs.delete(d);
   };
