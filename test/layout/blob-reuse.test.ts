@@ -9,12 +9,14 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { cp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { berth } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { run, tempDir } from '../helpers/tools.js';
 import { badBlobs } from '../helpers/tree.js';
 import { testEnv } from '../registry/fixtures.js';
 import { archTarball, HELLO, PLATFORMS } from '../release/fixtures.js';
+import { executePlan, planRelease } from '../../src/release/index.js';
 import { checkLayout } from '../../src/transport/layout-check.js';
 import { contentBlobs } from '../../src/transport/content.js';
 import { toWritableContent } from '../../src/transport/copy.js';
@@ -129,6 +131,23 @@ describe('the read-back after release --to checks what is on disk', () => {
     );
     return { layout, entries };
   }
+
+  test('release --to runs it: a source that breaks its promise to check its blobs is caught after the write', async () => {
+    // A blob source that hands out wrong bytes unchecked (every real source checks them as they
+    // stream); only the read-back from disk can then notice.
+    const image = await readLocation({ kind: 'tarball', path: amd64 });
+    if (image.kind !== 'image') throw new Error('want an image');
+    const liar = { ...image, blobs: { origin: 'a liar', open: async (d: { size: number }) => Readable.from([Buffer.alloc(d.size, 0x41)]) } };
+    const layout = join(dir, 'readback-liar');
+    const plan = planRelease({
+      components: [{ name: 'rel', where: 'test', sources: [{ source: 'liar', where: 'test', image: liar }] }],
+      tags: ['v1'],
+      destination: { kind: 'layout', dir: layout },
+      archSuffixedRepos: false,
+      format: 'oci',
+    });
+    await expect(executePlan(plan, {})).rejects.toThrow(`read-back check failed: oci:${layout} blob ${image.manifest.layers[0]!.digest}`);
+  });
 
   test('an intact layout passes', async () => {
     const { layout, entries } = await written('readback-ok');
