@@ -1,14 +1,14 @@
-import { existsSync, rmdirSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm, rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-
 /**
  * What berth has created and must not leave behind if it is interrupted: temporary files and
  * work folders (removed whole), and folders it created for an output (removed only while
  * still empty). The CLI removes them on SIGINT, SIGTERM and SIGHUP (removeScratchOnSignals);
  * the code that made them removes them when it is done or fails.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
 interface ScratchState {
   scratch: Set<string>;
   createdDirs: Set<string>;
@@ -98,7 +98,7 @@ export function removeScratchOnSignals(): void {
 }
 
 /** Removes every tracked path at once, synchronously (from a signal handler). */
-export function removeAllScratchNow(): void {
+function removeAllScratchNow(): void {
   for (const p of scratch) {
     try {
       rmSync(p, { recursive: true, force: true });
