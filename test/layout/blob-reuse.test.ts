@@ -84,7 +84,7 @@ describe('a blob file with wrong bytes under its right name is replaced, not reu
     // Broken before: the planted files do not hash to their names, and skopeo refuses the image.
     const planted = await badBlobs(layout);
     expect(planted).toEqual(await readdir(join(layout, 'blobs', 'sha256')));
-    await expect(run('skopeo', ['copy', '--quiet', `oci:${layout}:app`, `oci:${join(dir, 'pre')}`])).rejects.toThrow();
+    await expect(run('skopeo', ['copy', '--quiet', `oci:${layout}:app`, `oci:${layout}-pre`])).rejects.toThrow();
 
     const r = await berth(c.args(layout), { env });
     expect(r.stderr).not.toMatch(/internal error/);
