@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { UsageError, type BerthError } from '../errors.js';
 import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.js';
@@ -38,4 +40,24 @@ export function verifyingStream(
       cb();
     },
   });
+}
+
+/**
+ * Whether the file at `path` holds exactly the blob `expected`: its size is checked first (a
+ * stat), then its digest (one read). A missing file does not match; other errors are thrown.
+ */
+export async function fileMatches(path: string, expected: { digest: Digest; size: number }): Promise<boolean> {
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) return false;
+    size = s.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (size !== expected.size) return false;
+  const hash = createHash(digestAlgorithm(expected.digest));
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex') === digestHex(expected.digest);
 }
