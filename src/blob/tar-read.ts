@@ -434,6 +434,7 @@ export class TarParser {
   }
 
   private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
     let out: Buffer;
     const first = this.pending[0]!;
     if (first.length >= n) {

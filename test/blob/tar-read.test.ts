@@ -134,3 +134,16 @@ describe('strict tar headers', () => {
     });
   });
 });
+
+describe('TarParser at chunk edges', () => {
+  it('reads an empty extended header that ends a chunk', () => {
+    const tar = rawTar([{ name: 'PaxHeader', type: 'x', pax: {} }, file('a', 'hi')]);
+    const parser = new TarParser();
+    const names: string[] = [];
+    for (const chunk of [tar.subarray(0, 512), tar.subarray(512)]) {
+      for (const e of parser.write(chunk)) if (e.kind === 'member') names.push(e.member.name);
+    }
+    parser.end();
+    expect(names).toEqual(['a']);
+  });
+});
