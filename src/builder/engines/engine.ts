@@ -1,0 +1,46 @@
+import type { Platform } from '../../oci/platform.js';
+import type { Image } from '../../transport/image.js';
+
+/**
+ * An engine that can run a Dockerfile's RUN steps (buildah, Docker). berth hands it the same
+ * Dockerfile, args and contexts it would use itself, takes back what it produced, and
+ * normalizes that (sorted tar entries, clamped mtimes, fixed times, berth's gzip), so the
+ * result is reproducible whichever engine and version ran it.
+ */
+export type RunEngineName = 'buildah' | 'docker';
+export type EngineChoice = 'auto' | 'native' | RunEngineName;
+
+/** A named build context (`--build-context NAME=SOURCE`) as an engine receives it. */
+export type EngineContext =
+  | { kind: 'dir'; path: string }
+  /** An image already read by berth; the engine loads it into its own store under `localName`. */
+  | { kind: 'image'; image: Image; localName: string };
+
+export interface EngineBuildRequest {
+  /** The Dockerfile to build (a file path; berth may have rewritten it into `workDir`). */
+  dockerfile: string;
+  contextDir: string;
+  target?: string;
+  /** The one platform to build (TARGETPLATFORM). */
+  platform: Platform;
+  buildArgs: Record<string, string>;
+  namedContexts: Record<string, EngineContext>;
+  /** A scratch folder of berth's, removed after the build: storage roots, the output archive. */
+  workDir: string;
+  /** SOURCE_DATE_EPOCH: every time in the normalized result. */
+  epoch: number;
+  /** One line of the engine's output, already prefixed by nothing; the caller prefixes and prints. */
+  log: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunEngine {
+  readonly name: RunEngineName;
+  /** Whether this engine can run here (binary installed; for Docker, a daemon answering). */
+  available(): Promise<boolean>;
+  /**
+   * Builds the request's target for its platform and returns the image as berth's Image,
+   * normalized: its blobs live under `workDir` until the caller writes them out.
+   */
+  build(req: EngineBuildRequest): Promise<Image>;
+}
