@@ -7,7 +7,9 @@ import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.js';
 
 /**
  * A pass-through stream that fails at its end, or as soon as too many bytes arrive, unless
- * the bytes have exactly the expected digest and size. `where` names the blob's origin in
+ * the bytes have exactly the expected digest and size. The last chunk is held back until the
+ * digest is checked, so a reader never receives a whole blob with wrong bytes (an upload of
+ * it fails as the source's fault, before the registry could judge it). `where` names the blob's origin in
  * the error; `makeError` lets a remote source report an operational error instead.
  */
 export function verifyingStream(
@@ -17,6 +19,7 @@ export function verifyingStream(
 ): Transform {
   const hash = createHash(digestAlgorithm(expected.digest));
   let seen = 0;
+  let held: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       seen += chunk.length;
@@ -25,7 +28,9 @@ export function verifyingStream(
         return;
       }
       hash.update(chunk);
-      cb(null, chunk);
+      const previous = held;
+      held = chunk;
+      cb(null, previous);
     },
     flush(cb: TransformCallback) {
       if (seen !== expected.size) {
@@ -37,7 +42,7 @@ export function verifyingStream(
         cb(makeError(`${where}: blob ${expected.digest} does not match its digest (its content hashes to ${digestAlgorithm(expected.digest)}:${actual})`));
         return;
       }
-      cb();
+      cb(null, held);
     },
   });
 }
