@@ -4,14 +4,11 @@ import { Readable } from 'node:stream';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
-import { LayerPathChecker } from '../blob/path-safety.js';
 import type { TarEntry } from '../blob/tar.js';
 import type { CopyStep } from '../dockerfile/dispatch.js';
 import { dockerfileError } from '../dockerfile/errors.js';
 import { OperationalError, UsageError } from '../errors.js';
-import { FsTree, PathEscape, type FsNode } from './rootfs.js';
+import { FsTree, PathEscape, readMembers, type FsNode } from './rootfs.js';
 
 export interface CopyInput {
   step: CopyStep;
@@ -234,42 +231,25 @@ async function readHead(node: FsNode, n: number): Promise<Buffer> {
   }
 }
 
-/** ADD of a local archive: its members under `dest`, each checked by berth's path-safety scanner. */
+/** ADD of a local archive: its members under `dest`, read through berth's safe layer walk. */
 async function extractArchive(node: FsNode, dest: string, work: string, tag: string, fail: (w: string) => UsageError): Promise<Item[]> {
-  const head = await readHead(node, 2);
-  const gz = head[0] === 0x1f && head[1] === 0x8b;
   const src = typeof node.source === 'string' ? createReadStream(node.source) : Readable.from([Buffer.from(node.source as Uint8Array)]);
-  const checker = new LayerPathChecker('ADD archive');
-  const items: Item[] = [];
-  const extract = tar.extract();
-  let n = 0;
-  const reading = (async () => {
-    for await (const entry of extract) {
-      const h = entry.header;
-      try {
-        checker.check({ name: h.name, type: h.type ?? 'file', linkname: h.linkname ?? null });
-      } catch (err) {
-        throw fail((err as Error).message.replace(/^--layer /, ''));
-      }
-      const path = posix.join(dest, posix.normalize(h.name).replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
-      const meta = { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0 };
-      if (h.type === 'file' || h.type === 'contiguous-file') {
-        const file = join(work, `archive-${tag}-${n++}`);
-        await pipeline(entry, createWriteStream(file));
-        items.push({ dest: path, node: { type: 'file', ...meta, size: h.size ?? 0, source: file } });
-        continue;
-      }
-      entry.resume();
-      if (h.type === 'directory') items.push({ dest: path, node: { type: 'directory', ...meta } });
-      else if (h.type === 'symlink') items.push({ dest: path, node: { type: 'symlink', ...meta, linkname: h.linkname ?? '' } });
-      else if (h.type === 'link') items.push({ dest: path, node: { type: 'hardlink', ...meta, linkname: posix.join(dest, h.linkname ?? '') } });
-    }
-  })();
+  let members;
   try {
-    await Promise.all([gz ? pipeline(src, createGunzip(), extract) : pipeline(src, extract), reading]);
+    members = await readMembers(src, 'the archive', work, `archive-${tag}-`);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw fail(`the archive cannot be read (${(err as Error).message})`);
+    if (err instanceof UsageError) throw fail(err.message);
+    throw err;
   }
-  return items.filter((i) => i.dest !== dest || i.node.type !== 'directory');
+  const items: Item[] = [];
+  for (const m of members) {
+    if (m.path === '' || m.type === 'other') continue;
+    const path = posix.join(dest, m.path);
+    const meta = { mode: m.mode, uid: m.uid, gid: m.gid };
+    if (m.type === 'file') items.push({ dest: path, node: { type: 'file', ...meta, size: m.size, ...(m.source !== undefined ? { source: m.source } : {}) } });
+    else if (m.type === 'directory') items.push({ dest: path, node: { type: 'directory', ...meta } });
+    else if (m.type === 'symlink') items.push({ dest: path, node: { type: 'symlink', ...meta, linkname: m.linkname } });
+    else items.push({ dest: path, node: { type: 'hardlink', ...meta, linkname: posix.join(dest, m.linkname) } });
+  }
+  return items;
 }
