@@ -90,7 +90,7 @@ def _image_bundle_impl(ctx):
     return [
         DefaultInfo(
             executable = launcher,
-            files = depset(tarballs),
+            files = depset(tarballs + [launcher]),  # the launcher too: `bazel run --output_groups=...` builds it
             runfiles = ctx.runfiles(files = tarballs),
         ),
         OutputGroupInfo(images = depset(per_platform)),
