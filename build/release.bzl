@@ -14,7 +14,7 @@ after `--` replaces the rule's own.
 
 load(":launcher.bzl", "launcher_preamble", "runfiles_path")
 load(":image.bzl", "BERTH_TOOL", "BerthImageInfo", "BerthIndexInfo", "berth_tool")
-load(":stamp.bzl", "is_stamping", "stamp_attrs", "stamp_detect")
+load(":stamp.bzl", "is_stamping", "stamp_attrs", "stamp_detect", "status_keys_of")
 load(":toolchains.bzl", "NODE_TOOLCHAIN_TYPE", "node_of")
 
 _LAUNCHER = """#!/usr/bin/env bash
@@ -78,9 +78,13 @@ def _image_release_impl(ctx):
 
     status = []
     if stamping:
-        # The whole status: berth release's tag templates may read any key. Copied with bash
-        # builtins (actions have no PATH).
-        for f in [ctx.info_file, ctx.version_file]:
+        # The whole stable status (berth release's tag templates may read any key), and the
+        # volatile one when a key not starting STABLE_ is named (it changes on every build).
+        # Copied with bash builtins: actions have no PATH.
+        files = [ctx.info_file]
+        if [k for k in status_keys_of(ctx.attr.registries + ctx.attr.image_tags) if not k.startswith("STABLE_")]:
+            files.append(ctx.version_file)
+        for f in files:
             copy = ctx.actions.declare_file("%s.%s" % (ctx.label.name, f.basename))
             ctx.actions.run_shell(
                 command = 'while IFS= read -r l || [[ -n $l ]]; do printf "%s\\n" "$l"; done <"$1" >"$2"',

@@ -46,7 +46,7 @@ berth_bases()
 `,
   );
   // The status command as docs/bazel.md names it for berth as an external repository.
-  await ws.write('.bazelrc', 'build --workspace_status_command=bazel-out/../../../external/berth/hack/build/print-workspace-status.sh\n');
+  await ws.write('.bazelrc', `build --workspace_status_command='o=$(readlink bazel-out); exec "\${o%/execroot/*}/external/berth/hack/build/print-workspace-status.sh"'\n`);
   for (const arch of ['amd64', 'arm64']) await copyFile(join(REPO_ROOT, 'demo/hello/bin', `hello-${arch}`), join(ws.dir, `server-${arch}`));
   await ws.write(
     'BUILD.bazel',
