@@ -112,7 +112,8 @@ timed() { # name command...
 bazel_build() { # exec-log disk-cache [env...]
   env "${@:3}" "${bz[@]}" build "${flags[@]}" --stamp "--execution_log_json_file=$1" "--disk_cache=$2" //build:server-images
 }
-bytes_in() { du -sb "$1" 2>/dev/null | cut -f1; }
+# Bytes of the files in a disk cache (what was written; not its folders' sizes).
+bytes_in() { find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
 mnemonics() { grep -o '"mnemonic": "[A-Za-z]*"' "$1" | sed 's/.*: "//; s/"//' | sort | uniq -c | awk '{printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1} END {if (NR == 0) printf "none"}'; }
 
 run_cases() { # label
