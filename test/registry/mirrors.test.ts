@@ -5,6 +5,7 @@
  * never read from a mirror; a bad entry is exit 2 naming it.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import fc from 'fast-check';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { berth } from '../helpers/cli.js';
@@ -94,4 +95,19 @@ test('entries parse to host, path and scheme; a mirror for one registry is not u
   expect(mirrorsFor(mirrors, 'quay.io').map((m) => m.host)).toEqual(['b.lan']);
   expect(mirrorsFor(mirrors, 'b.lan')).toEqual([]); // never its own mirror
   expect(() => mirrorsFromEnv('gcr.io=')).toThrow('BERTH_REGISTRY_MIRRORS: "gcr.io=" is not a mirror URL');
+});
+
+test('any text is a mirror or one reason, never a throw; a mirror it gives has a host a client can reach', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.constantFrom('http://', 'https://', 'gcr.io=', 'a=b=c', 'http://h:1/p/')).chain((p) => fc.string().map((t) => p + t)), (text) => {
+      const m = parseMirror(text);
+      if (typeof m === 'string') {
+        expect(m).not.toContain('\n');
+      } else {
+        expect(m.host).toMatch(/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/);
+        expect(m.prefix).not.toMatch(/^\/|\/$/);
+      }
+    }),
+    { numRuns: 3000 },
+  );
 });
