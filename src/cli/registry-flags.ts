@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkHostPort, CONFIG_FILE, loadConfig } from '../config/index.js';
+import { checkHostPort, CONFIG_FILE, loadConfig, MIRRORS_ENV, mirrorsFromEnv, parseMirror, type RegistryMirror } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import { defaultCacheDir } from '../registry/cache.js';
@@ -52,6 +52,18 @@ export function parseRegistryReference(text: string, what: string): Reference {
   return parseReference(text.startsWith('docker://') ? text.slice('docker://'.length) : text, { what });
 }
 
+/** Mirrors to read by digest from first: $BERTH_REGISTRY_MIRRORS, then `registry-mirrors` of ./berth.yaml. */
+async function registryMirrors(io: CliIO): Promise<RegistryMirror[]> {
+  let fromEnv: RegistryMirror[];
+  try {
+    fromEnv = mirrorsFromEnv(io.env[MIRRORS_ENV]);
+  } catch (err) {
+    throw new UsageError('BAD_ENV', (err as Error).message);
+  }
+  const config = await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE });
+  return [...fromEnv, ...(config['registry-mirrors'] ?? []).map((m) => parseMirror(m) as RegistryMirror)];
+}
+
 /** Hosts to reach over plain HTTP: `--insecure-registry`, and `insecure-registries` of ./berth.yaml. */
 async function insecureRegistries(args: RegistryArgs, io: CliIO): Promise<string[]> {
   const fromFlags = (args['insecure-registry'] ?? []).flatMap((h) => h.split(',')).filter((h) => h !== '');
@@ -69,9 +81,11 @@ export async function registryOptions(args: RegistryArgs & Partial<TransferArgs>
   if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64)) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
   if (args.retries !== undefined && (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 20)) throw new UsageError('BAD_FLAG', `--retries: ${args.retries} is not a whole number from 0 to 20`);
   if (args.timeout !== undefined && !(Number.isFinite(args.timeout) && args.timeout > 0 && args.timeout <= 3600)) throw new UsageError('BAD_FLAG', `--timeout: ${args.timeout} is not a number of seconds above 0 and up to 3600`);
+  const mirrors = await registryMirrors(io);
   return {
     env: io.env,
     insecure,
+    ...(mirrors.length > 0 ? { mirrors } : {}),
     cacheDir: args['cache-dir'] !== undefined ? resolve(io.cwd, args['cache-dir']) : defaultCacheDir(io.env),
     ...(args.jobs !== undefined ? { jobs: args.jobs } : {}),
     ...(args.retries !== undefined ? { retry: { retries: args.retries } } : {}),

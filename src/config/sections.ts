@@ -5,6 +5,7 @@
  * `BerthConfig` type follow from it. A key not listed here is an error.
  */
 import { checkHostPort, checkRegistry } from './registry.js';
+import { checkMirror } from './mirrors.js';
 import { checkTagSpec } from './tag-spec.js';
 import { signingSpec } from './signing.js';
 import { list, section, string, type Infer } from './schema.js';
@@ -18,6 +19,8 @@ export const berthYamlSchema = section({
   tags: list(string({ check: checkTagSpec, coerce: true })),
   /** Registry hosts reached over plain HTTP, as `--insecure-registry` (localhost and 127.0.0.1 always are). */
   'insecure-registries': list(string({ check: checkHostPort })),
+  /** Where to read content by digest first: `[REGISTRY=]URL` (./mirrors.ts); $BERTH_REGISTRY_MIRRORS comes before. */
+  'registry-mirrors': list(string({ check: checkMirror })),
   /** Who signs what `berth release --sign` and `berth sign` publish (see ./signing.ts). */
   signing: signingSpec,
 });

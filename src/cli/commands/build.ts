@@ -15,6 +15,7 @@ interface BuildArgs extends RegistryArgs {
   base: string;
   platform?: string;
   file?: string[];
+  'allow-foreign-binaries': boolean;
   layer?: string[];
   owner: string;
   entrypoint?: string;
@@ -55,6 +56,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       .option('base', { type: 'string', demandOption: true, describe: 'scratch, static, an image tarball, oci:DIR[:NAME], or registry/repo[:tag][@digest]' })
       .option('platform', { type: 'string', describe: 'os/arch[/variant]; picks from a multi-platform base (default: the base image\'s, else linux/amd64)' })
       .option('file', { type: 'string', array: true, describe: 'SRC:DEST[:MODE] file or directory to add, all in one new layer' })
+      .option('allow-foreign-binaries', { type: 'boolean', default: false, describe: "add ELF files built for another platform than the image's (refused by default: machine, class, byte order)" })
       .option('layer', { type: 'string', array: true, describe: 'an existing layer tarball (plain or gzip) to append' })
       .option('owner', { type: 'string', default: '0:0', describe: 'UID:GID owning the --file entries' })
       .option('entrypoint', { type: 'string', describe: 'program to run: a path, or a JSON array of strings' })
@@ -81,6 +83,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       base,
       ...(platform ? { platform } : {}),
       files: (args.file ?? []).map((f) => parseFileSpec(f, io.cwd)),
+      allowForeignBinaries: args['allow-foreign-binaries'],
       layers: args.layer ?? [],
       owner: parseOwner(args.owner, '--owner'),
       config: {
