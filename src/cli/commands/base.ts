@@ -1,5 +1,6 @@
 import { writeStaticBase } from '../../builder/base-command.js';
-import { parsePlatform } from '../../oci/platform.js';
+import { UsageError } from '../../errors.js';
+import { formatPlatform, parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
 import { parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
@@ -26,8 +27,11 @@ export const baseCommand = defineCommand<BaseArgs>({
       .option('format', { type: 'string', default: 'oci', describe: 'media types: oci or docker' })
       .option('compression-level', { type: 'number', default: 1, describe: 'gzip level, 0-9' }) as never,
   async handler(args, io) {
+    const platforms = (args.platform ?? ['linux/amd64']).map((p) => parsePlatform(p));
+    // Its files (/etc/passwd, /tmp, ...) make a Linux root file system.
+    for (const p of platforms) if (p.os !== 'linux') throw new UsageError('BAD_FLAG', `--platform: "${formatPlatform(p)}": the static base is for linux only`);
     const result = await writeStaticBase({
-      platforms: (args.platform ?? ['linux/amd64']).map((p) => parsePlatform(p)),
+      platforms,
       output: parseLocation(args.output, io.cwd, '--output'),
       tags: (args.tag ?? []).map((t) => parseReference(t, { what: '--tag' })),
       format: parseFormat(args.format),
