@@ -296,7 +296,7 @@ describe('bad input: one line, exit 2, nothing written', () => {
   test.each([
     [['--user', 'root:wheel:x'], /^berth: --user: "root:wheel:x" is not USER\[:GROUP\]/],
     [['--user', 'a b'], /^berth: --user: "a b" is not USER\[:GROUP\]/],
-    [['--expose', '99999'], /^berth: --expose: "99999" is not PORT\[\/PROTO\] \(a port from 1 to 65535; tcp, udp or sctp\)$/],
+    [['--expose', '99999'], /^berth: --expose: "99999" is not PORT\[\/PROTO\] \(a port from 1 to 65535; tcp, udp or sctp\)$/m],
     [['--expose', '0'], /--expose: "0"/],
     [['--expose', '80/http'], /--expose: "80\/http"/],
     [['-t', 'UPPER/repo:v1'], /^berth: --tag: "UPPER\/repo:v1" is not a valid image reference: "UPPER" must be lowercase/],
