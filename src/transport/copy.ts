@@ -25,7 +25,7 @@ export async function toWritableContent(artifact: Artifact, where: string): Prom
 /** Writes content to an image tarball, or adds it to a layout, under `names`. */
 export async function writeLocation(loc: Location, content: WritableContent, names: string[], epoch: number): Promise<void> {
   // The writers (and the tar writer under them) load only when writing locally: a push never needs them.
-  if (loc.kind === 'tarball') await (await import('./tarball-write.js')).writeImageTarball(loc.path, content, names, epoch);
+  if (loc.kind === 'tarball') await (await import('./tarball-write.js')).writeImageTarball(loc.path, content, loc.name ? [loc.name] : names, epoch);
   else await (await import('./layout-write.js')).addToLayout(loc.dir, content, loc.name ? [loc.name] : names.length ? names : [undefined]);
 }
 
