@@ -91,7 +91,7 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
       return;
     }
     const result = outcome.result;
-    io.stderr.write(summaryTable(result));
+    io.stderr.write(summaryTable(result, io.stderr.isTTY ? (io.stderr.columns ?? 80) : Infinity));
     io.stderr.write(componentLines(result));
     if (args.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     await writeGithubFiles(result, io.env);
