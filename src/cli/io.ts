@@ -7,8 +7,10 @@ export interface CliIO {
   stderr: { write(chunk: string): unknown; isTTY?: boolean; columns?: number; rows?: number };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** What --password-stdin and --creds USER read; absent: nothing to read. */
+  stdin?: AsyncIterable<Buffer | string>;
 }
 
 export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin };
 }

@@ -4,6 +4,7 @@ import { checkHostPort, CONFIG_FILE, loadConfig } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import { defaultCacheDir } from '../registry/cache.js';
+import { findCredential, type Credential } from '../registry/credentials.js';
 import { withRegistries, DEFAULT_JOBS, type Registries, type RegistryOptions } from '../registry/pool.js';
 import type { GlobalArgs } from './command.js';
 import type { CliIO } from './io.js';
@@ -13,6 +14,7 @@ import { progressRenderer } from './progress.js';
 export interface RegistryArgs {
   'insecure-registry'?: string[];
   'cache-dir'?: string;
+  creds?: string;
 }
 
 /** Flags of commands that move blobs (push, pull, copy). */
@@ -26,6 +28,7 @@ export interface TransferArgs extends RegistryArgs {
 export const REGISTRY_OPTIONS = {
   'insecure-registry': { type: 'string', array: true, describe: 'HOST[:PORT] to reach over plain HTTP (localhost and 127.0.0.1 always are)' },
   'cache-dir': { type: 'string', describe: "berth's cache: pulled bases, where blobs were seen (default $XDG_CACHE_HOME/berth or ~/.cache/berth)" },
+  creds: { type: 'string', describe: 'USER[:PASSWORD] for the registry, in place of a stored login; without :PASSWORD the password is read from stdin' },
 } as const;
 
 export const TRANSFER_OPTIONS = {
@@ -59,14 +62,39 @@ async function insecureRegistries(args: RegistryArgs, io: CliIO): Promise<string
   return [...new Set([...fromFlags, ...(config['insecure-registries'] ?? [])])];
 }
 
+/** Reads stdin whole, without its final newline (a password piped in). */
+export async function readStdin(io: CliIO, what: string): Promise<string> {
+  if (!io.stdin || (io.stdin as { isTTY?: boolean }).isTTY) throw new UsageError('BAD_FLAG', `${what}: pipe the password in on stdin (berth does not prompt for it)`);
+  let text = '';
+  for await (const chunk of io.stdin) text += chunk.toString();
+  text = text.replace(/\r?\n$/, '');
+  if (text === '') throw new UsageError('BAD_FLAG', `${what}: stdin gave an empty password`);
+  return text;
+}
+
+/**
+ * `--creds`-style USER[:PASSWORD], as skopeo takes it; without the password it is read from
+ * stdin. `flag` names it in errors and as the credential's source, never the secret.
+ */
+export async function parseCreds(text: string, flag: string, io: CliIO): Promise<Credential> {
+  const colon = text.indexOf(':');
+  const username = colon < 0 ? text : text.slice(0, colon);
+  if (username === '') throw new UsageError('BAD_FLAG', `${flag}: give USER[:PASSWORD]; the user is empty`);
+  const password = colon < 0 ? await readStdin(io, flag) : text.slice(colon + 1);
+  return { username, password, source: flag };
+}
+
 /** RegistryOptions from the flags, ./berth.yaml and the environment. Debug lines never carry credentials. */
-export async function registryOptions(args: RegistryArgs & Partial<TransferArgs> & GlobalArgs, io: CliIO): Promise<RegistryOptions> {
+export async function registryOptions(args: RegistryArgs & Partial<TransferArgs> & GlobalArgs, io: CliIO, credsByHost?: Map<string, Credential>): Promise<RegistryOptions> {
   const insecure = await insecureRegistries(args, io);
+  const creds = args.creds !== undefined ? await parseCreds(args.creds, '--creds', io) : undefined;
+  const given = (host: string) => credsByHost?.get(host) ?? creds;
   if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64)) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
   if (args.retries !== undefined && (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 20)) throw new UsageError('BAD_FLAG', `--retries: ${args.retries} is not a whole number from 0 to 20`);
   return {
     env: io.env,
     insecure,
+    ...(creds || credsByHost?.size ? { credential: async (host: string) => given(host) ?? findCredential(host, io.env) } : {}),
     cacheDir: args['cache-dir'] !== undefined ? resolve(io.cwd, args['cache-dir']) : defaultCacheDir(io.env),
     ...(args.jobs !== undefined ? { jobs: args.jobs } : {}),
     ...(args.retries !== undefined ? { retry: { retries: args.retries } } : {}),
@@ -75,11 +103,12 @@ export async function registryOptions(args: RegistryArgs & Partial<TransferArgs>
 }
 
 /** Runs `fn` with a registry pool and progress rendered on stderr, closing both after. */
-export async function withTransfer<T>(args: TransferArgs & GlobalArgs, io: CliIO, verb: string, fn: (r: Registries) => Promise<T>): Promise<T> {
+export async function withTransfer<T>(args: TransferArgs & GlobalArgs, io: CliIO, verb: string, fn: (r: Registries) => Promise<T>, credsByHost?: Map<string, Credential>): Promise<T> {
+  const options = await registryOptions(args, io, credsByHost);
   const tty = io.stderr.isTTY === true && !args.quiet && !args.json;
   const progress = progressRenderer(io.stderr, { tty, verb });
   try {
-    return await withRegistries({ ...(await registryOptions(args, io)), reporter: progress.reporter }, fn);
+    return await withRegistries({ ...options, reporter: progress.reporter }, fn);
   } finally {
     progress.done();
   }
