@@ -84,3 +84,16 @@ test('a registry image: --raw as skopeo gives it, and the reference as its name'
   const r = await berth(['inspect', ref], { cwd: dir });
   expect(r.stdout).toContain(`names\n  ${ref}  -> index ${indexDigest} (linux/amd64, linux/arm64)\n`);
 });
+
+test('a multi-platform tarball: a note that docker load tags nothing, and the per-platform way, which does', async () => {
+  const r = await berth(['index', '--image', 'multi.tar', '-o', 'again.tar', '-t', 'localhost/x:v1'], { cwd: dir });
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain(
+    `berth: note: docker load of this multi-platform tarball tags nothing (RepoTags is empty); to load one platform under its name: berth copy ${join(dir, 'again.tar')} one.tar --platform linux/amd64 --tag NAME, then docker load -i one.tar\n`,
+  );
+  expect(JSON.parse(await run('tar', ['xOf', join(dir, 'again.tar'), 'manifest.json'])).map((m: { RepoTags: string[] }) => m.RepoTags)).toEqual([[], []]);
+  const one = await berth(['copy', 'again.tar', 'one.tar', '--platform', 'linux/amd64', '--tag', 'localhost/x:v1'], { cwd: dir });
+  expect(one.stderr).not.toContain('note:');
+  expect(JSON.parse(await run('tar', ['xOf', join(dir, 'one.tar'), 'manifest.json']))[0].RepoTags).toEqual(['localhost/x:v1']);
+  expect((await berth(['index', '--image', 'multi.tar', '-o', 'oci:idx'], { cwd: dir })).stderr).not.toContain('note:');
+});

@@ -5,6 +5,7 @@ import { formatReference, parseReference } from '../../oci/reference.js';
 import { copyImage } from '../../transport/copy.js';
 import { parseAnyLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
+import { dockerLoadNote } from '../notes.js';
 import { print, sourceDateEpoch } from '../flags.js';
 import { parseCreds, transferFlags, withTransfer, type TransferArgs } from '../registry-flags.js';
 import { stampValues, statusFileFlag, statusValues, type StatusFileArgs } from '../status-flags.js';
@@ -57,6 +58,7 @@ export const copyCommand = defineCommand<CopyArgs>({
       credsByHost,
     );
     io.stderr.write(`berth: copied ${result.digest} -> ${result.destination}\n`);
+    dockerLoadNote(io, destination, result.mediaType, []);
     print(io, args.json, result, result.digest);
   },
 });
