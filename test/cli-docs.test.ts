@@ -67,7 +67,7 @@ test('README and --help name the same flags, command by command', async () => {
   const top = await helpFlags(undefined);
   for (const n of names) {
     const inReadme = new Set(sections.filter((s) => s.commands.includes(n)).flatMap((s) => [...s.flags]));
-    for (const f of help.get(n)!) if (f !== 'help' && !inReadme.has(f)) problems.push(`berth ${n} --help lists --${f}, which README does not name in ${sections.filter((s) => s.commands.includes(n) && s.heading.startsWith('###')).map((s) => `"${s.heading}"`).join(' or ') || '(no section: add "### berth ' + n + '")'} or under "## Commands"`);
+    for (const f of help.get(n)!) if (f !== 'help' && !inReadme.has(f)) problems.push(`berth ${n} --help lists --${f}, which README does not name in ${sections.filter((s) => s.commands.includes(n) && s.heading.startsWith('###') && !s.heading.includes('(a line about')).map((s) => `"${s.heading}"`).join(' or ') || '(no section: add "### berth ' + n + '")'} or under "## Commands"`);
   }
   for (const s of sections) {
     for (const f of s.flags) {
@@ -89,4 +89,18 @@ describe.each(names)('berth %s', (name) => {
     expect(h.stdout).toBe((await berth([name, '--help'])).stdout);
     expect(h.stdout).toMatch(/\nExamples:\n {2}# .+\n {2}.*\bberth /);
   });
+});
+
+test('docs/cli.md has a section for every command naming every flag its --help lists, with the exit codes', async () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'cli.md'), 'utf8');
+  const problems: string[] = [];
+  for (const n of names) {
+    const rows = doc.split('\n').filter((l) => l.startsWith(`| \`berth ${n}`));
+    if (rows.length === 0) problems.push(`docs/cli.md: no table row for berth ${n} (| \`berth ${n} ...\` | flags | crane | skopeo | docker buildx imagetools |)`);
+    const shared = doc.slice(doc.indexOf('## Conventions'), doc.indexOf('\n## ', doc.indexOf('## Conventions') + 5));
+    const named = new Set([...(rows.join('\n') + shared).matchAll(FLAG)].map((m) => m[1]!));
+    for (const f of await helpFlags(n)) if (f !== 'help' && !named.has(f)) problems.push(`docs/cli.md: berth ${n} --help lists --${f}, which its table row (or ## Conventions) does not name`);
+  }
+  expect(problems).toEqual([]);
+  expect(doc).toMatch(/`0` done; `2` bad usage or bad input.*`1` an\s+operational failure/s);
 });
