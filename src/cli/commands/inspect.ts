@@ -36,10 +36,13 @@ export const inspectCommand = defineCommand<InspectArgs>({
       const distinct = [...new Set(names.map((n) => n.digest))];
       let artifact = found;
       if (names.length > 1 && artifact.kind === 'index' && distinct.length === 1) artifact = await artifact.child(artifact.index.manifests[0]!);
+      // Entries of several names are listed one by one; entries of one name (one per platform,
+      // as berth build writes them) are that name's multi-platform image, shown as one index.
       const synthetic = names.length > 1 && distinct.length > 1;
+      const severalNames = new Set(names.map((n) => n.name)).size > 1;
       if (platform) artifact = await selectImage(artifact, platform, where);
       if (args.raw) {
-        if (synthetic && !platform) throw new UsageError('BAD_FLAG', `--raw: ${where} holds ${distinct.length} manifests under different names; name one (oci:DIR:NAME) or give --platform`);
+        if (synthetic && !platform) throw new UsageError('BAD_FLAG', `--raw: ${where} stores no one manifest for this: its index.json lists ${distinct.length}; ${severalNames ? 'name one (oci:DIR:NAME) or ' : ''}give --platform`);
         io.stdout.write(Buffer.from(artifact.kind === 'image' ? artifact.manifestRaw : artifact.raw).toString('utf8'));
         return;
       }
@@ -49,7 +52,7 @@ export const inspectCommand = defineCommand<InspectArgs>({
         return;
       }
       let summary: Summary | { kind: 'layout'; manifests: Summary[] };
-      if (synthetic && artifact.kind === 'index' && !platform) {
+      if (synthetic && severalNames && artifact.kind === 'index' && !platform) {
         const index = artifact;
         const children = distinct.map((d) => index.index.manifests.find((m) => m.digest === d)!);
         summary = { kind: 'layout', manifests: await Promise.all(children.map(async (d) => inspectArtifact(await index.child(d)))) };
