@@ -1,4 +1,3 @@
-import { createLogUpdate } from 'log-update';
 import type { Digest } from '../oci/digest.js';
 import type { BlobOutcome, ProgressEvent, Reporter } from '../registry/progress.js';
 
@@ -19,6 +18,8 @@ export interface ProgressRenderer {
   reporter: Reporter;
   /** Stops the timer and leaves the summary lines. */
   done(): void;
+  /** Settles once the live display is loaded (on a TTY; at once otherwise). */
+  ready: Promise<void>;
 }
 
 /** Where progress goes: a TTY tells its width. */
@@ -85,7 +86,14 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
   const started = now();
   const groups = new Map<string, Group>();
   const width = () => out.columns ?? 80;
-  const live = opts.tty ? createLogUpdate({ write: (s: string) => out.write(s), get columns() { return width(); }, get rows() { return out.rows ?? 24; }, isTTY: true } as unknown as NodeJS.WriteStream, { showCursor: true }) : undefined;
+  // log-update and what it loads cost about 60 ms to load: only on a TTY, and without holding
+  // anything up (frames before it is there are skipped; the lines that stay never wait for it).
+  let live: ReturnType<typeof import('log-update').createLogUpdate> | undefined;
+  const ready = !opts.tty
+    ? Promise.resolve()
+    : import('log-update').then(({ createLogUpdate }) => {
+        live = createLogUpdate({ write: (s: string) => out.write(s), get columns() { return width(); }, get rows() { return out.rows ?? 24; }, isTTY: true } as unknown as NodeJS.WriteStream, { showCursor: true });
+      });
   let lastDraw = 0;
   // A line that stays (a summary, a retry) replaces the live lines; the next frame is drawn
   // below it. Written as it is: log-update's persist() would break it at the width.
@@ -140,7 +148,7 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
   };
 
   const draw = (force = false) => {
-    if (!live) return;
+    if (!opts.tty) return;
     const t = now();
     for (const [name, g] of groups) {
       if (!g.summarised && g.blobs > 0 && finished(g)) {
@@ -149,7 +157,7 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
         force = true;
       }
     }
-    if (!force && t - lastDraw < 100) return;
+    if (!live || (!force && t - lastDraw < 100)) return;
     lastDraw = t;
     live(frame());
   };
@@ -202,17 +210,18 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
 
   return {
     reporter,
+    ready,
     done() {
       if (timer) clearInterval(timer);
-      if (live) {
+      if (opts.tty) {
         draw(true);
-        live.clear();
+        live?.clear();
         for (const [name, g] of groups) if (!g.summarised) persist(summary(name, g));
         if (groups.size > 0) {
           const bytes = sum([...groups.values()].map((g) => g.bytes));
           persist(`berth: ${opts.verb} done: ${groups.size} image${groups.size === 1 ? '' : 's'}, ${mib(bytes)} in ${((now() - started) / 1000).toFixed(1)} s`);
         }
-        live.done();
+        live?.done();
         return;
       }
       for (const [name, g] of groups) out.write(`${summary(name, g)}\n`);

@@ -201,10 +201,11 @@ describe('progress rendering', () => {
   const d2 = 'sha256:' + '2'.repeat(64) as Digest;
   const MiB = 1 << 20;
 
-  test.each([200, 80, 59, 40, 20])('on a TTY %i columns wide: every line fits, a line per transfer and a total, summaries left', (columns) => {
+  test.each([200, 80, 59, 40, 20])('on a TTY %i columns wide: every line fits, a line per transfer and a total, summaries left', async (columns) => {
     let out = '';
     let clock = 0;
     const p = progressRenderer({ write: (s: string) => (out += s), columns }, { tty: true, verb: 'pushing', now: () => clock });
+    await p.ready;
     p.reporter({ type: 'plan', group: 'linux/amd64', blobs: 2, bytes: 100 * MiB });
     clock = 2000;
     p.reporter({ type: 'bytes', group: 'linux/amd64', digest: d1, size: 90 * MiB, done: 40 * MiB });
