@@ -84,8 +84,8 @@ describe.each([80, 200])('a push in a %i-column terminal', (width) => {
     expect(all.filter((l) => l.length > width && !/^berth: (pushed|retrying) /.test(l))).toEqual([]);
     // Nothing of the live display is left: no bars, no per-blob lines.
     expect(all.filter((l) => /\[[#.]+\]|s left/.test(l))).toEqual([]);
-    expect(all.filter((l) => /^berth: pushing linux\/amd64: /.test(l))).toHaveLength(1);
-    expect(all.filter((l) => /^berth: pushing linux\/arm64: /.test(l))).toHaveLength(1);
+    expect(all.filter((l) => /^berth: pushing \S+ linux\/amd64: /.test(l))).toHaveLength(1);
+    expect(all.filter((l) => /^berth: pushing \S+ linux\/arm64: /.test(l))).toHaveLength(1);
     expect(all.filter((l) => /^berth: retrying /.test(l))).toHaveLength(2);
     expect(all.filter((l) => /done/.test(l))).toHaveLength(1);
     expect(all.find((l) => /done/.test(l))).toMatch(/^berth: pushing done: 2 images, /);
@@ -98,7 +98,7 @@ test('mounted blobs say so: a second repository of the same registry mounts ever
   const screen = await inTmux(100, ['push', 'multi.tar', `${registry.host}/second/app:v1`]);
   const all = lines(screen);
   expect(all.at(-1)).toBe('EXIT=0');
-  expect(all.find((l) => l.startsWith('berth: pushing linux/amd64: '))).toMatch(/mounted/);
+  expect(all.find((l) => /^berth: pushing second\/app linux\/amd64: /.test(l))).toMatch(/mounted/);
   expect(all.find((l) => l.startsWith('berth: pushed '))).toMatch(/0 uploaded, \d+ mounted/);
 }, 180_000);
 
@@ -106,9 +106,9 @@ test('without a TTY: a line as the push starts, one per blob as it settles, a su
   const r = await berthBin(['push', 'multi.tar', `${registry.host}/plain/app:v1`], { cwd: dir, env: { PATH: process.env.PATH, XDG_CACHE_HOME: join(dir, 'cache2') } });
   expect(r.code).toBe(0);
   const out = r.stderr.split('\n');
-  const start = out.findIndex((l) => /^berth: pushing linux\/amd64: 2 blobs, 24\.\d MiB$/.test(l));
-  const blob = out.findIndex((l) => /^berth: pushing linux\/amd64: sha256:[0-9a-f]{12} 24\.\d MiB uploaded$/.test(l));
-  const summary = out.findIndex((l) => /^berth: pushing linux\/amd64: 2 blobs, 24\.\d MiB \(2 uploaded\)$/.test(l));
+  const start = out.findIndex((l) => /^berth: pushing \S+ linux\/amd64: 2 blobs, 24\.\d MiB$/.test(l));
+  const blob = out.findIndex((l) => /^berth: pushing \S+ linux\/amd64: sha256:[0-9a-f]{12} 24\.\d MiB uploaded$/.test(l));
+  const summary = out.findIndex((l) => /^berth: pushing \S+ linux\/amd64: 2 blobs, 24\.\d MiB \(2 uploaded\)$/.test(l));
   expect(start).toBeGreaterThanOrEqual(0);
   expect(blob).toBeGreaterThan(start);
   expect(summary).toBeGreaterThan(blob);
