@@ -114,3 +114,19 @@ test('without a TTY: a line as the push starts, one per blob as it settles, a su
   expect(summary).toBeGreaterThan(blob);
   expect(r.stderr).not.toContain('\x1b[');
 }, 180_000);
+
+test('a pull shows progress too: in a terminal one summary per image, without one a line per blob', async () => {
+  const env = { PATH: process.env.PATH, XDG_CACHE_HOME: join(dir, 'cache3') };
+  expect((await berthBin(['push', 'multi.tar', `${registry.host}/pulled/app:v1`], { cwd: dir, env })).code).toBe(0);
+  const plain = await berthBin(['pull', `${registry.host}/pulled/app:v1`, '-o', 'pulled.tar'], { cwd: dir, env });
+  expect(plain.code).toBe(0);
+  const out = plain.stderr.split('\n');
+  expect(out).toContainEqual(expect.stringMatching(/^berth: pulling pulled\/app linux\/arm64: 1 blobs, 24\.\d MiB$/));
+  expect(out).toContainEqual(expect.stringMatching(/^berth: pulling pulled\/app linux\/arm64: sha256:[0-9a-f]{12} 24\.\d MiB downloaded$/));
+  expect(out).toContainEqual(expect.stringMatching(/^berth: pulling pulled\/app linux\/arm64: 1 blobs, 24\.\d MiB \(1 downloaded\)$/));
+  const screen = lines(await inTmux(80, ['pull', `${registry.host}/pulled/app:v1`, '-o', 'pulled2.tar']));
+  expect(screen.at(-1)).toBe('EXIT=0');
+  expect(screen.filter((l) => /\[[#.]+\]|s left/.test(l))).toEqual([]);
+  expect(screen.filter((l) => /^berth: pulling pulled\/app linux\/(amd64|arm64): 1 blobs, 24\.\d MiB \(1 downloaded\)$/.test(l))).toHaveLength(2);
+  expect(screen.filter((l) => /^berth: pulling done: 2 images, /.test(l))).toHaveLength(1);
+}, 180_000);

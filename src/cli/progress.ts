@@ -8,7 +8,7 @@ interface Group {
   done: Map<Digest, number>;
   /** Blobs being transferred now: their size. */
   active: Map<Digest, number>;
-  settled: Map<BlobOutcome, number>;
+  settled: Map<BlobOutcome | 'downloaded', number>;
   transferred: number;
   started: number;
   summarised: boolean;
@@ -49,7 +49,7 @@ function shortDigest(d: string): string {
   return d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
 }
 
-const HOW: Record<BlobOutcome, string> = { uploaded: 'uploaded', mounted: 'mounted (not uploaded)', existing: 'already there', skipped: 'skipped (foreign layer)' };
+const HOW: Record<BlobOutcome | 'downloaded', string> = { downloaded: 'downloaded', uploaded: 'uploaded', mounted: 'mounted (not uploaded)', existing: 'already there', skipped: 'skipped (foreign layer)' };
 
 /**
  * One progress line that fits `width` columns: the label, then as many of `fields` as fit (in
