@@ -87,7 +87,8 @@ describe.each(names)('berth %s', (name) => {
     const h = await berth([name, '-h']);
     expect(h.code).toBe(0);
     expect(h.stdout).toBe((await berth([name, '--help'])).stdout);
-    expect(h.stdout).toMatch(/\nExamples:\n {2}# .+\n {2}.*\bberth /);
+    // A command missing here needs its uses (from README) in EXAMPLES of src/cli/examples.ts.
+    expect({ command: name, hasExamples: /\nExamples:\n {2}# .+\n {2}.*\bberth /.test(h.stdout), fix: 'add it to EXAMPLES in src/cli/examples.ts' }).toEqual({ command: name, hasExamples: true, fix: 'add it to EXAMPLES in src/cli/examples.ts' });
   });
 });
 
