@@ -89,3 +89,11 @@ describe('with skopeo', () => {
     expect(JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/loc/copy:v1`])).Digest).toBe(push.stdout.trim());
   });
 });
+
+test("README's claim: umoci reads berth's OCI format, not --format docker", async () => {
+  for (const [format, name] of [['oci', 'o'], ['docker', 'd']]) {
+    expect((await berth(['base', 'static', '--format', format!, '-o', `oci:umoci-${name}:${name}`], { cwd: dir })).code).toBe(0);
+  }
+  await run('umoci', ['unpack', '--rootless', '--image', `${join(dir, 'umoci-o')}:o`, join(dir, 'bundle-o')]);
+  await expect(run('umoci', ['unpack', '--rootless', '--image', `${join(dir, 'umoci-d')}:d`, join(dir, 'bundle-d')])).rejects.toThrow(/not implemented: application\/vnd\.docker\.distribution\.manifest\.v2\+json/);
+});
