@@ -12,15 +12,23 @@ set -euo pipefail
 # skopeo, umoci: readers of what berth writes; docker-registry: the CNCF registry;
 # apache2-utils: htpasswd (bcrypt) for basic auth; openssl: the token server's certificate;
 # bazel-bootstrap: Bazel 4.2.3 for the stamping test; pigz: the build benchmark's floor;
+# buildah, docker.io (dockerd 20.10), runc: the RUN engines of berth build --dockerfile;
+# busybox-static: the shell of the base image those tests make;
 # tmux: the progress display is tested in a real terminal.
 need=()
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v umoci >/dev/null || need+=(umoci)
 command -v pigz >/dev/null || need+=(pigz)
+# chattr: the layout tests make a folder read-only even for root (the immutable attribute).
+command -v chattr >/dev/null || need+=(e2fsprogs)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v bazel >/dev/null || need+=(bazel-bootstrap)
+command -v buildah >/dev/null || need+=(buildah)
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v runc >/dev/null || need+=(runc)
+[[ -x /bin/busybox ]] || need+=(busybox-static)
 command -v tmux >/dev/null || need+=(tmux)
 # gcc and the C library headers: the Bazel test builds a dynamically linked program.
 command -v gcc >/dev/null || need+=(gcc)

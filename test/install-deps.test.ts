@@ -18,10 +18,11 @@ const SCRIPT = join(REPO_ROOT, 'hack', 'install-deps.sh');
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('berth-deps-'));
-  // A PATH with every tool but htpasswd and tmux.
+  // A PATH with every tool the script checks for but htpasswd and tmux.
   partial = join(dir, 'bin');
   await mkdir(partial);
-  for (const tool of ['skopeo', 'umoci', 'pigz', 'docker-registry', 'openssl', 'bazel', 'gcc']) {
+  const tools = [...(await readFile(SCRIPT, 'utf8')).matchAll(/^command -v (\S+) /gm)].map((m) => m[1]!);
+  for (const tool of tools.filter((t) => t !== 'htpasswd' && t !== 'tmux')) {
     const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
     await symlink(found, join(partial, tool));
   }

@@ -14,7 +14,7 @@ import { pullBaseImage, type RegistryOptions } from '../transport/registry.js';
 import { imagePlatform, selectImage } from '../transport/select.js';
 import { writeLocation } from '../transport/copy.js';
 import { buildStaticBase } from './static-base.js';
-import { withWorkdir } from './workdir.js';
+import { withWorkdir, workParentFor } from './workdir.js';
 
 export type BaseSpec = { kind: 'scratch' } | { kind: 'static' } | { kind: 'location'; location: AnyLocation };
 
@@ -52,8 +52,7 @@ export interface BuildResult {
 
 /** Builds one image: base, plus a layer of files and any given layers, with the config changed. */
 export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
-  const outPath = opts.output.kind === 'tarball' ? opts.output.path : join(opts.output.dir, 'index.json');
-  return withWorkdir(outPath, async (work) => {
+  return withWorkdir(workParentFor(opts.output), async (work) => {
     const base = await resolveBase(opts, work);
     const platform = opts.platform ?? (base ? imagePlatform(base) : DEFAULT_PLATFORM);
 

@@ -16,8 +16,11 @@ interface Group {
 
 export interface ProgressRenderer {
   reporter: Reporter;
-  /** Stops the timer and leaves the summary lines. */
-  done(): void;
+  /**
+   * Stops the timer and leaves the summary lines; `succeeded` false: the command failed, so
+   * the live lines are cleared and no summary is left (its error is the one line).
+   */
+  done(succeeded?: boolean): void;
   /** Settles once the live display is loaded (on a TTY; at once otherwise). */
   ready: Promise<void>;
 }
@@ -211,8 +214,13 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
   return {
     reporter,
     ready,
-    done() {
+    done(succeeded = true) {
       if (timer) clearInterval(timer);
+      if (opts.tty && !succeeded) {
+        live?.clear();
+        live?.done();
+        return;
+      }
       if (opts.tty) {
         draw(true);
         live?.clear();
@@ -224,6 +232,7 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
         live?.done();
         return;
       }
+      if (!succeeded) return;
       for (const [name, g] of groups) out.write(`${summary(name, g)}\n`);
     },
   };

@@ -5,13 +5,14 @@
  * uploading nothing that is there. Then every index and child is read back and checked.
  */
 import pLimit from 'p-limit';
-import { OperationalError } from '../errors.js';
+import { isBerthError, OperationalError, type ErrorCode } from '../errors.js';
 import { isIndexMediaType, formatOf } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
 import type { Registries } from '../registry/index.js';
-import { toWritableContent, writeLocation } from '../transport/copy.js';
+import { toWritableContent } from '../transport/copy.js';
+import { checkLayout } from '../transport/layout-check.js';
+import { writeLayout, type LayoutEntry } from '../transport/layout-write.js';
 import type { Artifact } from '../transport/image.js';
-import { readLocation } from '../transport/location.js';
 import { readRegistry, writeRegistry, type PushResult } from '../transport/registry.js';
 import { imagePlatform } from '../transport/select.js';
 import { signTargets, type ImageTarget, type SignedImage, type SignOptions, type Signer } from '../sign/sign.js';
@@ -57,6 +58,9 @@ export interface ComponentResult {
   repositories: string[];
   /** True when --if-missing found it published already. */
   skipped: boolean;
+  /** `failed`: not all of it went live (`targets` holds what did); `error` says why. */
+  status: 'published' | 'failed';
+  error?: { code: string; message: string };
   targets: TargetResult[];
   /** With --sign: what was signed, and where the signatures are. */
   signatures?: SignedImage[];
@@ -83,8 +87,27 @@ function baseResult(c: PlannedComponent, skipped: boolean, targets: TargetResult
     tags: c.targets[0]?.tags ?? [],
     repositories: c.targets.filter((t) => t.what === 'index').map((t) => t.repository),
     skipped,
+    status: 'published',
     targets,
   };
+}
+
+/**
+ * A registry release in which some component failed: `result` says, per component, what
+ * went live (`published`, or `failed` with the targets written before the failure and the
+ * reason). Exit 1; the CLI reports the result before the error.
+ */
+export class ReleaseIncomplete extends OperationalError {
+  constructor(readonly result: ReleaseResult) {
+    const failed = result.components.filter((c) => c.status === 'failed');
+    const first = failed[0]!.error!;
+    super(first.code as ErrorCode, `release incomplete: ${failed.length} of ${result.components.length} components failed (${failed.map((c) => c.name).join(', ')}); ${failed[0]!.name}: ${first.message}`);
+  }
+}
+
+function errorOf(err: unknown): { code: string; message: string } {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  return { code: isBerthError(err) ? err.code : 'INTERNAL', message };
 }
 
 function fail(what: string): never {
@@ -130,24 +153,22 @@ async function alreadyPublished(registries: Registries, c: PlannedComponent): Pr
   return true;
 }
 
-/** Publishes into a local OCI layout: blobs, then index.json naming each `component:tag`. */
-async function executeLayout(plan: ReleasePlan, dir: string, opts: ExecuteOptions): Promise<ReleaseResult> {
-  const results: ComponentResult[] = [];
+/**
+ * Publishes into a local OCI layout, every component at once and all or nothing (blobs, then
+ * index.json naming each `component:tag`), then reads every blob and entry back from disk.
+ */
+async function executeLayout(plan: ReleasePlan, dir: string): Promise<ReleaseResult> {
+  const entries: LayoutEntry[] = [];
   for (const c of plan.components) {
-    const content = await toWritableContent(c.artifact, c.name);
-    const names = plan.tags.length ? plan.tags.map((t) => `${c.name}:${t}`) : [c.name];
-    await writeLocation({ kind: 'layout', dir }, content, names, opts.epoch ?? 0);
-    for (const name of names) {
-      const back = await readLocation({ kind: 'layout', dir, name });
-      if (back.digest !== c.index.digest) fail(`oci:${dir}:${name} reads back as ${back.digest}, not ${c.index.digest}`);
-      if (back.kind === 'index') for (const d of back.index.manifests) await back.child(d);
-    }
-    results.push(
-      baseResult(c, false, [
-        { repository: `oci:${dir}`, what: 'index', digest: c.index.digest, references: names.map((n) => `oci:${dir}:${n}`), upToDate: false, blobs: NO_BLOBS(), uploadedBytes: 0 },
-      ]),
-    );
+    entries.push({ content: await toWritableContent(c.artifact, c.name), refNames: plan.tags.length ? plan.tags.map((t) => `${c.name}:${t}`) : [c.name] });
   }
+  await writeLayout(dir, entries);
+  await checkLayout(dir, entries);
+  const results = plan.components.map((c, i) =>
+    baseResult(c, false, [
+      { repository: `oci:${dir}`, what: 'index', digest: c.index.digest, references: entries[i]!.refNames.map((n) => `oci:${dir}:${n}`), upToDate: false, blobs: NO_BLOBS(), uploadedBytes: 0 },
+    ]),
+  );
   return { format: plan.format, components: results };
 }
 
@@ -156,7 +177,7 @@ async function executeLayout(plan: ReleasePlan, dir: string, opts: ExecuteOption
  * registry or a refused login fails before anything is written); --if-missing decides there.
  */
 export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Promise<ReleaseResult> {
-  if (plan.destination.kind === 'layout') return executeLayout(plan, plan.destination.dir, opts);
+  if (plan.destination.kind === 'layout') return executeLayout(plan, plan.destination.dir);
   const registries = opts.registries;
   if (!registries) throw new Error('executePlan: a registry release needs registries');
   const signal = opts.signal;
@@ -180,11 +201,12 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
   // Components at once (`concurrency`); within one, repository after repository, each in the
   // contract's order. Every component settles before a failure is reported, so none is left
   // running after the command returns.
+  const done: TargetResult[][] = plan.components.map(() => []);
   const settled = await Promise.allSettled(
     plan.components.map((c, i) =>
       limit(async (): Promise<ComponentResult> => {
         if (published[i]) return baseResult(c, true, []);
-        const targets: TargetResult[] = [];
+        const targets = done[i]!;
         for (const t of c.targets) {
           const r = await writeRegistry(registries, artifactFor(c, t), { registry: t.registry!, repository: t.path! }, { tags: t.tags, ...(signal ? { signal } : {}) });
           targets.push({
@@ -204,9 +226,10 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
       }),
     ),
   );
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const results = settled.map((r) => (r as PromiseFulfilledResult<ComponentResult>).value);
+  const results = settled.map((r, i) =>
+    r.status === 'fulfilled' ? r.value : { ...baseResult(plan.components[i]!, false, done[i]!), status: 'failed' as const, error: errorOf(r.reason) },
+  );
+  if (results.some((r) => r.status === 'failed')) throw new ReleaseIncomplete({ format: plan.format, components: results });
   if (opts.sign) await signRelease(plan, results, registries, opts.sign, signal);
   return { format: plan.format, components: results };
 }

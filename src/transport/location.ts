@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { formatReference, parseReference, type Reference } from '../oci/reference.js';
 import type { Registries } from '../registry/pool.js';
-import { readDockerArchive } from './docker-archive-read.js';
+import { readDockerArchive } from './docker-archive.js';
 import type { Artifact } from './image.js';
 import { directoryFiles, tarballFiles } from './layout-files.js';
 import { readLayout } from './layout-read.js';
@@ -88,6 +88,6 @@ export async function readLocation(loc: Location): Promise<Artifact> {
   if (s.isDirectory()) return readLayout(directoryFiles(loc.path), loc.name);
   const files = await tarballFiles(loc.path);
   // A Docker archive without an OCI layout (skopeo's docker-archive:, older docker save).
-  if (!(await files.has('oci-layout')) && (await files.has('manifest.json'))) return readDockerArchive(files, loc.name);
+  if (!(await files.has('oci-layout')) && (await files.has('manifest.json'))) return readDockerArchive(loc.path, loc.name);
   return readLayout(files, loc.name);
 }
