@@ -8,7 +8,7 @@ image's unnamed tarball, and, when stamping, a copy of the workspace status. Run
 
 in the directory `bazel run` was started from. Registries and tags are status keys by
 default ({STABLE_DOCKER_PUSH_REGISTRY}, {STABLE_DOCKER_TAG}); berth replaces them from the
-status file, and without --stamp says that it needs one. A --registry, --to or --tag given
+status file, and without --stamp says that it needs one. A --registry, --output (--to) or --tag given
 after `--` replaces the rule's own.
 """
 
@@ -25,8 +25,8 @@ own_registries=1
 own_tags=1
 for arg in "$@"; do
   case $arg in
-    --registry | --registry=* | --to | --to=*) own_registries=0 ;;
-    --tag | --tag=*) own_tags=0 ;;
+    --registry | --registry=* | --to | --to=* | --output | --output=* | -o) own_registries=0 ;;
+    --tag | --tag=* | -t) own_tags=0 ;;
   esac
 done
 args=(release{components}{options})

@@ -14,7 +14,7 @@ export const berthYamlSchema = section({
   /** Default for STABLE_DOCKER_REGISTRY when $DOCKER_REGISTRY is not set. */
   registry: string({ check: checkRegistry }),
   /** Default for STABLE_DOCKER_PUSH_REGISTRY when $DOCKER_PUSH_REGISTRY is not set. */
-  pushRegistry: string({ check: checkRegistry }),
+  'push-registry': string({ check: checkRegistry }),
   /** Default tags for `berth tags`: `name=template`, a template, or a plain value. */
   tags: list(string({ check: checkTagSpec, coerce: true })),
   /** Registry hosts reached over plain HTTP, as `--insecure-registry` (localhost and 127.0.0.1 always are). */
@@ -23,6 +23,6 @@ export const berthYamlSchema = section({
   'registry-mirrors': list(string({ check: checkMirror })),
   /** Who signs what `berth release --sign` and `berth sign` publish (see ./signing.ts). */
   signing: signingSpec,
-});
+}, { renamed: { pushRegistry: 'push-registry' } });
 
 export type BerthConfig = Infer<typeof berthYamlSchema>;

@@ -184,11 +184,12 @@ function manifestOf(a: Artifact): StoredManifest {
 }
 
 /** Every blob and manifest an artifact consists of; manifests children first, the artifact last. */
-async function collect(a: Artifact, out: { blobs: BlobToPush[]; manifests: StoredManifest[]; groups: Map<string, { blobs: number; bytes: number }>; mountFrom: Map<Digest, string> }, host: string): Promise<void> {
+async function collect(a: Artifact, out: { blobs: BlobToPush[]; manifests: StoredManifest[]; groups: Map<string, { blobs: number; bytes: number }>; mountFrom: Map<Digest, string> }, host: string, repo: string): Promise<void> {
   if (a.kind === 'index') {
-    for (const desc of a.index.manifests) await collect(await a.child(desc), out, host);
+    for (const desc of a.index.manifests) await collect(await a.child(desc), out, host, repo);
   } else {
-    const group = formatPlatform(imagePlatform(a));
+    // Progress is shown per image: a release pushes several repositories at once.
+    const group = `${repo} ${formatPlatform(imagePlatform(a))}`;
     const g = out.groups.get(group) ?? { blobs: 0, bytes: 0 };
     const configRaw = Buffer.from(a.configRaw);
     const src = a.blobs;
@@ -255,7 +256,7 @@ export async function writeRegistry(registries: Registries, artifact: Artifact, 
   }
 
   const plan = { blobs: [] as BlobToPush[], manifests: [] as StoredManifest[], groups: new Map<string, { blobs: number; bytes: number }>(), mountFrom: new Map<Digest, string>() };
-  await collect(artifact, plan, target.registry);
+  await collect(artifact, plan, target.registry, repo);
   for (const [group, g] of plan.groups) report?.({ type: 'plan', group, blobs: g.blobs, bytes: g.bytes });
 
   const locations = await registries.blobLocations(target.registry);

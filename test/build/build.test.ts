@@ -314,6 +314,30 @@ describe('bad input: one line, exit 2, nothing written', () => {
     await expectRejected([...base(out), '--tag', 'quay.io/acme/app:v1+build'], out, /--tag: "quay.io\/acme\/app:v1\+build" is not a valid image reference/);
   });
 
+  test.each([
+    [['--user', 'root:wheel:x'], /^berth: --user: "root:wheel:x" is not USER\[:GROUP\]/],
+    [['--user', 'a b'], /^berth: --user: "a b" is not USER\[:GROUP\]/],
+    [['--expose', '99999'], /^berth: --expose: "99999" is not PORT\[\/PROTO\] \(a port from 1 to 65535; tcp, udp or sctp\)$/m],
+    [['--expose', '0'], /--expose: "0"/],
+    [['--expose', '80/http'], /--expose: "80\/http"/],
+    [['-t', 'UPPER/repo:v1'], /^berth: --tag: "UPPER\/repo:v1" is not a valid image reference: "UPPER" must be lowercase/],
+  ])('values that cannot be right: %j', async (flags, message) => {
+    const out = join(dir, `bad-value-${String(flags[1]).replace(/\W/g, '_')}.tar`);
+    await expectRejected([...base(out), ...flags], out, message);
+  });
+
+  test('a static base for another system than linux', async () => {
+    const out = join(dir, 'bad-windows.tar');
+    await expectRejected(['build', '--base', 'static', '-p', 'windows/amd64', '-o', out], out, /^berth: --platform: "windows\/amd64": the static base is for linux only$/m);
+    await expectRejected(['base', 'static', '-p', 'windows/amd64', '-o', out], out, /^berth: --platform: "windows\/amd64": the static base is for linux only$/m);
+  });
+
+  test('good values pass: --user names or numbers, --expose with a protocol', async () => {
+    const out = join(dir, 'good-values.tar');
+    const r = await berth([...base(out), '--user', 'nonroot:65532', '--expose', '8080/udp', '--expose', '443', '-t', 'localhost/app:v1', '--json']);
+    expect(r.code).toBe(0);
+  });
+
   test('a base tarball whose blob does not match its digest', async () => {
     const good = join(dir, 'good-base.tar');
     expect((await berth([...base(good), '--file', `${join(HELLO, 'hello-amd64')}:/hello`])).code).toBe(0);

@@ -9,7 +9,7 @@ import { parseReference } from '../../oci/reference.js';
 import { parseAnyLocation, parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
-import { parseArgv, parseCompressionLevel, parseFormat, parseKeyValues, parseOwner, print, sourceDateEpoch } from '../flags.js';
+import { parseArgv, parseCompressionLevel, parseExpose, parseFormat, parseKeyValues, parseOwner, parseUser, print, sourceDateEpoch } from '../flags.js';
 
 interface BuildArgs extends RegistryArgs {
   base: string;
@@ -79,6 +79,7 @@ export const buildCommand = defineCommand<BuildArgs>({
     const cmd = args.cmd === undefined ? undefined : parseArgv(args.cmd, '--cmd');
     if (args.workdir !== undefined && !args.workdir.startsWith('/')) throw new UsageError('BAD_FLAG', `--workdir: "${args.workdir}" must be an absolute path`);
     const base = parseBase(args.base, io.cwd);
+    if (base.kind === 'static' && platform && platform.os !== 'linux') throw new UsageError('BAD_FLAG', `--platform: "${args.platform}": the static base is for linux only`);
     const result = await buildImage({
       base,
       ...(platform ? { platform } : {}),
@@ -91,9 +92,9 @@ export const buildCommand = defineCommand<BuildArgs>({
         labels: { ...(await statusLabels(args['labels-from-status'], io.cwd)), ...parseKeyValues(args.label, '--label') },
         ...(entrypoint ? { entrypoint } : {}),
         ...(cmd ? { cmd } : {}),
-        ...(args.user !== undefined ? { user: args.user } : {}),
+        ...(args.user !== undefined ? { user: parseUser(args.user) } : {}),
         ...(args.workdir !== undefined ? { workdir: args.workdir } : {}),
-        ...(args.expose ? { exposedPorts: args.expose } : {}),
+        ...(args.expose ? { exposedPorts: args.expose.map(parseExpose) } : {}),
       },
       annotations: parseKeyValues(args.annotation, '--annotation'),
       tags,
