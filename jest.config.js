@@ -7,5 +7,6 @@ export default {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 120000,
+  globalSetup: '<rootDir>/test/helpers/check-tools.js',
   reporters: ['default', '<rootDir>/test/helpers/totals-reporter.js'],
 };

@@ -8,10 +8,13 @@
 #
 # Cases, for the tiny hello programs the target is made of and, when BENCH_MIB is set, again
 # with every binary replaced by BENCH_MIB MiB of binary-like bytes (/usr/bin/node, cut):
-#   bazel cold      `bazel clean`, then the build: no action cache, no disk cache (the
-#                   server stays up, as it does between a developer's builds)
+#   bazel cold      `bazel clean`, then the build: no action cache, and an empty disk cache
+#                   of the round's own that it fills (the server stays up, as it does
+#                   between a developer's builds)
 #   bazel new tag   the build again with only DOCKER_TAG changed; the execution log says
-#                   which actions ran (the target: naming and index actions only, no layer)
+#                   which actions ran (the target: status-key and index actions only, no
+#                   layer), and the bytes it added to the disk cache are set beside the
+#                   images' size (the three index tarballs: every layer once)
 #   loop            the calls a script would make, one after another: berth base static,
 #                   15 x berth build (base, binary layer, config, stamped --tag), 3 x berth index
 #   loop -P2        the same, two at a time (Bazel runs two actions at once on two cores)
@@ -33,7 +36,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench-bazel.XXXXXX")
 ws=$work/ws
 bz=(bazel "--output_user_root=$work/root" "--output_base=$work/base" --nohome_rc)
-flags=(--color=no --curses=no --nosandbox_debug --show_progress_rate_limit=60)
+flags=(--color=no --curses=no --nosandbox_debug --jobs=2 --show_progress_rate_limit=60)
 cleanup() {
   (cd "$ws" 2>/dev/null && "${bz[@]}" shutdown >/dev/null 2>&1) || true
   rm -rf "$work" 2>/dev/null || true
@@ -106,19 +109,29 @@ timed() { # name command...
   t1=$(ms_now)
   echo $((t1 - t0)) >>"$work/$1.ms"
 }
-bazel_build() { # exec-log [env...]
-  env "${@:2}" "${bz[@]}" build "${flags[@]}" --stamp "--execution_log_json_file=$1" //build:server-images
+bazel_build() { # exec-log disk-cache [env...]
+  env "${@:3}" "${bz[@]}" build "${flags[@]}" --stamp "--execution_log_json_file=$1" "--disk_cache=$2" //build:server-images
 }
+# Bytes of the files in a disk cache (what was written; not its folders' sizes).
+bytes_in() { find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
 mnemonics() { grep -o '"mnemonic": "[A-Za-z]*"' "$1" | sed 's/.*: "//; s/"//' | sort | uniq -c | awk '{printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1} END {if (NR == 0) printf "none"}'; }
 
 run_cases() { # label
   local label=$1 i
   rm -f "$work"/*.ms
-  "${bz[@]}" build "${flags[@]}" --stamp //build:server-images >/dev/null 2>&1 # analysis and server warm
+  "${bz[@]}" build "${flags[@]}" --stamp //build:server-images >/dev/null 2>&1 # analysis and server warm (no disk cache)
+  rm -f "$work/tag-bytes" "$work/image-bytes"
   for ((i = 1; i <= rounds; i++)); do
     "${bz[@]}" clean >/dev/null 2>&1
-    timed bazel-cold bazel_build "$work/cold.json"
-    timed bazel-tag bazel_build "$work/tag.json" "DOCKER_TAG=bench-$i"
+    rm -rf "$work/dc"
+    timed bazel-cold bazel_build "$work/cold.json" "$work/dc"
+    local before after c images=0
+    before=$(bytes_in "$work/dc")
+    timed bazel-tag bazel_build "$work/tag.json" "$work/dc" "DOCKER_TAG=bench-$i"
+    after=$(bytes_in "$work/dc")
+    for c in "${components[@]}"; do images=$((images + $(stat -c %s "bazel-bin/build/$c.tar"))); done
+    echo $((after - before)) >>"$work/tag-bytes"
+    echo "$images" >>"$work/image-bytes"
     timed loop loop 1 v1.0.0 1
     timed loop-p2 loop 2 v1.0.0 1
     timed loop-tag loop 1 "bench-$i" 0
@@ -135,6 +148,12 @@ run_cases() { # label
   loop1=$(median <"$work/loop.ms")
   loop2=$(median <"$work/loop-p2.ms")
   awk -v c="$cold" -v l="$loop1" -v p="$loop2" 'BEGIN {printf "  bazel cold / loop: %.2fx (median); bazel cold / loop -P2: %.2fx\n", c / l, c / p}'
+  local tagloop written images
+  tagloop=$(median <"$work/loop-tag.ms")
+  written=$(median <"$work/tag-bytes")
+  images=$(median <"$work/image-bytes")
+  awk -v t="$(median <"$work/bazel-tag.ms")" -v l="$tagloop" 'BEGIN {printf "  bazel new tag / loop new tag: %.2fx (median)\n", t / l}'
+  awk -v w="$written" -v i="$images" 'BEGIN {printf "  bytes a new tag wrote to the disk cache: %d (median), images: %d bytes (the 3 index tarballs): %.2fx\n", w, i, w / i}'
   printf '  actions, cold:    %s\n' "$(mnemonics "$work/cold.json")"
   printf '  actions, new tag: %s\n' "$(mnemonics "$work/tag.json")"
 }

@@ -3,7 +3,10 @@
     bazel run --stamp //build:server-images                  # builds them; prints platform, names, file
     bazel run --stamp //build:server-images -- --output out  # and copies the tarballs into ./out
 
-`bazel build` of the target builds every tarball, as a filegroup would. Run, the launcher
+`bazel build` of the target builds each multi_arch_image's index tarball (every platform's
+layers, once) and each berth_image's tarball, as a filegroup would; the per-platform named
+tarballs of the indexes are the output group `images` (`bazel build
+--output_groups=images`), built only when asked for. Run, the launcher
 (bash; no sh_binary) reads each tarball's names from its index.json, so what it prints is
 what the workspace status stamped, and copies through a temporary file and a rename, so
 a copy interrupted half-way leaves no partial tarball under its name.
@@ -64,10 +67,12 @@ EOF
 def _image_bundle_impl(ctx):
     entries = []
     tarballs = []
+    per_platform = []
     for target in ctx.attr.images:
         if BerthIndexInfo in target:
             info = target[BerthIndexInfo]
-            pairs = [(i.platform, i.tarball) for i in info.images] + [("index", info.index)]
+            pairs = [("index", info.index)]
+            per_platform += [i.tarball for i in info.images]
         else:
             image = target[BerthImageInfo]
             pairs = [(image.platform, image.tarball)]
@@ -82,11 +87,14 @@ def _image_bundle_impl(ctx):
         is_executable = True,
         content = _LAUNCHER.format(label = str(ctx.label), preamble = launcher_preamble(str(ctx.label)), entries = "\n".join(entries)),
     )
-    return [DefaultInfo(
-        executable = launcher,
-        files = depset(tarballs),
-        runfiles = ctx.runfiles(files = tarballs),
-    )]
+    return [
+        DefaultInfo(
+            executable = launcher,
+            files = depset(tarballs + [launcher]),  # the launcher too: `bazel run --output_groups=...` builds it
+            runfiles = ctx.runfiles(files = tarballs),
+        ),
+        OutputGroupInfo(images = depset(per_platform)),
+    ]
 
 image_bundle = rule(
     implementation = _image_bundle_impl,

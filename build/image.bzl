@@ -9,12 +9,14 @@ Each image is two actions, so that a new name never rebuilds a layer:
                stamping. It re-bundles the blobs and compresses nothing, and the manifest
                digest stays the same whatever the name.
 
-Actions run the host's `node` (found on the PATH Bazel gives actions) on berth's one-file
-bundle dist/lean/berth.cjs, a declared input: a new berth re-runs them.
+Actions run node, resolved as a toolchain (build/toolchains.bzl: the host's by default), on
+berth's one-file bundle dist/lean/berth.cjs; both are declared inputs, so a new berth or
+another node re-runs them, and no action reads the PATH.
 """
 
-load(":platforms.bzl", "KNOWN_PLATFORMS", "check_platform", "platform_suffix")
-load(":stamp.bzl", "UNSTAMPED_TAG", "is_stamping", "stamp_attrs", "stamp_detect", "status_files", "unstamped_repository", "unstamped_values")
+load(":platforms.bzl", "KNOWN_PLATFORMS", "check_platform", "platform_suffix", "platform_transition", "target_platform")
+load(":stamp.bzl", "UNSTAMPED_TAG", "is_stamping", "stamp_attrs", "stamp_detect", "stamp_status", "unstamped_repository", "unstamped_values")
+load(":toolchains.bzl", "NODE_TOOLCHAIN_TYPE", "node_of")
 
 BerthImageInfo = provider(
     doc = "One platform's image, built by berth_image.",
@@ -31,7 +33,7 @@ BerthIndexInfo = provider(
     doc = "A multi-platform image: an index over berth_images, made by multi_arch_image.",
     fields = {
         "component": "string: the name a release publishes it under (registry/<component>:tag)",
-        "index": "File: the named index tarball",
+        "index": "File: the named index tarball (every platform's layers, once)",
         "images": "list of BerthImageInfo, one per platform",
     },
 )
@@ -40,11 +42,12 @@ BerthIndexInfo = provider(
 # this file's repository: @berth//:berth_tool when the rules are loaded from another workspace.
 BERTH_TOOL = Label("//:berth_tool")
 
+# Only bash builtins: the action has no PATH.
 _RUN_BERTH = """
-command -v node >/dev/null 2>&1 || { echo "berth: node (20 or later) is not on the PATH Bazel gives actions: $PATH" >&2; exit 1; }
 out=$1
-shift
-log=$(node "$@" 2>&1 >"$out") && exit 0
+node=$2
+shift 2
+log=$("$node" "$@" 2>&1 >"$out") && exit 0
 rc=$?
 printf '%s\\n' "$log" >&2
 exit $rc
@@ -58,16 +61,17 @@ def berth_tool(ctx, where):
     return files[0]
 
 def run_berth(ctx, where, mnemonic, message, arguments, inputs, outputs, stdout = None):
-    """Runs `node berth.cjs <arguments>`; its stderr is shown only when it fails, stdout goes to `stdout`."""
+    """Runs `node berth.cjs <arguments>` (node from the toolchain); its stderr is shown only when it fails, stdout goes to `stdout`."""
     tool = berth_tool(ctx, where)
+    node = node_of(ctx)
     ctx.actions.run_shell(
         command = _RUN_BERTH,
-        arguments = [stdout.path if stdout else "/dev/null", tool.path] + arguments,
+        arguments = [stdout.path if stdout else "/dev/null", node.path, tool.path] + arguments,
         inputs = inputs + [tool],
+        tools = [node],
         outputs = outputs + ([stdout] if stdout else []),
         mnemonic = mnemonic,
         progress_message = message,
-        use_default_shell_env = True,
     )
 
 def _tool_attrs():
@@ -87,10 +91,9 @@ def name_image(ctx, where, mnemonic, verb, out, names, stamping, args, inputs):
     for n in names:
         args.add("--tag", n)
     if stamping:
-        files = status_files(ctx, names)
-        for f in files:
-            args.add("--status-file", f)
-        inputs = inputs + files
+        status = stamp_status(ctx, where, names)
+        args.add("--status-file", status)
+        inputs = inputs + [status]
     run_berth(ctx, where, mnemonic, "%s %s" % (verb, out.short_path), [args], inputs, [out])
 
 def _base_file(ctx, where):
@@ -101,17 +104,34 @@ def _base_file(ctx, where):
     if BerthIndexInfo in base:
         images = base[BerthIndexInfo].images
         for image in images:
-            if image.platform == ctx.attr.platform:
+            if image.platform == _platform(ctx):
                 return image.unnamed
-        fail("%s: base %s has no image for %s (it has %s)" % (where, base.label, ctx.attr.platform, ", ".join([i.platform for i in images])))
+        fail("%s: base %s has no image for %s (it has %s)" % (where, base.label, _platform(ctx), ", ".join([i.platform for i in images])))
     files = base[DefaultInfo].files.to_list()
     if len(files) != 1:
         fail("%s: base %s gives %d files; give one image tarball (or a berth_image)" % (where, base.label, len(files)))
     return files[0]
 
+def _platform(ctx):
+    return ctx.attr.platform or ctx.attr.private_target_platform
+
+def _binary(ctx):
+    """The binary File: `binary`, or `platform_binary` (built for the image's platform through the transition)."""
+    if ctx.attr.platform_binary:
+        target = ctx.attr.platform_binary
+        if type(target) == "list":  # Bazel 4 gives a 1:1 transition's target as a list of one
+            target = target[0]
+        files = target.files.to_list()
+        if len(files) != 1:
+            fail("berth_image %s: binary %s gives %d files for %s; give one program" % (ctx.label, target.label, len(files), _platform(ctx)))
+        return files[0]
+    return ctx.file.binary
+
 def _berth_image_impl(ctx):
     where = "berth_image %s" % ctx.label
-    check_platform(ctx.attr.platform, where)
+    if not _platform(ctx):
+        fail("%s: the target platform has none of the constraints of a platform berth knows (//build/platforms); give platform = \"linux/amd64\" or another of %s, or build with --platforms=@berth//build/platforms:linux_amd64" % (where, ", ".join(KNOWN_PLATFORMS)))
+    check_platform(_platform(ctx), where)
     stamping = is_stamping(ctx)
     unnamed = ctx.actions.declare_file(ctx.label.name + ".unnamed.tar")
     digest = ctx.actions.declare_file(ctx.label.name + ".digest")
@@ -126,14 +146,15 @@ def _berth_image_impl(ctx):
         inputs.append(base)
     else:
         args.add("--base", "static")
-    args.add("--platform", ctx.attr.platform)
+    args.add("--platform", _platform(ctx))
     entrypoint = ctx.attr.entrypoint
-    if ctx.file.binary:
+    binary = _binary(ctx)
+    if binary:
         path = ctx.attr.binary_path or "/app/" + ctx.label.name
         if not path.startswith("/"):
             fail('%s: binary_path "%s" must be an absolute path in the image' % (where, path))
-        args.add("--file", "%s:%s:0755" % (ctx.file.binary.path, path))
-        inputs.append(ctx.file.binary)
+        args.add("--file", "%s:%s:0755" % (binary.path, path))
+        inputs.append(binary)
         entrypoint = entrypoint or [path]
     for target, dest in ctx.attr.files.items():
         files = target.files.to_list()
@@ -156,11 +177,12 @@ def _berth_image_impl(ctx):
     for k, v in sorted(ctx.attr.annotations.items()):
         args.add("--annotation", "%s=%s" % (k, v))
     if ctx.attr.status_labels and stamping:
-        args.add("--labels-from-status", ctx.info_file)
-        inputs.append(ctx.info_file)
+        labels = stamp_status(ctx, where, [], optional = STATUS_LABEL_KEYS, suffix = "labels")
+        args.add("--labels-from-status", labels)
+        inputs.append(labels)
     args.add("--format", ctx.attr.format)
     args.add("--output", unnamed)
-    run_berth(ctx, where, "BerthImage", "Building image %s (%s)" % (ctx.label, ctx.attr.platform), [args], inputs, [unnamed], stdout = digest)
+    run_berth(ctx, where, "BerthImage", "Building image %s (%s)" % (ctx.label, _platform(ctx)), [args], inputs, [unnamed], stdout = digest)
 
     names = image_names(ctx, ctx.attr.repository or "{STABLE_DOCKER_REGISTRY}/" + ctx.label.name, ctx.attr.image_tags, stamping)
     stamp = ctx.actions.args()
@@ -170,15 +192,21 @@ def _berth_image_impl(ctx):
     return [
         DefaultInfo(files = depset([tarball])),
         OutputGroupInfo(unnamed = depset([unnamed]), digest = depset([digest])),
-        BerthImageInfo(tarball = tarball, unnamed = unnamed, digest = digest, platform = ctx.attr.platform, names = names),
+        BerthImageInfo(tarball = tarball, unnamed = unnamed, digest = digest, platform = _platform(ctx), names = names),
     ]
+
+# The keys `berth build --labels-from-status` reads (src/status/labels.ts).
+STATUS_LABEL_KEYS = ["STABLE_BUILD_SCM_TIMESTAMP", "STABLE_RELEASE_VERSION", "STABLE_BUILD_SCM_REVISION", "STABLE_BUILD_GIT_COMMIT", "STABLE_BUILD_SCM_SOURCE"]
 
 _IMAGE_ATTRS = {
     "base": attr.label(allow_files = True, doc = "The base: an image tarball (one image, or an index to pick `platform` from), a berth_image, or //build:base (chosen by --define image_type). Default: berth's static base (`berth build --base static`)."),
     "binary": attr.label(allow_single_file = True, doc = "The program, added at `binary_path` with mode 0755; the entrypoint unless `entrypoint` is given."),
+    "platform_binary": attr.label(cfg = platform_transition, doc = "As `binary`, but built for the image's platform (--platforms=//build/platforms:<platform>): what berth_image(build_for_platform = True) and multi_arch_image(binary = ...) set."),
+    "private_target_platform": attr.string(doc = "Set by the macro: the target platform's OCI platform, used when `platform` is not given."),
+    "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
     "binary_path": attr.string(doc = "Where `binary` goes in the image (default /app/<name>)."),
     "files": attr.label_keyed_string_dict(allow_files = True, doc = "More files: label -> `DEST[:MODE]` (one file per label), in the same layer as the binary."),
-    "platform": attr.string(default = "linux/amd64", doc = "os/arch[/variant], one of %s." % ", ".join(KNOWN_PLATFORMS)),
+    "platform": attr.string(doc = "os/arch[/variant], one of %s. Default: the target platform's (its @platforms constraints; linux/amd64 on an x86-64 host)." % ", ".join(KNOWN_PLATFORMS)),
     "entrypoint": attr.string_list(doc = "The entrypoint (default [binary_path] when there is a binary)."),
     "cmd": attr.string_list(doc = "Default arguments."),
     "user": attr.string(doc = "user[:group] the container runs as (the static base's default is 65532:65532)."),
@@ -196,21 +224,28 @@ _berth_image = rule(
     implementation = _berth_image_impl,
     doc = "One image tarball for one platform, built by `berth build` and named by `berth copy --tag`.",
     attrs = dict(_IMAGE_ATTRS.items() + stamp_attrs().items() + _tool_attrs().items()),
+    toolchains = [str(NODE_TOOLCHAIN_TYPE)],
 )
 
-def berth_image(name, tags = None, **kwargs):
+def berth_image(name, tags = None, build_for_platform = False, **kwargs):
     """One image tarball, `<name>.tar`, for one platform.
 
     Args:
       name: the target; outputs <name>.tar (named), <name>.unnamed.tar and <name>.digest.
       tags: image tags (default ["{STABLE_DOCKER_TAG}"]); may hold status keys. (Bazel's own
         `tags` attribute is not passed through this macro.)
-      **kwargs: base, binary, binary_path, files, platform, entrypoint, cmd, user, workdir,
-        env, labels, annotations, repository, status_labels, format, stamp, visibility.
+      build_for_platform: build `binary` for the image's platform, through a transition of
+        --platforms to //build/platforms:<platform> (a target whose output follows the
+        platform: a go_binary, a select() on @platforms//cpu); default: `binary` as it is.
+      **kwargs: base, binary, binary_path, files, platform (default: the target platform's),
+        entrypoint, cmd, user, workdir, env, labels, annotations, repository, status_labels,
+        format, stamp, visibility.
     """
     if tags != None:
         kwargs["image_tags"] = tags
-    _berth_image(name = name, private_stamp_detect = stamp_detect(), **kwargs)
+    if build_for_platform and kwargs.get("binary") != None:
+        kwargs["platform_binary"] = kwargs.pop("binary")
+    _berth_image(name = name, private_stamp_detect = stamp_detect(), private_target_platform = target_platform(), **kwargs)
 
 def _berth_index_impl(ctx):
     where = "multi_arch_image %s" % ctx.label
@@ -225,8 +260,11 @@ def _berth_index_impl(ctx):
     args.add("--output", out)
     names = image_names(ctx, ctx.attr.repository or "{STABLE_DOCKER_REGISTRY}/" + ctx.label.name, ctx.attr.image_tags, stamping)
     name_image(ctx, where, "BerthIndex", "Writing index", out, names, stamping, args, [i.unnamed for i in images])
+    # The index tarball holds every platform's layers once; the per-platform named tarballs
+    # (the same layers again) are built only when asked for: --output_groups=images.
     return [
-        DefaultInfo(files = depset([out] + [i.tarball for i in images])),
+        DefaultInfo(files = depset([out])),
+        OutputGroupInfo(images = depset([i.tarball for i in images]), unnamed = depset([i.unnamed for i in images])),
         BerthIndexInfo(component = ctx.attr.component or ctx.label.name, index = out, images = images),
     ]
 
@@ -240,19 +278,25 @@ _berth_index = rule(
         "image_tags": attr.string_list(default = ["{STABLE_DOCKER_TAG}"]),
         "format": attr.string(default = "oci", values = ["oci", "docker"]),
     }.items() + stamp_attrs().items() + _tool_attrs().items()),
+    toolchains = [str(NODE_TOOLCHAIN_TYPE)],
 )
 
-def multi_arch_image(name, binaries, platforms = None, component = None, repository = None, tags = None, binary_path = None, format = "oci", stamp = -1, visibility = None, **kwargs):
+def multi_arch_image(name, binaries = None, platforms = None, binary = None, component = None, repository = None, tags = None, binary_path = None, format = "oci", stamp = -1, visibility = None, **kwargs):
     """One berth_image per platform and an index over them; building `name` builds them all.
 
     Targets: `<name>.<os>_<arch>[_<variant>]` per platform (e.g. controller.linux_arm_v7, a
-    berth_image), and `name`: the index tarball `<name>.tar`, which also gives every
-    platform's tarball.
+    berth_image), and `name`: the index tarball `<name>.tar` (every platform's layers, once).
+    The per-platform named tarballs are its output group `images`, built only when asked for
+    (`bazel build --output_groups=images`) or by building a platform's target.
+
+    Give either `binary` and `platforms` (the binary target is built once per platform, through
+    a transition of --platforms to //build/platforms:<platform>) or `binaries`.
 
     Args:
       name: the index target, and the default component.
-      binaries: dict platform -> label of that platform's program.
-      platforms: the platforms to build (default: the keys of `binaries`); each needs a binary.
+      binary: the program's target, built for each of `platforms`.
+      binaries: dict platform -> label of that platform's program, as it is.
+      platforms: the platforms to build (with `binaries`, default its keys; each needs a binary).
       component: the name a release publishes it under (default `name`).
       repository: default {STABLE_DOCKER_REGISTRY}/<component>.
       tags: image tags (default ["{STABLE_DOCKER_TAG}"]).
@@ -264,14 +308,20 @@ def multi_arch_image(name, binaries, platforms = None, component = None, reposit
         user, env, labels, files, ...).
     """
     where = "multi_arch_image %s" % name
-    if type(binaries) != "dict" or not binaries:
-        fail("%s: binaries must be a dict of platform -> binary label, like {\"linux/amd64\": \":app-amd64\"}" % where)
-    for p in binaries:
-        check_platform(p, where)
-    platforms = platforms if platforms != None else list(binaries.keys())
+    if binary != None:
+        if binaries != None:
+            fail("%s: give binary (built for each platform) or binaries (one per platform), not both" % where)
+        if not platforms:
+            fail("%s: binary needs platforms, like [\"linux/amd64\", \"linux/arm64\"]" % where)
+    elif type(binaries) != "dict" or not binaries:
+        fail("%s: binaries must be a dict of platform -> binary label, like {\"linux/amd64\": \":app-amd64\"}, or give binary and platforms" % where)
+    else:
+        for p in binaries:
+            check_platform(p, where)
+        platforms = platforms if platforms != None else list(binaries.keys())
     for p in platforms:
         check_platform(p, where)
-        if p not in binaries:
+        if binary == None and p not in binaries:
             fail("%s: no binary for %s in binaries (it has %s)" % (where, p, ", ".join(sorted(binaries.keys()))))
     component = component or name
     repository = repository or "{STABLE_DOCKER_REGISTRY}/" + component
@@ -282,7 +332,8 @@ def multi_arch_image(name, binaries, platforms = None, component = None, reposit
         berth_image(
             name = image,
             platform = p,
-            binary = binaries[p],
+            binary = binary if binary != None else binaries[p],
+            build_for_platform = binary != None,
             binary_path = binary_path or "/app/" + component,
             repository = repository,
             tags = tags,
@@ -317,6 +368,7 @@ def _berth_static_base_impl(ctx):
     run_berth(ctx, where, "BerthBase", "Writing berth's static base %s" % out.short_path, [args], [], [out])
     return [DefaultInfo(files = depset([out]))]
 
+
 berth_static_base = rule(
     implementation = _berth_static_base_impl,
     doc = "berth's distroless-static equivalent (`berth base static`) for the platforms given: an index tarball, made with no download.",
@@ -324,6 +376,7 @@ berth_static_base = rule(
         "platforms": attr.string_list(default = KNOWN_PLATFORMS, doc = "Platforms (default: every one the rules know)."),
         "format": attr.string(default = "oci", values = ["oci", "docker"]),
     }.items() + _tool_attrs().items()),
+    toolchains = [str(NODE_TOOLCHAIN_TYPE)],
 )
 
 IMAGE_TYPES = ["static", "dynamic"]

@@ -8,25 +8,25 @@ image's unnamed tarball, and, when stamping, a copy of the workspace status. Run
 
 in the directory `bazel run` was started from. Registries and tags are status keys by
 default ({STABLE_DOCKER_PUSH_REGISTRY}, {STABLE_DOCKER_TAG}); berth replaces them from the
-status file, and without --stamp says that it needs one. A --registry, --to or --tag given
+status file, and without --stamp says that it needs one. A --registry, --output (--to) or --tag given
 after `--` replaces the rule's own.
 """
 
 load(":launcher.bzl", "launcher_preamble", "runfiles_path")
 load(":image.bzl", "BERTH_TOOL", "BerthImageInfo", "BerthIndexInfo", "berth_tool")
-load(":stamp.bzl", "is_stamping", "stamp_attrs", "stamp_detect", "status_files")
+load(":stamp.bzl", "is_stamping", "stamp_attrs", "stamp_detect", "status_keys_of")
+load(":toolchains.bzl", "NODE_TOOLCHAIN_TYPE", "node_of")
 
 _LAUNCHER = """#!/usr/bin/env bash
 # {label}: berth release over the images built; written by image_release (berth's build/release.bzl).
 #   bazel run --stamp {label} -- [--dry-run] [more berth release flags]
-{preamble}command -v node >/dev/null 2>&1 || {{ echo "{label}: node (20 or later) is not on the PATH" >&2; exit 1; }}
-
+{preamble}
 own_registries=1
 own_tags=1
 for arg in "$@"; do
   case $arg in
-    --registry | --registry=* | --to | --to=*) own_registries=0 ;;
-    --tag | --tag=*) own_tags=0 ;;
+    --registry | --registry=* | --to | --to=* | --output | --output=* | -o) own_registries=0 ;;
+    --tag | --tag=* | -t) own_tags=0 ;;
   esac
 done
 args=(release{components}{options})
@@ -40,7 +40,7 @@ args+=({status})
 if [[ -n ${{BUILD_WORKING_DIRECTORY:-}} ]]; then
   cd "$BUILD_WORKING_DIRECTORY"
 fi
-exec node "$runfiles/{berth}" "${{args[@]}}" "$@"
+exec "$runfiles/{node}" "$runfiles/{berth}" "${{args[@]}}" "$@"
 """
 
 def _quote(s):
@@ -56,6 +56,7 @@ def _flags(flag, values):
 def _image_release_impl(ctx):
     where = "image_release %s" % ctx.label
     tool = berth_tool(ctx, where)
+    node = node_of(ctx)
     stamping = is_stamping(ctx)
     components = []
     tarballs = []
@@ -77,10 +78,16 @@ def _image_release_impl(ctx):
 
     status = []
     if stamping:
-        for f in status_files(ctx, ctx.attr.registries + ctx.attr.image_tags):
+        # The whole stable status (berth release's tag templates may read any key), and the
+        # volatile one when a key not starting STABLE_ is named (it changes on every build).
+        # Copied with bash builtins: actions have no PATH.
+        files = [ctx.info_file]
+        if [k for k in status_keys_of(ctx.attr.registries + ctx.attr.image_tags) if not k.startswith("STABLE_")]:
+            files.append(ctx.version_file)
+        for f in files:
             copy = ctx.actions.declare_file("%s.%s" % (ctx.label.name, f.basename))
             ctx.actions.run_shell(
-                command = 'cp "$1" "$2"',
+                command = 'while IFS= read -r l || [[ -n $l ]]; do printf "%s\\n" "$l"; done <"$1" >"$2"',
                 arguments = [f.path, copy.path],
                 inputs = [f],
                 outputs = [copy],
@@ -106,12 +113,13 @@ def _image_release_impl(ctx):
             tags = _flags("--tag", ctx.attr.image_tags).strip(),
             status = " ".join(["--status-file " + _in_runfiles(ctx, f) for f in status]),
             berth = runfiles_path(ctx, tool),
+            node = runfiles_path(ctx, node),
         ),
     )
     return [DefaultInfo(
         executable = launcher,
         files = depset([launcher]),
-        runfiles = ctx.runfiles(files = [tool] + tarballs + status),
+        runfiles = ctx.runfiles(files = [tool, node] + tarballs + status),
     )]
 
 _image_release = rule(
@@ -125,6 +133,7 @@ _image_release = rule(
         "format": attr.string(values = ["", "oci", "docker"], doc = "oci (indexes) or docker (manifest lists); default berth release's (oci)."),
         "_berth": attr.label(default = BERTH_TOOL, allow_files = True, cfg = "exec"),
     }.items() + stamp_attrs().items()),
+    toolchains = [str(NODE_TOOLCHAIN_TYPE)],
 )
 
 def image_release(name, images, registries = None, tags = None, **kwargs):

@@ -2,11 +2,12 @@
 
 With stamping on (`--stamp`, or `stamp = 1`), a name such as
 `{STABLE_DOCKER_REGISTRY}/controller:{STABLE_DOCKER_TAG}` is passed to berth as written,
-with `--status-file` naming bazel-out/stable-status.txt (ctx.info_file), and berth replaces
-each key by its value. Only the actions that name images read the status, so a new tag or
-commit re-bundles the image tarballs and never rebuilds a layer. volatile-status.txt
-(ctx.version_file) is read only when a key that does not start with STABLE_ is named: its
-contents change on every build, so an action reading it is never a cache hit.
+with `--status-file` naming `<name>.status.txt`: the lines of bazel-out/stable-status.txt
+(ctx.info_file) for just the keys the target names, written by a small action of its own
+(BerthStatusKeys). So BUILD_HOST, BUILD_USER or a commit change only that action's input;
+the naming action re-runs (and misses a cache) only when a key it uses changes, and a new tag
+re-bundles the image tarballs and never rebuilds a layer. volatile-status.txt
+(ctx.version_file) is read only when a key that does not start with STABLE_ is named.
 
 With stamping off, no status file is read and every name is a placeholder, so nothing in
 the output depends on the workspace status: a repository naming a key becomes
@@ -85,11 +86,57 @@ def unstamped_values(values, placeholder):
             out.append(v)
     return out
 
-def status_files(ctx, texts):
-    """The status files an action naming `texts` reads: stable always, volatile when a non-STABLE_ key is named."""
-    files = [ctx.info_file]
+_EXTRACT = """
+out=$1 where=$2 required=" $3 " optional=" $4 "
+shift 4
+found=" "
+: >"$out"
+for f in "$@"; do
+  while IFS= read -r line || [[ -n $line ]]; do
+    k=${line%% *}
+    if [[ $required$optional == *" $k "* && $found != *" $k "* ]]; then
+      printf '%s\\n' "$line" >>"$out"
+      found="$found$k "
+    fi
+  done <"$f"
+done
+for k in $required; do
+  if [[ $found != *" $k "* ]]; then
+    names=""
+    for f in "$@"; do names="$names, ${f##*/}"; done
+    echo "$where: no status file gives $k (read ${names#, }); the workspace status command prints the keys (docs/status.md)" >&2
+    exit 2
+  fi
+done
+"""
+
+def status_keys_of(texts):
+    """The status keys named in `texts`, sorted, without repeats."""
+    keys = {}
     for text in texts:
-        if [k for k in status_keys(text) if not k.startswith("STABLE_")]:
-            files.append(ctx.version_file)
-            break
-    return files
+        for k in status_keys(text):
+            keys[k] = True
+    return sorted(keys.keys())
+
+def stamp_status(ctx, where, texts, optional = [], suffix = "status"):
+    """A file `<name>.<suffix>.txt` of only the status lines whose keys `texts` name (and `optional`'s).
+
+    The small action writing it reads stable-status.txt (and volatile-status.txt when a key
+    not starting STABLE_ is named), so it is what re-runs, and misses a cache, when the status
+    changes anywhere else (BUILD_HOST, BUILD_USER, a commit); what reads its output re-runs
+    only when those keys' values change. A key no status file gives fails it.
+    """
+    required = status_keys_of(texts)
+    files = [ctx.info_file]
+    if [k for k in required + optional if not k.startswith("STABLE_")]:
+        files.append(ctx.version_file)
+    out = ctx.actions.declare_file("%s.%s.txt" % (ctx.label.name, suffix))
+    ctx.actions.run_shell(
+        command = _EXTRACT,
+        arguments = [out.path, where, " ".join(required), " ".join(optional)] + [f.path for f in files],
+        inputs = files,
+        outputs = [out],
+        mnemonic = "BerthStatusKeys",
+        progress_message = "Reading the status keys of %s" % ctx.label,
+    )
+    return out

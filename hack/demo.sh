@@ -25,7 +25,7 @@ for platform in linux/amd64 linux/arm64 linux/arm/v7; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
-berth release --component "hello=$out/images/hello-*.tar" --tag v0.1.0 --tag latest --to "oci:$out/release"
+berth release --component "hello=$out/images/hello-*.tar" --tag v0.1.0 --tag latest --output "oci:$out/release"
 echo
 berth inspect "oci:$out/release:hello:v0.1.0"
 echo

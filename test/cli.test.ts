@@ -41,3 +41,40 @@ test('bin/berth.js keeps V8 code per command under XDG_CACHE_HOME, and a damaged
     await cleanup();
   }
 });
+
+test('berth --version and berth version: berth, node and the platform', async () => {
+  const pkg = JSON.parse(await readFile(join(process.cwd(), 'package.json'), 'utf8')) as { version: string };
+  const want = `berth ${pkg.version}\nnode ${process.version}\nplatform ${process.platform}/${process.arch}\n`;
+  for (const argv of [['--version'], ['version']]) {
+    const r = await berthBin(argv);
+    expect(r).toEqual({ code: 0, stdout: want, stderr: '' });
+  }
+  expect(JSON.parse((await berth(['version', '--json'])).stdout)).toEqual({ berth: pkg.version, node: process.version, platform: `${process.platform}/${process.arch}` });
+});
+
+test('-h on a command with required flags shows its help, not "Missing required arguments"', async () => {
+  const r = await berthBin(['build', '-h']);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toMatch(/^berth build\n/);
+  expect(r.stdout).toContain('  -o, --output');
+});
+
+test('a bad choice prints yargs\' whole message, the choices included, on one line', async () => {
+  const r = await berth(['base', 'distroless', '-o', 'x.tar']);
+  expect(r).toEqual({ code: 2, stdout: '', stderr: 'berth: Invalid values: Argument: kind, Given: "distroless", Choices: "static"\n' });
+});
+
+test('berth.yaml: pushRegistry is read as push-registry with a deprecation warning; messages say berth: alone', async () => {
+  const { dir, cleanup } = await tempDir('berth-yaml-');
+  try {
+    await writeFile(join(dir, 'berth.yaml'), 'registry: quay.io/acme\npushRegistry: quay.io/acme-stage\n');
+    const r = await berth(['status'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('STABLE_DOCKER_PUSH_REGISTRY quay.io/acme-stage\n');
+    expect(r.stderr).toContain('berth: warning: berth.yaml:2: pushRegistry is deprecated; write push-registry\n');
+    expect(r.stderr.split('\n').filter(Boolean).every((l) => l.startsWith('berth: '))).toBe(true);
+  } finally {
+    await cleanup();
+  }
+});

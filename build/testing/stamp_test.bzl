@@ -51,7 +51,6 @@ TEMPLATE="$4" awk '
 """,
         mnemonic = "StampFile",
         progress_message = "Stamping %{output}",
-        use_default_shell_env = True,
     )
     return [DefaultInfo(files = depset([out]))]
 

@@ -72,7 +72,7 @@ print_build_date() {
 
 # Every key from the environment and defaults, for when berth itself cannot run.
 print_fallback() {
-  printf 'berth status: warning: %s; printing the keys from the environment and defaults\n' "$1" >&2
+  printf 'berth: warning: %s; printing the keys from the environment and defaults\n' "$1" >&2
   local registry=${DOCKER_REGISTRY-} line
   if [[ -z $registry && -f berth.yaml ]]; then
     while IFS= read -r line || [[ -n $line ]]; do

@@ -1,7 +1,9 @@
 import { constants, type Stats } from 'node:fs';
-import { access, lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { access, lstat, open, readdir, readlink, stat } from 'node:fs/promises';
 import { basename, join, posix, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { describeElf, ELF_HEADER_BYTES, elfMatchesPlatform, formatElf } from '../oci/elf.js';
+import { formatPlatform, type Platform } from '../oci/platform.js';
 import { describeFsError } from './fs-errors.js';
 import { sortTarEntries, type TarEntry } from './tar.js';
 
@@ -56,15 +58,43 @@ export function parseFileSpec(text: string, cwd?: string): FileSpec {
  * followed, except a SRC that is itself one), plus every parent directory of a DEST. Modes
  * come from MODE, else 0755 for directories and for files executable by their owner, 0644
  * for other files: the bits git keeps, whatever the umask was at checkout. Owner and mtime
- * come from `stamp`; readdir order does not matter.
+ * come from `stamp`; readdir order does not matter. Given `platform`, an ELF file for another
+ * platform is refused (UsageError FOREIGN_BINARY).
  */
-export async function collectFileEntries(specs: readonly FileSpec[], stamp: EntryStamp = {}): Promise<TarEntry[]> {
+export async function collectFileEntries(specs: readonly FileSpec[], stamp: EntryStamp = {}, opts: { platform?: Platform } = {}): Promise<TarEntry[]> {
   const tree = new ImageTree({ uid: stamp.uid ?? 0, gid: stamp.gid ?? 0, mtime: stamp.mtime ?? 0 });
-  for (const spec of specs) await addSpec(tree, spec);
+  for (const spec of specs) await addSpec(tree, spec, opts.platform);
   return sortTarEntries(tree.entries());
 }
 
-async function addSpec(tree: ImageTree, spec: FileSpec): Promise<void> {
+/**
+ * Refuses an ELF file that is not for `platform` (machine, class, byte order): an amd64
+ * program in an arm64 image. One line names the file as given, what it is and what the image
+ * is. Only the first bytes of each file are read.
+ */
+async function checkForeign(shown: string, dest: string, path: string, size: number, platform: Platform | undefined): Promise<void> {
+  if (platform === undefined || size < ELF_HEADER_BYTES) return;
+  const elf = describeElf(await readHead(shown, path, ELF_HEADER_BYTES));
+  if (elf && !elfMatchesPlatform(elf, platform)) {
+    const p = formatPlatform(platform);
+    throw new UsageError('FOREIGN_BINARY', `--file ${shown} (${dest}) is ${formatElf(elf)}, but the image is ${p}; build it for ${p}, or pass --allow-foreign-binaries to add it anyway`);
+  }
+}
+
+async function readHead(shown: string, path: string, n: number): Promise<Uint8Array> {
+  const fh = await open(path, 'r').catch((err: unknown) => {
+    throw unreadable(shown, err);
+  });
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function addSpec(tree: ImageTree, spec: FileSpec, platform: Platform | undefined): Promise<void> {
   const path = resolve(spec.cwd ?? process.cwd(), spec.src);
   const stats = await stat(path).catch((err: unknown) => {
     throw unreadable(spec.src, err);
@@ -73,17 +103,18 @@ async function addSpec(tree: ImageTree, spec: FileSpec): Promise<void> {
     const dest = spec.dest.endsWith('/') ? spec.dest + basename(path) : spec.dest;
     tree.claimDest(dest, spec);
     await checkReadable(spec.src, path);
+    await checkForeign(spec.src, dest, path, stats.size, platform);
     tree.add({ ...fileEntry(dest, stats, spec.mode), source: path }, spec);
   } else if (stats.isDirectory()) {
     tree.claimDest(spec.dest, spec);
     if (spec.dest !== '/') tree.add({ path: relative(spec.dest), type: 'directory', mode: DIRECTORY_MODE }, spec);
-    await addDirectory(tree, spec, path, spec.src, spec.dest);
+    await addDirectory(tree, spec, path, spec.src, spec.dest, platform);
   } else {
     throw new UsageError('UNREADABLE', `--file ${spec.src}: not a regular file or directory`);
   }
 }
 
-async function addDirectory(tree: ImageTree, spec: FileSpec, dir: string, shown: string, dest: string): Promise<void> {
+async function addDirectory(tree: ImageTree, spec: FileSpec, dir: string, shown: string, dest: string, platform: Platform | undefined): Promise<void> {
   const names = await readdir(dir).catch((err: unknown) => {
     throw unreadable(shown, err);
   });
@@ -107,9 +138,10 @@ async function addDirectory(tree: ImageTree, spec: FileSpec, dir: string, shown:
       tree.add({ path: relative(destChild), type: 'symlink', mode: SYMLINK_MODE, linkname: target }, spec);
     } else if (stats.isDirectory()) {
       tree.add({ path: relative(destChild), type: 'directory', mode: DIRECTORY_MODE }, spec);
-      await addDirectory(tree, spec, path, shownChild, destChild);
+      await addDirectory(tree, spec, path, shownChild, destChild, platform);
     } else if (stats.isFile()) {
       await checkReadable(shownChild, path);
+      await checkForeign(shownChild, destChild, path, stats.size, platform);
       tree.add({ ...fileEntry(destChild, stats, spec.mode), source: path }, spec);
     } else {
       throw new UsageError('UNREADABLE', `--file ${shownChild}: not a regular file, directory or symlink`);

@@ -24,6 +24,8 @@ export interface BuildOptions {
   /** The platform to build; taken from a single-image base, else linux/amd64, when not given. */
   platform?: Platform;
   files: FileSpec[];
+  /** Add ELF files for another platform than the image's (default: refuse them, exit 2). */
+  allowForeignBinaries?: boolean;
   /** Existing layer tarballs (plain or gzip) appended after the files' layer. */
   layers: string[];
   owner: { uid: number; gid: number };
@@ -58,7 +60,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     const built = new Map<Digest, string>();
     const newLayers: NewLayer[] = [];
     if (opts.files.length > 0) {
-      const entries = await collectFileEntries(opts.files, { ...opts.owner, mtime: opts.epoch });
+      const entries = await collectFileEntries(opts.files, { ...opts.owner, mtime: opts.epoch }, opts.allowForeignBinaries ? {} : { platform });
       const path = join(work, 'files-layer');
       const layer = await buildLayer(entries, { outPath: path, level: opts.compressionLevel });
       built.set(layer.digest, path);

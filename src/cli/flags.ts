@@ -64,3 +64,21 @@ export function parseCompressionLevel(n: number): number {
 export function print(io: { stdout: { write(s: string): unknown } }, json: boolean, value: unknown, human: string): void {
   io.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : human.endsWith('\n') ? human : `${human}\n`);
 }
+
+/** `--user user[:group]`: each a name or a number, as a Dockerfile's USER takes it. */
+export function parseUser(text: string): string {
+  const part = /^(?:[A-Za-z_][A-Za-z0-9_.-]*\$?|\d+)$/;
+  const [user, group, ...rest] = text.split(':');
+  if (rest.length > 0 || !part.test(user ?? '') || (group !== undefined && !part.test(group))) {
+    throw new UsageError('BAD_FLAG', `--user: "${text}" is not USER[:GROUP] (names or numbers, e.g. 65532:65532 or nonroot)`);
+  }
+  for (const n of [user, group]) if (n !== undefined && /^\d+$/.test(n) && Number(n) > 0x7fffffff) throw new UsageError('BAD_FLAG', `--user: "${text}" is out of range`);
+  return text;
+}
+
+/** `--expose PORT[/PROTO]`: a port from 1 to 65535, tcp (the default), udp or sctp. */
+export function parseExpose(text: string): string {
+  const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(text);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new UsageError('BAD_FLAG', `--expose: "${text}" is not PORT[/PROTO] (a port from 1 to 65535; tcp, udp or sctp)`);
+  return text;
+}

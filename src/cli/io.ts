@@ -4,11 +4,22 @@
  */
 export interface CliIO {
   stdout: { write(chunk: string): unknown };
-  stderr: { write(chunk: string): unknown; isTTY?: boolean };
+  stderr: { write(chunk: string): unknown; isTTY?: boolean; columns?: number; rows?: number };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** What --password-stdin and --creds USER read; absent: nothing to read. */
+  stdin?: AsyncIterable<Buffer | string>;
 }
 
 export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  // stdin is opened only when a command reads it (--password-stdin, --creds USER).
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    get stdin() {
+      return process.stdin;
+    },
+  };
 }

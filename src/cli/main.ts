@@ -1,9 +1,11 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { GlobalArgs } from './command.js';
 import { commands } from './commands/index.js';
+import { EXAMPLES, SHORT_FLAGS } from './examples.js';
 import type { CliIO } from './io.js';
 import { reportError } from './report.js';
+import { versionText } from './version.js';
 
 /**
  * Runs berth with `argv` and returns the exit code: 0 done, 2 bad usage or input, 1 an
@@ -13,6 +15,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   let debug = argv.includes('--debug');
   let json = argv.includes('--json');
   try {
+    if (argv[0] === '--version') {
+      io.stdout.write(versionText());
+      return 0;
+    }
     let parser = yargs(argv)
       .scriptName('berth')
       .usage('berth <command> [options]\n\nBuild, stamp and release multi-architecture container images, with no Docker daemon.')
@@ -21,21 +27,25 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       .strict()
       .demandCommand(1, 'name a command; see berth --help')
       .recommendCommands()
-      .help()
       .version(false)
+      .option('version', { type: 'boolean', global: false, describe: "Show berth's version, node's and the platform" })
+      .help()
+      .alias('help', 'h')
       .wrap(Math.min(110, process.stdout.columns ?? 100))
       .exitProcess(false)
       .fail((msg, err) => {
         if (err) throw err;
         // yargs' suggestion alone ("Did you mean copy?") does not say what was wrong.
         const suggestion = /^Did you mean (.+)\?$/.exec(msg ?? '');
-        throw new UsageError('BAD_FLAG', suggestion ? `unknown command "${argv[0]}"; did you mean ${suggestion[1]}? (see berth --help)` : msg);
+        // Errors are one line: yargs' multi-line ones (bad choices) are joined, not cut.
+        const line = (msg ?? '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+        throw new UsageError('BAD_FLAG', suggestion ? `unknown command "${argv[0]}"; did you mean ${suggestion[1]}? (see berth --help)` : line);
       });
     for (const c of commands) {
       parser = parser.command(
         c.command,
         c.describe,
-        (y) => c.builder(y as never),
+        (y) => withConventions(c.command.split(' ')[0]!, c.builder(y as never) as unknown as Argv),
         async (args) => {
           const g = args as unknown as GlobalArgs;
           debug = g.debug;
@@ -56,4 +66,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     return reportError(err, io, { debug, json });
   }
+}
+
+/**
+ * What every command gets, whatever flags it declares: `-o`, `-t`, `-p` for --output, --tag
+ * and --platform where it has them, and its Examples: section (./examples.ts).
+ */
+function withConventions(name: string, y: Argv): Argv {
+  const declared = (y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key;
+  for (const [long, short] of Object.entries(SHORT_FLAGS)) if (Object.hasOwn(declared, long)) y = y.alias(long, short);
+  // The command alone on its line, what it does as a comment: long commands keep the whole width.
+  for (const [cmd, what] of EXAMPLES[name] ?? []) y = y.example(`# ${what}\n${cmd}`, '');
+  return y;
 }

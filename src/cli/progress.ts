@@ -1,26 +1,39 @@
 import type { Digest } from '../oci/digest.js';
-import type { ProgressEvent, Reporter } from '../registry/progress.js';
+import type { BlobOutcome, ProgressEvent, Reporter } from '../registry/progress.js';
 
 interface Group {
   blobs: number;
   bytes: number;
   /** Bytes done per blob: sent so far, or the whole blob once settled. */
   done: Map<Digest, number>;
-  settled: Map<string, number>;
+  /** Blobs being transferred now: their size. */
+  active: Map<Digest, number>;
+  settled: Map<BlobOutcome | 'downloaded', number>;
   transferred: number;
   started: number;
-  finished: boolean;
+  summarised: boolean;
 }
 
 export interface ProgressRenderer {
   reporter: Reporter;
-  /** Stops the timer and writes the last state. */
-  /** `succeeded` false: the command failed, so no summary (its error is the one line). */
+  /**
+   * Stops the timer and leaves the summary lines; `succeeded` false: the command failed, so
+   * the live lines are cleared and no summary is left (its error is the one line).
+   */
   done(succeeded?: boolean): void;
+  /** Settles once the live display is loaded (on a TTY; at once otherwise). */
+  ready: Promise<void>;
+}
+
+/** Where progress goes: a TTY tells its width. */
+export interface ProgressStream {
+  write(s: string): unknown;
+  columns?: number;
+  rows?: number;
 }
 
 export interface RendererOptions {
-  /** A bar per group, redrawn in place; otherwise plain lines. */
+  /** Lines redrawn in place; otherwise plain lines. */
   tty: boolean;
   /** "pushing", "pulling", "copying". */
   verb: string;
@@ -39,57 +52,124 @@ function shortDigest(d: string): string {
   return d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
 }
 
+const HOW: Record<BlobOutcome | 'downloaded', string> = { downloaded: 'downloaded', uploaded: 'uploaded', mounted: 'mounted (not uploaded)', existing: 'already there', skipped: 'skipped (foreign layer)' };
+
 /**
- * Renders registry progress on stderr: on a TTY one bar per image (bytes, rate, time left),
- * redrawn at most ten times a second; otherwise a plain line per busy image every
- * `intervalMs`, a line for each retry, and a summary line per image at the end.
+ * One progress line that fits `width` columns: the label, then as many of `fields` as fit (in
+ * order of importance), with a bar sized to what is left when there is room for one.
  */
-export function progressRenderer(out: { write(s: string): unknown }, opts: RendererOptions): ProgressRenderer {
+export function fitLine(label: string, frac: number, fields: readonly string[], width: number): string {
+  const w = Math.max(1, width - 1); // the last column would make some terminals wrap
+  const bar = (n: number) => {
+    const filled = Math.round(Math.min(1, Math.max(0, frac)) * n);
+    return `[${'#'.repeat(filled)}${'.'.repeat(n - filled)}]`;
+  };
+  for (let keep = fields.length; keep >= 0; keep--) {
+    const text = [label, ...fields.slice(0, keep)].join('  ');
+    const room = w - text.length - 2;
+    if (width >= 60 && room >= 12) {
+      const n = Math.min(30, room - 2);
+      const [first, ...rest] = [label, ...fields.slice(0, keep)];
+      return [first, bar(n), ...rest].join('  ');
+    }
+    if (text.length <= w) return text;
+  }
+  return label.slice(0, w);
+}
+
+/**
+ * Renders registry progress on stderr. On a TTY (through log-update, which redraws the lines
+ * in place): a line per blob being transferred and a total line, redrawn at most ten times a
+ * second and fitted to the terminal's width; a summary line per image when it is finished.
+ * Otherwise plain lines: one per image as it starts, one per blob as it settles, one per busy
+ * image every `intervalMs`, and a summary line per image. Retries get a line in both.
+ */
+export function progressRenderer(out: ProgressStream, opts: RendererOptions): ProgressRenderer {
   const now = opts.now ?? Date.now;
+  const started = now();
   const groups = new Map<string, Group>();
-  let drawnLines = 0;
+  const width = () => out.columns ?? 80;
+  // log-update and what it loads cost about 60 ms to load: only on a TTY, and without holding
+  // anything up (frames before it is there are skipped; the lines that stay never wait for it).
+  let live: ReturnType<typeof import('log-update').createLogUpdate> | undefined;
+  const ready = !opts.tty
+    ? Promise.resolve()
+    : import('log-update').then(({ createLogUpdate }) => {
+        live = createLogUpdate({ write: (s: string) => out.write(s), get columns() { return width(); }, get rows() { return out.rows ?? 24; }, isTTY: true } as unknown as NodeJS.WriteStream, { showCursor: true });
+      });
   let lastDraw = 0;
+  // A line that stays (a summary, a retry) replaces the live lines; the next frame is drawn
+  // below it. Written as it is: log-update's persist() would break it at the width.
+  const persist = (line: string) => {
+    live?.clear();
+    out.write(`${line}\n`);
+  };
   const group = (name: string): Group => {
     let g = groups.get(name);
     if (!g) {
-      g = { blobs: 0, bytes: 0, done: new Map(), settled: new Map(), transferred: 0, started: now(), finished: false };
+      g = { blobs: 0, bytes: 0, done: new Map(), active: new Map(), settled: new Map(), transferred: 0, started: now(), summarised: false };
       groups.set(name, g);
     }
     return g;
   };
-  const doneBytes = (g: Group) => [...g.done.values()].reduce((a, b) => a + b, 0);
-  const settledCount = (g: Group) => [...g.settled.values()].reduce((a, b) => a + b, 0);
-  const rate = (g: Group) => {
-    const secs = (now() - g.started) / 1000;
-    return secs > 0 ? g.transferred / secs : 0;
+  const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
+  const doneBytes = (g: Group) => Math.min(sum(g.done.values()), g.bytes);
+  const settledCount = (g: Group) => sum(g.settled.values());
+  const finished = (g: Group) => settledCount(g) >= g.blobs;
+  const perSecond = (bytes: number, since: number) => {
+    const secs = (now() - since) / 1000;
+    return secs > 0 ? bytes / secs : 0;
+  };
+  const summary = (name: string, g: Group) => {
+    const how = [...g.settled.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
+    return `berth: ${opts.verb} ${name}: ${g.blobs} blobs, ${mib(g.bytes)}${how ? ` (${how})` : ''}`;
   };
 
-  const barLine = (name: string, g: Group): string => {
-    const d = Math.min(doneBytes(g), g.bytes);
-    const frac = g.bytes > 0 ? d / g.bytes : 1;
-    const width = 24;
-    const filled = Math.round(frac * width);
-    const r = rate(g);
-    const left = r > 0 && d < g.bytes ? `${Math.ceil((g.bytes - d) / r)}s left` : g.finished ? 'done' : '';
-    const parts = [`${(d / MiB).toFixed(1)}/${mib(g.bytes)}`, `${mib(r)}/s`, left, `(${settledCount(g)}/${g.blobs} blobs)`];
-    return `${name.padEnd(14)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${parts.filter(Boolean).join('  ')}`;
+  const frame = (): string => {
+    const w = width();
+    const lines: string[] = [];
+    let bytes = 0;
+    let done = 0;
+    let transferred = 0;
+    let blobs = 0;
+    let settled = 0;
+    for (const [name, g] of groups) {
+      bytes += g.bytes;
+      done += doneBytes(g);
+      transferred += g.transferred;
+      blobs += g.blobs;
+      settled += settledCount(g);
+      for (const [digest, size] of g.active) {
+        const d = g.done.get(digest) ?? 0;
+        lines.push(fitLine(`  ${name} ${shortDigest(digest).slice(7, 19)}`, size ? d / size : 1, [`${(d / MiB).toFixed(1)}/${mib(size)}`], w));
+      }
+    }
+    const rate = perSecond(transferred, started);
+    const left = rate > 0 && done < bytes ? `${Math.ceil((bytes - done) / rate)}s left` : '';
+    lines.push(fitLine(`${opts.verb}`, bytes ? done / bytes : 1, [`${(done / MiB).toFixed(1)}/${mib(bytes)}`, `${settled}/${blobs} blobs`, `${mib(rate)}/s`, left].filter(Boolean), w));
+    return lines.join('\n');
   };
 
-  const drawTty = (force = false) => {
+  const draw = (force = false) => {
+    if (!opts.tty) return;
     const t = now();
-    if (!force && t - lastDraw < 100) return;
+    for (const [name, g] of groups) {
+      if (!g.summarised && g.blobs > 0 && finished(g)) {
+        g.summarised = true;
+        persist(summary(name, g));
+        force = true;
+      }
+    }
+    if (!live || (!force && t - lastDraw < 100)) return;
     lastDraw = t;
-    let s = drawnLines > 0 ? `\x1b[${drawnLines}A` : '';
-    for (const [name, g] of groups) s += `\x1b[2K\r${barLine(name, g)}\n`;
-    drawnLines = groups.size;
-    out.write(s);
+    live(frame());
   };
 
   const plainTick = () => {
     for (const [name, g] of groups) {
-      if (g.finished || settledCount(g) >= g.blobs) continue;
+      if (finished(g)) continue;
       const d = doneBytes(g);
-      out.write(`berth: ${opts.verb} ${name}: ${mib(d)} of ${mib(g.bytes)} (${g.bytes ? Math.floor((100 * d) / g.bytes) : 100}%), ${mib(rate(g))}/s\n`);
+      out.write(`berth: ${opts.verb} ${name}: ${mib(d)} of ${mib(g.bytes)} (${g.bytes ? Math.floor((100 * d) / g.bytes) : 100}%), ${mib(perSecond(g.transferred, g.started))}/s\n`);
     }
   };
   const timer = opts.tty ? undefined : setInterval(plainTick, opts.intervalMs ?? 10_000);
@@ -101,6 +181,7 @@ export function progressRenderer(out: { write(s: string): unknown }, opts: Rende
         const g = group(e.group);
         g.blobs += e.blobs;
         g.bytes += e.bytes;
+        if (!opts.tty) out.write(`berth: ${opts.verb} ${e.group}: ${e.blobs} blobs, ${mib(e.bytes)}\n`);
         break;
       }
       case 'bytes': {
@@ -108,42 +189,51 @@ export function progressRenderer(out: { write(s: string): unknown }, opts: Rende
         const before = g.done.get(e.digest) ?? 0;
         if (e.done > before) g.transferred += e.done - before;
         g.done.set(e.digest, e.done);
+        g.active.set(e.digest, e.size);
         break;
       }
       case 'blob': {
         const g = group(e.group);
         g.done.set(e.digest, e.size);
+        g.active.delete(e.digest);
         g.settled.set(e.how, (g.settled.get(e.how) ?? 0) + 1);
-        if (settledCount(g) >= g.blobs) g.finished = true;
+        if (!opts.tty) out.write(`berth: ${opts.verb} ${e.group}: ${shortDigest(e.digest)} ${mib(e.size)} ${HOW[e.how]}\n`);
         break;
       }
-      case 'retry':
-        if (opts.tty && drawnLines > 0) {
-          out.write(`\x1b[${drawnLines}A\x1b[J`);
-          drawnLines = 0;
-        }
-        out.write(`berth: retrying ${e.what.replace(/sha256:[0-9a-f]{64}/g, shortDigest)} in ${(e.delayMs / 1000).toFixed(1)} s (try ${e.attempt + 1}): ${e.reason}\n`);
+      case 'retry': {
+        const line = `berth: retrying ${e.what.replace(/sha256:[0-9a-f]{64}/g, shortDigest)} in ${(e.delayMs / 1000).toFixed(1)} s (try ${e.attempt + 1}): ${e.reason}`;
+        persist(line);
         break;
+      }
       case 'manifest':
         return;
     }
-    if (opts.tty) drawTty();
+    draw();
   };
 
   return {
     reporter,
-    /** Final bars on a TTY; otherwise one summary line per group, only when it all succeeded (a failure is its one error line). */
+    ready,
     done(succeeded = true) {
       if (timer) clearInterval(timer);
+      if (opts.tty && !succeeded) {
+        live?.clear();
+        live?.done();
+        return;
+      }
       if (opts.tty) {
-        if (groups.size > 0) drawTty(true);
+        draw(true);
+        live?.clear();
+        for (const [name, g] of groups) if (!g.summarised) persist(summary(name, g));
+        if (groups.size > 0) {
+          const bytes = sum([...groups.values()].map((g) => g.bytes));
+          persist(`berth: ${opts.verb} done: ${groups.size} image${groups.size === 1 ? '' : 's'}, ${mib(bytes)} in ${((now() - started) / 1000).toFixed(1)} s`);
+        }
+        live?.done();
         return;
       }
       if (!succeeded) return;
-      for (const [name, g] of groups) {
-        const how = [...g.settled.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
-        out.write(`berth: ${opts.verb} ${name}: ${g.blobs} blobs, ${mib(g.bytes)}${how ? ` (${how})` : ''}\n`);
-      }
+      for (const [name, g] of groups) out.write(`${summary(name, g)}\n`);
     },
   };
 }

@@ -1,9 +1,10 @@
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkHostPort, CONFIG_FILE, loadConfig } from '../config/index.js';
+import { checkHostPort, CONFIG_FILE, loadConfig, MIRRORS_ENV, mirrorsFromEnv, parseMirror, type RegistryMirror } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import { defaultCacheDir } from '../registry/cache.js';
+import { findCredential, type Credential } from '../registry/credentials.js';
 import { DEFAULT_TIMEOUT_MS } from '../registry/http.js';
 import { withRegistries, DEFAULT_JOBS, type Registries, type RegistryOptions } from '../registry/pool.js';
 import { DEFAULT_RETRY } from '../registry/retry.js';
@@ -15,6 +16,7 @@ import { progressRenderer } from './progress.js';
 export interface RegistryArgs {
   'insecure-registry'?: string[];
   'cache-dir'?: string;
+  creds?: string;
   timeout?: number;
 }
 
@@ -29,6 +31,7 @@ export interface TransferArgs extends RegistryArgs {
 export const REGISTRY_OPTIONS = {
   'insecure-registry': { type: 'string', array: true, describe: 'HOST[:PORT] to reach over plain HTTP (localhost, 127.0.0.0/8 and ::1 always are; NAME.localhost when it resolves to loopback)' },
   'cache-dir': { type: 'string', describe: "berth's cache: pulled bases, where blobs were seen (default $XDG_CACHE_HOME/berth or ~/.cache/berth)" },
+  creds: { type: 'string', describe: 'USER[:PASSWORD] for the registry, in place of a stored login; without :PASSWORD the password is read from stdin' },
   timeout: { type: 'number', default: DEFAULT_TIMEOUT_MS / 1000, describe: 'seconds a registry request may move no byte before it fails (an idle timeout: a slow transfer that keeps moving never times out); retried once' },
 } as const;
 
@@ -52,6 +55,18 @@ export function parseRegistryReference(text: string, what: string): Reference {
   return parseReference(text.startsWith('docker://') ? text.slice('docker://'.length) : text, { what });
 }
 
+/** Mirrors to read by digest from first: $BERTH_REGISTRY_MIRRORS, then `registry-mirrors` of ./berth.yaml. */
+async function registryMirrors(io: CliIO): Promise<RegistryMirror[]> {
+  let fromEnv: RegistryMirror[];
+  try {
+    fromEnv = mirrorsFromEnv(io.env[MIRRORS_ENV]);
+  } catch (err) {
+    throw new UsageError('BAD_ENV', (err as Error).message);
+  }
+  const config = await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE });
+  return [...fromEnv, ...(config['registry-mirrors'] ?? []).map((m) => parseMirror(m) as RegistryMirror)];
+}
+
 /** Hosts to reach over plain HTTP: `--insecure-registry`, and `insecure-registries` of ./berth.yaml. */
 async function insecureRegistries(args: RegistryArgs, io: CliIO): Promise<string[]> {
   const fromFlags = (args['insecure-registry'] ?? []).flatMap((h) => h.split(',')).filter((h) => h !== '');
@@ -63,15 +78,42 @@ async function insecureRegistries(args: RegistryArgs, io: CliIO): Promise<string
   return [...new Set([...fromFlags, ...(config['insecure-registries'] ?? [])])];
 }
 
+/** Reads stdin whole, without its final newline (a password piped in). */
+export async function readStdin(io: CliIO, what: string): Promise<string> {
+  if (!io.stdin || (io.stdin as { isTTY?: boolean }).isTTY) throw new UsageError('BAD_FLAG', `${what}: pipe the password in on stdin (berth does not prompt for it)`);
+  let text = '';
+  for await (const chunk of io.stdin) text += chunk.toString();
+  text = text.replace(/\r?\n$/, '');
+  if (text === '') throw new UsageError('BAD_FLAG', `${what}: stdin gave an empty password`);
+  return text;
+}
+
+/**
+ * `--creds`-style USER[:PASSWORD], as skopeo takes it; without the password it is read from
+ * stdin. `flag` names it in errors and as the credential's source, never the secret.
+ */
+export async function parseCreds(text: string, flag: string, io: CliIO): Promise<Credential> {
+  const colon = text.indexOf(':');
+  const username = colon < 0 ? text : text.slice(0, colon);
+  if (username === '') throw new UsageError('BAD_FLAG', `${flag}: give USER[:PASSWORD]; the user is empty`);
+  const password = colon < 0 ? await readStdin(io, flag) : text.slice(colon + 1);
+  return { username, password, source: flag };
+}
+
 /** RegistryOptions from the flags, ./berth.yaml and the environment. Debug lines never carry credentials. */
-export async function registryOptions(args: RegistryArgs & Partial<TransferArgs> & GlobalArgs, io: CliIO): Promise<RegistryOptions> {
+export async function registryOptions(args: RegistryArgs & Partial<TransferArgs> & GlobalArgs, io: CliIO, credsByHost?: Map<string, Credential>): Promise<RegistryOptions> {
   const insecure = await insecureRegistries(args, io);
+  const creds = args.creds !== undefined ? await parseCreds(args.creds, '--creds', io) : undefined;
+  const given = (host: string) => credsByHost?.get(host) ?? creds;
   if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64)) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
   if (args.retries !== undefined && (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 20)) throw new UsageError('BAD_FLAG', `--retries: ${args.retries} is not a whole number from 0 to 20`);
   if (args.timeout !== undefined && !(Number.isFinite(args.timeout) && args.timeout > 0 && args.timeout <= 3600)) throw new UsageError('BAD_FLAG', `--timeout: ${args.timeout} is not a number of seconds above 0 and up to 3600`);
+  const mirrors = await registryMirrors(io);
   return {
     env: io.env,
     insecure,
+    ...(mirrors.length > 0 ? { mirrors } : {}),
+    ...(creds || credsByHost?.size ? { credential: async (host: string) => given(host) ?? findCredential(host, io.env) } : {}),
     cacheDir: args['cache-dir'] !== undefined ? resolve(io.cwd, args['cache-dir']) : defaultCacheDir(io.env),
     ...(args.jobs !== undefined ? { jobs: args.jobs } : {}),
     ...(args.retries !== undefined ? { retry: { retries: args.retries } } : {}),
@@ -81,12 +123,13 @@ export async function registryOptions(args: RegistryArgs & Partial<TransferArgs>
 }
 
 /** Runs `fn` with a registry pool and progress rendered on stderr, closing both after. */
-export async function withTransfer<T>(args: TransferArgs & GlobalArgs, io: CliIO, verb: string, fn: (r: Registries) => Promise<T>): Promise<T> {
+export async function withTransfer<T>(args: TransferArgs & GlobalArgs, io: CliIO, verb: string, fn: (r: Registries) => Promise<T>, credsByHost?: Map<string, Credential>): Promise<T> {
+  const options = await registryOptions(args, io, credsByHost);
   const tty = io.stderr.isTTY === true && !args.quiet && !args.json;
   const progress = progressRenderer(io.stderr, { tty, verb });
   let succeeded = false;
   try {
-    const result = await withRegistries({ ...(await registryOptions(args, io)), reporter: progress.reporter }, fn);
+    const result = await withRegistries({ ...options, reporter: progress.reporter }, fn);
     succeeded = true;
     return result;
   } finally {

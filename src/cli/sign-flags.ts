@@ -13,7 +13,7 @@ export interface SignerArgs {
 }
 
 export const SIGNER_OPTIONS = {
-  key: { type: 'string', describe: 'a private key to sign with: cosign.key, or a PKCS#8 / EC PEM key (password from COSIGN_PASSWORD); repeatable. Default: the signers berth.yaml enables' },
+  key: { type: 'string', array: true, nargs: 1, describe: 'a private key to sign with: cosign.key, or a PKCS#8 / EC PEM key (password from COSIGN_PASSWORD); repeatable. Default: the signers berth.yaml enables' },
   repo: { type: 'string', describe: "org/repo choosing berth.yaml's enabled-signers (default: from Prow's REPO_OWNER/REPO_NAME or GITHUB_REPOSITORY)" },
 } as const;
 
@@ -27,9 +27,9 @@ export function annotationsOf(values: string | readonly string[] | undefined): R
 }
 
 /**
- * A repeatable flag's values. Such flags are declared as plain strings (yargs gathers
- * repeats into an array), not `array: true`, which would swallow the positional image
- * references that follow them (`--key k.key REF`).
+ * A repeatable flag's values. Such flags are declared `array: true` with `nargs: 1`, so that
+ * --help says they repeat and one value is taken per flag: plain `array: true` would swallow
+ * the positional image references that follow them (`--key k.key REF`).
  */
 export function listOf(v: string | readonly string[] | undefined): string[] {
   return v === undefined ? [] : typeof v === 'string' ? [v] : [...v];

@@ -5,3 +5,4 @@ export { boolean, configError, integer, list, oneOf, record, section, string, ty
 export { checkHostPort, checkRegistry } from './registry.js';
 export { TEMPLATE_FIELDS, checkTagSpec, tryParseTagSpec, type SpecError, type TagSpec, type TemplateField, type TemplatePart, type TemplateValues } from './tag-spec.js';
 export { JOB_TYPES, SIGNER_TYPES, signingSpec, type JobType, type SignerSpec, type SigningConfig } from './signing.js';
+export { MIRRORS_ENV, checkMirror, mirrorsFor, mirrorsFromEnv, parseMirror, type RegistryMirror } from './mirrors.js';

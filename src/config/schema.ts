@@ -131,8 +131,13 @@ export type SectionValue<F extends Record<string, Spec<unknown>>> = { [K in keyo
  * A mapping with a fixed set of keys, each optional. Any other key is an error naming the
  * keys it knows. An empty value (`tags:` with nothing after it) counts as absent.
  */
-export function section<F extends Record<string, Spec<unknown>>>(fields: F): Spec<SectionValue<F>> {
+/**
+ * A mapping with the keys `fields` names. `renamed` maps an old spelling (`pushRegistry`) to
+ * its key (`push-registry`): still read, with a line for the user in `deprecations`.
+ */
+export function section<F extends Record<string, Spec<unknown>>>(fields: F, opts: { renamed?: Record<string, keyof F & string> } = {}): Spec<SectionValue<F> & { deprecations?: string[] }> {
   const known = Object.keys(fields);
+  const renamed = opts.renamed ?? {};
   return {
     type: 'a mapping',
     shape: `{${known.map((k) => `${k}:${fields[k]!.shape}`).join(',')}}`,
@@ -140,7 +145,14 @@ export function section<F extends Record<string, Spec<unknown>>>(fields: F): Spe
       if (node.kind === 'scalar' && node.value === null) return {};
       if (node.kind !== 'map') throw configError(where, node.line, `want a mapping of keys (${known.join(', ')}), found ${describeNode(node)}`);
       const out: Record<string, unknown> = {};
-      for (const entry of node.entries) {
+      const deprecations: string[] = [];
+      for (const original of node.entries) {
+        let entry = original;
+        if (Object.hasOwn(renamed, entry.key)) {
+          const key = renamed[entry.key]!;
+          deprecations.push(`${where.file}:${entry.line}: ${entry.key} is deprecated; write ${key}`);
+          entry = { ...entry, key };
+        }
         const path = where.path === '' ? entry.key : `${where.path}.${entry.key}`;
         const spec = Object.hasOwn(fields, entry.key) ? fields[entry.key] : undefined;
         if (spec === undefined) {
@@ -149,6 +161,7 @@ export function section<F extends Record<string, Spec<unknown>>>(fields: F): Spe
         if (entry.value.kind === 'scalar' && entry.value.value === null) continue;
         out[entry.key] = spec.read(entry.value, { file: where.file, path });
       }
+      if (deprecations.length > 0) out.deprecations = deprecations;
       return out as SectionValue<F>;
     },
   };

@@ -5,6 +5,7 @@
  * `BerthConfig` type follow from it. A key not listed here is an error.
  */
 import { checkHostPort, checkRegistry } from './registry.js';
+import { checkMirror } from './mirrors.js';
 import { checkTagSpec } from './tag-spec.js';
 import { signingSpec } from './signing.js';
 import { list, section, string, type Infer } from './schema.js';
@@ -13,13 +14,15 @@ export const berthYamlSchema = section({
   /** Default for STABLE_DOCKER_REGISTRY when $DOCKER_REGISTRY is not set. */
   registry: string({ check: checkRegistry }),
   /** Default for STABLE_DOCKER_PUSH_REGISTRY when $DOCKER_PUSH_REGISTRY is not set. */
-  pushRegistry: string({ check: checkRegistry }),
+  'push-registry': string({ check: checkRegistry }),
   /** Default tags for `berth tags`: `name=template`, a template, or a plain value. */
   tags: list(string({ check: checkTagSpec, coerce: true })),
   /** Registry hosts reached over plain HTTP, as `--insecure-registry` (localhost and 127.0.0.1 always are). */
   'insecure-registries': list(string({ check: checkHostPort })),
+  /** Where to read content by digest first: `[REGISTRY=]URL` (./mirrors.ts); $BERTH_REGISTRY_MIRRORS comes before. */
+  'registry-mirrors': list(string({ check: checkMirror })),
   /** Who signs what `berth release --sign` and `berth sign` publish (see ./signing.ts). */
   signing: signingSpec,
-});
+}, { renamed: { pushRegistry: 'push-registry' } });
 
 export type BerthConfig = Infer<typeof berthYamlSchema>;

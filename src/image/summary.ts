@@ -9,7 +9,7 @@ export interface ImageSummary {
   mediaType: string;
   digest: Digest;
   platform: string;
-  /** Bytes of manifest, config and every layer: what a pull transfers. */
+  /** Bytes of manifest, config and every layer (compressed, as stored): what a pull transfers. */
   size: number;
   created?: string;
   layers: { digest: string; size: number; mediaType: string }[];
@@ -30,7 +30,10 @@ export interface IndexSummary {
   kind: 'index';
   mediaType: string;
   digest: Digest;
+  /** Bytes of the index document alone; each image's size is its own. */
   size: number;
+  /** The platforms of its images, in its order. */
+  platforms: string[];
   annotations: Record<string, string>;
   manifests: (ImageSummary | IndexSummary)[];
 }
@@ -63,7 +66,8 @@ export function summariseImage(mediaType: string, digest: Digest, manifestSize: 
 }
 
 export function summariseIndex(mediaType: string, digest: Digest, size: number, index: ImageIndex, children: Summary[]): IndexSummary {
-  return { kind: 'index', mediaType, digest, size, annotations: index.annotations ?? {}, manifests: children };
+  const platforms = children.map((c, i) => (c.kind === 'image' ? c.platform : index.manifests[i]?.platform ? formatPlatform(index.manifests[i]!.platform!) : 'index'));
+  return { kind: 'index', mediaType, digest, size, platforms, annotations: index.annotations ?? {}, manifests: children };
 }
 
 /** The human rendering of a summary, one fact a line. */
@@ -73,6 +77,8 @@ export function renderSummary(s: Summary, indent = ''): string {
   if (s.kind === 'index') {
     add(`index      ${s.digest}`);
     add(`media type ${s.mediaType}`);
+    add(`size       ${humanBytes(s.size)} (${s.size} bytes: the index document alone)`);
+    add(`platforms  ${s.platforms.join(', ')}`);
     add(`images     ${s.manifests.length}`);
     for (const [k, v] of Object.entries(s.annotations)) add(`annotation ${k}=${v}`);
     for (const child of s.manifests) lines.push('', renderSummary(child, `${indent}  `));
@@ -81,7 +87,7 @@ export function renderSummary(s: Summary, indent = ''): string {
   add(`image      ${s.digest}`);
   add(`media type ${s.mediaType}`);
   add(`platform   ${s.platform}`);
-  add(`size       ${humanBytes(s.size)} (${s.size} bytes)`);
+  add(`size       ${humanBytes(s.size)} (${s.size} bytes: manifest, config and compressed layers, as a pull moves them)`);
   if (s.created) add(`created    ${s.created}`);
   add(`config     ${s.config.digest}`);
   if (s.config.user) add(`user       ${s.config.user}`);
@@ -95,4 +101,20 @@ export function renderSummary(s: Summary, indent = ''): string {
   add(`layers     ${s.layers.length}`);
   for (const l of s.layers) add(`  ${l.digest}  ${humanBytes(l.size)}`);
   return lines.join('\n');
+}
+
+/** A name a layout or tarball gives (index.json's ref.name, RepoTags), and what it points at. */
+export interface NameEntry {
+  name: string;
+  digest: Digest;
+  mediaType: string;
+  /** The image's platform, or an index's platforms. */
+  platforms: string[];
+}
+
+/** The names block of `berth inspect`: one line per name, what it points at. */
+export function renderNames(names: readonly NameEntry[]): string {
+  const width = Math.max(...names.map((n) => n.name.length));
+  const kind = (mt: string) => (/index|list/.test(mt) ? 'index' : 'image');
+  return ['names', ...names.map((n) => `  ${n.name.padEnd(width)}  -> ${kind(n.mediaType)} ${n.digest}${n.platforms.length ? ` (${n.platforms.join(', ')})` : ''}`)].join('\n');
 }

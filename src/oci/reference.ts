@@ -71,6 +71,9 @@ export function parseReference(text: string, opts: ParseReferenceOptions = {}): 
     registry = first;
     parts.shift();
     if (!DOMAIN_RE.test(registry)) fail(`"${registry}" is not a registry host`);
+    // Docker's grammar takes `UPPER/repo` for host UPPER only because of its capitals: what was
+    // meant is a repository, and repository names are lowercase (a push would fail).
+    if (!first.includes('.') && !first.includes(':') && first !== 'localhost') fail(`"${first}" must be lowercase letters, digits and separators (a registry host needs a dot or a port)`);
   } else {
     if (opts.strict) fail('name the registry, e.g. quay.io/org/name:tag');
     registry = DOCKER_HUB;

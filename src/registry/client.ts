@@ -177,6 +177,24 @@ export class RegistryClient {
     if (this.ownsTransport) this.transport.close();
   }
 
+  /**
+   * Checks the credential as `docker login` does: GET /v2/ with it (Basic, or a token asked
+   * for with no scope). Resolves to how the registry authenticates ('none' needs no login);
+   * a refusal is an UNAUTHORIZED RegistryError that names where the credential came from.
+   */
+  async checkLogin(signal?: AbortSignal): Promise<Challenge['scheme']> {
+    const ch = await this.challenge();
+    if (ch.scheme === 'none') return 'none';
+    const authorization = await this.authorization(ch, [], '', signal);
+    const url = new URL(`${this.base}/v2/`);
+    const res = await send(this.transport, { method: 'GET', url, headers: authorization ? { authorization } : {}, ...(signal ? { signal } : {}) });
+    this.opts.log?.(`GET ${redactUrl(url)} -> ${res.status}`);
+    await drain(res);
+    if (res.status >= 200 && res.status < 300) return ch.scheme;
+    if (res.status === 401 || res.status === 403) throw this.unauthorized(res, 'GET', '', await this.credential(), 'the registry');
+    throw await this.errorFrom(res, 'GET', this.host, 'the login check (/v2/)');
+  }
+
   // ---------------------------------------------------------------- blobs
 
   /** Whether the repository has the blob (HEAD). A size that disagrees is an error. */

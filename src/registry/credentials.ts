@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
 
 /**
@@ -122,4 +122,76 @@ async function fromHelper(name: string, host: string, env: NodeJS.ProcessEnv): P
   const source = program;
   if (doc.Username === '<token>') return { identityToken: doc.Secret, source };
   return { username: typeof doc.Username === 'string' ? doc.Username : '', password: doc.Secret, source };
+}
+
+/** Docker's config file, as `docker login` writes it: $DOCKER_CONFIG/config.json or ~/.docker/config.json. */
+export function dockerConfigFile(env: NodeJS.ProcessEnv): { path: string; display: string } {
+  return authFiles({ ...env, REGISTRY_AUTH_FILE: undefined }).at(-1)!;
+}
+
+/** The helper that keeps `host`'s secret, when the config names one (credHelpers, else credsStore). */
+function helperFor(file: AuthConfigFile, host: string): string | undefined {
+  return Object.entries(file.credHelpers ?? {}).find(([k]) => normaliseHost(k) === host)?.[1] ?? file.credsStore;
+}
+
+/** The key `docker login` files a host under in `auths`. */
+function authsKey(host: string): string {
+  return host === 'docker.io' ? 'https://index.docker.io/v1/' : host;
+}
+
+async function runHelper(name: string, verb: 'store' | 'erase', input: string, env: NodeJS.ProcessEnv): Promise<void> {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError('UNREADABLE', `credential helper name "${name}" is not a plain name`);
+  const program = `docker-credential-${name}`;
+  const { execa } = await import('execa');
+  const r = await execa(program, [verb], { input, env, extendEnv: false, reject: false, timeout: 30_000 });
+  // Its output is not shown: a helper may echo what it was given.
+  if (r.failed) throw new OperationalError('UNREADABLE', (r as { code?: string }).code === 'ENOENT' ? `credential helper ${program} is named in the config but is not on PATH` : `credential helper ${program} ${verb} failed (exit ${r.exitCode ?? '?'})`);
+}
+
+/** Rewrites the config file with `change` applied, keeping every other key; written to a temporary file, then renamed, mode 0600. */
+async function updateConfig(env: NodeJS.ProcessEnv, change: (file: AuthConfigFile) => boolean): Promise<boolean> {
+  const { path, display } = dockerConfigFile(env);
+  const file = (await readAuthFile(path, display)) ?? {};
+  if (!change(file)) return false;
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(file, null, '\t')}\n`, { mode: 0o600 });
+  await rename(tmp, path);
+  return true;
+}
+
+/**
+ * Stores a login as `docker login` does: with the credential helper the config names for the
+ * host (or its credsStore), else base64 in `auths` of Docker's config.json. Returns where.
+ */
+export async function storeCredential(host: string, username: string, password: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const want = normaliseHost(host);
+  const { path, display } = dockerConfigFile(env);
+  const helper = helperFor((await readAuthFile(path, display)) ?? {}, want);
+  if (helper) {
+    await runHelper(helper, 'store', JSON.stringify({ ServerURL: authsKey(want), Username: username, Secret: password }), env);
+    return `docker-credential-${helper}`;
+  }
+  await updateConfig(env, (file) => {
+    file.auths ??= {};
+    for (const k of Object.keys(file.auths)) if (normaliseHost(k) === want) delete file.auths[k];
+    file.auths[authsKey(want)] = { auth: Buffer.from(`${username}:${password}`).toString('base64') };
+    return true;
+  });
+  return display;
+}
+
+/** Forgets a login as `docker logout` does. Returns where it was, or undefined when there was none in the file. */
+export async function eraseCredential(host: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const want = normaliseHost(host);
+  const { path, display } = dockerConfigFile(env);
+  const file = (await readAuthFile(path, display)) ?? {};
+  const helper = helperFor(file, want);
+  if (helper) await runHelper(helper, 'erase', authsKey(want), env);
+  const removed = await updateConfig(env, (f) => {
+    const keys = Object.keys(f.auths ?? {}).filter((k) => normaliseHost(k) === want);
+    for (const k of keys) delete f.auths![k];
+    return keys.length > 0;
+  });
+  return helper ? `docker-credential-${helper}` : removed ? display : undefined;
 }

@@ -1,3 +1,4 @@
+import { mirrorsFor, type RegistryMirror } from '../config/mirrors.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { createTransport, type HttpTransport } from './http.js';
 import { BlobLocations } from './locations.js';
@@ -11,6 +12,8 @@ export interface RegistryOptions extends Omit<RegistryClientOptions, 'transport'
   reporter?: Reporter;
   /** Where blob locations (for mounts) and cached bases are kept; none when undefined. */
   cacheDir?: string;
+  /** Where content named by digest is read first (berth.yaml's registry-mirrors, $BERTH_REGISTRY_MIRRORS). */
+  mirrors?: readonly RegistryMirror[];
 }
 
 export const DEFAULT_JOBS = 4;
@@ -27,7 +30,12 @@ export class Registries {
   private readonly clients = new Map<string, RegistryClient>();
   private readonly locations = new Map<string, Promise<BlobLocations>>();
 
-  constructor(private readonly opts: RegistryOptions = {}) {
+  private readonly opts: RegistryOptions;
+
+  constructor(opts: RegistryOptions = {}) {
+    // A mirror given as http:// is reached over plain HTTP, as an --insecure-registry is.
+    const plainMirrors = (opts.mirrors ?? []).filter((m) => m.insecure).map((m) => m.host);
+    this.opts = plainMirrors.length > 0 ? { ...opts, insecure: [...(opts.insecure ?? []), ...plainMirrors] } : opts;
     this.jobs = Math.max(1, opts.jobs ?? DEFAULT_JOBS);
     this.reporter = opts.reporter;
     this.cacheDir = opts.cacheDir;
@@ -42,6 +50,16 @@ export class Registries {
       this.clients.set(host, c);
     }
     return c;
+  }
+
+  /** The mirrors to try, in order, before `host` for content named by digest. */
+  mirrorsFor(host: string): RegistryMirror[] {
+    return mirrorsFor(this.opts.mirrors ?? [], host);
+  }
+
+  /** Debug lines, when asked for. */
+  log(line: string): void {
+    this.opts.log?.(line);
   }
 
   /** Where blobs of `host` were seen, remembered across runs under the cache folder. */

@@ -12,7 +12,7 @@ export type ProgressEvent =
   /** Bytes of one blob sent or received so far (absolute; it may go down when a try restarts). */
   | { type: 'bytes'; group: string; digest: Digest; size: number; done: number }
   /** One blob is settled, and how. */
-  | { type: 'blob'; group: string; digest: Digest; size: number; how: BlobOutcome }
+  | { type: 'blob'; group: string; digest: Digest; size: number; how: BlobOutcome | 'downloaded' }
   /** A manifest was stored under a digest or tag. */
   | { type: 'manifest'; digest: Digest; reference: string }
   /** A temporary failure; the next try follows after `delayMs`. */

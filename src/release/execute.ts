@@ -118,7 +118,7 @@ function fail(what: string): never {
 async function verifyRegistry(registries: Registries, c: PlannedComponent, t: PlanTarget): Promise<void> {
   const host = t.registry!;
   const repo = t.path!;
-  const got = await readRegistry(registries, { registry: host, repository: repo, digest: t.digest as never });
+  const got = await readRegistry(registries, { registry: host, repository: repo, digest: t.digest as never }, { originOnly: true });
   if (got.digest !== t.digest) fail(`${t.repository}@${t.digest} reads back as ${got.digest}`);
   if (t.what === 'index') {
     if (got.kind !== 'index' || !isIndexMediaType(got.mediaType)) fail(`${t.repository}@${t.digest} is not an index`);

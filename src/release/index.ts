@@ -20,12 +20,16 @@ export { renderTags, resolveComponents } from './resolve.js';
 export interface PlanFromSpecOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** `--to oci:DIR`: a local layout instead of the registries. */
+  /** `--output oci:DIR`: a local layout instead of the registries. */
   layoutDir?: string;
   /** Names where the tags came from in errors (`--tag` or the release.yaml). */
   tagOrigin: string;
   /** `--sign`: the signers' names (and whether each image is signed too), for the plan's sign steps. */
   sign?: { signers: string[]; recursive: boolean };
+  /** `--skip-empty-tags`: leave out a template with no value here instead of failing. */
+  skipEmptyTags?: boolean;
+  /** Hears of each tag left out. */
+  note?: (line: string) => void;
 }
 
 /** The layout a release goes to when it names neither a registry nor `--to`. */
@@ -45,7 +49,7 @@ export function destinationOf(spec: ReleaseSpec, layoutDir: string | undefined, 
 /** Reads every source, renders the tags and computes the plan; writes nothing. */
 export async function planFromSpec(spec: ReleaseSpec, format: Format, registries: Registries, opts: PlanFromSpecOptions): Promise<ReleasePlan> {
   const destination = destinationOf(spec, opts.layoutDir, opts.cwd);
-  const tags = await renderTags(spec.tags, opts.tagOrigin, opts.cwd, opts.env);
+  const tags = await renderTags(spec.tags, opts.tagOrigin, opts.cwd, opts.env, { skipEmpty: opts.skipEmptyTags ?? false, ...(opts.note ? { note: opts.note } : {}) });
   const components = await resolveComponents(spec.components, opts.cwd, registries);
   return planRelease({ components, tags, destination, archSuffixedRepos: spec.archSuffixedRepos, format, ...(opts.sign ? { sign: opts.sign } : {}) });
 }

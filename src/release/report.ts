@@ -27,11 +27,45 @@ function rows(result: ReleaseResult): Row[] {
 const HEADERS: Row = { component: 'COMPONENT', platforms: 'PLATFORMS', digest: 'DIGEST', tags: 'TAGS', registries: 'REPOSITORIES' };
 const COLUMNS: (keyof Row)[] = ['component', 'platforms', 'digest', 'tags', 'registries'];
 
-/** The summary table, aligned, one line per component. */
-export function summaryTable(result: ReleaseResult): string {
-  const all = [HEADERS, ...rows(result)];
-  const widths = COLUMNS.map((k) => Math.max(...all.map((r) => r[k].length)));
-  return all.map((r) => COLUMNS.map((k, i) => (i === COLUMNS.length - 1 ? r[k] : r[k].padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+/**
+ * The summary table, aligned, one line per component, fitted to `width` columns (a terminal's):
+ * digests are shortened to 12 hex digits when that makes it fit (the full ones follow in the
+ * lines below the table), else each component becomes a block of one field a line, its lists
+ * wrapped at the width.
+ */
+export function summaryTable(result: ReleaseResult, width = Infinity): string {
+  const table = (rs: Row[]) => {
+    const all = [HEADERS, ...rs];
+    const widths = COLUMNS.map((k) => Math.max(...all.map((r) => r[k].length)));
+    return all.map((r) => COLUMNS.map((k, i) => (i === COLUMNS.length - 1 ? r[k] : r[k].padEnd(widths[i]!))).join('  '));
+  };
+  const fits = (lines: string[]) => lines.every((l) => l.length < width);
+  const full = table(rows(result));
+  if (fits(full)) return `${full.join('\n')}\n`;
+  const short = rows(result).map((r) => ({ ...r, digest: r.digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1') }));
+  const shortened = table(short);
+  if (fits(shortened)) return `${shortened.join('\n')}\n`;
+  const lines: string[] = [];
+  for (const r of short) {
+    lines.push(r.component);
+    for (const k of COLUMNS.slice(1)) lines.push(...wrapList(`  ${HEADERS[k].toLowerCase().padEnd(12)} `, r[k], width));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `prefix` then a comma-separated list, wrapped below the prefix before `width`. */
+function wrapList(prefix: string, list: string, width: number): string[] {
+  const out: string[] = [];
+  let line = prefix;
+  for (const [i, item] of list.split(', ').entries()) {
+    const piece = i === 0 ? item : `, ${item}`;
+    if (line.length + piece.length >= width && line.trim() !== prefix.trim()) {
+      out.push(`${line}${i === 0 ? '' : ','}`);
+      line = `${' '.repeat(prefix.length)}${item}`;
+    } else line += piece;
+  }
+  out.push(line);
+  return out;
 }
 
 /** One line per component saying what was done (and one per signature), for stderr. */

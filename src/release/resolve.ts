@@ -4,9 +4,9 @@
  * rendered. Reads only; nothing is written.
  */
 import pLimit from 'p-limit';
-import { isBerthError, UsageError, type BerthError, type ErrorCode } from '../errors.js';
+import { isBerthError, type BerthError, type ErrorCode } from '../errors.js';
 import type { Registries } from '../registry/index.js';
-import { collectTagContext, computeTags, parseTagSpec } from '../tags/index.js';
+import { checkSkippedTags, collectTagContext, computeTags, parseTagSpec } from '../tags/index.js';
 import type { Image } from '../transport/image.js';
 import { parseAnyLocation, readAnyLocation } from '../transport/location.js';
 import { selectImage } from '../transport/select.js';
@@ -49,17 +49,14 @@ export async function resolveComponents(components: ComponentSpec[], cwd: string
 /**
  * Renders tag specs (`{{ .Version }}`, `v{{ .Date }}-{{ .ShortSHA }}`, plain tags). The git
  * and CI context is read only when a template needs it. A template with no value here is an
- * error: a release never silently drops a tag.
+ * error (a release never silently drops a tag) unless `skipEmpty`; `note` hears of each tag skipped.
  */
-export async function renderTags(specs: readonly string[], origin: string, cwd: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+export async function renderTags(specs: readonly string[], origin: string, cwd: string, env: NodeJS.ProcessEnv, opts: { skipEmpty?: boolean; note?: (line: string) => void } = {}): Promise<string[]> {
   if (specs.length === 0) return [];
   const parsed = specs.map((s) => parseTagSpec(s, origin));
   const templated = parsed.some((p) => p.parts.some((x) => !('text' in x)));
   const context = templated ? await collectTagContext({ cwd, env }) : { ci: {} as never, repoTags: [], warnings: [] };
   const { tags, skipped } = computeTags({ specs: parsed, context, env });
-  if (skipped.length > 0) {
-    const s = skipped[0]!;
-    throw new UsageError('BAD_TAG', `${origin} "${s.spec}": no value here for ${s.missing.join(', ')}`);
-  }
+  for (const line of checkSkippedTags(skipped, origin, opts.skipEmpty ?? false)) opts.note?.(line);
   return tags.map((t) => t.value);
 }

@@ -85,7 +85,7 @@ export async function runLeanStatus(argv: string[]): Promise<number> {
     const args = parseArgs(argv, process.cwd(), process.env);
     const key = args.stdin ? readStdin(args.opts) : undefined;
     const status = await collectStatus({ ...args.opts, buildId: buildId() });
-    for (const w of status.warnings) write(2, `berth status: warning: ${w}\n`);
+    for (const w of status.warnings) write(2, `berth: warning: ${w}\n`);
     const date = args.buildDate ? buildDate(pickEnv(process.env)) : undefined;
     const out = formatStatus(status, date !== undefined ? { buildDate: date } : {});
     write(1, out);
@@ -95,7 +95,7 @@ export async function runLeanStatus(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    write(2, `berth status: ${msg.split('\n')[0]}\n`);
+    write(2, `berth: ${msg.split('\n')[0]}\n`);
     return isBerthError(err) ? err.exitCode : 1;
   }
 }

@@ -44,9 +44,9 @@ export interface StatusInput {
 
 export function computeStatus(input: StatusInput): WorkspaceStatus {
   const { env, config } = input;
-  const warnings: string[] = [];
+  const warnings: string[] = [...(config.deprecations ?? [])];
   const registry = envRegistry(env, 'DOCKER_REGISTRY') ?? config.registry ?? DEFAULT_REGISTRY;
-  const pushRegistry = envRegistry(env, 'DOCKER_PUSH_REGISTRY') ?? config.pushRegistry ?? registry;
+  const pushRegistry = envRegistry(env, 'DOCKER_PUSH_REGISTRY') ?? config['push-registry'] ?? registry;
   const epoch = sourceDateEpoch(env);
 
   let version: string;

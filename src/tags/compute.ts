@@ -87,3 +87,16 @@ export function computeTags(input: ComputeTagsInput): ComputedTags {
   }
   return { tags, skipped };
 }
+
+/**
+ * The one rule for a template with no value here (`pr-{{ .PRNumber }}` outside a pull
+ * request), in `berth tags` and `berth release` alike: an error naming it, unless the user
+ * asked to skip such tags (`--skip-empty-tags`); then one note per skipped tag is returned.
+ */
+export function checkSkippedTags(skipped: readonly SkippedTag[], origin: string, skipEmpty: boolean): string[] {
+  if (!skipEmpty && skipped.length > 0) {
+    const s = skipped[0]!;
+    throw new UsageError('BAD_TAG', `${origin} "${s.spec}": no value here for ${s.missing.join(', ')} (--skip-empty-tags leaves such tags out)`);
+  }
+  return skipped.map((s) => `skipped tag "${s.spec}": no value here for ${s.missing.join(', ')}`);
+}

@@ -6,6 +6,7 @@ import { formatReference } from '../oci/reference.js';
 import type { Registries } from '../registry/pool.js';
 import type { WritableContent } from './content.js';
 import type { Artifact } from './image.js';
+import { reportDownloads } from './download-progress.js';
 import { describeLocation, readAnyLocation, type AnyLocation, type Location } from './location.js';
 import { targetTags, writeRegistry, type PushResult } from './registry.js';
 import { imagePlatform, selectImage } from './select.js';
@@ -25,7 +26,7 @@ export async function toWritableContent(artifact: Artifact, where: string): Prom
 /** Writes content to an image tarball, or adds it to a layout, under `names`. */
 export async function writeLocation(loc: Location, content: WritableContent, names: string[], epoch: number): Promise<void> {
   // The writers (and the tar writer under them) load only when writing locally: a push never needs them.
-  if (loc.kind === 'tarball') await (await import('./tarball-write.js')).writeImageTarball(loc.path, content, names, epoch);
+  if (loc.kind === 'tarball') await (await import('./tarball-write.js')).writeImageTarball(loc.path, content, loc.name ? [loc.name] : names, epoch);
   else await (await import('./layout-write.js')).addToLayout(loc.dir, content, loc.name ? [loc.name] : names.length ? names : [undefined]);
 }
 
@@ -82,6 +83,8 @@ export async function copyImage(src: AnyLocation, dst: AnyLocation, opts: CopyOp
   }
   // Names given win; else a registry source names what it wrote (RepoTags, ref.name) by its tag.
   const names = opts.names ?? (src.kind === 'registry' && src.ref.tag !== undefined ? [formatReference({ registry: src.ref.registry, repository: src.ref.repository, tag: src.ref.tag })] : []);
-  await writeLocation(dst, await toWritableContent(artifact, where), names, opts.epoch ?? 0);
+  const content = await toWritableContent(artifact, where);
+  const reporter = opts.registries.reporter;
+  await writeLocation(dst, src.kind === 'registry' && reporter ? reportDownloads(content, reporter, src.ref.repository) : content, names, opts.epoch ?? 0);
   return { ...base, destination: describeLocation(dst), ...(names.length ? { tags: names } : {}) };
 }

@@ -1,7 +1,13 @@
+import { stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { summariseImage, summariseIndex, type Summary } from '../image/summary.js';
+import { summariseImage, summariseIndex, type NameEntry, type Summary } from '../image/summary.js';
+import { formatPlatform } from '../oci/platform.js';
 import type { Artifact } from './image.js';
+import { directoryFiles, tarballFiles } from './layout-files.js';
+import { layoutEntries, loadArtifact, refNames } from './layout-read.js';
+import type { Location } from './location.js';
+import { imagePlatform } from './select.js';
 
 /**
  * Summarises an image or index, reading every blob through its digest check: a blob whose
@@ -17,4 +23,26 @@ export async function inspectArtifact(artifact: Artifact): Promise<Summary> {
     await pipeline(await artifact.blobs.open(layer), new Writable({ write: (_c, _e, cb) => cb() }));
   }
   return summariseImage(artifact.mediaType, artifact.digest, artifact.manifestRaw.length, artifact.manifest, artifact.config);
+}
+
+/**
+ * The names a local location gives its images (index.json's ref.name annotations), each with
+ * what it points at. Entries without a name are listed as "(no name)". A Docker archive with
+ * no OCI layout gives none here.
+ */
+export async function locationNames(loc: Location): Promise<NameEntry[]> {
+  const path = loc.kind === 'layout' ? loc.dir : loc.path;
+  const files = loc.kind === 'layout' || (await stat(path)).isDirectory() ? directoryFiles(path) : await tarballFiles(path);
+  if (!(await files.has('oci-layout'))) return [];
+  const out: NameEntry[] = [];
+  for (const desc of await layoutEntries(files, loc.name)) {
+    const artifact = await loadArtifact(files, desc);
+    const platforms =
+      artifact.kind === 'image'
+        ? [formatPlatform(imagePlatform(artifact))]
+        : artifact.index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : m.mediaType));
+    const names = refNames(desc);
+    for (const name of names.length ? names : ['(no name)']) out.push({ name, digest: desc.digest, mediaType: artifact.mediaType, platforms });
+  }
+  return out;
 }

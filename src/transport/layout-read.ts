@@ -81,6 +81,16 @@ function answersTo(desc: Descriptor, name: string): boolean {
  * them) are presented as one index, from which a platform can then be chosen.
  */
 export async function readLayout(files: LayoutFiles, name?: string): Promise<Artifact> {
+  const chosen = await layoutEntries(files, name);
+  const blobs = layoutBlobs(files);
+  if (chosen.length === 1) return loadArtifact(files, chosen[0]!, blobs);
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: chosen };
+  const synthetic = encodeJson(index);
+  return makeIndex(files, MediaType.ociIndex, sha256Of(synthetic), synthetic, index, blobs);
+}
+
+/** The entries of a layout's index.json that answer to `name` (all of them without one). */
+export async function layoutEntries(files: LayoutFiles, name?: string): Promise<Descriptor[]> {
   if (!(await files.has('oci-layout'))) {
     throw new UsageError('BAD_LAYOUT', `${files.origin}: not an OCI image layout (no oci-layout file)`);
   }
@@ -94,9 +104,5 @@ export async function readLayout(files: LayoutFiles, name?: string): Promise<Art
     const known = names.length ? `it has: ${names.join(', ')}` : 'it is empty';
     throw new UsageError('NOT_FOUND', `${files.origin}: no image named "${name ?? ''}" (${known})`);
   }
-  const blobs = layoutBlobs(files);
-  if (chosen.length === 1) return loadArtifact(files, chosen[0]!, blobs);
-  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: chosen };
-  const synthetic = encodeJson(index);
-  return makeIndex(files, MediaType.ociIndex, sha256Of(synthetic), synthetic, index, blobs);
+  return chosen;
 }

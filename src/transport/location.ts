@@ -4,30 +4,38 @@ import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { formatReference, parseReference, type Reference } from '../oci/reference.js';
 import type { Registries } from '../registry/pool.js';
+import { readDockerArchive } from './docker-archive.js';
 import type { Artifact } from './image.js';
 import { directoryFiles, tarballFiles } from './layout-files.js';
 import { readLayout } from './layout-read.js';
 import { readRegistry } from './registry.js';
 
 /**
- * Where an image is read from or written to, as written on the command line:
- * `oci:DIR[:NAME]` an OCI layout directory, any other path an image tarball (or, when it is
- * a directory holding `oci-layout`, that layout).
+ * Where an image is read from or written to, as written on the command line (skopeo's
+ * syntax): `oci:DIR[:NAME]` an OCI layout directory, `docker-archive:PATH[:NAME]` or
+ * `oci-archive:PATH[:NAME]` an image tarball (berth's hold both forms), any other path an
+ * image tarball (or, when it is a directory holding `oci-layout`, that layout).
  */
 export type Location = { kind: 'layout'; dir: string; name?: string } | { kind: 'tarball'; path: string; name?: string };
 
+/** skopeo's transports for local images: `oci:DIR[:NAME]`, and the two tarball forms (berth's tarballs are both). */
+const LOCAL_TRANSPORTS = { 'oci:': 'layout', 'oci-archive:': 'tarball', 'docker-archive:': 'tarball' } as const;
+
 export function parseLocation(text: string, cwd: string, what: string): Location {
   if (text === '') throw new UsageError('BAD_FLAG', `${what}: is empty`);
-  if (text.startsWith('oci:')) {
-    const rest = text.slice('oci:'.length);
-    // The name follows the first colon after the directory; a name may itself hold colons
-    // (`oci:dist:quay.io/x/y:v1`). Directories with colons can be written ./a:b via a path.
+  for (const [prefix, kind] of Object.entries(LOCAL_TRANSPORTS)) {
+    if (!text.startsWith(prefix)) continue;
+    const rest = text.slice(prefix.length);
+    // The name follows the first colon after the path; a name may itself hold colons
+    // (`oci:dist:quay.io/x/y:v1`). Paths with colons can be written ./a:b without a prefix.
     const colon = rest.indexOf(':');
-    const dir = colon < 0 ? rest : rest.slice(0, colon);
+    const path = colon < 0 ? rest : rest.slice(0, colon);
     const name = colon < 0 ? undefined : rest.slice(colon + 1);
-    if (dir === '') throw new UsageError('BAD_FLAG', `${what}: "${text}" names no directory; write oci:DIR[:NAME]`);
+    const form = kind === 'layout' ? `${prefix}DIR[:NAME]` : `${prefix}PATH[:NAME]`;
+    if (path === '') throw new UsageError('BAD_FLAG', `${what}: "${text}" names no ${kind === 'layout' ? 'directory' : 'file'}; write ${form}`);
     if (name === '') throw new UsageError('BAD_FLAG', `${what}: "${text}" has an empty name after the colon`);
-    return name === undefined ? { kind: 'layout', dir: resolve(cwd, dir) } : { kind: 'layout', dir: resolve(cwd, dir), name };
+    const at = kind === 'layout' ? { kind, dir: resolve(cwd, path) } : { kind, path: resolve(cwd, path) };
+    return (name === undefined ? at : { ...at, name }) as Location;
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//.test(text) || text.startsWith('docker://')) {
     throw new UsageError('BAD_FLAG', `${what}: "${text}": registry references are not accepted here; give an image tarball or oci:DIR[:NAME] (berth push and berth copy write to registries)`);
@@ -54,7 +62,7 @@ export function parseAnyLocation(text: string, cwd: string, what: string): AnyLo
 }
 
 function looksLikeRegistryReference(text: string): boolean {
-  if (text.startsWith('oci:') || /^[/.~]/.test(text) || text.endsWith('.tar')) return false;
+  if (/^(oci|oci-archive|docker-archive):/.test(text) || /^[/.~]/.test(text) || text.endsWith('.tar')) return false;
   const slash = text.indexOf('/');
   if (slash <= 0) return false;
   const first = text.slice(0, slash);
@@ -63,7 +71,7 @@ function looksLikeRegistryReference(text: string): boolean {
 
 export function describeLocation(loc: AnyLocation): string {
   if (loc.kind === 'registry') return formatReference(loc.ref);
-  return loc.kind === 'layout' ? `oci:${loc.dir}${loc.name ? `:${loc.name}` : ''}` : loc.path;
+  return loc.kind === 'layout' ? `oci:${loc.dir}${loc.name ? `:${loc.name}` : ''}` : `${loc.path}${loc.name ? `:${loc.name}` : ''}`;
 }
 
 /** Reads the image or index at a local location or in a registry. */
@@ -78,5 +86,8 @@ export async function readLocation(loc: Location): Promise<Artifact> {
     throw new UsageError('UNREADABLE', `${loc.path}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
   });
   if (s.isDirectory()) return readLayout(directoryFiles(loc.path), loc.name);
-  return readLayout(await tarballFiles(loc.path), loc.name);
+  const files = await tarballFiles(loc.path);
+  // A Docker archive without an OCI layout (skopeo's docker-archive:, older docker save).
+  if (!(await files.has('oci-layout')) && (await files.has('manifest.json'))) return readDockerArchive(loc.path, loc.name);
+  return readLayout(files, loc.name);
 }

@@ -105,10 +105,37 @@ async function loadRemote(client: RegistryClient, repo: string, reference: strin
  * digest is checked against the bytes and the registry's Docker-Content-Digest; children
  * and layers are fetched when asked for, each checked against its descriptor.
  */
-export async function readRegistry(registries: Registries, ref: Reference, opts: { cache?: BlobStore } = {}): Promise<Artifact> {
+export async function readRegistry(registries: Registries, ref: Reference, opts: { cache?: BlobStore; originOnly?: boolean } = {}): Promise<Artifact> {
   const client = registries.client(ref.registry);
   const reference = ref.digest ?? ref.tag ?? 'latest';
-  return loadRemote(client, ref.repository, reference, remoteBlobs(client, ref.repository, opts.cache), opts.cache);
+  const blobs = remoteBlobs(client, ref.repository, opts.cache);
+  // Content named by digest is the same wherever it is read: a mirror first, then the origin.
+  if (ref.digest !== undefined && !opts.originOnly) {
+    for (const m of registries.mirrorsFor(ref.registry)) {
+      const mirror = registries.client(m.host);
+      const repo = m.prefix ? `${m.prefix}/${ref.repository}` : ref.repository;
+      try {
+        return await loadRemote(mirror, repo, ref.digest, withFallback(remoteBlobs(mirror, repo, opts.cache), blobs), opts.cache);
+      } catch (err) {
+        registries.log(`mirror ${m.host}/${repo}@${ref.digest}: ${err instanceof Error ? err.message : String(err)}; trying the next source`);
+      }
+    }
+  }
+  return loadRemote(client, ref.repository, reference, blobs, opts.cache);
+}
+
+/** Blobs from a mirror, each fetched from the origin when the mirror cannot give it. */
+function withFallback(mirror: RemoteBlobSource, origin: RemoteBlobSource): RemoteBlobSource {
+  return {
+    ...origin,
+    async open(desc) {
+      try {
+        return await mirror.open(desc);
+      } catch {
+        return origin.open(desc);
+      }
+    },
+  };
 }
 
 /** Fetches every layer of an image into its cache, `jobs` at a time (a registry base for a build). */
@@ -157,11 +184,12 @@ function manifestOf(a: Artifact): StoredManifest {
 }
 
 /** Every blob and manifest an artifact consists of; manifests children first, the artifact last. */
-async function collect(a: Artifact, out: { blobs: BlobToPush[]; manifests: StoredManifest[]; groups: Map<string, { blobs: number; bytes: number }>; mountFrom: Map<Digest, string> }, host: string): Promise<void> {
+async function collect(a: Artifact, out: { blobs: BlobToPush[]; manifests: StoredManifest[]; groups: Map<string, { blobs: number; bytes: number }>; mountFrom: Map<Digest, string> }, host: string, repo: string): Promise<void> {
   if (a.kind === 'index') {
-    for (const desc of a.index.manifests) await collect(await a.child(desc), out, host);
+    for (const desc of a.index.manifests) await collect(await a.child(desc), out, host, repo);
   } else {
-    const group = formatPlatform(imagePlatform(a));
+    // Progress is shown per image: a release pushes several repositories at once.
+    const group = `${repo} ${formatPlatform(imagePlatform(a))}`;
     const g = out.groups.get(group) ?? { blobs: 0, bytes: 0 };
     const configRaw = Buffer.from(a.configRaw);
     const src = a.blobs;
@@ -228,7 +256,7 @@ export async function writeRegistry(registries: Registries, artifact: Artifact, 
   }
 
   const plan = { blobs: [] as BlobToPush[], manifests: [] as StoredManifest[], groups: new Map<string, { blobs: number; bytes: number }>(), mountFrom: new Map<Digest, string>() };
-  await collect(artifact, plan, target.registry);
+  await collect(artifact, plan, target.registry, repo);
   for (const [group, g] of plan.groups) report?.({ type: 'plan', group, blobs: g.blobs, bytes: g.bytes });
 
   const locations = await registries.blobLocations(target.registry);

@@ -1,8 +1,9 @@
 /**
  * The dynamic base and the release target, with real Bazel and the real registry on
  * 127.0.0.1. The test makes a small glibc base from the host's own libc and loader, pushes
- * it with berth, and pins its digest in the workspace's build/bases.bzl, so berth_pull
- * fetches it from there. A dynamically linked program (built here with the host's gcc) then
+ * it with berth to the local registry as gcr.io's mirror would hold it, and pins
+ * gcr.io/distroless/base-debian12 at its digest in the workspace's build/bases.bzl: berth_pull
+ * reads it from the mirror ($BERTH_REGISTRY_MIRRORS), offline. A dynamically linked program (built here with the host's gcc) then
  * runs in a chroot of the image built with --define image_type=dynamic, and not in the one
  * built on the static base. `bazel run --stamp //build:release -- --dry-run` prints the plan
  * with the stamped registry and tag; without --dry-run it publishes every component's index.
@@ -53,10 +54,12 @@ beforeAll(async () => {
   const baseTar = join(ws.tmp, 'glibc-base.tar');
   const built = await berth(['build', '--base', 'scratch', '--platform', HOST_PLATFORM, ...libs.flatMap((l) => ['--file', `${l}:${l}:0755`]), '--output', baseTar, '--json'], { env: { PATH: process.env.PATH, ...env } });
   expect(built.stderr).toBe(`berth: built ${HOST_PLATFORM} image ${JSON.parse(built.stdout || '{}').digest} -> ${baseTar}\n`);
-  const pushed = await berth(['push', baseTar, `${reg.host}/base/glibc:v1`, '--quiet'], { env: { PATH: process.env.PATH, ...env } });
+  const pushed = await berth(['push', baseTar, `${reg.host}/distroless/base-debian12:v1`, '--quiet'], { env: { PATH: process.env.PATH, ...env } });
   expect(pushed.code).toBe(0);
   baseDigest = pushed.stdout.trim();
-  baseLayers = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/base/glibc@${baseDigest}`])).layers.map((l: { digest: string }) => l.digest);
+  baseLayers = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/distroless/base-debian12@${baseDigest}`])).layers.map((l: { digest: string }) => l.digest);
+  // Every berth call of the build (berth_pull's among them) reads by digest from the mirror first.
+  env.BERTH_REGISTRY_MIRRORS = `http://${reg.host}`;
 
   // The workspace pins that base, as a project pins distroless's.
   await ws.write(
@@ -66,7 +69,7 @@ beforeAll(async () => {
 def berth_bases():
     berth_pull(
         name = "berth_dynamic_base",
-        image = "${reg.host}/base/glibc",
+        image = "gcr.io/distroless/base-debian12",
         digest = "${baseDigest}",
         platforms = ["${HOST_PLATFORM}"],
     )

@@ -5,7 +5,10 @@
  * name; a new DOCKER_TAG re-bundles them under the new name and runs no image action; an
  * unstamped build carries no status value; after `bazel clean` the disk cache gives back
  * byte-identical outputs with no action run; berth itself is an input; bad input fails with a
- * clear message. Every build runs with the sandbox on (linux-sandbox here).
+ * clear message. The per-platform tarballs are the output group `images`; the default output
+ * is each component's index. The server images build //demo/hello (a select() on the cpu)
+ * once per platform through the transition; a berth_image without `platform` follows
+ * --platforms. Every build runs with the sandbox on (linux-sandbox here).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
@@ -47,6 +50,12 @@ multi_arch_image(
   'bad/key/BUILD.bazel': `load("//build:defs.bzl", "berth_image")
 berth_image(name = "image", binary = "//demo/hello:bin/hello-amd64", repository = "{STABLE_DOCKER_REGISTRY}/x", tags = ["{STABLE_NO_SUCH_KEY}"])
 `,
+  'bad/foreign/BUILD.bazel': `load("//build:defs.bzl", "berth_image")
+berth_image(name = "image", binary = "//demo/hello:bin/hello-amd64", platform = "linux/arm64")
+`,
+  'plat/BUILD.bazel': `load("//build:defs.bzl", "berth_image")
+berth_image(name = "image", binary = "//demo/hello", build_for_platform = True, repository = "example.com/plat", tags = ["v1"])
+`,
 };
 
 let ws: BazelWorkspace;
@@ -66,7 +75,7 @@ beforeAll(async () => {
   await repo.tag('v1.2.3', { annotated: true });
   // The sandbox on (linux-sandbox where it works, else the process-wrapper one), and a disk
   // cache from the first build on.
-  flags = ['--spawn_strategy=sandboxed', '--nosandbox_debug', `--disk_cache=${join(ws.tmp, 'disk-cache')}`];
+  flags = ['--spawn_strategy=sandboxed', '--nosandbox_debug', '--jobs=2', `--disk_cache=${join(ws.tmp, 'disk-cache')}`, '--output_groups=default,images'];
 });
 
 afterAll(async () => {
@@ -105,7 +114,10 @@ describe('//build:server-images', () => {
     expect(spawns.every((s) => /sandbox/.test(s.runner))).toBe(true);
     // One layer action per image, one naming action per image, an index per component, and the static base.
     const count = (m: string) => spawns.filter((s) => s.mnemonic === m).length;
-    expect([count('BerthImage'), count('BerthStamp'), count('BerthIndex'), count('BerthBase')]).toEqual([15, 15, 3, 1]);
+    // ... and a small action per stamped target extracting the status keys it names.
+    expect([count('BerthImage'), count('BerthStamp'), count('BerthIndex'), count('BerthBase'), count('BerthStatusKeys')]).toEqual([15, 15, 3, 1, 18]);
+    expect(spawns.length).toBe(52);
+    expect(await ws.read('bazel-bin/build/controller.status.txt')).toBe('STABLE_DOCKER_REGISTRY ghcr.io/acme\nSTABLE_DOCKER_TAG v1.2.3\n');
 
     for (const { component, platform, file } of IMAGES) {
       const name = `ghcr.io/acme/${component}:v1.2.3`;
@@ -131,15 +143,14 @@ describe('//build:server-images', () => {
 
   test('bazel run --stamp lists every tarball with its stamped name, and -- --output copies them out', async () => {
     // (out/ is in the workspace's .gitignore: a folder git saw would make the status dirty.)
-    const r = await ws.run(['run', '--color=no', '--curses=no', ...flags, '--stamp', '//build:server-images', '--', '--output', 'out/images']);
-    expect(r.code).toBe(0);
+    const runFlags = flags.filter((f) => !f.startsWith('--output_groups'));
+    const r = await ws.run(['run', '--color=no', '--curses=no', ...runFlags, '--stamp', '//build:server-images', '--', '--output', 'out/images']);
+    if (r.code !== 0) throw new Error(`bazel run failed (${r.code}): ${r.stderr.split('\n').slice(-20).join('\n')}`);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^PLATFORM +NAMES +FILE$/);
     const rows = lines.slice(1).map((l) => l.split(/ +/));
-    const want = [
-      ...IMAGES.map(({ component, platform, file }) => [platform.name, `ghcr.io/acme/${component}:v1.2.3`, file.replace('bazel-bin/build/', '')]),
-      ...COMPONENTS.map((c) => ['index', `ghcr.io/acme/${c}:v1.2.3`, `${c}.tar`]),
-    ];
+    // The default outputs: each component's index (every platform's layers, once).
+    const want = COMPONENTS.map((c) => ['index', `ghcr.io/acme/${c}:v1.2.3`, `${c}.tar`]);
     expect(rows.map(([p, n, f]) => [p, n, f!.replace(`${join(ws.dir, 'out/images')}/`, '')]).sort()).toEqual(want.sort());
     for (const [, , f] of want) expect(sha256(await readFile(join(ws.dir, 'out/images', f!)))).toBe(firstBytes.get(`bazel-bin/build/${f}`));
     const bad = await ws.run(['run', '--color=no', '--curses=no', ...flags, '--stamp', '//build:server-images', '--', '--bogus']);
@@ -149,7 +160,7 @@ describe('//build:server-images', () => {
 
   test('a new DOCKER_TAG re-bundles every tarball under the new name; no image action runs and no digest changes', async () => {
     const { spawns } = await build(['//build:server-images'], ['--stamp'], { DOCKER_TAG: 'v2.0.0-rc.1' });
-    expect(mnemonics(spawns)).toEqual(['BerthIndex', 'BerthStamp']);
+    expect(mnemonics(spawns)).toEqual(['BerthIndex', 'BerthStamp', 'BerthStatusKeys']);
     expect(spawns.filter((s) => s.mnemonic === 'BerthStamp')).toHaveLength(15);
     for (const { component, file } of IMAGES) {
       expect(await repoTags(file)).toEqual([[`ghcr.io/acme/${component}:v2.0.0-rc.1`]]);
@@ -178,9 +189,9 @@ describe('//build:server-images', () => {
     const clean = await ws.run(['clean']);
     expect(clean.code).toBe(0);
     const { stderr, spawns } = await build(['//build:server-images'], ['--stamp']);
-    expect(spawns.length).toBe(34);
+    expect(spawns.length).toBe(52);
     expect(spawns.filter((s) => !s.remoteCacheHit).map((s) => s.mnemonic)).toEqual([]);
-    expect(stderr).toMatch(/34 remote cache hit/);
+    expect(stderr).toMatch(/52 remote cache hit/);
     expect(stderr).not.toMatch(/\d+ (linux-sandbox|processwrapper-sandbox|local)\b/);
     for (const [f, hash] of firstBytes) expect([f, sha256(await readFile(join(ws.dir, f)))]).toEqual([f, hash]);
   });
@@ -192,7 +203,30 @@ describe('//build:server-images', () => {
     expect(await buildFails(['//bad/platform:image'])).toContain(`berth_image //bad/platform:image: platform "linux/sparc64" is not one berth's rules know; use one of linux/amd64, linux/arm64,`);
     expect(await buildFails(['//bad/missing:image'])).toContain('multi_arch_image image: no binary for linux/s390x in binaries (it has linux/amd64)');
     expect(await buildFails(['//bad/binary:image'])).toMatch(/no such target '\/\/demo\/hello:bin\/hello-sparc'/);
-    expect(await buildFails(['//bad/key:image'], ['--stamp'])).toContain('berth: --tag "{STABLE_DOCKER_REGISTRY}/x:{STABLE_NO_SUCH_KEY}": no status file gives STABLE_NO_SUCH_KEY (read stable-status.txt)');
+    expect(await buildFails(['//bad/key:image'], ['--stamp'])).toContain('berth_image //bad/key:image: no status file gives STABLE_NO_SUCH_KEY (read stable-status.txt); the workspace status command prints the keys (docs/status.md)');
+    expect(await buildFails(['//bad/foreign:image'])).toMatch(/berth: --file (\S+\/)?demo\/hello\/bin\/hello-amd64 \(\/app\/image\) is ELF 64-bit LSB x86-64 \(linux\/amd64\), but the image is linux\/arm64; build it for linux\/arm64, or pass --allow-foreign-binaries/);
+  });
+
+  test('a berth_image without platform follows --platforms, and builds its binary for it', async () => {
+    for (const [platform, arch, program] of [
+      ['linux_arm64', 'arm64', 'hello-arm64'],
+      ['linux_s390x', 's390x', 'hello-s390x'],
+    ] as const) {
+      await build(['//plat:image'], [`--platforms=//build/platforms:${platform}`]);
+      const config = JSON.parse(await run('skopeo', ['inspect', '--config', `oci-archive:${join(ws.dir, 'bazel-bin/plat/image.tar')}`]));
+      expect([config.os, config.architecture]).toEqual(['linux', arch]);
+      const manifest = JSON.parse(await run('skopeo', ['inspect', '--raw', `oci-archive:${join(ws.dir, 'bazel-bin/plat/image.tar')}`]));
+      const layer = manifest.layers.at(-1).digest.replace('sha256:', '');
+      const inLayer = await run('bash', ['-c', `tar -xOf "$1" blobs/sha256/${layer} | tar -xzO app/image | sha256sum`, '_', join(ws.dir, 'bazel-bin/plat/image.tar')]);
+      expect(inLayer.split(' ')[0]).toBe(sha256(await readFile(join(ws.dir, 'demo/hello/bin', program))));
+    }
+  });
+
+  test('no action reads the PATH: after bazel clean, a build with PATH=/nonexistent for actions hits the cache of the others', async () => {
+    expect((await ws.run(['clean'])).code).toBe(0);
+    const { spawns } = await build(['//build:server-images'], ['--stamp', '--action_env=PATH=/nonexistent']);
+    expect(spawns.length).toBe(52);
+    expect(spawns.filter((s) => !s.remoteCacheHit).map((s) => s.mnemonic)).toEqual([]);
   });
 
   test('berth is a declared input: a changed bundle re-runs the image actions', async () => {

@@ -283,6 +283,27 @@ describe('bad input: one line, exit 2, nothing written', () => {
     await expectRejected([...base(out), '--file', `${join(dir, 'dangling')}:/x`], out, /--file .*dangling/);
   });
 
+  test('an ELF --file for another platform: exit 2 naming the file, what it is and what the image is', async () => {
+    const out = join(dir, 'bad-foreign.tar');
+    const arm64 = join(HELLO, 'hello-arm64');
+    await expectRejected(
+      [...base(out), '--file', `${arm64}:/app/server:0755`],
+      out,
+      new RegExp(`^berth: --file ${arm64.replace(/[.*+?^$()|[\]\\]/g, '\\$&')} \\(/app/server\\) is ELF 64-bit LSB ARM aarch64 \\(linux/arm64\\), but the image is linux/amd64; build it for linux/amd64, or pass --allow-foreign-binaries to add it anyway\n$`),
+    );
+    // Inside a directory too; arm 32-bit is not arm64.
+    await mkdir(join(dir, 'foreign-dir/bin'), { recursive: true });
+    await copyFile(join(HELLO, 'hello-arm-v7'), join(dir, 'foreign-dir/bin/tool'));
+    await writeFile(join(dir, 'foreign-dir/README'), 'not a program\n');
+    const out2 = join(dir, 'bad-foreign2.tar');
+    await expectRejected(['build', '--base', 'static', '--platform', 'linux/arm64', '--file', `${join(dir, 'foreign-dir')}:/opt/`, '--output', out2], out2, /\(\/opt\/bin\/tool\) is ELF 32-bit LSB ARM \(linux\/arm\), but the image is linux\/arm64;/);
+    // The same program for its own platform, and a foreign one when allowed.
+    expect((await berth(['build', '--base', 'static', '--platform', 'linux/arm/v7', '--file', `${join(dir, 'foreign-dir')}:/opt/`, '--output', out2])).code).toBe(0);
+    const allowed = await berth([...base(out), '--file', `${arm64}:/app/server:0755`, '--allow-foreign-binaries']);
+    expect(allowed.code).toBe(0);
+    expect((await stat(out)).size).toBeGreaterThan(0);
+  });
+
   test('an unknown platform', async () => {
     const out = join(dir, 'bad2.tar');
     await expectRejected(['build', '--base', 'static', '--platform', 'linux/amd46', '--output', out], out, /--platform: unknown architecture "amd46"/);
@@ -291,6 +312,30 @@ describe('bad input: one line, exit 2, nothing written', () => {
   test('an invalid tag', async () => {
     const out = join(dir, 'bad3.tar');
     await expectRejected([...base(out), '--tag', 'quay.io/acme/app:v1+build'], out, /--tag: "quay.io\/acme\/app:v1\+build" is not a valid image reference/);
+  });
+
+  test.each([
+    [['--user', 'root:wheel:x'], /^berth: --user: "root:wheel:x" is not USER\[:GROUP\]/],
+    [['--user', 'a b'], /^berth: --user: "a b" is not USER\[:GROUP\]/],
+    [['--expose', '99999'], /^berth: --expose: "99999" is not PORT\[\/PROTO\] \(a port from 1 to 65535; tcp, udp or sctp\)$/m],
+    [['--expose', '0'], /--expose: "0"/],
+    [['--expose', '80/http'], /--expose: "80\/http"/],
+    [['-t', 'UPPER/repo:v1'], /^berth: --tag: "UPPER\/repo:v1" is not a valid image reference: "UPPER" must be lowercase/],
+  ])('values that cannot be right: %j', async (flags, message) => {
+    const out = join(dir, `bad-value-${String(flags[1]).replace(/\W/g, '_')}.tar`);
+    await expectRejected([...base(out), ...flags], out, message);
+  });
+
+  test('a static base for another system than linux', async () => {
+    const out = join(dir, 'bad-windows.tar');
+    await expectRejected(['build', '--base', 'static', '-p', 'windows/amd64', '-o', out], out, /^berth: --platform: "windows\/amd64": the static base is for linux only$/m);
+    await expectRejected(['base', 'static', '-p', 'windows/amd64', '-o', out], out, /^berth: --platform: "windows\/amd64": the static base is for linux only$/m);
+  });
+
+  test('good values pass: --user names or numbers, --expose with a protocol', async () => {
+    const out = join(dir, 'good-values.tar');
+    const r = await berth([...base(out), '--user', 'nonroot:65532', '--expose', '8080/udp', '--expose', '443', '-t', 'localhost/app:v1', '--json']);
+    expect(r.code).toBe(0);
   });
 
   test('a base tarball whose blob does not match its digest', async () => {

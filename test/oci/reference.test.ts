@@ -28,6 +28,7 @@ describe('parseReference', () => {
     ['', /empty/],
     ['Quay.io', /lowercase/],
     ['quay.io/UPPER/x:1', /"UPPER" must be lowercase/],
+    ['UPPER/repo:v1', /"UPPER" must be lowercase letters, digits and separators \(a registry host needs a dot or a port\)/],
     ['quay.io/a/b:-bad', /tag "-bad"/],
     ['quay.io/a/b:has+plus', /tag "has\+plus"/],
     [`quay.io/a/b:${'x'.repeat(129)}`, /does not fit/],

@@ -10,7 +10,7 @@ import { redactUrl, RegistryError } from '../../src/registry/errors.js';
 import { BlobLocations } from '../../src/registry/locations.js';
 import { backoffDelay, DEFAULT_RETRY, parseRetryAfter, withRetries } from '../../src/registry/retry.js';
 import { parseAnyLocation } from '../../src/transport/location.js';
-import { progressRenderer } from '../../src/cli/progress.js';
+import { fitLine, progressRenderer } from '../../src/cli/progress.js';
 import { parseLeanPush } from '../../src/cli/lean-push.js';
 import type { Digest } from '../../src/oci/digest.js';
 
@@ -248,21 +248,36 @@ describe('progress rendering', () => {
   const d2 = 'sha256:' + '2'.repeat(64) as Digest;
   const MiB = 1 << 20;
 
-  test('on a TTY: one bar per image with bytes, rate and time left, redrawn in place', () => {
+  test.each([200, 80, 59, 40, 20])('on a TTY %i columns wide: every line fits, a line per transfer and a total, summaries left', async (columns) => {
     let out = '';
     let clock = 0;
-    const p = progressRenderer({ write: (s: string) => (out += s) }, { tty: true, verb: 'pushing', now: () => clock });
+    const p = progressRenderer({ write: (s: string) => (out += s), columns }, { tty: true, verb: 'pushing', now: () => clock });
+    await p.ready;
     p.reporter({ type: 'plan', group: 'linux/amd64', blobs: 2, bytes: 100 * MiB });
     clock = 2000;
     p.reporter({ type: 'bytes', group: 'linux/amd64', digest: d1, size: 90 * MiB, done: 40 * MiB });
-    p.reporter({ type: 'blob', group: 'linux/amd64', digest: d2, size: 10 * MiB, how: 'existing' });
+    p.reporter({ type: 'blob', group: 'linux/amd64', digest: d2, size: 10 * MiB, how: 'mounted' });
     clock = 2200;
     p.reporter({ type: 'plan', group: 'linux/arm64', blobs: 1, bytes: MiB });
+    const live = out.split(/\x1b\[[0-9;?]*[A-Za-z]/).join('').split('\n').filter(Boolean);
+    for (const l of live) expect(l.length).toBeLessThan(columns);
+    // log-update rewrites only the lines that changed: each line drawn is one of these.
+    expect(live.some((l) => l.startsWith(`  linux/amd64 ${'111111111111'.slice(0, columns - 15)}`))).toBe(true);
+    expect(live.at(-1)).toMatch(/^pushing/);
+    if (columns >= 80) expect(live.at(-1)).toMatch(/^pushing  \[#+\.+\]  50\.0\/101\.0 MiB  1\/3 blobs  18\.2 MiB\/s  3s left$/);
+    if (columns < 60) expect(live.join('\n')).not.toContain('[#');
+    p.reporter({ type: 'blob', group: 'linux/amd64', digest: d1, size: 90 * MiB, how: 'uploaded' });
     p.done();
-    const frames = out.split('\x1b[2K\r').filter(Boolean);
-    expect(frames.at(-2)).toBe('linux/amd64    [############............] 50.0/100.0 MiB  18.2 MiB/s  3s left  (1/2 blobs)\n');
-    expect(out).toContain('\x1b[1A');
-    expect(frames.at(-1)).toBe('linux/arm64    [........................] 0.0/1.0 MiB  0.0 MiB/s  (0/1 blobs)\n');
+    expect(out).toContain('berth: pushing linux/amd64: 2 blobs, 100.0 MiB (1 mounted, 1 uploaded)\n');
+    expect(out).toContain('berth: pushing linux/arm64: 1 blobs, 1.0 MiB\n');
+    expect(out.match(/done/g)).toHaveLength(1);
+  });
+
+  test('a line is cut to the width: the bar goes first, then the fields from the last', () => {
+    expect(fitLine('pushing', 0.5, ['1.0/2.0 MiB', '1/2 blobs', '3.0 MiB/s'], 80)).toBe('pushing  [###############...............]  1.0/2.0 MiB  1/2 blobs  3.0 MiB/s');
+    expect(fitLine('pushing', 0.5, ['1.0/2.0 MiB', '1/2 blobs', '3.0 MiB/s'], 50)).toBe('pushing  1.0/2.0 MiB  1/2 blobs  3.0 MiB/s');
+    expect(fitLine('pushing', 0.5, ['1.0/2.0 MiB', '1/2 blobs', '3.0 MiB/s'], 34)).toBe('pushing  1.0/2.0 MiB  1/2 blobs');
+    expect(fitLine('pushing', 0.5, ['1.0/2.0 MiB'], 5)).toBe('push');
   });
 
   test('not on a TTY: periodic plain lines, a line per retry, a summary per image', async () => {
@@ -276,9 +291,14 @@ describe('progress rendering', () => {
     p.reporter({ type: 'blob', group: 'linux/amd64', digest: d2, size: MiB, how: 'mounted' });
     p.done();
     const lines = out.trim().split('\n');
+    expect(lines.shift()).toBe('berth: pushing linux/amd64: 2 blobs, 4.0 MiB');
     expect(lines[0]).toBe('berth: retrying blob sha256:111111111111 in 0.5 s (try 2): PUT x answered 503');
     expect(lines[1]).toMatch(/^berth: pushing linux\/amd64: 1\.0 MiB of 4\.0 MiB \(25%\), \d+\.\d MiB\/s$/);
-    expect(lines.at(-1)).toBe('berth: pushing linux/amd64: 2 blobs, 4.0 MiB (1 uploaded, 1 mounted)');
+    expect(lines.slice(-3)).toEqual([
+      'berth: pushing linux/amd64: sha256:111111111111 3.0 MiB uploaded',
+      'berth: pushing linux/amd64: sha256:222222222222 1.0 MiB mounted (not uploaded)',
+      'berth: pushing linux/amd64: 2 blobs, 4.0 MiB (1 uploaded, 1 mounted)',
+    ]);
     expect(out).not.toContain('\x1b[');
   });
 });

@@ -149,4 +149,17 @@ describe('release.yaml', () => {
     expect(plan.components[0].targets[0].repository).toBe(`oci:${layout}`);
     expect(existsSync(layout)).toBe(false);
   });
+
+  test('a tag template with no value here fails as in berth tags; --skip-empty-tags leaves it out (and -o is --output)', async () => {
+    const layout = join(dir, 'never2');
+    const args = ['release', '--component', `app=${dir}/app-*.tar`, '--tag', 'pr-{{ .PRNumber }}', '--tag', 'v1', '-o', `oci:${layout}`, '--dry-run', '--json'];
+    const strict = await berth(args, { cwd: dir });
+    expect(strict.code).toBe(2);
+    expect(strict.stderr).toBe('berth: --tag "pr-{{ .PRNumber }}": no value here for .PRNumber (--skip-empty-tags leaves such tags out)\n');
+    const r = await berth([...args, '--skip-empty-tags'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('berth: skipped tag "pr-{{ .PRNumber }}": no value here for .PRNumber\n');
+    expect(JSON.parse(r.stdout).components[0].targets[0].tags).toEqual(['v1']);
+    expect(existsSync(layout)).toBe(false);
+  });
 });

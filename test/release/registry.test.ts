@@ -70,6 +70,10 @@ describe('berth release against a real registry', () => {
     expect(r.code).toBe(0);
     firstJson = JSON.parse(r.stdout);
     expect(firstJson.components.map((c) => c.name)).toEqual(COMPONENTS);
+    // One summary line per image pushed: per repository and platform, never merged across components.
+    const summaries = r.stderr.split('\n').filter((l) => /^berth: releasing ns[12]\/\S+ linux\/\S+: \d+ blobs, [\d.]+ MiB \(.+\)$/.test(l));
+    expect(summaries).toHaveLength(COMPONENTS.length * 2 * PLATFORMS.length);
+    expect(new Set(summaries.map((l) => l.split(':')[1])).size).toBe(summaries.length);
     for (const c of firstJson.components) {
       for (const ns of ['ns1', 'ns2']) {
         const repo = `${reg.host}/${ns}/${c.name}`;

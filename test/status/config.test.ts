@@ -17,8 +17,8 @@ afterAll(() => cleanup());
 
 describe('berth.yaml', () => {
   test('every key it knows today', async () => {
-    const cfg = await parseConfig('registry: ghcr.io/acme\npushRegistry: localhost:5000/acme\ntags:\n  - "{{ .Version }}"\n  - sha=v{{ .Date }}-{{ .ShortSHA }}\n  - latest\n  - 1.0\n', 'berth.yaml');
-    expect(cfg).toEqual({ registry: 'ghcr.io/acme', pushRegistry: 'localhost:5000/acme', tags: ['{{ .Version }}', 'sha=v{{ .Date }}-{{ .ShortSHA }}', 'latest', '1.0'] });
+    const cfg = await parseConfig('registry: ghcr.io/acme\npush-registry: localhost:5000/acme\ntags:\n  - "{{ .Version }}"\n  - sha=v{{ .Date }}-{{ .ShortSHA }}\n  - latest\n  - 1.0\n', 'berth.yaml');
+    expect(cfg).toEqual({ registry: 'ghcr.io/acme', 'push-registry': 'localhost:5000/acme', tags: ['{{ .Version }}', 'sha=v{{ .Date }}-{{ .ShortSHA }}', 'latest', '1.0'] });
   });
 
   test('empty files, comments only, and empty values are fine', async () => {
@@ -39,7 +39,15 @@ describe('berth.yaml', () => {
   });
 
   test('aliases resolve; a key must be a plain word', async () => {
-    expect(await parseConfig('registry: &r gcr.io/x\npushRegistry: *r\n', 'berth.yaml')).toEqual({ registry: 'gcr.io/x', pushRegistry: 'gcr.io/x' });
+    expect(await parseConfig('registry: &r gcr.io/x\npush-registry: *r\n', 'berth.yaml')).toEqual({ registry: 'gcr.io/x', 'push-registry': 'gcr.io/x' });
+  });
+
+  test('the old camelCase pushRegistry is read as push-registry, with a deprecation line', async () => {
+    expect(await parseConfig('registry: gcr.io/x\npushRegistry: gcr.io/y\n', 'berth.yaml')).toEqual({
+      registry: 'gcr.io/x',
+      'push-registry': 'gcr.io/y',
+      deprecations: ['berth.yaml:2: pushRegistry is deprecated; write push-registry'],
+    });
     await expect(parseConfig('? [a, b]\n: 1\n', 'berth.yaml')).rejects.toThrow(/^berth\.yaml:1: every key must be a plain word$/);
   });
 

@@ -105,7 +105,7 @@ async function newRepo(): Promise<TestRepo> {
 /** The run misses (node starts once), exits 0 and prints every key. */
 async function expectMiss(cwd: string, env: Record<string, string> = {}): Promise<ScriptRun> {
   const r = await runScript(cwd, env);
-  expect({ code: r.code, stderr: r.stderr.replace(/^berth status: warning: .*\n/gm, ''), nodeRuns: r.nodeRuns }).toEqual({ code: 0, stderr: '', nodeRuns: 1 });
+  expect({ code: r.code, stderr: r.stderr.replace(/^berth: warning: .*\n/gm, ''), nodeRuns: r.nodeRuns }).toEqual({ code: 0, stderr: '', nodeRuns: 1 });
   for (const k of REQUIRED_KEYS) expect(r.keys.has(k)).toBe(true);
   return r;
 }
@@ -413,7 +413,7 @@ describe('it never fails a build over the repository', () => {
     const r = await runScript(repo.dir);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('berth status: berth.yaml:2: unknownKey: unknown key (known here: registry, pushRegistry, tags, insecure-registries, signing)\n');
+    expect(r.stderr).toBe('berth: berth.yaml:2: unknownKey: unknown key (known here: registry, push-registry, tags, insecure-registries, registry-mirrors, signing)\n');
     // and it stays broken until fixed: nothing was cached
     expect((await runScript(repo.dir)).code).toBe(2);
     await writeFile(join(repo.dir, 'berth.yaml'), 'registry: ghcr.io/acme\n');

@@ -214,7 +214,7 @@ describe('overrides and berth.yaml', () => {
   test('berth.yaml gives the defaults; the environment wins over it', async () => {
     const dir = join(root, `yaml-${++n}`);
     const r = await TestRepo.init(dir);
-    await r.commit({ 'berth.yaml': '# defaults\nregistry: quay.io/acme\npushRegistry: quay.io/acme-staging\ntags:\n  - "{{ .Version }}"\n' });
+    await r.commit({ 'berth.yaml': '# defaults\nregistry: quay.io/acme\npush-registry: quay.io/acme-staging\ntags:\n  - "{{ .Version }}"\n' });
     let { keys } = await status(dir);
     expect(keys.get('STABLE_DOCKER_REGISTRY')).toBe('quay.io/acme');
     expect(keys.get('STABLE_DOCKER_PUSH_REGISTRY')).toBe('quay.io/acme-staging');
@@ -290,7 +290,7 @@ describe('a broken config fails with exit 2 and one line naming it', () => {
   }
 
   test.each([
-    ['an unknown key', 'registry: ghcr.io/acme\nregistyr: typo\n', /^berth: berth\.yaml:2: registyr: unknown key \(known here: registry, pushRegistry, tags, insecure-registries, signing\)$/],
+    ['an unknown key', 'registry: ghcr.io/acme\nregistyr: typo\n', /^berth: berth\.yaml:2: registyr: unknown key \(known here: registry, push-registry, tags, insecure-registries, registry-mirrors, signing\)$/],
     ['a registry that is no registry', '\n\nregistry: "Not A Registry"\n', /^berth: berth\.yaml:3: registry: "Not A Registry" is not a registry/],
     ['a list where a string belongs', 'registry:\n  - a\n  - b\n', /^berth: berth\.yaml:2: registry: want a string, found a list$/],
     ['malformed YAML', 'registry: [unclosed\n', /^berth: berth\.yaml:\d+: not valid YAML: /],

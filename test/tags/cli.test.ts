@@ -123,10 +123,13 @@ describe('specs, config and semver from git', () => {
     const dir = join(root, 'with-config');
     const r = await TestRepo.init(dir);
     const sha = await r.commit({ 'berth.yaml': 'tags:\n  - "{{ .ShortSHA }}"\n  - edge\n  - pr-{{ .PRNumber }}\n' });
-    const out = await tags([], {}, dir);
+    // A template with no value here is an error, as in berth release; --skip-empty-tags leaves it out.
+    const strict = await tags([], {}, dir);
+    expect(strict).toEqual({ code: 2, stdout: '', stderr: 'berth: berth.yaml tags "pr-{{ .PRNumber }}": no value here for .PRNumber (--skip-empty-tags leaves such tags out)\n' });
+    const out = await tags(['--skip-empty-tags'], {}, dir);
     expect(out.code).toBe(0);
     expect(out.stdout).toBe(`${sha.slice(0, 8)}\nedge\n`);
-    expect(out.stderr).toBe('berth tags: skipped "pr-{{ .PRNumber }}": no .PRNumber here\n');
+    expect(out.stderr).toBe('berth: skipped tag "pr-{{ .PRNumber }}": no value here for .PRNumber\n');
     const flag = await tags(['--tag', 'only'], {}, dir);
     expect(flag.stdout).toBe('only\n');
   });

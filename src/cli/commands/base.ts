@@ -1,8 +1,11 @@
 import { writeStaticBase } from '../../builder/base-command.js';
-import { parsePlatform } from '../../oci/platform.js';
+import { UsageError } from '../../errors.js';
+import { formatPlatform, parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
 import { parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
+import { dockerLoadNote } from '../notes.js';
+import { MediaType } from '../../oci/mediatype.js';
 import { parseCompressionLevel, parseFormat, print, sourceDateEpoch } from '../flags.js';
 
 interface BaseArgs {
@@ -26,15 +29,20 @@ export const baseCommand = defineCommand<BaseArgs>({
       .option('format', { type: 'string', default: 'oci', describe: 'media types: oci or docker' })
       .option('compression-level', { type: 'number', default: 1, describe: 'gzip level, 0-9' }) as never,
   async handler(args, io) {
+    const platforms = (args.platform ?? ['linux/amd64']).map((p) => parsePlatform(p));
+    // Its files (/etc/passwd, /tmp, ...) make a Linux root file system.
+    for (const p of platforms) if (p.os !== 'linux') throw new UsageError('BAD_FLAG', `--platform: "${formatPlatform(p)}": the static base is for linux only`);
+    const output = parseLocation(args.output, io.cwd, '--output');
     const result = await writeStaticBase({
-      platforms: (args.platform ?? ['linux/amd64']).map((p) => parsePlatform(p)),
-      output: parseLocation(args.output, io.cwd, '--output'),
+      platforms,
+      output,
       tags: (args.tag ?? []).map((t) => parseReference(t, { what: '--tag' })),
       format: parseFormat(args.format),
       level: parseCompressionLevel(args['compression-level']),
       epoch: sourceDateEpoch(io.env),
     });
     io.stderr.write(`berth: wrote static base ${result.digest} (${result.platforms.join(', ')}) -> ${result.output}\n`);
+    if (platforms.length > 1) dockerLoadNote(io, output, MediaType.ociIndex, result.platforms);
     print(io, args.json, result, result.digest);
   },
 });

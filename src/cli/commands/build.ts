@@ -13,7 +13,7 @@ import { parseAnyLocation, parseLocation } from '../../transport/location.js';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
-import { parseArgv, parseCompressionLevel, parseFormat, parseKeyValues, parseOwner, print, sourceDateEpoch } from '../flags.js';
+import { parseArgv, parseCompressionLevel, parseExpose, parseFormat, parseKeyValues, parseOwner, parseUser, print, sourceDateEpoch } from '../flags.js';
 
 interface BuildArgs extends RegistryArgs {
   base?: string;
@@ -26,6 +26,7 @@ interface BuildArgs extends RegistryArgs {
   'build-context'?: string[];
   engine: string;
   file?: string[];
+  'allow-foreign-binaries': boolean;
   layer?: string[];
   owner: string;
   entrypoint?: string;
@@ -73,6 +74,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       .option('build-context', { type: 'string', array: true, describe: 'NAME=SOURCE for FROM NAME / COPY --from=NAME: a folder, an image tarball, oci:DIR[:NAME], docker-image://REF, oci-layout://DIR[:TAG], berth:static' })
       .option('engine', { type: 'string', default: 'auto', choices: ENGINE_CHOICES as string[], describe: 'what builds the Dockerfile: native (no RUN), buildah or docker; auto picks native when no needed stage has RUN' })
       .option('file', { type: 'string', array: true, describe: 'SRC:DEST[:MODE] file or directory to add, all in one new layer' })
+      .option('allow-foreign-binaries', { type: 'boolean', default: false, describe: "add ELF files built for another platform than the image's (refused by default: machine, class, byte order)" })
       .option('layer', { type: 'string', array: true, describe: 'an existing layer tarball (plain or gzip) to append' })
       .option('owner', { type: 'string', default: '0:0', describe: 'UID:GID owning the --file entries' })
       .option('entrypoint', { type: 'string', describe: 'program to run: a path, or a JSON array of strings' })
@@ -98,10 +100,12 @@ export const buildCommand = defineCommand<BuildArgs>({
     const cmd = args.cmd === undefined ? undefined : parseArgv(args.cmd, '--cmd');
     if (args.workdir !== undefined && !args.workdir.startsWith('/')) throw new UsageError('BAD_FLAG', `--workdir: "${args.workdir}" must be an absolute path`);
     const base = parseBase(args.base, io.cwd);
+    if (base.kind === 'static' && platform && platform.os !== 'linux') throw new UsageError('BAD_FLAG', `--platform: "${args.platform}": the static base is for linux only`);
     const result = await buildImage({
       base,
       ...(platform ? { platform } : {}),
       files: (args.file ?? []).map((f) => parseFileSpec(f, io.cwd)),
+      allowForeignBinaries: args['allow-foreign-binaries'],
       layers: args.layer ?? [],
       owner: parseOwner(args.owner, '--owner'),
       config: {
@@ -109,9 +113,9 @@ export const buildCommand = defineCommand<BuildArgs>({
         labels: { ...(await statusLabels(args['labels-from-status'], io.cwd)), ...parseKeyValues(args.label, '--label') },
         ...(entrypoint ? { entrypoint } : {}),
         ...(cmd ? { cmd } : {}),
-        ...(args.user !== undefined ? { user: args.user } : {}),
+        ...(args.user !== undefined ? { user: parseUser(args.user) } : {}),
         ...(args.workdir !== undefined ? { workdir: args.workdir } : {}),
-        ...(args.expose ? { exposedPorts: args.expose } : {}),
+        ...(args.expose ? { exposedPorts: args.expose.map(parseExpose) } : {}),
       },
       annotations: parseKeyValues(args.annotation, '--annotation'),
       tags,

@@ -3,6 +3,7 @@ import { parseReference } from '../../oci/reference.js';
 import { writeLocalIndex } from '../../release/index.js';
 import { parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
+import { dockerLoadNote } from '../notes.js';
 import { parseFormat, print, sourceDateEpoch } from '../flags.js';
 import { stampValues, statusFileFlag, statusValues, type StatusFileArgs } from '../status-flags.js';
 
@@ -33,6 +34,7 @@ export const indexCommand = defineCommand<IndexArgs>({
     });
     const result = await writeLocalIndex(images, output, { format, names, epoch: sourceDateEpoch(io.env) });
     io.stderr.write(`berth: wrote ${result.mediaType === 'application/vnd.oci.image.index.v1+json' ? 'index' : 'manifest list'} ${result.digest} over ${result.manifests.map((m) => m.platform).join(', ')} -> ${result.destination}\n`);
+    dockerLoadNote(io, output, result.mediaType, result.manifests.map((m) => m.platform));
     print(io, args.json, result, result.digest);
   },
 });

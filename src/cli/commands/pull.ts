@@ -2,6 +2,7 @@ import { parsePlatform } from '../../oci/platform.js';
 import { copyImage } from '../../transport/copy.js';
 import { parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
+import { dockerLoadNote } from '../notes.js';
 import { print, sourceDateEpoch } from '../flags.js';
 import { parseRegistryReference, transferFlags, withTransfer, type TransferArgs } from '../registry-flags.js';
 
@@ -30,6 +31,7 @@ export const pullCommand = defineCommand<PullArgs>({
       copyImage({ kind: 'registry', ref }, output, { registries, epoch, ...(platform ? { platform } : {}) }),
     );
     io.stderr.write(`berth: pulled ${result.digest} -> ${result.destination}\n`);
+    dockerLoadNote(io, output, result.mediaType, []);
     print(io, args.json, result, result.digest);
   },
 });

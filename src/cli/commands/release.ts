@@ -29,7 +29,9 @@ interface ReleaseArgs extends TransferArgs, StatusFileArgs, ReleaseSignArgs {
   registry?: string[];
   tag?: string[];
   format?: string;
+  output?: string;
   to?: string;
+  'skip-empty-tags': boolean;
   'arch-suffixed-repos'?: boolean;
   'dry-run': boolean;
   'if-missing': boolean;
@@ -46,18 +48,23 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
         .option('registry', { type: 'string', array: true, describe: 'host[/path] every component goes to (replaces release.yaml\'s)' })
         .option('tag', { type: 'string', array: true, describe: 'a tag or template such as {{ .Version }} (replaces release.yaml\'s)' })
         .option('format', { type: 'string', describe: 'oci (indexes) or docker (manifest lists); converts per-arch manifests where needed (default oci)' })
-        .option('to', { type: 'string', describe: 'oci:DIR: publish into a local OCI layout instead (the default, ./berth-release, when no registry is named)' })
+        .option('output', { type: 'string', describe: 'oci:DIR: publish into a local OCI layout instead (the default, ./berth-release, when no registry is named)' })
+        .option('to', { type: 'string', hidden: true, describe: 'the old name of --output' })
+        .option('skip-empty-tags', { type: 'boolean', default: false, describe: 'leave out a tag template with no value here instead of failing' })
         .option('arch-suffixed-repos', { type: 'boolean', describe: 'also push each image as NAME-ARCH:TAG' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and touch nothing' })
         .option('if-missing', { type: 'boolean', default: false, describe: 'skip a component whose tag already points at the same index' }),
     ) as never,
   async handler(args, io) {
     if (args.config === undefined && (args.component ?? []).length === 0) throw new UsageError('BAD_FLAG', 'name what to release: --config release.yaml or --component NAME=GLOB');
-    if (args.to !== undefined && (args.registry ?? []).length > 0) throw new UsageError('BAD_FLAG', '--to and --registry: publish to registries or to a layout, not both');
+    if (args.output !== undefined && args.to !== undefined) throw new UsageError('BAD_FLAG', '--output and --to: --to is the old name of --output; give one');
+    const output = args.output ?? args.to;
+    const outputFlag = args.output !== undefined ? '--output' : '--to';
+    if (output !== undefined && (args.registry ?? []).length > 0) throw new UsageError('BAD_FLAG', `${outputFlag} and --registry: publish to registries or to a layout, not both`);
     let layoutDir: string | undefined;
-    if (args.to !== undefined) {
-      const loc = parseLocation(args.to, io.cwd, '--to');
-      if (loc.kind !== 'layout' || loc.name !== undefined) throw new UsageError('BAD_FLAG', `--to: "${args.to}" is not oci:DIR (a release names its images component:tag in the layout)`);
+    if (output !== undefined) {
+      const loc = parseLocation(output, io.cwd, outputFlag);
+      if (loc.kind !== 'layout' || loc.name !== undefined) throw new UsageError('BAD_FLAG', `${outputFlag}: "${output}" is not oci:DIR (a release names its images component:tag in the layout)`);
       layoutDir = loc.dir;
     }
     const format: Format | undefined = args.format === undefined ? undefined : parseFormat(args.format);
@@ -75,7 +82,7 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
 
     let incomplete: ReleaseIncomplete | undefined;
     const outcome = await withTransfer(args, io, 'releasing', async (registries) => {
-      const plan = await planFromSpec(spec, format ?? base.format ?? 'oci', registries, { cwd: io.cwd, env: io.env, tagOrigin, ...(layoutDir !== undefined ? { layoutDir } : {}), ...(signing ? { sign: signing.plan } : {}) });
+      const plan = await planFromSpec(spec, format ?? base.format ?? 'oci', registries, { cwd: io.cwd, env: io.env, tagOrigin, skipEmptyTags: args['skip-empty-tags'], note: (l) => io.stderr.write(`berth: ${l}\n`), ...(layoutDir !== undefined ? { layoutDir } : {}), ...(signing ? { sign: signing.plan } : {}) });
       if (args['dry-run']) return { plan: await markExisting(plan, registries) };
       try {
         return { plan, result: await executePlan(plan, { registries, ifMissing: args['if-missing'], epoch, ...(signing ? { sign: signing.execute } : {}) }) };
@@ -92,7 +99,7 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
       return;
     }
     const result = outcome.result;
-    io.stderr.write(summaryTable(result));
+    io.stderr.write(summaryTable(result, io.stderr.isTTY ? (io.stderr.columns ?? 80) : Infinity));
     io.stderr.write(componentLines(result));
     await writeGithubFiles(result, io.env);
     // A part-way failure: what went live is reported above (and in --json beside the error).

@@ -15,7 +15,7 @@ export const statusCommand = defineCommand<StatusArgs>({
   builder: (y) => y.option('config', { type: 'string', describe: 'berth.yaml to read (default: ./berth.yaml, when present)' }) as never,
   async handler(args, io) {
     const status = await collectStatus({ cwd: io.cwd, env: io.env, ...(args.config !== undefined ? { configFile: resolve(io.cwd, args.config) } : {}) });
-    for (const w of status.warnings) io.stderr.write(`berth status: warning: ${w}\n`);
+    for (const w of status.warnings) io.stderr.write(`berth: warning: ${w}\n`);
     const date = buildDate(pickEnv(io.env));
     print(io, args.json, Object.fromEntries(statusEntries(status, { buildDate: date })), formatStatus(status, { buildDate: date }));
   },

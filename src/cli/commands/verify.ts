@@ -18,7 +18,7 @@ export const verifyCommand = defineCommand<VerifyArgs>({
       y
         .positional('image', { type: 'string', demandOption: true, describe: 'registry/repo:tag or registry/repo@digest' })
         .option('key', { type: 'string', demandOption: true, describe: 'the public key (cosign.pub: PKIX PEM, ECDSA P-256)' })
-        .option('annotation', { alias: 'a', type: 'string', describe: "KEY=VALUE the payload's optional section must hold; repeatable" }),
+        .option('annotation', { alias: 'a', type: 'string', array: true, nargs: 1, describe: "KEY=VALUE the payload's optional section must hold; repeatable" }),
     ) as never,
   async handler(args, io) {
     const ref = parseRegistryReference(args.image, 'image');
