@@ -11,7 +11,7 @@ import type { Format } from '../oci/mediatype.js';
 import type { Platform } from '../oci/platform.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
-import { describeLocation, parseLocation, type AnyLocation, type Location } from '../transport/location.js';
+import { describeLocation, parseAnyLocation, type AnyLocation, type Location } from '../transport/location.js';
 import type { RegistryOptions } from '../transport/registry.js';
 import { DEFAULT_PLATFORM, resolveBase, type BaseSpec } from './build.js';
 import { chooseEngine } from './engines/choose.js';
@@ -37,19 +37,12 @@ export function parseContextSource(text: string, cwd: string, what: string): Con
     const m = /^(.*?)(?::([^/:]+))?$/.exec(rest)!;
     return { kind: 'image', base: { kind: 'location', location: { kind: 'layout', dir: resolve(cwd, m[1]!), ...(m[2] ? { name: m[2] } : {}) } } };
   }
-  if (text.startsWith('oci:')) return { kind: 'image', base: { kind: 'location', location: parseLocation(text, cwd, what) } };
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
-  if (scheme) throw new UsageError('BAD_FLAG', `${what}: unknown source scheme "${scheme[1]}://"; give a folder, an image tarball, oci:DIR[:NAME], docker-image://REF, oci-layout://DIR[:TAG] or berth:static`);
+  if (scheme && scheme[1] !== 'docker') throw new UsageError('BAD_FLAG', `${what}: unknown source scheme "${scheme[1]}://"; give a folder, an image tarball, oci:DIR[:NAME], docker-image://REF, oci-layout://DIR[:TAG] or berth:static`);
   const path = resolve(cwd, text);
-  if (existsSync(path)) {
-    const st = statSync(path);
-    if (st.isDirectory()) return existsSync(join(path, 'oci-layout')) ? { kind: 'image', base: { kind: 'location', location: { kind: 'layout', dir: path } } } : { kind: 'dir', path };
-    return { kind: 'image', base: { kind: 'location', location: { kind: 'tarball', path } } };
-  }
-  if (/^[a-z0-9.-]+(:\d+)?\/./i.test(text) || /^[a-z0-9]+(:[\w.-]+)?$/.test(text)) {
-    return { kind: 'image', base: { kind: 'location', location: { kind: 'registry', ref: parseReference(text, { what, strict: false }) } } };
-  }
-  throw new UsageError('UNREADABLE', `${what}: ${text}: no such file or folder`);
+  if (existsSync(path) && statSync(path).isDirectory() && !existsSync(join(path, 'oci-layout'))) return { kind: 'dir', path };
+  // Any image location berth reads elsewhere: a tarball, oci:DIR[:NAME], oci-archive:, docker://REF, a registry reference.
+  return { kind: 'image', base: { kind: 'location', location: parseAnyLocation(text, cwd, what) } };
 }
 
 export interface DockerfileBuildOptions {
