@@ -72,7 +72,8 @@ export interface DockerfileBuildOptions {
 }
 
 export interface DockerfileBuildResult extends WrittenImages {
-  engine: 'native' | string;
+  /** `native`, or the RUN engine that built it (`buildah`, `docker`). */
+  engine: string;
   warnings: string[];
 }
 

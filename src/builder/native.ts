@@ -131,9 +131,9 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       }
       if (missing.length === 0) return undefined;
       // Parents that exist go in as they are, as in a layer diff.
-      const entries = parts.map((_, i) => parts.slice(0, i + 1).join('/')).map((p) => {
-        const node = target.get(p)!;
-        return node ? { path: p, type: 'directory' as const, mode: node.mode, uid: node.uid, gid: node.gid, mtime: opts.epoch } : missing.find((m) => m.path === p)!;
+      const entries = parts.map((_, i) => parts.slice(0, i + 1).join('/')).map((p): TarEntry => {
+        const node = target.get(p);
+        return node ? { path: p, type: 'directory', mode: node.mode, uid: node.uid, gid: node.gid, mtime: opts.epoch } : missing.find((m) => m.path === p)!;
       });
       for (const m of missing) target.set(m.path, { type: 'directory', mode: m.mode, uid: 0, gid: 0 });
       return entries;
