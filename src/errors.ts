@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'BAD_MANIFEST'
   | 'BAD_CONFIG'
   | 'BAD_LAYOUT'
+  | 'BAD_IMAGE_FOLDER'
   | 'BAD_TARBALL'
   | 'BAD_TEMPLATE'
   | 'BAD_BERTH_YAML' | 'BAD_ENV' | 'BAD_STATUS_FILE'
