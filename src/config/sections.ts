@@ -6,6 +6,7 @@
  */
 import { checkHostPort, checkRegistry } from './registry.js';
 import { checkTagSpec } from './tag-spec.js';
+import { imagesSpec } from './images.js';
 import { signingSpec } from './signing.js';
 import { list, section, string, type Infer } from './schema.js';
 
@@ -20,6 +21,8 @@ export const berthYamlSchema = section({
   'insecure-registries': list(string({ check: checkHostPort })),
   /** Who signs what `berth release --sign` and `berth sign` publish (see ./signing.ts). */
   signing: signingSpec,
+  /** Image folders for `berth images` (see ./images.ts). */
+  images: imagesSpec,
 });
 
 export type BerthConfig = Infer<typeof berthYamlSchema>;
