@@ -22,7 +22,7 @@ export interface PublishOptions {
   /** Registry prefixes (`host[:port][/path]`); the image's name is appended. */
   targets: readonly string[];
   /** Tags besides the content-hash tag (the user's, the job's default), suffixed per variant here. */
-  tags: readonly string[];
+  tags: (image: PlannedImage) => readonly string[];
   format: Format;
   /** Builds (or takes) the image for each given platform of a planned image. */
   build: (image: PlannedImage, platforms: readonly PlannedPlatform[]) => Promise<Image[]>;
@@ -49,7 +49,7 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
   if (opts.targets.length === 0) throw new UsageError('BAD_FLAG', 'no registry to push to: give --registry, or set images.registry (or images.registries by job type) in berth.yaml');
   const outcomes: ImageOutcome[] = [];
   for (const image of plan.images.filter((i) => i.wanted)) {
-    const tags = imageTags(image, opts.tags);
+    const tags = imageTags(image, opts.tags(image));
     const outcome: ImageOutcome = { name: displayName(image), contentHash: image.hash, repositories: [], platforms: [], added: [], tags, status: 'up-to-date', signed: false };
     try {
       for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome);

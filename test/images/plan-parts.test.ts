@@ -6,6 +6,7 @@ import { jobType } from '../../src/images/job-type.js';
 import { parseImageSource } from '../../src/images/image-source.js';
 import { parseVariants } from '../../src/images/variants.js';
 import { contentHash, contentHashTag, type HashInputs } from '../../src/images/content-hash.js';
+import { chooseTargets, renderImageTags } from '../../src/images/targets.js';
 
 const p = (s: string) => parsePlatform(s);
 
@@ -140,5 +141,30 @@ describe('content hash', () => {
   test('the tag is 16 hex digits, suffixed by a variant', () => {
     expect(contentHashTag(h)).toMatch(/^[0-9a-f]{16}$/);
     expect(contentHashTag(h, 'fips')).toBe(`${h.slice(0, 16)}-fips`);
+  });
+});
+
+describe('registries and tags for a push', () => {
+  const config = { registry: 'reg.example/images', registries: { presubmit: ['dev.example/img'], postsubmit: ['prod.example/img', 'mirror.example/img'], restricted: ['secret.example/img'] } };
+  test.each<[Parameters<typeof chooseTargets>[0], string[], string]>([
+    [{ config, flags: [], jobType: 'presubmit', restricted: false }, ['dev.example/img'], 'images.registries.presubmit (a presubmit job)'],
+    [{ config, flags: [], jobType: 'postsubmit', restricted: false }, ['prod.example/img', 'mirror.example/img'], 'images.registries.postsubmit (a postsubmit job)'],
+    [{ config, flags: [], jobType: 'postsubmit', restricted: true }, ['secret.example/img'], 'images.registries.restricted (--restricted)'],
+    [{ config, flags: ['x.example/y'], jobType: 'postsubmit', restricted: false }, ['x.example/y'], '--registry'],
+    [{ config: { registry: 'reg.example/images' }, flags: [], restricted: false }, ['reg.example/images'], 'images.registry'],
+  ])('%j', (input, registries, reason) => {
+    expect(chooseTargets(input)).toMatchObject({ registries, reason });
+  });
+  test('job-type registries outside CI need a choice', () => {
+    expect(() => chooseTargets({ config: { registries: { presubmit: ['d.example/x'] } }, flags: [], restricted: false })).toThrow('not in CI (no JOB_TYPE or GITHUB_EVENT_NAME), so no job-type registry applies');
+  });
+  const ctx = { ci: { system: 'prow' as const, event: 'pull_request' as const }, commit: '0123456789abcdef', commitTime: 1_700_000_000, prNumber: '42', repoTags: [], warnings: [] };
+  test('user tags render with the content hash; the default tag joins when job-type registries exist', () => {
+    expect(renderImageTags(['h-{{ .ContentHash }}', 'stable'], ctx, {}, 'abcd1234abcd1234', true, 'presubmit')).toEqual(['h-abcd1234abcd1234', 'stable', 'pr-42']);
+    expect(renderImageTags([], { ...ctx, prNumber: undefined }, {}, 'x', true, 'postsubmit')).toEqual(['v20231114-01234567']);
+    expect(renderImageTags(['a'], ctx, {}, 'x', false)).toEqual(['a']);
+  });
+  test('a template with no value is an error naming it', () => {
+    expect(() => renderImageTags(['{{ .Env "NOPE" }}'], ctx, {}, 'x', false)).toThrow('--tag "{{ .Env "NOPE" }}": $NOPE has no value here');
   });
 });
