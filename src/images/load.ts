@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
+import { formatReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
 import { writeLocation } from '../transport/copy.js';
 import { describeLocation, parseLocation, type Location } from '../transport/location.js';
@@ -44,7 +45,8 @@ export interface LoadResult {
 }
 
 /** Loads one image under `name`. */
-export async function loadImage(image: Image, platform: Platform, name: string, target: LoadTarget, epoch: number): Promise<LoadResult> {
+export async function loadImage(image: Image, platform: Platform, ref: Reference, target: LoadTarget, epoch: number): Promise<LoadResult> {
+  const name = formatReference(ref);
   const content = { images: [{ image, platform }] };
   if (target.kind === 'location') {
     await writeLocation(target.location, content, [name], epoch);

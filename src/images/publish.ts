@@ -80,6 +80,7 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
     if (stale.length === 0 || opts.dryRun) return;
   }
   if (opts.dryRun) {
+    outcome.status = 'planned';
     outcome.platforms = [...have.platforms, ...missing.map((m) => m.platform)].map(formatPlatform);
     outcome.added = missing.map((m) => formatPlatform(m.platform));
     return;

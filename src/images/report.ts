@@ -17,7 +17,8 @@ export interface ImageOutcome {
   /** Platforms built (or taken from an ImageSource) and pushed in this run. */
   added: string[];
   tags: string[];
-  status: 'published' | 'up-to-date' | 'failed';
+  /** `planned`: a dry run found platforms or tags to push. */
+  status: 'published' | 'up-to-date' | 'planned' | 'failed';
   signed: boolean;
   error?: string;
 }
@@ -51,6 +52,7 @@ export function outcomeLines(outcomes: readonly ImageOutcome[]): string {
     .map((o) => {
       const where = o.repositories.map((r) => `${r}:${o.tags[0] ?? ''}`).join(', ');
       if (o.status === 'failed') return `berth: ${o.name}: failed: ${o.error ?? 'unknown error'}\n`;
+      if (o.status === 'planned') return `berth: ${o.name}: would ${o.added.length ? `build ${o.added.join(', ')} and ` : ''}push to ${where} (dry run)\n`;
       if (o.status === 'up-to-date') return `berth: ${o.name}: ${where} has ${o.platforms.join(', ')}; nothing to push\n`;
       return `berth: ${o.name}: pushed ${o.added.join(', ')} to ${where} (${o.digest}${o.signed ? ', signed' : ''})\n`;
     })

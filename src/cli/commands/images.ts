@@ -1,0 +1,171 @@
+import { resolve } from 'node:path';
+import { join } from 'node:path';
+import { CONFIG_FILE, loadConfig } from '../../config/index.js';
+import { UsageError } from '../../errors.js';
+import { jobType as jobTypeOf } from '../../images/job-type.js';
+import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
+import { githubOutputs, outcomeLines, reportFile, summaryMarkdown, type ImageOutcome } from '../../images/report.js';
+import { buildFolder, listImages, loadFolderImage, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
+import { chooseTargets, renderImageTags } from '../../images/targets.js';
+import { parsePlatform } from '../../oci/platform.js';
+import { withRegistries } from '../../registry/pool.js';
+import { collectTagContext } from '../../tags/context.js';
+import type { EngineChoice } from '../../builder/engines/engine.js';
+import { defineCommand } from '../command.js';
+import { parseCompressionLevel, parseFormat, parseKeyValues, sourceDateEpoch } from '../flags.js';
+import type { CliIO } from '../io.js';
+import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
+import { chooseSigners } from '../sign-flags.js';
+import { writeFileAtomic } from '../../blob/atomic.js';
+import { appendFile } from 'node:fs/promises';
+
+const ACTIONS = ['list', 'build', 'push', 'load'] as const;
+const ENGINES = ['auto', 'native', 'buildah', 'docker'] as const;
+
+interface ImagesArgs extends RegistryArgs {
+  action: (typeof ACTIONS)[number];
+  names?: string[];
+  all: boolean;
+  dir?: string;
+  platform?: string[];
+  variant?: string;
+  'build-arg'?: string[];
+  engine: (typeof ENGINES)[number];
+  registry?: string[];
+  tag?: string[];
+  'job-type'?: string;
+  restricted: boolean;
+  'dry-run': boolean;
+  report?: string;
+  output?: string;
+  into?: string;
+  jobs: number;
+  sign: boolean;
+  format: string;
+  'compression-level': number;
+  'log-format': 'text' | 'json';
+}
+
+/** Lines for people, or one JSON object per line (`--log-format json`), on stderr. */
+function logger(io: CliIO, format: 'text' | 'json'): (image: string, line: string) => void {
+  if (format === 'json') return (image, message) => io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', image, message })}\n`);
+  return (image, line) => io.stderr.write(`[${image}] ${line}\n`);
+}
+
+export const imagesCommand = defineCommand<ImagesArgs>({
+  command: 'images <action> [names..]',
+  describe: 'Image folders (images/<name>/Dockerfile...): list, build, push what the registry lacks, load locally',
+  builder: (y) =>
+    registryFlags(
+      y
+        .positional('action', { choices: ACTIONS, demandOption: true, describe: 'list: hashes, tags, platforms; build: image tarballs; push: what the registry lacks; load: into docker, podman or a file' })
+        .positional('names', { type: 'string', array: true, describe: 'image names (folder names); none with --all' })
+        .option('all', { type: 'boolean', default: false, describe: 'every image of the folder' })
+        .option('dir', { type: 'string', describe: 'the image folder (default: images.dir in berth.yaml, else images)' })
+        .option('platform', { type: 'string', array: true, describe: "os/arch[/variant] to build, repeatable (default: each image's Dockerfile.<arch>/ImageSource.<arch> platforms, else the host's)" })
+        .option('variant', { type: 'string', describe: 'build only this variant of variants.yaml' })
+        .option('build-arg', { type: 'string', array: true, describe: 'KEY=VALUE for every image (part of the content hash)' })
+        .option('engine', { choices: ENGINES, default: 'auto' as const, describe: 'what builds Dockerfiles: native without RUN, else buildah or Docker' })
+        .option('registry', { type: 'string', array: true, describe: 'host[/path] images go to (default: by job type, or images.registry in berth.yaml)' })
+        .option('tag', { type: 'string', array: true, describe: 'push: tags besides the content-hash tag; templates as berth tags has them, plus {{ .ContentHash }}' })
+        .option('job-type', { type: 'string', describe: 'presubmit or postsubmit (default: from Prow or GitHub Actions)' })
+        .option('restricted', { type: 'boolean', default: false, describe: 'push to images.registries.restricted' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'push: say what would be built and pushed; touch nothing' })
+        .option('report', { type: 'string', describe: "push: write kyma's build report (JSON) to FILE" })
+        .option('output', { type: 'string', describe: 'build: the folder for the image tarballs (default dist/images)' })
+        .option('into', { type: 'string', describe: 'load: docker, podman, FILE.tar or oci:DIR (default: Docker if its daemon answers, else podman)' })
+        .option('jobs', { type: 'number', default: 2, describe: 'images built at once' })
+        .option('sign', { type: 'boolean', default: true, describe: "push: sign with berth.yaml's signers where they apply (never a pull request); --no-sign skips" })
+        .option('format', { type: 'string', default: 'oci', describe: 'oci or docker media types' })
+        .option('compression-level', { type: 'number', default: 1, describe: 'gzip level for new layers (0-9)' })
+        .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'stderr as lines for people or one JSON object per line' }),
+    ) as never,
+  async handler(args, io) {
+    const names = args.names ?? [];
+    if (args.all && names.length) throw new UsageError('BAD_FLAG', 'name images or give --all, not both');
+    if (args.action !== 'list' && args.action !== 'load' && !args.all && names.length === 0) throw new UsageError('BAD_FLAG', `images ${args.action}: name the images, or give --all`);
+    if (args.action === 'load' && names.length !== 1) throw new UsageError('BAD_FLAG', 'images load: name one image');
+    if (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
+    const config = (await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE })).images ?? {};
+    const registryOpts = await registryOptions({ ...args, json: false }, io);
+    const folder: FolderOptions = {
+      dir: resolve(io.cwd, args.dir ?? config.dir ?? 'images'),
+      names,
+      platforms: (args.platform ?? []).map((p) => parsePlatform(p)),
+      ...(args.variant !== undefined ? { variant: args.variant } : {}),
+      buildArgs: parseKeyValues(args['build-arg'], '--build-arg'),
+      cacheDir: registryOpts.cacheDir!,
+    };
+    const log = logger(io, args['log-format']);
+    const settings: BuildSettings = {
+      engine: args.engine as EngineChoice,
+      format: parseFormat(args.format),
+      compressionLevel: parseCompressionLevel(args['compression-level']),
+      epoch: sourceDateEpoch(io.env),
+      registry: registryOpts,
+      jobs: args.jobs,
+      log,
+    };
+    const jobType = jobTypeOf(io.env, args['job-type']);
+    const targets = chooseTargets({ config, flags: args.registry ?? [], ...(jobType ? { jobType } : {}), restricted: args.restricted });
+    const localTemplate = config['local-name'] ?? '{{ .Name }}:latest';
+    const localName = (name: string) => localTemplate.replaceAll('{{ .Name }}', name);
+
+    await withRegistries(registryOpts, async (registries) => {
+      switch (args.action) {
+        case 'list': {
+          const listed = await listImages(folder, registries, targets.registries[0]);
+          if (args.json) io.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
+          else for (const i of listed) io.stdout.write(`${i.name}${i.variant ? `-${i.variant}` : ''}\t${i.tag}\t${i.platforms.map((p) => (i.present ? `${p}${i.present[p] ? '' : ' (missing)'}` : p)).join(', ')}\n`);
+          return;
+        }
+        case 'build': {
+          const out = await buildFolder(folder, settings, resolve(io.cwd, args.output ?? 'dist/images'), localName, registries);
+          for (const b of out) io.stderr.write(`berth: built ${b.name} ${b.digest} (${b.platforms.join(', ')}) -> ${b.output}\n`);
+          if (args.json) io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+          return;
+        }
+        case 'load': {
+          const target = args.into !== undefined ? parseLoadTarget(args.into, io.cwd) : await defaultLoadTarget();
+          const r = await loadFolderImage(folder, settings, targets.registries[0], registries, target, localName);
+          io.stderr.write(`berth: loaded ${r.loadedAs} (${r.digest}, ${r.from === 'registry' ? 'pulled by its content hash' : 'built here'}) into ${describeLoadTarget(target)}\n`);
+          if (args.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          return;
+        }
+        case 'push': {
+          const ctx = await collectTagContext({ cwd: io.cwd, env: io.env });
+          const signing = args.sign && !args['dry-run'] && jobType !== 'presubmit' ? await chooseSigners({}, io) : { signers: [] };
+          let outcomes: ImageOutcome[] = [];
+          try {
+            outcomes = await pushFolder(
+              folder,
+              {
+                ...settings,
+                targets: targets.registries,
+                tags: (image) => renderImageTags(args.tag ?? [], ctx, io.env, image.tag, targets.defaultTag, jobType),
+                dryRun: args['dry-run'],
+                ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
+                onOutcome: (o) => io.stderr.write(outcomeLines([o])),
+              },
+              registries,
+            );
+          } catch (err) {
+            outcomes = (err as { outcomes?: ImageOutcome[] }).outcomes ?? [];
+            await writeOutputs(args, io, outcomes);
+            throw err;
+          }
+          await writeOutputs(args, io, outcomes);
+          if (args.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
+          return;
+        }
+      }
+    });
+  },
+});
+
+async function writeOutputs(args: ImagesArgs, io: CliIO, outcomes: ImageOutcome[]): Promise<void> {
+  if (args['dry-run']) return;
+  if (args.report !== undefined) await writeFileAtomic(resolve(io.cwd, args.report), reportFile(outcomes));
+  if (io.env.GITHUB_STEP_SUMMARY) await appendFile(io.env.GITHUB_STEP_SUMMARY, summaryMarkdown(outcomes));
+  if (io.env.GITHUB_OUTPUT) await appendFile(io.env.GITHUB_OUTPUT, githubOutputs(outcomes));
+}
