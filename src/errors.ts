@@ -32,7 +32,9 @@ export type ErrorCode =
   | 'NETWORK'
   | 'REGISTRY'
   | 'UNAUTHORIZED'
-  | 'BAD_KEY' | 'FILE_EXISTS' | 'NO_SIGNATURES' | 'VERIFY_FAILED';
+  | 'BAD_KEY' | 'FILE_EXISTS' | 'NO_SIGNATURES' | 'VERIFY_FAILED'
+  /** A RUN engine (buildah, Docker) is not installed or not answering; it failed a step. */
+  | 'ENGINE_MISSING' | 'ENGINE_FAILED';
 
 export abstract class BerthError extends Error {
   abstract readonly exitCode: 1 | 2;

@@ -1,3 +1,4 @@
+import type { Format } from '../../oci/mediatype.js';
 import type { Platform } from '../../oci/platform.js';
 import type { Image } from '../../transport/image.js';
 
@@ -29,6 +30,10 @@ export interface EngineBuildRequest {
   workDir: string;
   /** SOURCE_DATE_EPOCH: every time in the normalized result. */
   epoch: number;
+  /** Media types of the normalized result (`--format`). */
+  format: Format;
+  /** gzip level of the re-compressed layers (`--compression-level`). */
+  compressionLevel: number;
   /** One line of the engine's output, already prefixed by nothing; the caller prefixes and prints. */
   log: (line: string) => void;
   signal?: AbortSignal;
@@ -40,7 +45,19 @@ export interface RunEngine {
   available(): Promise<boolean>;
   /**
    * Builds the request's target for its platform and returns the image as berth's Image,
-   * normalized: its blobs live under `workDir` until the caller writes them out.
+   * normalized: its blobs live under `workDir` until the caller writes them out (layers equal
+   * to a named image context's are that context's blobs, read from its own source).
+   * Fails with an OperationalError (exit 1) naming the step when the engine fails.
    */
   build(req: EngineBuildRequest): Promise<Image>;
+}
+
+/**
+ * The name an image context is loaded under in an engine's store:
+ * `localhost/berth-context/NAME:<manifest digest, 16 hex digits>`, so two builds loading
+ * different images for one context name do not take each other's.
+ */
+export function contextLocalName(name: string, image: Pick<Image, 'digest'>): string {
+  const clean = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'context';
+  return `localhost/berth-context/${clean}:${image.digest.slice('sha256:'.length, 'sha256:'.length + 16)}`;
 }

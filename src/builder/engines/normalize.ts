@@ -1,0 +1,305 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { OperationalError } from '../../errors.js';
+import { buildLayer } from '../../blob/layer.js';
+import { LayerPathChecker } from '../../blob/path-safety.js';
+import type { TarEntry } from '../../blob/tar.js';
+import { sha256Of, type Digest } from '../../oci/digest.js';
+import type { Descriptor } from '../../oci/descriptor.js';
+import { convertLayerMediaType, isGzipLayer, mediaTypesFor, type Format } from '../../oci/mediatype.js';
+import { encodeJson, type ContainerConfig, type HistoryEntry, type ImageConfig, type ImageManifest } from '../../oci/manifest.js';
+import { fileBlobs } from '../../transport/file-blobs.js';
+import type { BlobSource, Image } from '../../transport/image.js';
+
+/**
+ * Rewrites what a RUN engine produced so that it depends only on the Dockerfile, its inputs
+ * and SOURCE_DATE_EPOCH, not on the engine, its version or the moment:
+ *
+ * - Layers equal to a base's (same diffID at the same position as in one of `bases`) are
+ *   the base's blobs, byte for byte, so a base's digests survive.
+ * - Every other layer is read (with berth's path safety), its entries sorted by path, mtimes
+ *   clamped to the epoch (newer → epoch; older kept, as BuildKit's rewrite-timestamp does),
+ *   no atime/ctime/PAX times, no user or group names (ids kept), hard links pointing at the
+ *   first of their group in archive order, whiteouts kept as they are; then gzipped with
+ *   berth's gzip at `level`.
+ * - `mountPoints` the engine created for RUN (buildah: /dev, /proc, /etc/hosts, ...) are
+ *   dropped when they are empty in the layer, as BuildKit and Docker do.
+ * - The config keeps only the fields of the OCI image spec, times set to the epoch,
+ *   engine labels (`io.buildah.version`) and Docker's bookkeeping (`container`,
+ *   `docker_version`, `Hostname`, ...) dropped, diff_ids recomputed; history entries after
+ *   the base's lose the engine's comment and BuildKit's `RUN ... # buildkit` wrapping.
+ */
+export interface NormalizeOptions {
+  epoch: number;
+  format: Format;
+  level: number;
+  /** Scratch folder: spooled file contents and the new layer blobs. */
+  workDir: string;
+  /** Images the build started from (named image contexts): their layers are kept as they are. */
+  bases?: readonly Image[];
+  /** Paths (no leading '/') an engine creates as RUN mount points, dropped when empty. */
+  mountPoints?: readonly string[];
+  /** Names the engine in errors ("buildah"). */
+  engine: string;
+}
+
+/** Labels an engine adds on its own, naming its version. */
+const ENGINE_LABELS = ['io.buildah.version'];
+
+/** The container config fields of the OCI image spec (plus Docker's ArgsEscaped, Healthcheck, OnBuild, Shell). */
+const CONFIG_KEYS = ['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volumes', 'WorkingDir', 'Labels', 'StopSignal', 'ArgsEscaped', 'Healthcheck', 'OnBuild', 'Shell'] as const;
+
+export async function normalizeImage(image: Image, opts: NormalizeOptions): Promise<Image> {
+  const diffIDs = image.config.rootfs.diff_ids as Digest[];
+  if (diffIDs.length !== image.manifest.layers.length) {
+    throw engineOutput(opts, `its config lists ${diffIDs.length} diff_ids for ${image.manifest.layers.length} layers`);
+  }
+  const types = mediaTypesFor(opts.format);
+  const base = matchBase(diffIDs, opts.bases ?? [], opts.format);
+  const dir = join(opts.workDir, 'normalized');
+  await mkdir(dir, { recursive: true });
+
+  const built = new Map<Digest, string>();
+  const layers: Descriptor[] = [...base.layers];
+  const newDiffIDs: Digest[] = diffIDs.slice(0, base.layers.length);
+  for (let i = base.layers.length; i < diffIDs.length; i++) {
+    const desc = image.manifest.layers[i]!;
+    const where = `${opts.engine} output layer ${i + 1}`;
+    const entries = await readLayerEntries(await image.blobs.open(desc), desc, join(dir, `spool-${i}`), where, opts);
+    const outPath = join(dir, `layer-${i}.tar.gz`);
+    const info = await buildLayer(entries, { outPath, level: opts.level });
+    built.set(info.digest, outPath);
+    layers.push({ mediaType: types.layerGzip, digest: info.digest, size: info.size });
+    newDiffIDs.push(info.diffID);
+  }
+
+  const config = normalizeConfig(image.config, newDiffIDs, base.historyEntries, opts.epoch);
+  const configRaw = encodeJson(config);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: types.manifest,
+    config: { mediaType: types.config, digest: sha256Of(configRaw), size: configRaw.length },
+    layers,
+  };
+  const manifestRaw = encodeJson(manifest);
+  return {
+    kind: 'image',
+    mediaType: types.manifest,
+    digest: sha256Of(manifestRaw),
+    manifestRaw,
+    manifest,
+    configRaw,
+    config,
+    blobs: fileBlobs(built, `${opts.engine} build`, base.source),
+  };
+}
+
+/** The longest prefix of `diffIDs` that is one base image's layers, with that base's blobs. */
+function matchBase(diffIDs: readonly Digest[], bases: readonly Image[], format: Format): { layers: Descriptor[]; historyEntries: number; source?: BlobSource } {
+  let best: { layers: Descriptor[]; historyEntries: number; source?: BlobSource } = { layers: [], historyEntries: 0 };
+  for (const b of bases) {
+    const ids = b.config.rootfs.diff_ids;
+    let n = 0;
+    while (n < ids.length && n < diffIDs.length && ids[n] === diffIDs[n]) n++;
+    // A layer whose media type has no equivalent in the format is re-normalized instead.
+    const layers: Descriptor[] = [];
+    for (const l of b.manifest.layers.slice(0, n)) {
+      const mediaType = convertLayerMediaType(l.mediaType, format);
+      if (!mediaType || !isGzipLayer(mediaType)) break;
+      layers.push({ mediaType, digest: l.digest, size: l.size });
+    }
+    if (layers.length > best.layers.length) {
+      best = { layers, historyEntries: historyCovering(b.config.history ?? [], layers.length), source: b.blobs };
+    }
+  }
+  return best;
+}
+
+/** How many history entries describe the first `layers` layers (empty_layer entries ride along). */
+function historyCovering(history: readonly HistoryEntry[], layers: number): number {
+  let seen = 0;
+  for (let i = 0; i < history.length; i++) {
+    if (!history[i]!.empty_layer) seen++;
+    if (seen === layers) return i + 1;
+  }
+  return history.length;
+}
+
+/** One layer's members as sorted-ready TarEntries, contents spooled to files under `spool`. */
+async function readLayerEntries(blob: Readable, desc: Descriptor, spool: string, where: string, opts: NormalizeOptions): Promise<TarEntry[]> {
+  await mkdir(spool, { recursive: true });
+  const checker = new LayerPathChecker(where);
+  const byPath = new Map<string, TarEntry>();
+  const links: { path: string; target: string; entry: TarEntry }[] = [];
+  const extract = tar.extract();
+  let n = 0;
+  const done = (async () => {
+    for await (const member of extract) {
+      const h = member.header;
+      checker.check({ name: h.name, type: h.type ?? 'file', linkname: h.linkname });
+      const path = cleanPath(h.name);
+      const common = { path, mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: clamp(h.mtime, opts.epoch) };
+      if (path === '') {
+        member.resume();
+        continue;
+      }
+      switch (h.type) {
+        case 'file':
+        case 'contiguous-file': {
+          const size = h.size ?? 0;
+          if (size === 0) {
+            member.resume();
+            byPath.set(path, { ...common, type: 'file' });
+          } else {
+            const file = join(spool, String(n++));
+            await pipeline(member, createWriteStream(file));
+            byPath.set(path, { ...common, type: 'file', size, source: file });
+          }
+          break;
+        }
+        case 'directory':
+          member.resume();
+          byPath.set(path, { ...common, type: 'directory' });
+          break;
+        case 'symlink':
+          member.resume();
+          byPath.set(path, { ...common, type: 'symlink', linkname: h.linkname ?? '' });
+          break;
+        case 'link': {
+          member.resume();
+          const entry: TarEntry = { ...common, type: 'hardlink', linkname: cleanPath(h.linkname ?? '') };
+          byPath.set(path, entry);
+          links.push({ path, target: entry.linkname!, entry });
+          break;
+        }
+        default:
+          member.resume();
+          throw new OperationalError('ENGINE_FAILED', `${where}: entry "${path}" is a ${h.type}, which berth does not write into layers`);
+      }
+    }
+  })();
+  const piping = isGzipLayer(desc.mediaType) ? pipeline(blob, createGunzip(), extract) : pipeline(blob, extract);
+  const [piped, read] = await Promise.allSettled([piping, done]);
+  if (read.status === 'rejected') {
+    const err = read.reason as Error & { code?: string };
+    if (err instanceof OperationalError || err.code === 'UNSAFE_PATH') throw err;
+    throw new OperationalError('ENGINE_FAILED', `${where}: cannot read it (${err.message})`, { cause: err });
+  }
+  if (piped.status === 'rejected') {
+    const err = piped.reason as Error;
+    throw new OperationalError('ENGINE_FAILED', `${where}: cannot read it (${err.message})`, { cause: err });
+  }
+  resolveHardlinks(byPath, links);
+  dropMountPoints(byPath, opts.mountPoints ?? []);
+  return [...byPath.values()];
+}
+
+/**
+ * Hard links whose target is in this layer are regrouped so that the first path of the group
+ * in archive (sorted) order holds the content and the others link to it: an extractor then
+ * always meets the file before its links. Links to lower layers stay as they are.
+ */
+function resolveHardlinks(byPath: Map<string, TarEntry>, links: readonly { path: string; target: string }[]): void {
+  const root = (p: string): string => {
+    for (let hops = 0; hops < 64; hops++) {
+      const e = byPath.get(p);
+      if (!e || e.type !== 'hardlink') return p;
+      p = e.linkname!;
+    }
+    return p;
+  };
+  const groups = new Map<string, string[]>();
+  for (const { path } of links) {
+    const r = root(path);
+    const holder = byPath.get(r);
+    if (!holder || holder.type !== 'file' || r === path) continue;
+    const g = groups.get(r) ?? [r];
+    g.push(path);
+    groups.set(r, g);
+  }
+  for (const [r, paths] of groups) {
+    const content = byPath.get(r)!;
+    const sorted = [...new Set(paths)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const first = sorted[0]!;
+    for (const p of sorted) {
+      const own = byPath.get(p)!;
+      byPath.set(p, p === first ? { ...content, path: p } : { path: p, type: 'hardlink', linkname: first, mode: content.mode, uid: content.uid, gid: content.gid, mtime: own.mtime });
+    }
+  }
+}
+
+/** Removes empty mount-point files and dirs (deepest first), and dirs they alone filled. */
+function dropMountPoints(byPath: Map<string, TarEntry>, mountPoints: readonly string[]): void {
+  const deepestFirst = [...mountPoints].sort((a, b) => b.split('/').length - a.split('/').length);
+  for (const p of deepestFirst) {
+    const e = byPath.get(p);
+    if (!e) continue;
+    const empty = e.type === 'file' ? (e.size ?? 0) === 0 && e.source === undefined : e.type === 'directory' && ![...byPath.keys()].some((k) => k.startsWith(`${p}/`));
+    if (empty) byPath.delete(p);
+  }
+}
+
+function cleanPath(name: string): string {
+  return name
+    .split('/')
+    .filter((p) => p !== '' && p !== '.')
+    .join('/');
+}
+
+function clamp(mtime: Date | undefined, epoch: number): number {
+  const seconds = mtime ? Math.floor(mtime.getTime() / 1000) : 0;
+  return Math.max(0, Math.min(seconds, epoch));
+}
+
+/** The config an engine wrote, reduced to what the image spec defines, with fixed times. */
+export function normalizeConfig(config: ImageConfig, diffIDs: readonly Digest[], baseHistory: number, epoch: number): ImageConfig {
+  const created = new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
+  const out: ImageConfig = { created, architecture: config.architecture, os: config.os, rootfs: { type: 'layers', diff_ids: [...diffIDs] } };
+  if (config.variant) out.variant = config.variant;
+  if (config['os.version']) out['os.version'] = config['os.version'];
+  if (config['os.features']?.length) out['os.features'] = config['os.features'];
+  if (config.author) out.author = config.author;
+  const container = normalizeContainerConfig(config.config ?? {});
+  if (Object.keys(container).length) out.config = container;
+  out.history = (config.history ?? []).map((h, i) => {
+    const entry: HistoryEntry = { created };
+    if (h.created_by) entry.created_by = i < baseHistory ? h.created_by : unwrapBuildkit(h.created_by);
+    if (h.author) entry.author = h.author;
+    if (h.comment && i < baseHistory) entry.comment = h.comment;
+    if (h.empty_layer) entry.empty_layer = true;
+    return entry;
+  });
+  // Re-order keys: the order of the spec, so every engine's config encodes alike.
+  const { rootfs, history, ...rest } = out;
+  return { ...rest, rootfs, history };
+}
+
+function normalizeContainerConfig(c: ContainerConfig): ContainerConfig {
+  const out: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    let value: unknown = c[key];
+    if (key === 'Labels' && value && typeof value === 'object') {
+      const labels = Object.fromEntries(Object.entries(value as Record<string, string>).filter(([k]) => !ENGINE_LABELS.includes(k)));
+      value = labels;
+    }
+    if (value === null || value === undefined || value === '' || value === false) continue;
+    if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) continue;
+    out[key] = value;
+  }
+  return out as ContainerConfig;
+}
+
+/** BuildKit records `RUN /bin/sh -c cmd # buildkit`; buildah and classic Docker `/bin/sh -c cmd`. */
+function unwrapBuildkit(createdBy: string): string {
+  const m = /^RUN (.*) # buildkit$/s.exec(createdBy);
+  return m ? m[1]! : createdBy;
+}
+
+function engineOutput(opts: NormalizeOptions, what: string): OperationalError {
+  return new OperationalError('ENGINE_FAILED', `${opts.engine} output: ${what}`);
+}

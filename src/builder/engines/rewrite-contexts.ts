@@ -1,0 +1,55 @@
+import { DockerfileParser } from 'dockerfile-ast';
+
+interface Position {
+  line: number;
+  character: number;
+}
+
+/**
+ * A Dockerfile with its references to named contexts replaced by the names the contexts were
+ * loaded under, for an engine that has no `--build-context` (Docker 20.10): `FROM NAME`
+ * (with or without `--platform`, `AS`) and `COPY --from=NAME`. A name that is also a stage
+ * of the Dockerfile is left alone (the stage wins, as in BuildKit); so are references spelt
+ * with a variable (`FROM $BASE`), which the engine expands itself.
+ */
+export function rewriteContextRefs(text: string, localNames: Readonly<Record<string, string>>): string {
+  const doc = DockerfileParser.parse(text);
+  const stages = new Set(doc.getFROMs().map((f) => f.getBuildStage()?.toLowerCase()).filter((s): s is string => !!s));
+  const edits: { start: number; end: number; value: string }[] = [];
+  const offsets = lineOffsets(text);
+  const at = (p: Position) => offsets[p.line]! + p.character;
+  const target = (name: string | null | undefined) => {
+    if (!name || stages.has(name.toLowerCase())) return undefined;
+    return Object.hasOwn(localNames, name) ? localNames[name] : undefined;
+  };
+  for (const from of doc.getFROMs()) {
+    const value = target(from.getImage());
+    const range = from.getImageRange();
+    if (value && range) edits.push({ start: at(range.start), end: at(range.end), value });
+  }
+  for (const copy of doc.getCOPYs()) {
+    // getFromFlag() misses --from when other flags are present (dockerfile-ast 0.7); look ourselves.
+    for (const flag of copy.getFlags().filter((f) => f.getName().toLowerCase() === 'from')) {
+      const value = target(flag.getValue());
+      const range = flag.getValueRange();
+      if (value && range) edits.push({ start: at(range.start), end: at(range.end), value });
+    }
+  }
+  edits.sort((a, b) => b.start - a.start);
+  let out = text;
+  for (const e of edits) out = out.slice(0, e.start) + e.value + out.slice(e.end);
+  return out;
+}
+
+/** Where each line starts, lines ending in \n, \r\n or \r as the parser counts them. */
+function lineOffsets(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\r' && text[i + 1] === '\n') {
+      starts.push(i + 2);
+      i++;
+    } else if (c === '\n' || c === '\r') starts.push(i + 1);
+  }
+  return starts;
+}

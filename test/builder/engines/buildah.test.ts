@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { lstat, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildahEngine } from '../../../src/builder/engines/buildah.js';
+import type { Image } from '../../../src/transport/image.js';
+import { makeBusyboxBase } from '../../helpers/busybox-base.js';
+import { tempDir } from '../../helpers/tools.js';
+import { configTimes, engineBuild, EPOCH, fileTree, imageContext, readImage, unpack } from './engine-helpers.js';
+
+/** The RUN steps of the engines' tests: a file, a folder, an owner, a hard link, a symlink and a deletion (a whiteout). */
+export const RUN_DOCKERFILE = `FROM base
+RUN echo hi > /x && mkdir /d && touch /d/f && chown 1234:5678 /d/f && chmod 0640 /d/f && ln /x /y && ln -s x /z && rm -r /tmp
+`;
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let base: Image;
+const engine = () => buildahEngine({ storage: join(dir, 'storage') });
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('berth-buildah-'));
+  base = await readImage(await makeBusyboxBase(dir));
+});
+afterAll(async () => cleanup());
+
+describe('buildah engine (buildah 1.28, chroot isolation, vfs)', () => {
+  test('is available here', async () => {
+    expect(await engine().available()).toBe(true);
+    expect(await buildahEngine({ bin: 'no-such-buildah' }).available()).toBe(false);
+  });
+
+  test('a RUN build gives the same digest twice; files, modes and owners as the RUN made them; times at the epoch; base layer kept', async () => {
+    const contexts = { base: imageContext('base', base) };
+    const first = await engineBuild(engine(), dir, RUN_DOCKERFILE, { contexts });
+    const second = await engineBuild(engine(), dir, RUN_DOCKERFILE, { contexts });
+    expect(second.image.digest).toBe(first.image.digest);
+    expect(first.log.some((l) => l.startsWith('STEP 2/2: RUN echo hi'))).toBe(true);
+
+    const img = first.image;
+    expect(img.manifest.layers).toHaveLength(2);
+    expect(img.manifest.layers[0]).toEqual(base.manifest.layers[0]);
+    expect(new Set(configTimes(img))).toEqual(new Set([new Date(EPOCH * 1000).toISOString().replace('.000Z', 'Z')]));
+    expect(img.config.config?.Labels?.['io.buildah.version']).toBeUndefined();
+    expect(img.config.history?.[1]?.created_by).toBe('/bin/sh -c echo hi > /x && mkdir /d && touch /d/f && chown 1234:5678 /d/f && chmod 0640 /d/f && ln /x /y && ln -s x /z && rm -r /tmp');
+
+    const rootfs = await unpack(img, dir);
+    const tree = await fileTree(rootfs);
+    expect(tree).toEqual({
+      bin: { type: 'dir', mode: '755', uid: 0, gid: 0 },
+      'bin/busybox': { type: 'file', mode: '755', uid: 0, gid: 0, content: expect.stringMatching(/^<\d+ bytes>$/) },
+      'bin/sh': { type: 'symlink', mode: '777', uid: 0, gid: 0, target: 'busybox' },
+      d: { type: 'dir', mode: '755', uid: 0, gid: 0 },
+      'd/f': { type: 'file', mode: '640', uid: 1234, gid: 5678, content: '' },
+      x: { type: 'file', mode: '644', uid: 0, gid: 0, content: 'hi\n' },
+      y: { type: 'file', mode: '644', uid: 0, gid: 0, content: 'hi\n' },
+      z: { type: 'symlink', mode: '777', uid: 0, gid: 0, target: 'x' },
+    });
+    expect((await lstat(join(rootfs, 'y'))).ino).toBe((await lstat(join(rootfs, 'x'))).ino);
+    // Every mtime of the RUN's layer is clamped to the epoch (they were made just now).
+    expect((await lstat(join(rootfs, 'd/f'))).mtimeMs / 1000).toBe(EPOCH);
+  });
+
+  test('the kyma cross-compile pattern: a $BUILDPLATFORM builder stage runs natively for amd64 and arm64 targets', async () => {
+    const dockerfile = `FROM --platform=$BUILDPLATFORM base AS builder
+ARG TARGETARCH
+ARG TARGETOS
+RUN echo "GOOS=$TARGETOS GOARCH=$TARGETARCH" > /app && uname -m >> /app
+FROM scratch
+COPY --from=builder /app /app
+`;
+    const contexts = { base: imageContext('base', base) };
+    for (const arch of ['amd64', 'arm64']) {
+      const { image } = await engineBuild(engine(), dir, dockerfile, { contexts, platform: `linux/${arch}` });
+      expect(image.config.architecture).toBe(arch);
+      expect(image.manifest.layers).toHaveLength(1);
+      const rootfs = await unpack(image, dir);
+      expect(await readFile(join(rootfs, 'app'), 'utf8')).toBe(`GOOS=linux GOARCH=${arch}\nx86_64\n`);
+    }
+  });
+
+  test('a failing RUN is exit 1 naming the step', async () => {
+    const err = await engineBuild(engine(), dir, 'FROM base\nRUN true\nRUN exit 3\n', { contexts: { base: imageContext('base', base) } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ exitCode: 1, code: 'ENGINE_FAILED' });
+    expect((err as Error).message).toMatch(/^buildah failed building at step 3\/3 \(RUN exit 3\)/);
+  });
+
+  test('a RUN for a foreign platform without qemu names qemu-user-static and binfmt-support', async () => {
+    const arm = await readImage(await makeBusyboxBase(dir, { name: 'arm-shell', platform: 'linux/arm64', foreignShell: true }));
+    const err = await engineBuild(engine(), dir, 'FROM --platform=linux/arm64 base\nRUN echo hi\n', {
+      contexts: { base: imageContext('base', arm) },
+      platform: 'linux/arm64',
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ exitCode: 1, code: 'ENGINE_FAILED' });
+    expect((err as Error).message).toMatch(/step 2\/2 \(RUN echo hi\): exec format error.*qemu-user-static and binfmt-support/);
+  });
+});

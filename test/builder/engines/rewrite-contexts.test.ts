@@ -1,0 +1,38 @@
+import { describe, expect, test } from '@jest/globals';
+import { rewriteContextRefs } from '../../../src/builder/engines/rewrite-contexts.js';
+
+describe('rewriteContextRefs (named contexts for an engine without --build-context)', () => {
+  const names = { base: 'localhost/berth-context/base:0123456789abcdef', src: 'localhost/berth-context/src:fedcba9876543210' };
+
+  test('FROM NAME and COPY --from=NAME become the loaded names; stages, variables and other images stay', () => {
+    const text = [
+      'ARG X=1',
+      'FROM --platform=$BUILDPLATFORM base AS builder',
+      'COPY --from=src /a /a',
+      'FROM $BASE AS other',
+      'FROM builder',
+      'COPY --from=builder /a /b',
+      'COPY --chown=1:1 --from=src \\',
+      '  /c /c',
+      'FROM alpine:3',
+      '',
+    ].join('\r\n');
+    expect(rewriteContextRefs(text, names).split('\r\n')).toEqual([
+      'ARG X=1',
+      `FROM --platform=$BUILDPLATFORM ${names.base} AS builder`,
+      `COPY --from=${names.src} /a /a`,
+      'FROM $BASE AS other',
+      'FROM builder',
+      'COPY --from=builder /a /b',
+      `COPY --chown=1:1 --from=${names.src} \\`,
+      '  /c /c',
+      'FROM alpine:3',
+      '',
+    ]);
+  });
+
+  test('a context named like a stage is the stage', () => {
+    const text = 'FROM base AS src\nFROM base\nCOPY --from=src /a /a\n';
+    expect(rewriteContextRefs(text, names)).toBe(`FROM ${names.base} AS src\nFROM ${names.base}\nCOPY --from=src /a /a\n`);
+  });
+});
