@@ -64,3 +64,17 @@ export async function loadImage(image: Image, platform: Platform, ref: Reference
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The names a tarball's or layout's index.json gives its entries (ref.name, containerd's name). */
+export async function locationNames(loc: Location): Promise<string[]> {
+  const { directoryFiles, tarballFiles } = await import('../transport/layout-files.js');
+  const { refNames } = await import('../transport/layout-read.js');
+  const files = loc.kind === 'tarball' ? await tarballFiles(loc.path) : directoryFiles(loc.dir);
+  let index: { manifests?: { annotations?: Record<string, string> }[] };
+  try {
+    index = JSON.parse(Buffer.from(await files.read('index.json')).toString('utf8')) as typeof index;
+  } catch {
+    return [];
+  }
+  return [...new Set((index.manifests ?? []).flatMap((m) => refNames(m as Parameters<typeof refNames>[0])))];
+}

@@ -12,6 +12,8 @@ import { signCommand } from './sign.js';
 import { statusCommand } from './status.js';
 import { tagsCommand } from './tags.js';
 import { verifyCommand } from './verify.js';
+import { imagesCommand } from './images.js';
+import { loadCommand } from './load.js';
 
 /** Every berth command, in the order `berth --help` lists them. */
-export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand, signCommand, verifyCommand, keygenCommand];
+export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand, signCommand, verifyCommand, keygenCommand, imagesCommand, loadCommand];
