@@ -16,6 +16,9 @@ import type { Image } from '../transport/image.js';
 import { manifestCache, presence } from './presence.js';
 import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
 import type { ImageOutcome } from './report.js';
+import type { SignerSpec } from '../config/signing.js';
+import type { Digest } from '../oci/digest.js';
+import { notarySign } from '../sign/notary.js';
 
 export interface PublishOptions {
   registries: Registries;
@@ -29,6 +32,8 @@ export interface PublishOptions {
   /** Print the plan per image and touch nothing. */
   dryRun?: boolean;
   sign?: ExecuteOptions['sign'];
+  /** notary signers (kyma's signing service): each published image's tags are sent to them. */
+  notary?: { specs: readonly SignerSpec[]; configFile: string; env: Readonly<Record<string, string | undefined>> };
   /** Called when one image is done, for progress lines. */
   onOutcome?: (o: ImageOutcome) => void;
 }
@@ -53,6 +58,11 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
     const outcome: ImageOutcome = { name: displayName(image), contentHash: image.hash, repositories: [], platforms: [], added: [], tags, status: 'up-to-date', signed: false };
     try {
       for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome);
+      if (opts.notary && outcome.status === 'published' && outcome.digest && outcome.size !== undefined) {
+        const targets = outcome.repositories.flatMap((repository) => tags.map((tag) => ({ repository, tag, digest: outcome.digest as Digest, size: outcome.size! })));
+        for (const spec of opts.notary.specs) await notarySign(spec, targets, { configFile: opts.notary.configFile, env: opts.notary.env });
+        outcome.signed = true;
+      }
     } catch (err) {
       outcome.status = 'failed';
       outcome.error = (err as Error).message;
@@ -76,6 +86,7 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
     const stale: string[] = [];
     for (const t of tags.slice(1)) if ((await client.headManifest(ref.repository, t))?.digest !== have.digest) stale.push(t);
     outcome.digest = have.digest;
+    outcome.size = have.artifact ? (have.artifact.kind === 'index' ? have.artifact.raw.length : have.artifact.manifestRaw.length) : undefined;
     outcome.platforms = have.platforms.map(formatPlatform);
     if (stale.length === 0 || opts.dryRun) return;
   }
@@ -114,6 +125,7 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
   await manifestCache(opts.registries)?.write(plan.components[0]!.index.digest, plan.components[0]!.index.raw);
   outcome.status = 'published';
   outcome.digest = c.digest;
+  outcome.size = plan.components[0]!.index.raw.length;
   outcome.platforms = c.platforms.map((p) => p.platform);
   outcome.added = [...new Set([...outcome.added, ...missing.map((m) => formatPlatform(m.platform))])];
   outcome.signed = (c.signatures ?? []).length > 0;

@@ -10,8 +10,9 @@ export interface ImageOutcome {
   contentHash: string;
   /** `registry/path/name` for every registry it went to. */
   repositories: string[];
-  /** The index (or image) its tags point at; absent when it failed before one existed. */
+  /** The index (or image) its tags point at, and its size; absent when it failed before one existed. */
   digest?: string;
+  size?: number;
   /** Every platform the index holds now. */
   platforms: string[];
   /** Platforms built (or taken from an ImageSource) and pushed in this run. */

@@ -83,13 +83,14 @@ describe('berth images push', () => {
   });
 
   test('a changed file changes exactly the hashes that depend on it', async () => {
+    expect((await images(['push', 'app', '--registry', `${reg}/changed`])).code).toBe(0);
     const before = JSON.parse((await images(['list', '--json'])).stdout) as { name: string; variant?: string; contentHash: string }[];
-    await put('images/app/app.sh', '#!/bin/sh\necho app v2\n', 0o755);
+    await put('images/app/app.sh', `#!/bin/sh\necho app ${Date.now()}\n`, 0o755);
     const after = JSON.parse((await images(['list', '--json'])).stdout) as typeof before;
     const changed = after.filter((a, i) => a.contentHash !== before[i]!.contentHash).map((a) => `${a.name}${a.variant ? `-${a.variant}` : ''}`);
     expect(changed).toEqual(['app', 'tool-full', 'tool-slim']);
     proxy.log.length = 0;
-    const r = await images(['push', 'app', '--registry', `${reg}/gv`]);
+    const r = await images(['push', 'app', '--registry', `${reg}/changed`]);
     expect(r.code).toBe(0);
     // Only app's own new layer, config and manifest (and the index) were written; base's layer was there.
     const blobPuts = writes().filter((e) => e.method === 'PUT' && e.path.includes('/blobs/'));
@@ -153,6 +154,50 @@ describe('berth images push', () => {
     expect(await readFile(summary, 'utf8')).toContain(`| base | ${reg}/rep/base:${report.tags[0]}<br>${reg}/rep/base:stable | linux/amd64 | published |`);
   });
 
+  test('postsubmit builds are signed by the signing: signers (cosign key and a notary service); presubmit builds are not', async () => {
+    await mkdir(join(repo.dir, 'keys'), { recursive: true });
+    const keygen = await berthBin(['keygen', '--format', 'pkcs8', '--output-key-prefix', join(repo.dir, 'keys', 'cosign')], { cwd: repo.dir, env: env({ COSIGN_PASSWORD: '' }) });
+    expect(keygen.code).toBe(0);
+    const { createServer } = await import('node:http');
+    const bodies: { auth?: string; body: string }[] = [];
+    const svc = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        bodies.push({ ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), body });
+        res.statusCode = 202;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => svc.listen(0, '127.0.0.1', r));
+    const port = (svc.address() as import('node:net').AddressInfo).port;
+    await put(
+      'berth.yaml',
+      `images:\n  registry: ${reg}/signed\nsigning:\n  enabled-signers:\n    '*': [key, svc]\n  signers:\n    - name: key\n      type: cosign-key\n      key: keys/cosign.key\n    - name: svc\n      type: notary\n      endpoint: http://127.0.0.1:${port}/sign\n      token-env: SIGN_TOKEN\n`,
+    );
+    try {
+      const pre = await images(['push', 'base', '--json'], { JOB_TYPE: 'presubmit', PULL_NUMBER: '7', SIGN_TOKEN: 'tok-123', COSIGN_PASSWORD: '' });
+      expect(pre.code).toBe(0);
+      expect(JSON.parse(pre.stdout)[0].signed).toBe(false);
+      expect(bodies).toEqual([]);
+      await put('images/base/etc/motd', 'signed edition\n');
+      const post = await images(['push', 'base', '--json'], { JOB_TYPE: 'postsubmit', PULL_BASE_SHA: await repo.head(), SIGN_TOKEN: 'tok-123', COSIGN_PASSWORD: '' });
+      expect(post.stderr).not.toContain('tok-123');
+      expect(post.code).toBe(0);
+      const [o] = JSON.parse(post.stdout) as { signed: boolean; digest: string; tags: string[]; size: number }[];
+      expect(o!.signed).toBe(true);
+      expect(bodies).toHaveLength(1);
+      expect(bodies[0]!.auth).toBe('Bearer tok-123');
+      expect(JSON.parse(bodies[0]!.body)).toEqual({ trustedCollections: [{ gun: `${reg}/signed/base`, targets: o!.tags.map((name) => ({ name, byteSize: o!.size, digest: o!.digest.slice(7) })) }] });
+      const pub = join(repo.dir, 'keys', 'cosign.pub');
+      const verified = await berthBin(['verify', '--key', pub, `${reg}/signed/base@${o!.digest}`], { cwd: repo.dir, env: env() });
+      expect(verified.code).toBe(0);
+    } finally {
+      svc.close();
+      await put('berth.yaml', `images:\n  dir: images\n  local-name: test.local/images/{{ .Name }}:latest\n`);
+    }
+  });
+
   test('bad input is one line, exit 2, and nothing is pushed', async () => {
     await put('images/broken/Dockerfile.arm64', 'FROM scratch\n');
     await put('images/badsrc/ImageSource', 'not a reference at all\n');
@@ -187,6 +232,7 @@ describe('berth images load and build', () => {
 
   test('load pulls by the content hash when the registry has it, else builds; podman has it under the local name', async () => {
     const pe = await podmanEnv();
+    expect((await images(['push', 'base', '--registry', `${reg}/gv`])).code).toBe(0);
     const fromRegistry = await images(['load', 'base', '--registry', `${reg}/gv`, '--into', 'podman'], pe);
     expect(fromRegistry.code).toBe(0);
     expect(fromRegistry.stderr).toContain('pulled by its content hash');

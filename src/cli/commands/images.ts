@@ -145,6 +145,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
                 tags: (image) => renderImageTags(args.tag ?? [], ctx, io.env, image.tag, targets.defaultTag, jobType),
                 dryRun: args['dry-run'],
                 ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
+                ...('notary' in signing && signing.notary ? { notary: { ...signing.notary, env: io.env } } : {}),
                 onOutcome: (o) => io.stderr.write(outcomeLines([o])),
               },
               registries,
