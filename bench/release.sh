@@ -8,10 +8,15 @@
 #   bash bench/release.sh              # 5 rounds
 #   ROUNDS=9 SHARED_MIB=16 COMPONENT_MIB=8 bash bench/release.sh
 #   FAIL_RUNS=50 bash bench/release.sh # also: 50 cold berth releases, counting failures
+#   CONCURRENT_ROUNDS=50 bash bench/release.sh  # also: 50 rounds of two identical releases at once
 #
 # Cases:
 #   cold     an empty registry: every blob goes up
 #   warm     the same release again: everything is there
+#   concurrent  two identical `berth release` runs at once into one fresh registry (two CI jobs
+#            publishing the same thing), each with its own cache; a round fails when either
+#            run exits non-zero. The script has no such case (its buildah manifest lists share
+#            one storage), so only berth's failure count is printed.
 #
 # The images: per platform, berth's static base plus a shared layer of SHARED_MIB random
 # bytes (one blob for all 20 images), then per component a layer of COMPONENT_MIB random
@@ -19,7 +24,8 @@
 #
 # Needs `npx tsc -p .` first (dist/), docker-registry, skopeo and buildah (vfs storage in a
 # folder of this run). Targets (docs/performance.md): berth at least 2x faster than the
-# script cold; a warm re-run under 3x `node -e ''`; no failure in 50 cold runs.
+# script cold; a warm re-run under 3x `node -e ''`; no failure in 50 cold runs; no failure in
+# 50 concurrent rounds.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,7 +33,8 @@ rounds=${ROUNDS:-5}
 shared_mib=${SHARED_MIB:-16}
 component_mib=${COMPONENT_MIB:-8}
 fail_runs=${FAIL_RUNS:-0}
-berth=(node "$root/bin/berth.js")
+concurrent_rounds=${CONCURRENT_ROUNDS:-0}
+berth=(node "${BERTH:-$root/bin/berth.js}")  # BERTH=other/bin/berth.js compares another build
 for tool in docker-registry skopeo buildah curl; do
   command -v "$tool" >/dev/null || { echo "bench/release.sh: $tool is not installed" >&2; exit 1; }
 done
@@ -127,6 +134,24 @@ if ((fail_runs > 0)); then
   stop_registry
 fi
 
+concurrent_failures=0
+if ((concurrent_rounds > 0)); then
+  for ((i = 1; i <= concurrent_rounds; i++)); do
+    start_registry
+    release_yaml
+    XDG_CACHE_HOME=$work/berth-cache-conc-$i-a "${berth[@]}" release --config "$work/release.yaml" --quiet >/dev/null 2>"$work/conc-a.err" &
+    a=$!
+    XDG_CACHE_HOME=$work/berth-cache-conc-$i-b "${berth[@]}" release --config "$work/release.yaml" --quiet >/dev/null 2>"$work/conc-b.err" &
+    b=$!
+    ok=1
+    wait "$a" || { ok=0; tail -1 "$work/conc-a.err" >&2; }
+    wait "$b" || { ok=0; tail -1 "$work/conc-b.err" >&2; }
+    ((ok)) || concurrent_failures=$((concurrent_failures + 1))
+    ((i % 10 == 0)) && echo "bench/release.sh: concurrent round $i done ($concurrent_failures failed)" >&2
+  done
+  stop_registry
+fi
+
 show() { printf '%-14s %6s ms   (runs: %s)\n' "$1" "$(tr ' ' '\n' <<<"${results[$1]}" | grep . | median)" "${results[$1]}"; }
 echo "20 images, 21 distinct layers, $((total_bytes >> 20)) MiB of tarballs; $rounds rounds, medians"
 for k in node berth_cold script_cold berth_warm script_warm; do show "$k"; done
@@ -136,4 +161,5 @@ awk -v bc="$(med berth_cold)" -v sc="$(med script_cold)" -v bw="$(med berth_warm
   printf "warm: berth %.2fx node -e \"\" (target < 3x)\n", bw / n
 }'
 ((fail_runs > 0)) && echo "berth cold release failures: $failures of $fail_runs"
+((concurrent_rounds > 0)) && echo "berth concurrent rounds failed (two identical releases at once): $concurrent_failures of $concurrent_rounds (target 0)"
 exit 0

@@ -38,3 +38,18 @@ test('a value that is not HOST[:PORT] is refused naming where it came from', asy
   await expect(registryOptions(args(), io(dir))).rejects.toThrow('berth.yaml:3: insecure-registries[1]: "http://bad.lan" is not HOST[:PORT]');
   await expect(registryOptions(args(['bad host']), io(dir))).rejects.toThrow('--insecure-registry: "bad host" is not HOST[:PORT]');
 });
+
+test('--timeout is taken by every command that talks to a registry, in seconds', async () => {
+  const { berth } = await import('./helpers/cli.js');
+  for (const cmd of ['push', 'pull', 'copy', 'inspect', 'build', 'release', 'sign', 'verify']) {
+    const r = await berth([cmd, '--help']);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect({ cmd, has: help.includes('--timeout seconds a registry request may move no byte before it fails') }).toEqual({ cmd, has: true });
+  }
+  const { dir: empty, cleanup: done } = await tempDir('berth-timeout-');
+  try {
+    expect((await registryOptions({ ...args(), timeout: 2.5 }, io(empty))).timeoutMs).toBe(2500);
+  } finally {
+    await done();
+  }
+});

@@ -4,7 +4,9 @@ import { checkHostPort, CONFIG_FILE, loadConfig } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import { defaultCacheDir } from '../registry/cache.js';
+import { DEFAULT_TIMEOUT_MS } from '../registry/http.js';
 import { withRegistries, DEFAULT_JOBS, type Registries, type RegistryOptions } from '../registry/pool.js';
+import { DEFAULT_RETRY } from '../registry/retry.js';
 import type { GlobalArgs } from './command.js';
 import type { CliIO } from './io.js';
 import { progressRenderer } from './progress.js';
@@ -13,6 +15,7 @@ import { progressRenderer } from './progress.js';
 export interface RegistryArgs {
   'insecure-registry'?: string[];
   'cache-dir'?: string;
+  timeout?: number;
 }
 
 /** Flags of commands that move blobs (push, pull, copy). */
@@ -24,14 +27,15 @@ export interface TransferArgs extends RegistryArgs {
 
 /** The flags as data: yargs reads them, and so does the lean push entry (./lean-push.ts). */
 export const REGISTRY_OPTIONS = {
-  'insecure-registry': { type: 'string', array: true, describe: 'HOST[:PORT] to reach over plain HTTP (localhost and 127.0.0.1 always are)' },
+  'insecure-registry': { type: 'string', array: true, describe: 'HOST[:PORT] to reach over plain HTTP (localhost, 127.0.0.0/8 and ::1 always are; NAME.localhost when it resolves to loopback)' },
   'cache-dir': { type: 'string', describe: "berth's cache: pulled bases, where blobs were seen (default $XDG_CACHE_HOME/berth or ~/.cache/berth)" },
+  timeout: { type: 'number', default: DEFAULT_TIMEOUT_MS / 1000, describe: 'seconds a registry request may move no byte before it fails (an idle timeout: a slow transfer that keeps moving never times out); retried once' },
 } as const;
 
 export const TRANSFER_OPTIONS = {
   ...REGISTRY_OPTIONS,
   jobs: { type: 'number', default: DEFAULT_JOBS, describe: 'blobs transferred at once' },
-  retries: { type: 'number', default: 4, describe: 'tries after the first for a failed request (connection errors, 5xx, 429)' },
+  retries: { type: 'number', default: DEFAULT_RETRY.retries, describe: `tries after the first for each failed request (connection errors, 5xx, 429), with backoff; an operation stops retrying after ${DEFAULT_RETRY.deadlineMs / 60_000} min without progress` },
   quiet: { type: 'boolean', default: false, describe: 'no progress bar: plain periodic lines only' },
 } as const;
 
@@ -64,12 +68,14 @@ export async function registryOptions(args: RegistryArgs & Partial<TransferArgs>
   const insecure = await insecureRegistries(args, io);
   if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64)) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
   if (args.retries !== undefined && (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 20)) throw new UsageError('BAD_FLAG', `--retries: ${args.retries} is not a whole number from 0 to 20`);
+  if (args.timeout !== undefined && !(Number.isFinite(args.timeout) && args.timeout > 0 && args.timeout <= 3600)) throw new UsageError('BAD_FLAG', `--timeout: ${args.timeout} is not a number of seconds above 0 and up to 3600`);
   return {
     env: io.env,
     insecure,
     cacheDir: args['cache-dir'] !== undefined ? resolve(io.cwd, args['cache-dir']) : defaultCacheDir(io.env),
     ...(args.jobs !== undefined ? { jobs: args.jobs } : {}),
     ...(args.retries !== undefined ? { retry: { retries: args.retries } } : {}),
+    ...(args.timeout !== undefined ? { timeoutMs: Math.round(args.timeout * 1000) } : {}),
     ...(args.debug ? { log: (line: string) => io.stderr.write(`berth: debug: ${line}\n`) } : {}),
   };
 }

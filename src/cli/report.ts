@@ -12,7 +12,9 @@ export function reportError(err: unknown, io: CliIO, opts: { debug: boolean; jso
   const message = err instanceof Error ? err.message : String(err);
   const line = known ? message : `internal error: ${message}`;
   if (opts.json) {
-    io.stdout.write(`${JSON.stringify({ error: { code: known ? err.code : 'INTERNAL', message: line } })}\n`);
+    // An error may carry a report of what was done before it (a release's per-component result).
+    const done = known && 'result' in err && typeof err.result === 'object' && err.result !== null ? err.result : {};
+    io.stdout.write(`${JSON.stringify({ ...done, error: { code: known ? err.code : 'INTERNAL', message: line } })}\n`);
   }
   io.stderr.write(`berth: ${line.split('\n')[0]}\n`);
   if ((opts.debug || !known) && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);

@@ -95,3 +95,15 @@ export function assembleIndex(children: Descriptor[], format: Format, annotation
   const raw = encodeJson(index);
   return { mediaType: types.index, digest: sha256Of(raw), raw, index };
 }
+
+/** The manifest over a config and layers already made, in `types`' media types. */
+export function manifestOver(configRaw: Uint8Array, layers: Descriptor[], types: { manifest: string; config: string }): Omit<AssembledImage, 'configRaw' | 'config'> {
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: types.manifest,
+    config: { mediaType: types.config, digest: sha256Of(configRaw), size: configRaw.length },
+    layers,
+  };
+  const manifestRaw = encodeJson(manifest);
+  return { mediaType: types.manifest, digest: sha256Of(manifestRaw), manifestRaw, manifest };
+}

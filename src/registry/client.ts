@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { LookupFunction } from 'node:net';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
 import { pipeline, Readable, type Transform } from 'node:stream';
 import { OperationalError } from '../errors.js';
 import { verifyingStream } from '../blob/verify.js';
@@ -12,7 +13,7 @@ import { ByteTaker } from './bytes.js';
 import { findCredential, type Credential } from './credentials.js';
 import { networkError, parseErrorBody, redactUrl, RegistryError } from './errors.js';
 import { createTransport, drain, header, readBody, send, type HttpBody, type HttpResponse, type HttpTransport } from './http.js';
-import { DEFAULT_RETRY, parseRetryAfter, sleep, backoffDelay, withRetries, type RetryInfo, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY, parseRetryAfter, sleep, RetryBudget, withRetries, type RetryInfo, type RetryPolicy } from './retry.js';
 
 /** Every manifest type berth reads, in the `Accept` of manifest requests. */
 export const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(', ');
@@ -20,7 +21,7 @@ export const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, Media
 export interface RegistryClientOptions {
   /** Where credentials and HOME come from (tests pass their own). */
   env?: NodeJS.ProcessEnv;
-  /** Hosts spoken to over plain HTTP besides localhost and 127.0.0.1. */
+  /** Hosts spoken to over plain HTTP besides loopback ones (see plainByName). */
   insecure?: readonly string[];
   retry?: Partial<RetryPolicy>;
   /** Finds the login for a host; default: findCredential (docker/podman auth files, helpers). */
@@ -29,8 +30,13 @@ export interface RegistryClientOptions {
   log?: (line: string) => void;
   /** Told before each retry. */
   onRetry?: (info: RetryInfo) => void;
-  /** Resolves host names (tests resolve nothing but 127.0.0.1); default: the system's. */
+  /**
+   * Resolves host names (tests resolve nothing but 127.0.0.1); default: the system's. It also
+   * decides whether a `*.localhost` name is loopback, and so spoken to over plain HTTP.
+   */
   lookup?: LookupFunction;
+  /** The idle timeout of a request, when the client makes its own transport (default 30 s). */
+  timeoutMs?: number;
   /** Shared keep-alive connections; a pool passes one to all its clients. */
   transport?: HttpTransport;
   /** Blobs up to this size go up in one PUT; larger ones in PATCH chunks. */
@@ -64,10 +70,40 @@ interface Op {
   signal?: AbortSignal;
 }
 
-function isLocalHost(host: string): boolean {
+/** The name part of `host[:port]` (`[::1]:5000` → `::1`). */
+function hostName(host: string): string {
   const name = host.replace(/:\d+$/, '');
-  return name === 'localhost' || name === '127.0.0.1' || name === '[::1]' || name.endsWith('.localhost');
+  return name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
 }
+
+/** A loopback address: 127.0.0.0/8 or ::1 (and ::ffff:127.x). */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.replace(/^::ffff:/i, '');
+  if (isIP(v4) === 4) return v4.startsWith('127.');
+  return isIP(address) === 6 && /^(0{0,4}:){7}0{0,3}1$|^::1$/.test(address);
+}
+
+/**
+ * Spoken to over plain HTTP by its name alone: `localhost` and loopback addresses. A
+ * `*.localhost` name is not: it must resolve to loopback addresses only (see resolvesToLoopback).
+ */
+function plainByName(host: string): boolean {
+  const name = hostName(host);
+  return name === 'localhost' || isLoopbackAddress(name);
+}
+
+/** Whether every address `name` resolves to is loopback (false when it does not resolve). */
+function resolvesToLoopback(name: string, lookup: LookupFunction): Promise<boolean> {
+  return new Promise((resolve) => {
+    lookup(name, { all: true }, (err: NodeJS.ErrnoException | null, addresses: string | LookupAddress[]) => {
+      const list = typeof addresses === 'string' ? [addresses] : (addresses ?? []).map((a) => a.address);
+      resolve(!err && list.length > 0 && list.every(isLoopbackAddress));
+    });
+  });
+}
+
+/** What distribution 2.8 answers a manifest PUT while a blob or child it names is still being committed. */
+const SETTLING_CODES = new Set(['MANIFEST_BLOB_UNKNOWN', 'BLOB_UNKNOWN', 'DIGEST_INVALID', 'MANIFEST_UNKNOWN']);
 
 const STATUS_TEXT: Record<number, string> = { 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
@@ -80,7 +116,8 @@ const STATUS_TEXT: Record<number, string> = { 429: 'Too Many Requests', 500: 'In
  */
 export class RegistryClient {
   readonly host: string;
-  readonly base: string;
+  /** `http(s)://host`: a `*.localhost` host is https until it is found to resolve to loopback. */
+  base: string;
   private readonly transport: HttpTransport;
   private readonly ownsTransport: boolean;
   private readonly policy: RetryPolicy;
@@ -92,15 +129,23 @@ export class RegistryClient {
   private readonly tokens = new Map<string, CachedToken & { scopes: string[] }>();
   private readonly pushRepos = new Set<string>();
   private readonly tokenFetches = new Map<string, Promise<string>>();
+  /** Aborted by close(): ends the background API check quietly. */
+  private readonly closing = new AbortController();
+  private schemeP: Promise<void> | undefined;
 
   constructor(host: string, opts: RegistryClientOptions = {}) {
     this.host = host;
     this.opts = opts;
     const apiHost = host === 'docker.io' ? 'registry-1.docker.io' : host;
-    const plain = isLocalHost(host) || (opts.insecure ?? []).includes(host);
+    const plain = plainByName(host) || (opts.insecure ?? []).includes(host);
     this.base = `${plain ? 'http' : 'https'}://${apiHost}`;
+    if (!plain && hostName(host).endsWith('.localhost')) {
+      this.schemeP = resolvesToLoopback(hostName(host), opts.lookup ?? (dnsLookup as unknown as LookupFunction)).then((loopback) => {
+        if (loopback) this.base = `http://${apiHost}`;
+      });
+    }
     this.ownsTransport = !opts.transport;
-    this.transport = opts.transport ?? createTransport(opts.lookup ? { lookup: opts.lookup } : {});
+    this.transport = opts.transport ?? createTransport({ ...(opts.lookup ? { lookup: opts.lookup } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
     this.policy = { ...DEFAULT_RETRY, ...opts.retry };
     this.monolithicMax = opts.monolithicMax ?? DEFAULT_MONOLITHIC_MAX;
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
@@ -126,8 +171,9 @@ export class RegistryClient {
     return repoScope(repo, this.pushRepos.has(repo) ? 'pull,push' : 'pull');
   }
 
-  /** Closes the connections this client opened (not a shared transport's). */
+  /** Ends what runs in the background, and closes the connections this client opened (not a shared transport's). */
   close(): void {
+    this.closing.abort();
     if (this.ownsTransport) this.transport.close();
   }
 
@@ -190,10 +236,12 @@ export class RegistryClient {
     let location: URL | undefined = opts.location ? new URL(opts.location) : undefined;
     let fresh = location !== undefined;
     const scopes = [repoScope(repo, 'pull,push')];
-    await this.retry(what, opts.signal, async () => {
+    await this.retry(what, opts.signal, async (budget) => {
       let offset = 0;
       if (location && !fresh) {
+        budget.step('upload status');
         const status = await this.uploadStatus(repo, location, opts.signal);
+        budget.progress();
         location = status?.location;
         offset = status?.offset ?? 0;
         if (location && offset > 0 && desc.size <= this.monolithicMax) {
@@ -203,7 +251,11 @@ export class RegistryClient {
         }
       }
       fresh = false;
-      if (!location) location = await this.startUpload(repo, opts.signal);
+      if (!location) {
+        budget.step('POST');
+        location = await this.startUpload(repo, opts.signal);
+        budget.progress();
+      }
       const source = await open();
       const taker = new ByteTaker(source, offset);
       let sent = offset;
@@ -217,6 +269,7 @@ export class RegistryClient {
           const url = new URL(location);
           url.searchParams.set('digest', desc.digest);
           const body = { length: desc.size, stream: taker.take(desc.size, count) };
+          budget.step('PUT');
           const res = await this.request({ method: 'PUT', path: url, repo, scopes, what, headers: { 'content-type': 'application/octet-stream' }, body, expect: [201], ...(opts.signal ? { signal: opts.signal } : {}) });
           await drain(res);
           await taker.finish();
@@ -227,6 +280,7 @@ export class RegistryClient {
           const n = Math.min(this.chunkSize, desc.size - offset);
           const body = { length: n, stream: taker.take(n, count) };
           const headers = { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + n - 1}` };
+          budget.step(`PATCH ${offset}`);
           const res = await this.request({ method: 'PATCH', path: location, repo, scopes, what, headers, body, expect: [202], ...(opts.signal ? { signal: opts.signal } : {}) });
           await drain(res);
           location = this.location(res, 'PATCH');
@@ -237,10 +291,12 @@ export class RegistryClient {
             throw this.fail(res, 'PATCH', `${this.host}/${repo}: upload of ${what} holds ${end} bytes after sending ${offset + n}`, true);
           }
           offset = end;
+          budget.progress();
         }
         await taker.finish();
         const url = new URL(location);
         url.searchParams.set('digest', desc.digest);
+        budget.step('PUT');
         const res = await this.request({ method: 'PUT', path: url, repo, scopes, what, body: new Uint8Array(0), expect: [201], ...(opts.signal ? { signal: opts.signal } : {}) });
         await drain(res);
         this.checkDigestHeader(res, 'PUT', desc.digest, what);
@@ -277,7 +333,10 @@ export class RegistryClient {
     async function* bytes(): AsyncGenerator<Buffer> {
       let received = 0;
       let res: HttpResponse | undefined = first;
-      for (let failures = 0; ; ) {
+      // Each resumed GET (from a new offset) has its own tries; bytes received are progress.
+      const budget = new RetryBudget(client.policy);
+      for (;;) {
+        budget.step(`GET from ${received}`);
         try {
           if (!res) res = await client.blobRequest(repo, desc, received, signal);
           let skip = received > 0 && res.status === 200 ? received : 0;
@@ -290,6 +349,7 @@ export class RegistryClient {
               if (buf.length === 0) continue;
             }
             received += buf.length;
+            budget.progress();
             yield buf;
           }
           if (received >= desc.size) return;
@@ -301,11 +361,8 @@ export class RegistryClient {
           });
         } catch (err) {
           const e = err instanceof RegistryError ? err : networkError('GET', new URL(`${client.base}/v2/${repo}/blobs/${desc.digest}`), err);
-          failures++;
-          if (!e.temporary || signal?.aborted) throw e;
-          if (failures > client.policy.retries) throw e.withContext(`${what}: gave up after ${failures + 1} tries`, false);
-          const delayMs = backoffDelay(client.policy, failures);
-          client.opts.onRetry?.({ what, attempt: failures, delayMs, reason: e.message });
+          const { attempt, delayMs } = budget.fail(e, signal);
+          client.opts.onRetry?.({ what, attempt, delayMs, reason: e.message });
           await sleep(delayMs, signal);
           res = undefined;
         }
@@ -396,15 +453,44 @@ export class RegistryClient {
         body: manifest.raw,
         expect: [200, 201],
         ...(signal ? { signal } : {}),
+      }).catch(async (err: unknown) => {
+        throw await this.settling(err, repo, manifest, signal);
       });
       await drain(res);
       this.checkDigestHeader(res, 'PUT', manifest.digest, what);
     });
   }
 
+  /**
+   * A manifest PUT answered 400 MANIFEST_BLOB_UNKNOWN (or BLOB_UNKNOWN, DIGEST_INVALID,
+   * MANIFEST_UNKNOWN) while everything the manifest names is in the repository: distribution
+   * says so while it is still committing a child or blob another push (or this one) has just
+   * had accepted. When a HEAD finds every referenced blob and child there, the answer is
+   * temporary and the PUT is tried again (within the retry budget); otherwise it stands.
+   */
+  private async settling(err: unknown, repo: string, manifest: { raw: Uint8Array }, signal?: AbortSignal): Promise<unknown> {
+    if (!(err instanceof RegistryError) || err.details.status !== 400 || !err.details.registryCodes.some((c) => SETTLING_CODES.has(c))) return err;
+    let doc: { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+    try {
+      doc = JSON.parse(Buffer.from(manifest.raw).toString('utf8')) as typeof doc;
+    } catch {
+      return err;
+    }
+    const present = async (): Promise<boolean> => {
+      for (const d of doc.manifests ?? []) if ((await this.headManifest(repo, d.digest, signal))?.digest !== d.digest) return false;
+      for (const d of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) {
+        if (d.mediaType?.includes('.foreign.') || d.mediaType?.includes('.nondistributable.')) continue;
+        if (!(await this.hasBlob(repo, d, signal))) return false;
+      }
+      return true;
+    };
+    if (!(await present().catch(() => false))) return err;
+    return new RegistryError(err.code, `${err.message}; everything it names is there: the registry is still committing it`, { ...err.details, temporary: true }, { cause: err });
+  }
+
   // ------------------------------------------------------------ plumbing
 
-  private retry<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  private retry<T>(what: string, signal: AbortSignal | undefined, fn: (budget: RetryBudget) => Promise<T>): Promise<T> {
     return withRetries(this.policy, what, fn, { ...(this.opts.onRetry ? { onRetry: this.opts.onRetry } : {}), ...(signal ? { signal } : {}) });
   }
 
@@ -429,9 +515,16 @@ export class RegistryClient {
     return new RegistryError(code, message, { method, url: redactUrl(res.url), status: res.status, registryCodes: [], temporary });
   }
 
-  private challenge(signal?: AbortSignal): Promise<Challenge> {
+  /**
+   * The API check (GET /v2/), shared by every request. It runs under the client's own
+   * signal, not a caller's: one caller giving up must not fail it for the others, and close()
+   * ends it without a word (a command that failed on its own input has nothing to retry).
+   */
+  private challenge(): Promise<Challenge> {
     if (!this.challengeP) {
+      const signal = this.closing.signal;
       this.challengeP = this.retry('the registry API check', signal, async () => {
+        await this.schemeP;
         const url = new URL(`${this.base}/v2/`);
         const res = await send(this.transport, { method: 'GET', url, ...(signal ? { signal } : {}) });
         this.opts.log?.(`GET ${redactUrl(url)} -> ${res.status}`);
@@ -481,7 +574,8 @@ export class RegistryClient {
     } catch {
       throw new RegistryError('REGISTRY', `${this.host}: the registry names an invalid token realm`, { method: 'GET', url: this.base, registryCodes: [], temporary: false });
     }
-    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && (isLocalHost(realm.host) || (this.opts.insecure ?? []).includes(realm.host)))) {
+    const plainRealm = plainByName(realm.host) || (this.opts.insecure ?? []).includes(realm.host) || (realm.host === new URL(this.base).host && this.base.startsWith('http:'));
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && plainRealm)) {
       throw new RegistryError('REGISTRY', `${this.host}: the token realm ${redactUrl(realm)} is not HTTPS; berth sends credentials over plain HTTP only to localhost or an --insecure-registry host`, {
         method: 'GET',
         url: redactUrl(realm),
@@ -530,7 +624,7 @@ export class RegistryClient {
    * `expect` become RegistryErrors.
    */
   private async request(op: Op): Promise<HttpResponse> {
-    const ch = await this.challenge(op.signal);
+    const ch = await this.challenge();
     let url = this.url(op.path);
     for (let authTries = 0, redirects = 0; ; ) {
       const headers: Record<string, string> = { 'user-agent': 'berth', ...op.headers };

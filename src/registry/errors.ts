@@ -95,7 +95,7 @@ export function networkError(method: string, url: URL, err: unknown): RegistryEr
       why = `connection to ${host} refused; is the registry running there?`;
       break;
     case 'ETIMEDOUT':
-      why = `no answer from ${host} in time`;
+      why = `${host} went silent: ${e.message.includes('--timeout') ? e.message : 'timed out'}`;
       break;
     case 'CERT_HAS_EXPIRED':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':

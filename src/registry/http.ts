@@ -5,7 +5,11 @@ import type { Readable } from 'node:stream';
 import { isBerthError } from '../errors.js';
 import { networkError, redactUrl, RegistryError } from './errors.js';
 
-/** How requests leave the process: keep-alive agents, an optional resolver, a socket timeout. */
+/**
+ * How requests leave the process: keep-alive agents, an optional resolver, and an idle
+ * timeout: a request fails when its connection moves no byte either way for `timeoutMs`
+ * (a slow transfer that keeps moving never times out, however long it takes).
+ */
 export interface HttpTransport {
   readonly http: http.Agent;
   readonly https: https.Agent;
@@ -13,6 +17,9 @@ export interface HttpTransport {
   readonly timeoutMs: number;
   close(): void;
 }
+
+/** The idle timeout when none is given (`--timeout`). */
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export function createTransport(opts: { maxSockets?: number; lookup?: LookupFunction; timeoutMs?: number } = {}): HttpTransport {
   const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 16, ...(opts.lookup ? { lookup: opts.lookup } : {}) };
@@ -22,7 +29,7 @@ export function createTransport(opts: { maxSockets?: number; lookup?: LookupFunc
     http: h,
     https: s,
     ...(opts.lookup ? { lookup: opts.lookup } : {}),
-    timeoutMs: opts.timeoutMs ?? 60_000,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     close() {
       h.destroy();
       s.destroy();
@@ -77,7 +84,8 @@ export function send(t: HttpTransport, req: HttpRequest): Promise<HttpResponse> 
       ...(t.lookup ? { lookup: t.lookup } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
     });
-    r.setTimeout(t.timeoutMs, () => r.destroy(Object.assign(new Error(`no answer in ${t.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+    // The socket's idle timer: reset by every byte read or written, so only silence trips it.
+    r.setTimeout(t.timeoutMs, () => r.destroy(Object.assign(new Error(`no byte moved for ${t.timeoutMs / 1000} s (--timeout)`), { code: 'ETIMEDOUT' })));
     r.on('error', fail);
     r.on('response', (res) => {
       if (settled) {

@@ -31,7 +31,7 @@ export class Registries {
     this.jobs = Math.max(1, opts.jobs ?? DEFAULT_JOBS);
     this.reporter = opts.reporter;
     this.cacheDir = opts.cacheDir;
-    this.transport = createTransport({ maxSockets: this.jobs + 4, ...(opts.lookup ? { lookup: opts.lookup } : {}) });
+    this.transport = createTransport({ maxSockets: this.jobs + 4, ...(opts.lookup ? { lookup: opts.lookup } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
   }
 
   client(host: string): RegistryClient {
@@ -54,7 +54,9 @@ export class Registries {
     return l;
   }
 
+  /** Ends each client's background work (quietly), then closes the shared connections. */
   close(): void {
+    for (const c of this.clients.values()) c.close();
     this.transport.close();
   }
 }

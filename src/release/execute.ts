@@ -5,7 +5,7 @@
  * uploading nothing that is there. Then every index and child is read back and checked.
  */
 import pLimit from 'p-limit';
-import { OperationalError } from '../errors.js';
+import { isBerthError, OperationalError, type ErrorCode } from '../errors.js';
 import { isIndexMediaType, formatOf } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
 import type { Registries } from '../registry/index.js';
@@ -57,6 +57,9 @@ export interface ComponentResult {
   repositories: string[];
   /** True when --if-missing found it published already. */
   skipped: boolean;
+  /** `failed`: not all of it went live (`targets` holds what did); `error` says why. */
+  status: 'published' | 'failed';
+  error?: { code: string; message: string };
   targets: TargetResult[];
   /** With --sign: what was signed, and where the signatures are. */
   signatures?: SignedImage[];
@@ -83,8 +86,27 @@ function baseResult(c: PlannedComponent, skipped: boolean, targets: TargetResult
     tags: c.targets[0]?.tags ?? [],
     repositories: c.targets.filter((t) => t.what === 'index').map((t) => t.repository),
     skipped,
+    status: 'published',
     targets,
   };
+}
+
+/**
+ * A registry release in which some component failed: `result` says, per component, what
+ * went live (`published`, or `failed` with the targets written before the failure and the
+ * reason). Exit 1; the CLI reports the result before the error.
+ */
+export class ReleaseIncomplete extends OperationalError {
+  constructor(readonly result: ReleaseResult) {
+    const failed = result.components.filter((c) => c.status === 'failed');
+    const first = failed[0]!.error!;
+    super(first.code as ErrorCode, `release incomplete: ${failed.length} of ${result.components.length} components failed (${failed.map((c) => c.name).join(', ')}); ${failed[0]!.name}: ${first.message}`);
+  }
+}
+
+function errorOf(err: unknown): { code: string; message: string } {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  return { code: isBerthError(err) ? err.code : 'INTERNAL', message };
 }
 
 function fail(what: string): never {
@@ -180,11 +202,12 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
   // Components at once (`concurrency`); within one, repository after repository, each in the
   // contract's order. Every component settles before a failure is reported, so none is left
   // running after the command returns.
+  const done: TargetResult[][] = plan.components.map(() => []);
   const settled = await Promise.allSettled(
     plan.components.map((c, i) =>
       limit(async (): Promise<ComponentResult> => {
         if (published[i]) return baseResult(c, true, []);
-        const targets: TargetResult[] = [];
+        const targets = done[i]!;
         for (const t of c.targets) {
           const r = await writeRegistry(registries, artifactFor(c, t), { registry: t.registry!, repository: t.path! }, { tags: t.tags, ...(signal ? { signal } : {}) });
           targets.push({
@@ -204,9 +227,10 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
       }),
     ),
   );
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const results = settled.map((r) => (r as PromiseFulfilledResult<ComponentResult>).value);
+  const results = settled.map((r, i) =>
+    r.status === 'fulfilled' ? r.value : { ...baseResult(plan.components[i]!, false, done[i]!), status: 'failed' as const, error: errorOf(r.reason) },
+  );
+  if (results.some((r) => r.status === 'failed')) throw new ReleaseIncomplete({ format: plan.format, components: results });
   if (opts.sign) await signRelease(plan, results, registries, opts.sign, signal);
   return { format: plan.format, components: results };
 }

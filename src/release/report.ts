@@ -16,7 +16,7 @@ interface Row {
 
 function rows(result: ReleaseResult): Row[] {
   return result.components.map((c) => ({
-    component: c.skipped ? `${c.name} (already published)` : c.name,
+    component: c.status === 'failed' ? `${c.name} (FAILED)` : c.skipped ? `${c.name} (already published)` : c.name,
     platforms: c.platforms.map((p) => p.platform).join(', '),
     digest: c.digest,
     tags: c.tags.join(', ') || '(by digest)',
@@ -38,6 +38,11 @@ export function summaryTable(result: ReleaseResult): string {
 export function componentLines(result: ReleaseResult): string {
   const lines: string[] = [];
   for (const c of result.components) {
+    if (c.status === 'failed') {
+      const live = c.targets.flatMap((t) => t.references);
+      lines.push(`berth: failed ${c.name} ${c.digest}${live.length ? ` (live before the failure: ${live.join(', ')})` : ' (nothing of it went live)'}: ${c.error?.message ?? 'unknown error'}`);
+      continue;
+    }
     const sum = (k: 'uploaded' | 'mounted' | 'existing') => c.targets.reduce((n, t) => n + t.blobs[k], 0);
     const how = c.skipped
       ? 'already published, skipped (--if-missing)'
@@ -62,17 +67,23 @@ export function summaryMarkdown(result: ReleaseResult): string {
     '|---|---|---|---|---|',
     ...rows(result).map((r) => `| ${cell(r.component)} | ${cell(r.platforms)} | \`${r.digest}\` | ${cell(r.tags)} | ${cell(r.registries)} |`),
   ];
+  const failed = result.components.filter((c) => c.status === 'failed');
+  if (failed.length) lines.push('', `**Release incomplete**: ${failed.length} of ${result.components.length} components failed.`, '', ...failed.map((c) => `- ${cell(c.name)}: ${cell(c.error?.message ?? 'unknown error')}`));
   return lines.join('\n') + '\n\n';
 }
 
 /**
- * GITHUB_OUTPUT lines. `digest`: the index digest when one component was released, else a
- * JSON object of component → digest. `images`: a JSON array of every `repository@digest`.
+ * GITHUB_OUTPUT lines, about what went live only. `digest`: the index digest when one
+ * component was released (empty when it failed), else a JSON object of published component →
+ * digest. `images`: a JSON array of every published `repository@digest`. `failed`: a JSON
+ * array of the components that failed.
  */
 export function githubOutputs(result: ReleaseResult): string {
-  const digest = result.components.length === 1 ? result.components[0]!.digest : JSON.stringify(Object.fromEntries(result.components.map((c) => [c.name, c.digest])));
-  const images = result.components.flatMap((c) => c.repositories.map((r) => `${r}@${c.digest}`));
-  return `digest=${digest}\nimages=${JSON.stringify(images)}\n`;
+  const live = result.components.filter((c) => c.status !== 'failed');
+  const digest = result.components.length === 1 ? (live[0]?.digest ?? '') : JSON.stringify(Object.fromEntries(live.map((c) => [c.name, c.digest])));
+  const images = live.flatMap((c) => c.repositories.map((r) => `${r}@${c.digest}`));
+  const failed = result.components.filter((c) => c.status === 'failed').map((c) => c.name);
+  return `digest=${digest}\nimages=${JSON.stringify(images)}\nfailed=${JSON.stringify(failed)}\n`;
 }
 
 /** Appends the step summary and the outputs to the files GitHub Actions names, when it names them. */

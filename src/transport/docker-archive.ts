@@ -1,10 +1,11 @@
 import { UsageError } from '../errors.js';
 import { hashStream } from '../blob/hasher.js';
 import { verifyingStream } from '../blob/verify.js';
-import { sha256Of, type Digest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { MediaType } from '../oci/mediatype.js';
-import { encodeJson, parseImageConfig, type ImageManifest } from '../oci/manifest.js';
+import { parseImageConfig } from '../oci/manifest.js';
+import { manifestOver } from '../image/assemble.js';
 import type { Image } from './image.js';
 import { tarballFiles, type LayoutFiles } from './layout-files.js';
 import { readLayout } from './layout-read.js';
@@ -45,19 +46,9 @@ export async function readDockerArchive(path: string, name?: string): Promise<Im
     byDigest.set(digest, member);
     layers.push({ mediaType: MediaType.ociLayer, digest, size });
   }
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: sha256Of(configRaw), size: configRaw.length },
-    layers,
-  };
-  const manifestRaw = encodeJson(manifest);
   return {
     kind: 'image',
-    mediaType: MediaType.ociManifest,
-    digest: sha256Of(manifestRaw),
-    manifestRaw,
-    manifest,
+    ...manifestOver(configRaw, layers, { manifest: MediaType.ociManifest, config: MediaType.ociConfig }),
     configRaw,
     config,
     blobs: archiveBlobs(files, byDigest),

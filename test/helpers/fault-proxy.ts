@@ -3,7 +3,8 @@
  * forwarded unchanged (Host included, so the registry's upload Locations point back at the
  * proxy) unless a fault matches: answer with a status (500, 503, 429 with Retry-After...),
  * cut the connection part-way through the request body or the response body, shorten or
- * corrupt a response, or reset. `cutAfter` resets every request after the first N.
+ * corrupt a response, slow it down, stay silent, or reset. `cutAfter` resets every request
+ * after the first N. `random` faults a share of all requests, chosen by a seeded generator.
  *
  *   const proxy = await startFaultProxy({ target: registry.host, faults: [
  *     { method: 'PATCH', times: 1, action: { kind: 'drop-request', afterBytes: 1 << 20 } },
@@ -26,8 +27,44 @@ export type FaultAction =
   | { kind: 'shorten-response'; bytes: number }
   /** Flip one byte in the middle of the response body (length unchanged). */
   | { kind: 'corrupt-response' }
+  /** Forward the response body `chunkBytes` at a time, one piece every `delayMs`. */
+  | { kind: 'slow-response'; chunkBytes: number; delayMs: number }
+  /** Take the request and never answer (the connection stays open until the proxy closes). */
+  | { kind: 'silent' }
   /** Close the connection without an answer. */
   | { kind: 'reset' };
+
+/** A share of requests faulted at random: what a flaky network does to a long job. */
+export interface RandomFaults {
+  /** The share of requests faulted, from 0 to 1. */
+  rate: number;
+  /** The generator's seed: the same seed draws the same sequence. */
+  seed: number;
+  /** What a faulted request gets, drawn evenly (default: RANDOM_ACTIONS). */
+  actions?: FaultAction[];
+}
+
+/** Connection resets, 5xx, 429 with Retry-After, bodies cut part-way, closes right after the headers. */
+export const RANDOM_ACTIONS: FaultAction[] = [
+  { kind: 'reset' },
+  { kind: 'status', status: 500 },
+  { kind: 'status', status: 503 },
+  { kind: 'status', status: 429, retryAfter: 1 },
+  { kind: 'truncate-response', bytes: 100 },
+  { kind: 'truncate-response', bytes: 0 },
+];
+
+/** mulberry32: a small seeded generator of numbers in [0, 1). */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 export interface Fault {
   /** Only this method (exact). */
@@ -58,14 +95,17 @@ export interface FaultProxyOptions {
   faults?: Fault[];
   /** Reset every request after this many. */
   cutAfter?: number;
+  random?: RandomFaults;
 }
 
 export interface FaultProxy {
   readonly host: string;
   readonly port: number;
   readonly log: ProxyLogEntry[];
-  /** Replaces the faults (their counters start again). */
+  /** Replaces the faults (their counters, and the count `cutAfter` is from, start again). */
   setFaults(faults: Fault[], cutAfter?: number): void;
+  /** Faults a share of requests at random from now on (undefined: no more). */
+  setRandom(random: RandomFaults | undefined): void;
   close(): Promise<void>;
 }
 
@@ -79,6 +119,12 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   let faults: { fault: Fault; seen: number }[] = [];
   let cutAfter: number | undefined;
   let total = 0;
+  let random: { rate: number; actions: FaultAction[]; next: () => number } | undefined;
+  const setRandom = (r: RandomFaults | undefined) => {
+    random = r && { rate: r.rate, actions: r.actions ?? RANDOM_ACTIONS, next: generator(r.seed) };
+  };
+  setRandom(opts.random);
+  const silent = new Set<() => void>();
   const log: ProxyLogEntry[] = [];
   const sockets = new Set<Socket>();
   const set = (fs: Fault[], cut?: number) => {
@@ -106,11 +152,17 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       }
     }
     if (cutAfter !== undefined && total > cutAfter) action = { kind: 'reset' };
+    if (!action && random && random.next() < random.rate) action = random.actions[Math.floor(random.next() * random.actions.length)];
     if (action) entry.fault = action.kind;
     const cut = () => {
       req.socket.destroy();
     };
     if (action?.kind === 'reset') return cut();
+    if (action?.kind === 'silent') {
+      req.resume();
+      silent.add(cut);
+      return;
+    }
     if (action?.kind === 'status') {
       entry.status = action.status;
       const body = JSON.stringify({ errors: [{ code: action.code ?? (action.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE'), message: 'injected by the fault proxy' }] });
@@ -144,6 +196,27 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
           });
         });
         up.on('end', () => cut());
+        return;
+      }
+      if (action?.kind === 'slow-response') {
+        res.writeHead(up.statusCode ?? 502, headers);
+        const { chunkBytes, delayMs } = action;
+        const send = async (piece: Buffer) => {
+          if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+          await new Promise((r) => setTimeout(r, delayMs));
+        };
+        (async () => {
+          let pending = Buffer.alloc(0);
+          for await (const c of up) {
+            pending = Buffer.concat([pending, c as Buffer]);
+            while (pending.length >= chunkBytes) {
+              await send(pending.subarray(0, chunkBytes));
+              pending = pending.subarray(chunkBytes);
+            }
+          }
+          if (pending.length) await send(pending);
+          res.end();
+        })().catch(() => cut());
         return;
       }
       if (action?.kind === 'shorten-response' || action?.kind === 'corrupt-response') {
@@ -201,8 +274,10 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     port,
     log,
     setFaults: set,
+    setRandom,
     close: () =>
       new Promise((r) => {
+        for (const c of silent) c();
         for (const s of sockets) s.destroy();
         server.close(() => r());
       }),

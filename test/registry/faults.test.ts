@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import type { LookupFunction } from 'node:net';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type LookupFunction, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { berth } from '../helpers/cli.js';
+import { berth, berthBin } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { run, tempDir } from '../helpers/tools.js';
-import { RegistryClient } from '../../src/registry/client.js';
+import { isLoopbackAddress, RegistryClient } from '../../src/registry/client.js';
+import { BlobStore } from '../../src/registry/cache.js';
+import { Registries } from '../../src/registry/pool.js';
+import { readRegistry } from '../../src/transport/registry.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import { verifyingStream } from '../../src/blob/verify.js';
 import type { Digest } from '../../src/oci/digest.js';
@@ -37,6 +40,9 @@ beforeAll(async () => {
   const built = await appImage(base, image, env, ['--file', `${join(dir, 'random.bin')}:/data/random.bin`, '--compression-level', '0']);
   expect(built.code).toBe(0);
   imageDigest = built.digest;
+  // What the read tests read, pushed here (not through the proxy) so no test depends on another.
+  const fixture = await berth(['push', image, `${reg.host}/faults/fixture:v1`], { env: testEnv(join(dir, 'fixture-cache')) });
+  expect(fixture.code).toBe(0);
 });
 afterAll(async () => {
   await proxy.close();
@@ -45,6 +51,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   proxy.setFaults([]);
+  proxy.setRandom(undefined);
   proxy.log.length = 0;
 });
 
@@ -174,7 +181,7 @@ describe('chunked uploads (PATCH) and resumption, through the client', () => {
 
 describe('reads through a faulty network', () => {
   test('blob bodies cut short (connection dropped, or Content-Length shortened) are resumed; the pull is exact', async () => {
-    const ref = `${proxy.host}/faults/app:v1`;
+    const ref = `${proxy.host}/faults/fixture:v1`;
     proxy.setFaults([
       { method: 'GET', path: /\/blobs\/sha256:/, times: 1, action: { kind: 'truncate-response', bytes: 200_000 } },
       { method: 'GET', path: /\/blobs\/sha256:/, times: 1, action: { kind: 'shorten-response', bytes: 300_000 } },
@@ -193,11 +200,11 @@ describe('reads through a faulty network', () => {
   test('a registry answering a manifest that does not match its digest: exit 1, DIGEST_MISMATCH, nothing written', async () => {
     proxy.setFaults([{ method: 'GET', path: /\/manifests\//, action: { kind: 'corrupt-response' } }]);
     const out = join(dir, 'never.tar');
-    const r = await berth(['pull', `${proxy.host}/faults/app@${imageDigest}`, '--output', out, '--json'], { env });
+    const r = await berth(['pull', `${proxy.host}/faults/fixture@${imageDigest}`, '--output', out, '--json'], { env });
     expect(r.code).toBe(1);
     const e = JSON.parse(r.stdout).error;
     expect(e.code).toBe('DIGEST_MISMATCH');
-    expect(e.message).toMatch(new RegExp(`^${proxy.host.replace(/\./g, '\\.')}/faults/app: manifest ${imageDigest} does not match its digest \\(expected ${imageDigest}, its bytes hash to sha256:[0-9a-f]{64}\\)$`));
+    expect(e.message).toMatch(new RegExp(`^${proxy.host.replace(/\./g, '\\.')}/faults/fixture: manifest ${imageDigest} does not match its digest \\(expected ${imageDigest}, its bytes hash to sha256:[0-9a-f]{64}\\)$`));
     await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
@@ -236,7 +243,7 @@ describe('names and transport security', () => {
     const host = `registry.test:${reg.port}`;
     const secure = new RegistryClient(host, { lookup });
     try {
-      const err = (await secure.headManifest('faults/app', 'v1').catch((e: unknown) => e)) as RegistryError;
+      const err = (await secure.headManifest('faults/fixture', 'v1').catch((e: unknown) => e)) as RegistryError;
       expect(err.code).toBe('NETWORK');
       expect(err.message).toContain(`GET https://${host}/v2/: TLS handshake with ${host} failed`);
       expect(err.message).toContain(`use --insecure-registry ${host}`);
@@ -245,9 +252,250 @@ describe('names and transport security', () => {
     }
     const insecure = new RegistryClient(host, { lookup, insecure: [host] });
     try {
-      expect((await insecure.headManifest('faults/app', 'v1'))?.digest).toBe(imageDigest);
+      expect((await insecure.headManifest('faults/fixture', 'v1'))?.digest).toBe(imageDigest);
     } finally {
       insecure.close();
     }
+  });
+});
+
+/** An image of 6 layers (the base's, 4 layers of random bytes, the app's), as a tarball. */
+async function sixLayerImage(): Promise<{ path: string; digest: string }> {
+  const base = join(dir, 'six-base.tar');
+  await staticBase(base);
+  const layers: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const d = join(dir, `six-${i}`);
+    await mkdir(d, { recursive: true });
+    await writeFile(join(d, `data-${i}.bin`), randomBytes(300_000 + i * 1000));
+    layers.push(join(dir, `six-${i}.tar`));
+    await run('tar', ['-C', d, '-cf', layers[i]!, '.']);
+  }
+  const path = join(dir, 'six.tar');
+  const built = await appImage(base, path, env, layers.flatMap((l) => ['--layer', l]));
+  expect(built.code).toBe(0);
+  const manifest = JSON.parse(await run('skopeo', ['inspect', '--raw', `oci-archive:${path}`]));
+  expect(manifest.layers).toHaveLength(6);
+  return { path, digest: built.digest };
+}
+
+describe('a flaky network: 20% of requests faulted at random, default retries', () => {
+  test('a push of a 6-layer image completes, over several seeds, with every digest right', async () => {
+    const six = await sixLayerImage();
+    for (const seed of [1, 2, 3, 4, 5]) {
+      proxy.log.length = 0;
+      proxy.setRandom({ rate: 0.2, seed });
+      // A fresh cache each time: nothing to mount from, every blob goes up through the faults.
+      const r = await berth(['push', six.path, `${proxy.host}/random/s${seed}:v1`, '--json'], { env: testEnv(join(dir, `random-${seed}`)) });
+      proxy.setRandom(undefined);
+      expect({ seed, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ seed, code: 0, stderr: '' });
+      expect(JSON.parse(r.stdout).digest).toBe(six.digest);
+      expect(proxy.log.filter((l) => l.fault).length).toBeGreaterThan(0);
+      expect(await skopeoCheck(`${reg.host}/random/s${seed}:v1`)).toBe(six.digest);
+    }
+  });
+});
+
+/** A server on 127.0.0.1 that accepts connections and never says a word. */
+async function silentServer(): Promise<{ port: number; sockets: Socket[]; close: () => void }> {
+  const sockets: Socket[] = [];
+  const server = createServer((s) => void sockets.push(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    sockets,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+describe('timeouts: silence fails fast, slow progress never times out', () => {
+  test('a registry that accepts and then says nothing: exit 1 after one retry, naming the silence', async () => {
+    const { port, sockets, close } = await silentServer();
+    try {
+      const r = await berth(['push', image, `127.0.0.1:${port}/quiet/app:v1`, '--timeout', '0.5', '--json'], { env });
+      expect(r.code).toBe(1);
+      const e = JSON.parse(r.stdout).error;
+      expect(e.code).toBe('NETWORK');
+      expect(e.message).toMatch(new RegExp(`gave up after 2 tries: GET http://127\\.0\\.0\\.1:${port}/v2/: 127\\.0\\.0\\.1:${port} went silent: no byte moved for 0\\.5 s \\(--timeout\\)$`));
+      // The API check was tried twice (a timeout is retried once), then nothing more.
+      expect(sockets).toHaveLength(2);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('berth: retrying'))).toHaveLength(1);
+    } finally {
+      close();
+    }
+  });
+
+  test('a blob that arrives slowly but steadily is not cut by the idle timeout', async () => {
+    // 6 MiB at 512 KiB every 250 ms: about 3 s in all, with no silence near the 1 s timeout.
+    proxy.setFaults([{ method: 'GET', path: /\/blobs\/sha256:/, action: { kind: 'slow-response', chunkBytes: 512 << 10, delayMs: 250 } }]);
+    const out = join(dir, 'slow.tar');
+    const r = await berth(['pull', `${proxy.host}/faults/fixture:v1`, '--output', out, '--timeout', '1'], { env: testEnv(join(dir, 'slow-cache')) });
+    expect(r.stderr).not.toContain('retrying');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(imageDigest);
+    expect(proxy.log.filter((l) => l.fault === 'slow-response').length).toBeGreaterThan(0);
+    expect(JSON.parse(await run('skopeo', ['inspect', `oci-archive:${out}`])).Digest).toBe(imageDigest);
+  });
+
+  test('--timeout must be a number of seconds above 0', async () => {
+    for (const bad of ['0', '-1', 'soon']) {
+      const r = await berth(['inspect', `${reg.host}/faults/fixture:v1`, '--timeout', bad], { env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^berth: --timeout: .* is not a number of seconds above 0 and up to 3600\n$/);
+    }
+  });
+});
+
+describe('a bad local source while the registry is being reached', () => {
+  test('push and copy print one line: the pending API check ends quietly', async () => {
+    // A registry that never answers keeps the API check pending when the source fails.
+    const { port, sockets, close } = await silentServer();
+    try {
+      for (const cmd of ['push', 'copy']) {
+        // The built executable, as a user runs it: a line written late would still show.
+        const r = await berthBin([cmd, join(dir, 'no-such.tar'), `127.0.0.1:${port}/x/app:v1`], { env });
+        expect(r.code).toBe(2);
+        expect(r.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+        expect(r.stderr).toMatch(/^berth: .*no-such\.tar.*\n$/);
+      }
+      expect(sockets.length).toBeGreaterThan(0); // the check was under way
+    } finally {
+      close();
+    }
+  });
+});
+
+describe('manifest PUTs racing the registry’s own commits', () => {
+  const c = () => new RegistryClient(proxy.host, { retry: { baseDelayMs: 20 } });
+
+  test('400 MANIFEST_BLOB_UNKNOWN while every blob it names is there: HEADs find them, the PUT is tried again and lands', async () => {
+    const raw = Buffer.from(await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/faults/fixture:v1`]));
+    const m = JSON.parse(raw.toString());
+    const client = c();
+    try {
+      // The manifest's blobs are in faults/fixture; mount them into a fresh repository first.
+      for (const d of [m.config, ...m.layers]) expect(await client.mountBlob('faults/settle', d, 'faults/fixture')).toEqual({ mounted: true });
+      proxy.setFaults([{ method: 'PUT', path: /\/manifests\//, times: 2, action: { kind: 'status', status: 400, code: 'MANIFEST_BLOB_UNKNOWN' } }]);
+      await client.putManifest('faults/settle', 'v1', { mediaType: m.mediaType, raw, digest: sha256(raw) });
+    } finally {
+      client.close();
+    }
+    expect(proxy.log.filter((l) => l.method === 'PUT').map((l) => l.status)).toEqual([400, 400, 201]);
+    expect(proxy.log.filter((l) => l.method === 'HEAD' && /\/blobs\//.test(l.path)).length).toBeGreaterThanOrEqual(2 * (m.layers.length + 1));
+    expect(await tagExists('faults/settle', 'v1')).toBe(true);
+  });
+
+  test('an index naming a child that is not there: the 400 stands, at once', async () => {
+    const missing = sha256('no such manifest');
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: missing, size: 100, platform: { os: 'linux', architecture: 'amd64' } }] }));
+    const client = c();
+    try {
+      const err = (await client.putManifest('faults/settle', 'bad', { mediaType: 'application/vnd.oci.image.index.v1+json', raw: index, digest: sha256(index) }).catch((e: unknown) => e)) as RegistryError;
+      expect(err).toBeInstanceOf(RegistryError);
+      expect(err.details.status).toBe(400);
+      expect(err.details.registryCodes).toContain('MANIFEST_BLOB_UNKNOWN');
+    } finally {
+      client.close();
+    }
+    expect(proxy.log.filter((l) => l.method === 'PUT')).toHaveLength(1);
+  });
+});
+
+describe('digests are checked on what is read', () => {
+  test('a blob fetched from a registry whose bytes are not its digest fails DIGEST_MISMATCH (every try)', async () => {
+    const m = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/faults/fixture:v1`]));
+    const layer = m.layers[0];
+    proxy.setFaults([{ method: 'GET', path: /\/blobs\/sha256:/, action: { kind: 'corrupt-response' } }]);
+    const client = new RegistryClient(proxy.host);
+    try {
+      const stream = await client.fetchBlob('faults/fixture', layer);
+      const err = await (async () => {
+        for await (const _ of stream) void _;
+      })().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'DIGEST_MISMATCH' });
+      expect((err as Error).message).toContain(layer.digest);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a blob in the local cache whose bytes changed is refused when read back', async () => {
+    const m = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/faults/fixture:v1`]));
+    const cache = new BlobStore(join(dir, 'blob-cache'));
+    const registries = new Registries({});
+    try {
+      const img = await readRegistry(registries, { registry: reg.host, repository: 'faults/fixture', tag: 'v1' }, { cache });
+      expect(img.kind).toBe('image');
+      const layer = m.layers[0];
+      (await img.blobs.open(layer)).resume(); // fetched into the cache
+      const path = cache.pathOf(layer.digest);
+      await waitFor(() => cache.has(layer.digest));
+      const bytes = await readFile(path);
+      bytes[bytes.length >> 1] ^= 1;
+      await writeFile(path, bytes);
+      const err = await (async () => {
+        for await (const _ of await img.blobs.open(layer)) void _;
+      })().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'DIGEST_MISMATCH' });
+      expect((err as Error).message).toContain(join(dir, 'blob-cache'));
+    } finally {
+      registries.close();
+    }
+  });
+});
+
+async function waitFor(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(ok()).toBe(true);
+}
+
+describe('*.localhost is plain HTTP only when it resolves to loopback', () => {
+  // Resolvers as a test says; every connection still goes to 127.0.0.1.
+  const answer = (addresses: string[]): LookupFunction => (_hostname, options, cb) => {
+    const all = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    if ((options as { all?: boolean }).all) (cb as unknown as (e: null, a: typeof all) => void)(null, all);
+    else cb(null, all[0]!.address, all[0]!.family);
+  };
+  /** Says `first` to the first question (berth's loopback check), 127.0.0.1 to every later one (the connection). */
+  const checkSees = (first: string[]): LookupFunction => {
+    let n = 0;
+    return (h, o, cb) => (n++ === 0 ? answer(first) : answer(['127.0.0.1']))(h, o, cb);
+  };
+
+  test('resolving to 127.0.0.1 (or ::1 and 127.0.0.1): plain HTTP', async () => {
+    for (const addresses of [['127.0.0.1'], ['::1', '127.0.0.1'], ['127.0.0.2']]) {
+      const c = new RegistryClient(`reg.localhost:${reg.port}`, { lookup: checkSees(addresses) });
+      try {
+        expect((await c.headManifest('faults/fixture', 'v1'))?.digest).toBe(imageDigest);
+        expect(c.base).toBe(`http://reg.localhost:${reg.port}`);
+      } finally {
+        c.close();
+      }
+    }
+  });
+
+  test('resolving elsewhere (or partly elsewhere, or not at all): TLS, as for any other host', async () => {
+    for (const addresses of [['192.0.2.7'], ['127.0.0.1', '192.0.2.7'], ['2001:db8::1']]) {
+      const c = new RegistryClient(`reg.localhost:${reg.port}`, { lookup: checkSees(addresses) });
+      try {
+        const err = (await c.headManifest('faults/fixture', 'v1').catch((e: unknown) => e)) as RegistryError;
+        expect(err.message).toContain(`GET https://reg.localhost:${reg.port}/v2/: TLS handshake with reg.localhost:${reg.port} failed`);
+      } finally {
+        c.close();
+      }
+    }
+  });
+
+  test('localhost, 127.0.0.0/8 and ::1 are plain HTTP by name; loopback addresses are told apart', () => {
+    expect(new RegistryClient('localhost:5000').base).toBe('http://localhost:5000');
+    expect(new RegistryClient('127.1.2.3:5000').base).toBe('http://127.1.2.3:5000');
+    expect(new RegistryClient('[::1]:5000').base).toBe('http://[::1]:5000');
+    expect(new RegistryClient('x.localhost:5000').base).toBe('https://x.localhost:5000');
+    expect(new RegistryClient('localhost.example.com').base).toBe('https://localhost.example.com');
+    expect(['127.0.0.1', '127.255.0.9', '::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1'].every(isLoopbackAddress)).toBe(true);
+    expect(['128.0.0.1', '10.0.0.1', '::2', '::', '192.0.2.7', 'localhost', '1127.0.0.1'].some(isLoopbackAddress)).toBe(false);
   });
 });

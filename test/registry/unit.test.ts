@@ -105,6 +105,53 @@ describe('retries', () => {
     expect(parseRetryAfter('soon')).toBeUndefined();
   });
 
+  test('the budget is per request: each request of an operation has its own tries', async () => {
+    // POST fails 3 times, then PUT fails 3 times: 6 failures in one operation, 3 per request.
+    let n = 0;
+    const got = await withRetries(policy, 'blob', async (budget) => {
+      n++;
+      budget.step('POST');
+      if (n <= 3) throw temporary();
+      budget.progress();
+      budget.step('PUT');
+      if (n <= 6) throw temporary();
+      return 'ok';
+    });
+    expect(got).toBe('ok');
+    expect(n).toBe(7);
+    // One request failing a fourth time after three retries gives up, naming its tries.
+    let m = 0;
+    const err = await withRetries(policy, 'blob', async (budget) => {
+      m++;
+      budget.step('POST');
+      budget.progress();
+      budget.step('PUT');
+      throw temporary();
+    }).catch((e: unknown) => e as RegistryError);
+    expect(m).toBe(4);
+    expect(err.message).toBe('gave up after 4 tries: PUT x answered 503');
+  });
+
+  test('no try starts once the operation has made no progress for the deadline', async () => {
+    let n = 0;
+    const err = await withRetries({ ...policy, retries: 20, deadlineMs: 0 }, 'x', async () => {
+      n++;
+      throw temporary();
+    }).catch((e: unknown) => e as RegistryError);
+    expect(n).toBe(1);
+    expect(err.message).toMatch(/^gave up after 1 try: no progress for \d+ s: PUT x answered 503$/);
+  });
+
+  test('a timed-out request is tried again only timeoutRetries times', async () => {
+    let n = 0;
+    const timedOut = () => new RegistryError('NETWORK', 'GET x: silent', { method: 'GET', url: 'x', registryCodes: [], temporary: true }, { cause: Object.assign(new Error('t'), { code: 'ETIMEDOUT' }) });
+    await expect(withRetries({ ...policy, timeoutRetries: 1 }, 'x', async () => {
+      n++;
+      throw timedOut();
+    })).rejects.toThrow('gave up after 2 tries: GET x: silent');
+    expect(n).toBe(2);
+  });
+
   test('backoff doubles, is capped, and has jitter within [half, full]', () => {
     const p = { ...DEFAULT_RETRY, baseDelayMs: 100, maxDelayMs: 1000 };
     expect([1, 2, 3, 4, 5].map((a) => backoffDelay(p, a, () => 0))).toEqual([50, 100, 200, 400, 500]);
@@ -238,9 +285,9 @@ describe('progress rendering', () => {
 
 describe('the lean push entry reads flags as the full CLI does', () => {
   test('defaults and every transfer flag', () => {
-    expect(parseLeanPush(['push', 'a.tar', 'r.io/x:v1'])).toEqual({ source: 'a.tar', target: 'r.io/x:v1', json: false, debug: false, jobs: 4, retries: 4, quiet: false });
-    expect(parseLeanPush(['push', '--jobs', '2', 'a.tar', '--insecure-registry', 'h:1', '--insecure-registry=h:2', 'r.io/x', '--quiet', '--json', '--debug', '--retries=0', '--cache-dir', 'c'])).toEqual({
-      source: 'a.tar', target: 'r.io/x', json: true, debug: true, jobs: 2, retries: 0, quiet: true, 'insecure-registry': ['h:1', 'h:2'], 'cache-dir': 'c',
+    expect(parseLeanPush(['push', 'a.tar', 'r.io/x:v1'])).toEqual({ source: 'a.tar', target: 'r.io/x:v1', json: false, debug: false, jobs: 4, retries: 4, timeout: 30, quiet: false });
+    expect(parseLeanPush(['push', '--jobs', '2', 'a.tar', '--insecure-registry', 'h:1', '--insecure-registry=h:2', 'r.io/x', '--quiet', '--json', '--debug', '--retries=0', '--cache-dir', 'c', '--timeout', '2.5'])).toEqual({
+      source: 'a.tar', target: 'r.io/x', json: true, debug: true, jobs: 2, retries: 0, timeout: 2.5, quiet: true, 'insecure-registry': ['h:1', 'h:2'], 'cache-dir': 'c',
     });
   });
   test.each([[['push', '--help']], [['push', 'a']], [['push', 'a', 'b', 'c']], [['push', 'a', 'b', '--jobs', 'x']], [['push', 'a', 'b', '--nope']], [['pull', 'a', 'b']]])('%j goes to the full CLI', (argv) => {

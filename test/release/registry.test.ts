@@ -9,6 +9,7 @@ import { run, tempDir } from '../helpers/tools.js';
 import { testEnv } from '../registry/fixtures.js';
 import { componentTarballs, releaseYaml } from './fixtures.js';
 
+
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const inspectRaw = (ref: string) => run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${ref}`]);
 const PLATFORMS = [
@@ -86,7 +87,7 @@ describe('berth release against a real registry', () => {
     expect(md).toContain('| Component | Platforms | Digest | Tags | Repositories |');
     expect(md).toContain(`| controller | linux/amd64, linux/arm64, linux/arm/v7, linux/ppc64le | \`${firstJson.components[0]!.digest}\` | v1.0.0, latest |`);
     const out = await readFile(output, 'utf8');
-    expect(out).toMatch(/^digest=\{"controller":"sha256:[0-9a-f]{64}",.*\}\nimages=\[".*"\]\n$/);
+    expect(out).toMatch(/^digest=\{"controller":"sha256:[0-9a-f]{64}",.*\}\nimages=\[".*"\]\nfailed=\[\]\n$/);
     expect(JSON.parse(out.split('\n')[1]!.slice('images='.length))).toHaveLength(6);
   });
 
@@ -178,23 +179,21 @@ describe('berth release against a real registry', () => {
         for (const m of JSON.parse(raw).manifests) expect(sha256(await inspectRaw(`${reg.host}/cut/${c}@${m.digest}`))).toBe(m.digest);
       }
     };
-    let failed = 0;
     const start = proxy.log.length;
-    for (const n of [6, 14, 22, 30]) {
-      proxy.setFaults([], proxy.log.length + n);
+    // Each run is cut after its own n-th request (setFaults counts from 0 again), at points
+    // from the reach-every-registry check to the tags; every one of them is interrupted.
+    for (const n of [6, 14, 22, 30, 38]) {
+      proxy.setFaults([], n);
       const r = await berth(['release', '--config', cfg, '--retries', '0'], { env });
-      if (r.code !== 0) {
-        failed++;
-        expect(r.code).toBe(1);
-        // Progress lines, then the one error line.
-        const lines = r.stderr.split('\n').filter((l) => l !== '');
-        expect(lines.filter((l) => !/^berth: releasing /.test(l))).toHaveLength(1);
-        expect(lines.at(-1)).toMatch(/^berth: .*(gave up after 1 try|ECONNRESET|socket hang up)/);
-      }
+      expect({ n, code: r.code }).toEqual({ n, code: 1 });
+      expect(proxy.log.slice(start).some((l) => l.fault === 'reset')).toBe(true);
+      // The error is the last line; before it, only progress and what went live (or did not).
+      const lines = r.stderr.split('\n').filter((l) => l !== '');
+      expect(lines.at(-1)).toMatch(/^berth: .*(gave up after 1 try|ECONNRESET|socket hang up)/);
+      expect(lines.slice(0, -1).filter((l) => !/^(berth: (releasing|released|failed) |COMPONENT |controller|webhook)/.test(l))).toEqual([]);
       proxy.setFaults([]);
       await tagsOk();
     }
-    expect(failed).toBeGreaterThan(0);
     const r = await berth(['release', '--config', cfg, '--json'], { env });
     expect(r.code).toBe(0);
     await tagsOk();
@@ -211,6 +210,76 @@ describe('berth release against a real registry', () => {
       expect(Math.min(...tagPuts)).toBeGreaterThan(index);
       for (const p of c.platforms) expect(firstPut(at(p.digest))).toBeLessThan(index);
     }
+  });
+
+  test('a part-way failure says per component what went live: stderr, --json, GitHub files; exit 1', async () => {
+    const cfg = join(dir, 'part.yaml');
+    const one = { controller: tarballs.controller!, webhook: tarballs.webhook! };
+    await writeFile(cfg, releaseYaml(one, [`registries: [${proxy.host}/part]`, 'tags: [v5]']));
+    // Every write to part/webhook fails for good; part/controller is untouched.
+    const webhook = /^\/v2\/part\/webhook\//;
+    proxy.setFaults([
+      { method: 'POST', path: webhook, action: { kind: 'status', status: 500 } },
+      { method: 'PUT', path: webhook, action: { kind: 'status', status: 500 } },
+    ]);
+    const summary = join(dir, 'part-summary.md');
+    const output = join(dir, 'part-output.txt');
+    const r = await berth(['release', '--config', cfg, '--retries', '1', '--json'], { env: { ...env, GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output } });
+    proxy.setFaults([]);
+    expect(r.code).toBe(1);
+    const json = JSON.parse(r.stdout);
+    const [controller, hook] = json.components;
+    expect(controller).toMatchObject({ name: 'controller', status: 'published' });
+    expect(controller.error).toBeUndefined();
+    expect(hook).toMatchObject({ name: 'webhook', status: 'failed', targets: [], error: { code: 'REGISTRY' } });
+    expect(hook.error.message).toMatch(/gave up after 2 tries: (POST|PUT) http:\/\/127\.0\.0\.1:\d+\/v2\/part\/webhook\/.* answered 500/);
+    expect(json.error.code).toBe('REGISTRY');
+    expect(json.error.message).toMatch(/^release incomplete: 1 of 2 components failed \(webhook\); webhook: /);
+    // stderr: the table, a line per component, then the error.
+    expect(r.stderr).toMatch(/^COMPONENT +PLATFORMS +DIGEST +TAGS +REPOSITORIES$/m);
+    expect(r.stderr).toMatch(/^webhook \(FAILED\) +linux\/amd64/m);
+    expect(r.stderr).toContain(`berth: released controller ${controller.digest} (`);
+    expect(r.stderr).toContain(`berth: failed webhook ${hook.digest} (nothing of it went live): ${hook.error.message}\n`);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(`berth: ${json.error.message}`);
+    // GitHub: only what went live in the outputs; the failure in the summary.
+    const out = await readFile(output, 'utf8');
+    expect(out).toBe(`digest=${JSON.stringify({ controller: controller.digest })}\nimages=${JSON.stringify([`${proxy.host}/part/controller@${controller.digest}`])}\nfailed=["webhook"]\n`);
+    const md = await readFile(summary, 'utf8');
+    expect(md).toContain('| webhook (FAILED) |');
+    expect(md).toContain('**Release incomplete**: 1 of 2 components failed.');
+    expect(md).toContain(`- webhook: ${hook.error.message.replaceAll('|', '\\|')}`);
+    // The registry agrees: controller is live under its tag, webhook has no tag.
+    expect(sha256(await inspectRaw(`${reg.host}/part/controller:v5`))).toBe(controller.digest);
+    await expect(inspectRaw(`${reg.host}/part/webhook:v5`)).rejects.toThrow(/manifest unknown/);
+  });
+
+  test('20% of requests faulted at random: releases complete with the default retries, over several seeds', async () => {
+    const cfg = join(dir, 'random.yaml');
+    const two = { controller: tarballs.controller!, webhook: tarballs.webhook! };
+    for (const seed of [11, 12, 13]) {
+      await writeFile(cfg, releaseYaml(two, [`registries: [${proxy.host}/random${seed}]`, 'tags: [v6]']));
+      const before = proxy.log.length;
+      proxy.setRandom({ rate: 0.2, seed });
+      const r = await berth(['release', '--config', cfg, '--json'], { env: testEnv(join(dir, `random-${seed}`)) });
+      proxy.setRandom(undefined);
+      expect({ seed, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ seed, code: 0, stderr: '' });
+      expect(proxy.log.slice(before).filter((l) => l.fault).length).toBeGreaterThan(0);
+      for (const c of JSON.parse(r.stdout).components) expect(await checkIndex(`${reg.host}/random${seed}/${c.name}`, 'v6', 'application/vnd.oci.image.index.v1+json')).toBe(c.digest);
+    }
+  });
+
+  test('the read-back is real: an index that reads back wrong fails the release (exit 1, DIGEST_MISMATCH)', async () => {
+    const cfg = join(dir, 'readback.yaml');
+    await writeFile(cfg, releaseYaml({ cainjector: tarballs.cainjector! }, [`registries: [${proxy.host}/readback]`, 'tags: [v7]']));
+    // Writes go through untouched; every manifest read by digest comes back with a byte flipped.
+    proxy.setFaults([{ method: 'GET', path: /\/manifests\/sha256:/, action: { kind: 'corrupt-response' } }]);
+    const r = await berth(['release', '--config', cfg, '--json'], { env });
+    proxy.setFaults([]);
+    expect(r.code).toBe(1);
+    const json = JSON.parse(r.stdout);
+    expect(json.error.code).toBe('DIGEST_MISMATCH');
+    expect(json.components[0]).toMatchObject({ name: 'cainjector', status: 'failed', error: { code: 'DIGEST_MISMATCH' } });
+    expect(json.components[0].error.message).toMatch(/readback\/cainjector: manifest sha256:[0-9a-f]{64} does not match its digest/);
   });
 
   test('--to oci:DIR publishes into a local layout with no network', async () => {

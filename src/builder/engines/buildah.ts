@@ -10,7 +10,7 @@ import { tarballFiles } from '../../transport/layout-files.js';
 import { imagePlatform, selectImage } from '../../transport/select.js';
 import type { Image } from '../../transport/image.js';
 import type { EngineBuildRequest, RunEngine } from './engine.js';
-import { normalizeImage } from './normalize.js';
+import { normalizeEngineOutput } from './normalize.js';
 import { platformArgs } from './platform-args.js';
 import { runTool } from './run-tool.js';
 
@@ -32,9 +32,6 @@ export function buildahStorage(env: NodeJS.ProcessEnv = process.env): string {
   const cache = env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache');
   return join(cache, 'berth', 'buildah');
 }
-
-/** What buildah creates in a RUN step's layer as mount points, dropped when left empty. */
-export const BUILDAH_MOUNT_POINTS = ['dev', 'proc', 'sys', 'run', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc'];
 
 /**
  * Debian's buildah (1.28) as root on a machine without overlayfs: `buildah bud --isolation
@@ -62,19 +59,23 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
 
       const contextArgs: string[] = [];
       const bases: Image[] = [];
+      const load = async (image: Image, localName: string, what: string) => {
+        const archive = join(req.workDir, `load-${bases.length}.tar`);
+        await writeLocation({ kind: 'tarball', path: archive }, { images: [{ image, platform: imagePlatform(image) }] }, [localName], req.epoch);
+        await tool(['pull', '--quiet', `oci-archive:${archive}`], `loading ${what}`);
+        // containers-storage names a pulled image by its config digest.
+        await tool(['tag', digestHex(image.manifest.config.digest), localName], `naming ${what}`);
+        bases.push(image);
+      };
       for (const [name, ctx] of Object.entries(req.namedContexts)) {
         if (ctx.kind === 'dir') {
           contextArgs.push('--build-context', `${name}=${resolve(ctx.path)}`);
           continue;
         }
-        const archive = join(req.workDir, `context-${bases.length}.tar`);
-        await writeLocation({ kind: 'tarball', path: archive }, { images: [{ image: ctx.image, platform: imagePlatform(ctx.image) }] }, [ctx.localName], req.epoch);
-        await tool(['pull', '--quiet', `oci-archive:${archive}`], `loading image context ${name}`);
-        // containers-storage names a pulled image by its config digest.
-        await tool(['tag', digestHex(ctx.image.manifest.config.digest), ctx.localName], `naming image context ${name}`);
+        await load(ctx.image, ctx.localName, `image context ${name}`);
         contextArgs.push('--build-context', `${name}=docker-image://${ctx.localName}`);
-        bases.push(ctx.image);
       }
+      for (const { ref, image } of req.images ?? []) await load(image, ref, `image ${ref}`);
 
       const iidFile = join(req.workDir, 'buildah.iid');
       const args = { ...platformArgs(req.platform), ...req.buildArgs };
@@ -105,15 +106,7 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
         await tool(['rmi', '--force', id], 'removing the built image').catch(() => {});
       }
       const image = await selectImage(await readLayout(await tarballFiles(out)), undefined, 'buildah output');
-      return normalizeImage(image, {
-        engine: 'buildah',
-        epoch: req.epoch,
-        format: req.format,
-        level: req.compressionLevel,
-        workDir: req.workDir,
-        bases,
-        mountPoints: BUILDAH_MOUNT_POINTS,
-      });
+      return normalizeEngineOutput(image, req, { engine: 'buildah', bases });
     },
   };
 }

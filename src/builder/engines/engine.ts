@@ -26,6 +26,12 @@ export interface EngineBuildRequest {
   platform: Platform;
   buildArgs: Record<string, string>;
   namedContexts: Record<string, EngineContext>;
+  /**
+   * Images the Dockerfile names by reference (`FROM alpine:3`, `COPY --from=alpine:3`), read
+   * by berth for this build's platforms: the engine loads each under `ref` as the Dockerfile
+   * writes it (after ARG expansion), so it uses berth's copy and never pulls.
+   */
+  images?: { ref: string; image: Image }[];
   /** A scratch folder of berth's, removed after the build: storage roots, the output archive. */
   workDir: string;
   /** SOURCE_DATE_EPOCH: every time in the normalized result. */

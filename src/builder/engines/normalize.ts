@@ -9,12 +9,15 @@ import { OperationalError } from '../../errors.js';
 import { buildLayer } from '../../blob/layer.js';
 import { LayerPathChecker } from '../../blob/path-safety.js';
 import type { TarEntry } from '../../blob/tar.js';
-import { sha256Of, type Digest } from '../../oci/digest.js';
+import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { convertLayerMediaType, isGzipLayer, mediaTypesFor, type Format } from '../../oci/mediatype.js';
-import { encodeJson, type ContainerConfig, type HistoryEntry, type ImageConfig, type ImageManifest } from '../../oci/manifest.js';
+import type { Platform } from '../../oci/platform.js';
+import { encodeJson, type ContainerConfig, type HistoryEntry, type ImageConfig } from '../../oci/manifest.js';
+import { manifestOver } from '../../image/assemble.js';
 import { fileBlobs } from '../../transport/file-blobs.js';
 import type { BlobSource, Image } from '../../transport/image.js';
+import type { EngineBuildRequest } from './engine.js';
 
 /**
  * Rewrites what a RUN engine produced so that it depends only on the Dockerfile, its inputs
@@ -46,13 +49,30 @@ export interface NormalizeOptions {
   mountPoints?: readonly string[];
   /** Names the engine in errors ("buildah"). */
   engine: string;
+  /** The platform the config states, when the engine could not be told it (Docker's classic builder). */
+  platform?: Platform;
 }
+
+/**
+ * What engines create in a RUN step's layer as mount points (buildah: all of them; Docker:
+ * the folders), dropped when the layer leaves them empty.
+ */
+export const RUN_MOUNT_POINTS = ['dev', 'proc', 'sys', 'run', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc'];
 
 /** Labels an engine adds on its own, naming its version. */
 const ENGINE_LABELS = ['io.buildah.version'];
 
 /** The container config fields of the OCI image spec (plus Docker's ArgsEscaped, Healthcheck, OnBuild, Shell). */
 const CONFIG_KEYS = ['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volumes', 'WorkingDir', 'Labels', 'StopSignal', 'ArgsEscaped', 'Healthcheck', 'OnBuild', 'Shell'] as const;
+
+/** normalizeImage with what a build request says (epoch, format, level, work folder). */
+export function normalizeEngineOutput(
+  image: Image,
+  req: Pick<EngineBuildRequest, 'epoch' | 'format' | 'compressionLevel' | 'workDir'>,
+  opts: Pick<NormalizeOptions, 'engine' | 'bases' | 'platform'>,
+): Promise<Image> {
+  return normalizeImage(image, { ...opts, epoch: req.epoch, format: req.format, level: req.compressionLevel, workDir: req.workDir, mountPoints: RUN_MOUNT_POINTS });
+}
 
 export async function normalizeImage(image: Image, opts: NormalizeOptions): Promise<Image> {
   const diffIDs = image.config.rootfs.diff_ids as Digest[];
@@ -78,21 +98,12 @@ export async function normalizeImage(image: Image, opts: NormalizeOptions): Prom
     newDiffIDs.push(info.diffID);
   }
 
-  const config = normalizeConfig(image.config, newDiffIDs, base.historyEntries, opts.epoch);
+  const stated = opts.platform ? { ...image.config, os: opts.platform.os, architecture: opts.platform.architecture, variant: opts.platform.variant } : image.config;
+  const config = normalizeConfig(stated, newDiffIDs, base.historyEntries, opts.epoch);
   const configRaw = encodeJson(config);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: types.manifest,
-    config: { mediaType: types.config, digest: sha256Of(configRaw), size: configRaw.length },
-    layers,
-  };
-  const manifestRaw = encodeJson(manifest);
   return {
     kind: 'image',
-    mediaType: types.manifest,
-    digest: sha256Of(manifestRaw),
-    manifestRaw,
-    manifest,
+    ...manifestOver(configRaw, layers, types),
     configRaw,
     config,
     blobs: fileBlobs(built, `${opts.engine} build`, base.source),

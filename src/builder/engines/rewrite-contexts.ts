@@ -53,3 +53,34 @@ function lineOffsets(text: string): number[] {
   }
   return starts;
 }
+
+/**
+ * The Dockerfile with `ARG NAME` declared before its first `FROM` for each of `names`, after
+ * any parser directives (which must stay first). Docker's classic builder defines no
+ * platform args and expands `FROM --platform=$BUILDPLATFORM` only from such global ARGs;
+ * declared there, the values given with --build-arg reach it.
+ */
+export function declareGlobalArgs(text: string, names: readonly string[]): string {
+  if (names.length === 0) return text;
+  const doc = DockerfileParser.parse(text);
+  const directives = doc.getDirectives();
+  const offsets = lineOffsets(text);
+  const afterLine = directives.length ? Math.max(...directives.map((d) => d.getRange().end.line)) + 1 : 0;
+  const at = offsets[afterLine] ?? text.length;
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const prefix = at > 0 && !/[\r\n]$/.test(text.slice(0, at)) ? eol : '';
+  return text.slice(0, at) + prefix + names.map((n) => `ARG ${n}${eol}`).join('') + text.slice(at);
+}
+
+/** Which of `names` a FROM instruction refers to (`$NAME` or `${NAME...}`). */
+export function argsUsedInFrom(text: string, names: readonly string[]): string[] {
+  const offsets = lineOffsets(text);
+  const froms = DockerfileParser.parse(text)
+    .getFROMs()
+    .map((f) => {
+      const r = f.getRange();
+      return text.slice(offsets[r.start.line]! + r.start.character, offsets[r.end.line]! + r.end.character);
+    })
+    .join('\n');
+  return names.filter((n) => new RegExp(`\\$(?:${n}\\b|\\{${n}[}:])`).test(froms));
+}

@@ -11,6 +11,8 @@ export interface ToolRun {
   signal?: AbortSignal;
   /** What the command does, for the error ("building", "loading image context base"). */
   doing: string;
+  /** Steps berth put in front of the user's Dockerfile, not counted in step numbers. */
+  hiddenSteps?: number;
 }
 
 /**
@@ -21,26 +23,28 @@ export interface ToolRun {
  */
 export async function runTool(run: ToolRun): Promise<void> {
   const { execa } = await import('execa');
-  const steps = new StepTracker();
+  const steps = new StepTracker(run.hiddenSteps);
   const child = execa(run.cmd, run.args, {
     env: run.env,
-    all: true,
     reject: false,
     stdin: 'ignore',
-    ...(run.signal ? { cancelSignal: run.signal } : {}),
-    lines: false,
     buffer: false,
+    ...(run.signal ? { cancelSignal: run.signal } : {}),
   });
   const tail: string[] = [];
   let execFormat = false;
-  for await (const raw of child.iterable({ from: 'all' })) {
-    const line = String(raw);
+  const see = (line: string) => {
     steps.see(line);
     if (/exec format error/i.test(line)) execFormat = true;
     tail.push(line);
     if (tail.length > 20) tail.shift();
     run.log(line);
-  }
+  };
+  // Each stream is split into lines on its own: a partial line of one never joins the other's.
+  const follow = async (from: 'stdout' | 'stderr') => {
+    for await (const line of child.iterable({ from })) see(String(line));
+  };
+  await Promise.all([follow('stdout'), follow('stderr')]);
   const result = await child;
   if (result.failed) {
     if ((result as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(result.message))) {

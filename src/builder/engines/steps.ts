@@ -9,6 +9,9 @@ export class StepTracker {
   private failed: string | undefined;
   private readonly buildkit = new Map<string, string>();
 
+  /** `hidden`: steps berth added at the start of the Dockerfile, subtracted from classic Docker's numbers. */
+  constructor(private readonly hidden = 0) {}
+
   see(line: string): void {
     let m = /^(?:\[(\d+)\/(\d+)\] )?STEP (\d+)\/(\d+): (.*)$/.exec(line);
     if (m) {
@@ -18,7 +21,7 @@ export class StepTracker {
     }
     m = /^Step (\d+)\/(\d+) : (.*)$/.exec(line);
     if (m) {
-      this.last = `step ${m[1]}/${m[2]} (${short(m[3]!)})`;
+      this.last = `step ${Number(m[1]) - this.hidden}/${Number(m[2]) - this.hidden} (${short(m[3]!)})`;
       return;
     }
     m = /^#(\d+) \[(?:(\S+) )?(\d+)\/(\d+)\] (.*)$/.exec(line);

@@ -10,6 +10,7 @@ import {
   planFromSpec,
   planToJson,
   planToText,
+  ReleaseIncomplete,
   summaryTable,
   writeGithubFiles,
   withOverrides,
@@ -72,10 +73,17 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
     const epoch = sourceDateEpoch(io.env);
     const signing = await releaseSigning(args, io, layoutDir === undefined && spec.registries.length > 0);
 
+    let incomplete: ReleaseIncomplete | undefined;
     const outcome = await withTransfer(args, io, 'releasing', async (registries) => {
       const plan = await planFromSpec(spec, format ?? base.format ?? 'oci', registries, { cwd: io.cwd, env: io.env, tagOrigin, ...(layoutDir !== undefined ? { layoutDir } : {}), ...(signing ? { sign: signing.plan } : {}) });
       if (args['dry-run']) return { plan: await markExisting(plan, registries) };
-      return { plan, result: await executePlan(plan, { registries, ifMissing: args['if-missing'], epoch, ...(signing ? { sign: signing.execute } : {}) }) };
+      try {
+        return { plan, result: await executePlan(plan, { registries, ifMissing: args['if-missing'], epoch, ...(signing ? { sign: signing.execute } : {}) }) };
+      } catch (err) {
+        if (!(err instanceof ReleaseIncomplete)) throw err;
+        incomplete = err;
+        return { plan, result: err.result };
+      }
     });
 
     if (!outcome.result) {
@@ -86,7 +94,9 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
     const result = outcome.result;
     io.stderr.write(summaryTable(result));
     io.stderr.write(componentLines(result));
-    if (args.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     await writeGithubFiles(result, io.env);
+    // A part-way failure: what went live is reported above (and in --json beside the error).
+    if (incomplete) throw incomplete;
+    if (args.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   },
 });

@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildahEngine } from '../../../src/builder/engines/buildah.js';
 import type { Image } from '../../../src/transport/image.js';
 import { makeBusyboxBase } from '../../helpers/busybox-base.js';
-import { tempDir } from '../../helpers/tools.js';
-import { configTimes, engineBuild, EPOCH, fileTree, imageContext, readImage, unpack } from './engine-helpers.js';
+import { run, tempDir } from '../../helpers/tools.js';
+import { configTimes, engineBuild, EPOCH, expectLoadedByReference, fileTree, imageContext, readImage, RUN_DOCKERFILE, unpack } from './engine-helpers.js';
 
-/** The RUN steps of the engines' tests: a file, a folder, an owner, a hard link, a symlink and a deletion (a whiteout). */
-export const RUN_DOCKERFILE = `FROM base
-RUN echo hi > /x && mkdir /d && touch /d/f && chown 1234:5678 /d/f && chmod 0640 /d/f && ln /x /y && ln -s x /z && rm -r /tmp
-`;
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -58,6 +54,35 @@ describe('buildah engine (buildah 1.28, chroot isolation, vfs)', () => {
     expect((await lstat(join(rootfs, 'y'))).ino).toBe((await lstat(join(rootfs, 'x'))).ino);
     // Every mtime of the RUN's layer is clamped to the epoch (they were made just now).
     expect((await lstat(join(rootfs, 'd/f'))).mtimeMs / 1000).toBe(EPOCH);
+    // The deletion is a whiteout in the layer, the hard link a link to the first path, buildah's mount points gone.
+    const layerPath = img.blobs.localPath!(img.manifest.layers[1]!)!;
+    expect((await run('tar', ['-tvzf', layerPath])).trim().split('\n').map((l) => l.replace(/^(\S+) (\S+) +\d+ \S+ \S+ /, '$1 $2 '))).toEqual([
+      '---------- 0/0 .wh.tmp',
+      'drwxr-xr-x 0/0 d/',
+      '-rw-r----- 1234/5678 d/f',
+      '-rw-r--r-- 0/0 x',
+      'hrw-r--r-- 0/0 y link to x',
+      'lrwxrwxrwx 0/0 z -> x',
+    ]);
+  });
+
+  test('--target, a build arg and a folder context', async () => {
+    const files = join(dir, 'files');
+    await mkdir(files, { recursive: true });
+    await writeFile(join(files, 'greeting'), 'hello\n');
+    const dockerfile = `FROM base AS one
+ARG WHO
+COPY --from=files /greeting /greeting
+RUN echo "$WHO" >> /greeting
+FROM one AS two
+RUN rm /greeting
+`;
+    const { image } = await engineBuild(engine(), dir, dockerfile, {
+      contexts: { base: imageContext('base', base), files: { kind: 'dir', path: files } },
+      buildArgs: { WHO: 'berth' },
+      target: 'one',
+    });
+    expect(await readFile(join(await unpack(image, dir), 'greeting'), 'utf8')).toBe('hello\nberth\n');
   });
 
   test('the kyma cross-compile pattern: a $BUILDPLATFORM builder stage runs natively for amd64 and arm64 targets', async () => {
@@ -92,5 +117,9 @@ COPY --from=builder /app /app
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ exitCode: 1, code: 'ENGINE_FAILED' });
     expect((err as Error).message).toMatch(/step 2\/2 \(RUN echo hi\): exec format error.*qemu-user-static and binfmt-support/);
+  });
+
+  test('an image the Dockerfile names by reference is loaded under that name: nothing is pulled', async () => {
+    await expectLoadedByReference(engine(), dir, base);
   });
 });

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineBuildRequest, EngineContext, RunEngine } from '../../../src/builder/engines/engine.js';
@@ -10,6 +11,11 @@ import { imagePlatform, selectImage } from '../../../src/transport/select.js';
 import { run } from '../../helpers/tools.js';
 
 export const EPOCH = 1_700_000_000;
+
+/** The RUN steps of the engines' tests: a file, a folder, an owner, a hard link, a symlink and a deletion (a whiteout). */
+export const RUN_DOCKERFILE = `FROM base
+RUN echo hi > /x && mkdir /d && touch /d/f && chown 1234:5678 /d/f && chmod 0640 /d/f && ln /x /y && ln -s x /z && rm -r /tmp
+`;
 
 export async function readImage(tarball: string): Promise<Image> {
   return selectImage(await readLocation({ kind: 'tarball', path: tarball }), undefined, tarball);
@@ -24,7 +30,7 @@ export async function engineBuild(
   engine: RunEngine,
   dir: string,
   dockerfile: string,
-  opts: { platform?: string; contexts?: Record<string, EngineContext>; buildArgs?: Record<string, string>; target?: string } = {},
+  opts: { platform?: string; contexts?: Record<string, EngineContext>; images?: { ref: string; image: Image }[]; buildArgs?: Record<string, string>; target?: string } = {},
 ): Promise<{ image: Image; log: string[]; workDir: string }> {
   const workDir = await mkdtemp(join(dir, 'work-'));
   const ctx = join(workDir, 'ctx');
@@ -43,6 +49,7 @@ export async function engineBuild(
     compressionLevel: 1,
     log: (l) => log.push(l),
     ...(opts.target ? { target: opts.target } : {}),
+    ...(opts.images ? { images: opts.images } : {}),
   };
   try {
     return { image: await engine.build(req), log, workDir };
@@ -93,4 +100,14 @@ export async function fileTree(root: string): Promise<Record<string, TreeEntry>>
 /** The created times of a config and its history. */
 export function configTimes(image: Image): string[] {
   return [image.config.created ?? '', ...(image.config.history ?? []).map((h) => h.created ?? '')];
+}
+
+/** A Dockerfile naming an image by registry reference builds from berth's copy of it, with nothing pulled. */
+export async function expectLoadedByReference(engine: RunEngine, dir: string, base: Image): Promise<void> {
+  const ref = 'registry.example.com/team/base:1';
+  const dockerfile = `FROM ${ref}\nRUN echo from-ref > /r\nFROM scratch\nCOPY --from=${ref} /bin/busybox /busybox\nCOPY --from=0 /r /r\n`;
+  const { image } = await engineBuild(engine, dir, dockerfile, { images: [{ ref, image: base }] });
+  const rootfs = await unpack(image, dir);
+  expect(await readFile(join(rootfs, 'r'), 'utf8')).toBe('from-ref\n');
+  expect((await readFile(join(rootfs, 'busybox'))).length).toBeGreaterThan(100_000);
 }

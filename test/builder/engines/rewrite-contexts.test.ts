@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { rewriteContextRefs } from '../../../src/builder/engines/rewrite-contexts.js';
+import { declareGlobalArgs, rewriteContextRefs } from '../../../src/builder/engines/rewrite-contexts.js';
 
 describe('rewriteContextRefs (named contexts for an engine without --build-context)', () => {
   const names = { base: 'localhost/berth-context/base:0123456789abcdef', src: 'localhost/berth-context/src:fedcba9876543210' };
@@ -34,5 +34,13 @@ describe('rewriteContextRefs (named contexts for an engine without --build-conte
   test('a context named like a stage is the stage', () => {
     const text = 'FROM base AS src\nFROM base\nCOPY --from=src /a /a\n';
     expect(rewriteContextRefs(text, names)).toBe(`FROM ${names.base} AS src\nFROM ${names.base}\nCOPY --from=src /a /a\n`);
+  });
+});
+
+describe('declareGlobalArgs (platform args for the classic builder)', () => {
+  test('ARGs go before the first FROM, after parser directives', () => {
+    expect(declareGlobalArgs('# syntax=docker/dockerfile:1\n# escape=`\nFROM x\n', ['A', 'B'])).toBe('# syntax=docker/dockerfile:1\n# escape=`\nARG A\nARG B\nFROM x\n');
+    expect(declareGlobalArgs('# a comment\nFROM x\n', ['A'])).toBe('ARG A\n# a comment\nFROM x\n');
+    expect(declareGlobalArgs('FROM x', ['A'])).toBe('ARG A\nFROM x');
   });
 });

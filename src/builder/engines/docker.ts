@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { formatPlatform } from '../../oci/platform.js';
+import { writeLocation } from '../../transport/copy.js';
+import { readDockerArchive } from '../../transport/docker-archive.js';
+import type { Image } from '../../transport/image.js';
+import { imagePlatform } from '../../transport/select.js';
+import type { EngineBuildRequest, RunEngine } from './engine.js';
+import { normalizeEngineOutput } from './normalize.js';
+import { platformArgs } from './platform-args.js';
+import { argsUsedInFrom, declareGlobalArgs, rewriteContextRefs } from './rewrite-contexts.js';
+import { runTool } from './run-tool.js';
+
+export interface DockerOptions {
+  /** The docker CLI (default `docker` on PATH). */
+  bin?: string;
+  /** The environment the CLI runs in: DOCKER_HOST, DOCKER_BUILDKIT, DOCKER_CONFIG are honoured. */
+  env?: NodeJS.ProcessEnv;
+  /** How long `docker version` may take to answer before Docker counts as absent. */
+  probeTimeoutMs?: number;
+}
+
+/**
+ * A Docker daemon (Debian's docker.io 20.10, or later) driven through the `docker` CLI.
+ * `docker build` runs with the classic builder unless DOCKER_BUILDKIT=1 is set (20.10's
+ * built-in BuildKit, which needs `--network none` when the daemon has no bridge). The
+ * classic builder defines no platform args, so those a FROM uses are declared as global
+ * ARGs; and it refuses `COPY --from` a stage of another platform (the cross-compile
+ * pattern), so it is not given `--platform`: every image it starts from is one berth loaded
+ * for the right platform, and the result's config is stated to be for the requested one.
+ * Docker 20.10 has no `--build-context`, so image contexts are `docker load`ed under their
+ * local names, folder contexts become images of their own (`FROM scratch` + `COPY . /`),
+ * and the Dockerfile's `FROM NAME` / `COPY --from=NAME` are rewritten to those names. The
+ * result comes back through `docker save` (either format) and is normalized.
+ */
+export function dockerEngine(options: DockerOptions = {}): RunEngine {
+  const bin = options.bin ?? 'docker';
+  const env = options.env ?? process.env;
+  const buildkit = env.DOCKER_BUILDKIT === '1';
+  return {
+    name: 'docker',
+    available: () =>
+      new Promise((done) => {
+        execFile(bin, ['version', '--format', '{{.Server.Version}}'], { env, timeout: options.probeTimeoutMs ?? 5000 }, (err, stdout) => done(!err && stdout.trim() !== ''));
+      }),
+    async build(req: EngineBuildRequest): Promise<Image> {
+      const tool = (args: string[], doing: string, extraEnv: NodeJS.ProcessEnv = {}, hiddenSteps = 0) =>
+        runTool({ engine: 'docker', cmd: bin, args, env: { ...env, ...extraEnv }, log: req.log, doing, hiddenSteps, ...(req.signal ? { signal: req.signal } : {}) });
+      const builderEnv = { DOCKER_BUILDKIT: buildkit ? '1' : '0' };
+
+      const localNames: Record<string, string> = {};
+      const bases: Image[] = [];
+      const made: string[] = [];
+      try {
+        return await buildWith();
+      } finally {
+        for (const name of made) await tool(['rmi', '--force', name], 'removing a folder context image').catch(() => {});
+      }
+
+      async function buildWith(): Promise<Image> {
+        const load = async (image: Image, localName: string, what: string) => {
+          const archive = join(req.workDir, `load-${bases.length}.tar`);
+          await writeLocation({ kind: 'tarball', path: archive }, { images: [{ image, platform: imagePlatform(image) }] }, [localName], req.epoch);
+          await tool(['load', '--input', archive], `loading ${what}`);
+          bases.push(image);
+        };
+        for (const [name, ctx] of Object.entries(req.namedContexts)) {
+          if (ctx.kind === 'image') {
+            localNames[name] = ctx.localName;
+            await load(ctx.image, ctx.localName, `image context ${name}`);
+          } else {
+            const localName = dirContextName(name, req.workDir);
+            localNames[name] = localName;
+            const dockerfile = join(req.workDir, `context-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.Dockerfile`);
+            await writeFile(dockerfile, 'FROM scratch\nCOPY . /\n');
+            await tool(['build', '--quiet', '--tag', localName, '--file', dockerfile, resolve(ctx.path)], `loading folder context ${name}`, builderEnv);
+            made.push(localName);
+          }
+        }
+        for (const { ref, image } of req.images ?? []) await load(image, ref, `image ${ref}`);
+
+        const dockerfile = join(req.workDir, 'Dockerfile.docker');
+        const platform = platformArgs(req.platform);
+        const rewritten = rewriteContextRefs(await readFile(req.dockerfile, 'utf8'), localNames);
+        const declared = buildkit ? [] : argsUsedInFrom(rewritten, Object.keys(platform));
+        await writeFile(dockerfile, declareGlobalArgs(rewritten, declared));
+        const iidFile = join(req.workDir, 'docker.iid');
+        const args = { ...platform, ...req.buildArgs };
+        await tool(
+          [
+            'build',
+            ...(buildkit ? ['--progress', 'plain', '--network', 'none', '--platform', formatPlatform(req.platform)] : ['--rm', '--force-rm']),
+            ...Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+            ...(req.target ? ['--target', req.target] : []),
+            '--file',
+            dockerfile,
+            '--iidfile',
+            iidFile,
+            resolve(req.contextDir),
+          ],
+          'building',
+          builderEnv,
+          declared.length,
+        );
+        const id = (await readFile(iidFile, 'utf8')).trim();
+        const out = join(req.workDir, 'docker-out.tar');
+        try {
+          await tool(['save', '--output', out, id], 'writing out the image');
+        } finally {
+          await tool(['rmi', '--force', id], 'removing the built image').catch(() => {});
+        }
+        const image = await readDockerArchive(out);
+        return normalizeEngineOutput(image, req, { engine: 'docker', bases, platform: req.platform });
+      }
+    },
+  };
+}
+
+/** A folder context's image name, unique to this build. */
+function dirContextName(name: string, workDir: string): string {
+  const clean = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'context';
+  const unique = workDir.replace(/[^A-Za-z0-9]/g, '').slice(-12).toLowerCase();
+  return `localhost/berth-context/${clean}-dir:${unique || 'latest'}`;
+}
