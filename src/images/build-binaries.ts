@@ -21,6 +21,9 @@ interface Record {
   outputs: HashedFile[];
 }
 
+/** One file per image folder: each platform's last run. */
+type Records = { [platform: string]: Record };
+
 export interface BuildBinariesOptions {
   cacheDir: string;
   excluded?: Excluded;
@@ -33,31 +36,44 @@ export interface BuildBinariesOptions {
 
 const digestOf = (files: readonly HashedFile[]): string => createHash('sha256').update(JSON.stringify(files.map((f) => [f.path, f.kind, f.mode, f.content ?? '']))).digest('hex');
 
-function recordPath(cacheDir: string, folder: ImageFolder, platform: Platform): string {
-  const key = createHash('sha256').update(`${folder.dir}\0${formatPlatform(platform)}`).digest('hex').slice(0, 32);
+function recordPath(cacheDir: string, folder: ImageFolder): string {
+  const key = createHash('sha256').update(folder.dir).digest('hex').slice(0, 32);
   return join(cacheDir, 'build-binaries', `${folder.name}-${key}.json`);
 }
 
-async function readRecord(path: string): Promise<Record | undefined> {
+async function readRecords(path: string): Promise<Records> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as Record;
+    return JSON.parse(await readFile(path, 'utf8')) as Records;
   } catch {
-    return undefined;
+    return {};
   }
 }
 
-/** The outputs the last run here recorded (to leave out of the content hash), or none. */
-export async function recordedOutputs(folder: ImageFolder, platform: Platform, cacheDir: string): Promise<Set<string>> {
-  const rec = await readRecord(recordPath(cacheDir, folder, platform));
-  return new Set((rec?.outputs ?? []).map((o) => o.path));
+const allOutputs = (recs: Records): Set<string> => new Set(Object.values(recs).flatMap((r) => r.outputs.map((o) => o.path)));
+
+/** What the last runs here wrote, for any platform (left out of the content hash), or none. */
+export async function recordedOutputs(folder: ImageFolder, cacheDir: string): Promise<Set<string>> {
+  return allOutputs(await readRecords(recordPath(cacheDir, folder)));
 }
 
+// Runs for one folder never overlap (each compares the folder before and after itself).
+const running = new Map<string, Promise<unknown>>();
+
 /** Runs the folder's build_binaries for `platform` when needed; says whether it ran. */
-export async function runBuildBinaries(folder: ImageFolder, platform: Platform, opts: BuildBinariesOptions): Promise<boolean> {
+export function runBuildBinaries(folder: ImageFolder, platform: Platform, opts: BuildBinariesOptions): Promise<boolean> {
+  const prev = running.get(folder.dir) ?? Promise.resolve();
+  const next = prev.catch(() => undefined).then(() => runOnce(folder, platform, opts));
+  running.set(folder.dir, next);
+  return next;
+}
+
+async function runOnce(folder: ImageFolder, platform: Platform, opts: BuildBinariesOptions): Promise<boolean> {
   if (!folder.buildBinaries) return false;
-  const file = recordPath(opts.cacheDir, folder, platform);
-  const rec = await readRecord(file);
-  const recorded = new Set((rec?.outputs ?? []).map((o) => o.path));
+  const file = recordPath(opts.cacheDir, folder);
+  const recs = await readRecords(file);
+  const rec = recs[formatPlatform(platform)];
+  // Every platform's outputs are outputs, not inputs (one platform's run may leave another's files).
+  const recorded = allOutputs(recs);
   const excluded = opts.excluded ?? (() => false);
   const before = await folderFiles(folder.dir, excluded);
   const inputs = before.filter((f) => !recorded.has(f.path));
@@ -85,16 +101,17 @@ export async function runBuildBinaries(folder: ImageFolder, platform: Platform, 
   if (pending) opts.log(pending);
   if (result.exitCode !== 0) {
     const why = result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`;
-    throw new OperationalError('BUILD_BINARIES_FAILED', `${folder.buildBinaries} (${formatPlatform(platform)}) ${why}; its output is above`);
+    throw new OperationalError('BUILD_BINARIES_FAILED', `${folder.name}/build_binaries (${formatPlatform(platform)}) ${why}; its output is above`);
   }
 
   const after = await folderFiles(folder.dir, excluded);
   const beforeByPath = new Map(inputs.map((f) => [f.path, JSON.stringify(f)]));
-  const outputs = after.filter((f) => recorded.has(f.path) || beforeByPath.get(f.path) !== JSON.stringify(f));
-  const outputPaths = new Set(outputs.map((o) => o.path));
-  const next: Record = { inputs: digestOf(after.filter((f) => !outputPaths.has(f.path))), outputs };
+  const mine = new Set((rec?.outputs ?? []).map((o) => o.path));
+  const outputs = after.filter((f) => mine.has(f.path) || (!recorded.has(f.path) && beforeByPath.get(f.path) !== JSON.stringify(f)));
+  const outputPaths = new Set([...outputs.map((o) => o.path), ...recorded]);
+  recs[formatPlatform(platform)] = { inputs: digestOf(after.filter((f) => !outputPaths.has(f.path))), outputs };
   await mkdir(join(opts.cacheDir, 'build-binaries'), { recursive: true });
-  await writeFile(`${file}.tmp`, JSON.stringify(next));
+  await writeFile(`${file}.tmp`, JSON.stringify(recs));
   await rename(`${file}.tmp`, file);
   return true;
 }

@@ -138,8 +138,7 @@ export async function planImages(input: ImagesPlanInput): Promise<ImagesPlan> {
     }
     const platforms = input.platforms.length ? [...input.platforms] : defaultPlatforms(folder, input.hostPlatform);
     const rules = await ignoreRules(folder);
-    const outputs = new Set<string>();
-    for (const p of platforms) for (const o of await recordedOutputs(folder, p, input.cacheDir)) outputs.add(o);
+    const outputs = await recordedOutputs(folder, input.cacheDir);
     const files = (await folderFiles(folder.dir, (path) => rules?.matches(path) ?? false)).filter((f) => !outputs.has(f.path));
     const taken = new Map<string, Awaited<ReturnType<typeof takeFromSource>>>();
     for (const src of folder.sources.filter((s) => s.kind === 'image-source')) taken.set(src.file, await takeFromSource(folder, src, input.registries));

@@ -48,9 +48,14 @@ interface ImagesArgs extends RegistryArgs {
 
 /** Lines for people, or one JSON object per line (`--log-format json`), on stderr. */
 function logger(io: CliIO, format: 'text' | 'json'): (image: string, line: string) => void {
-  if (format === 'json') return (image, message) => io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', image, message })}\n`);
-  return (image, line) => io.stderr.write(`[${image}] ${line}\n`);
+  if (format === 'json') return (image, message) => io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', ...(image ? { image } : {}), message })}\n`);
+  return (image, line) => io.stderr.write(image ? `[${image}] ${line}\n` : `berth: ${line}\n`);
 }
+
+/** berth's own lines (`berth: ...`), through the logger so --log-format json covers them. */
+const sayer = (log: (image: string, line: string) => void) => (text: string) => {
+  for (const line of text.split('\n').filter(Boolean)) log('', line.replace(/^berth: /, ''));
+};
 
 export const imagesCommand = defineCommand<ImagesArgs>({
   command: 'images <action> [names..]',
@@ -97,6 +102,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
       cacheDir: registryOpts.cacheDir!,
     };
     const log = logger(io, args['log-format']);
+    const say = sayer(log);
     const settings: BuildSettings = {
       engine: args.engine as EngineChoice,
       format: parseFormat(args.format),
@@ -121,14 +127,14 @@ export const imagesCommand = defineCommand<ImagesArgs>({
         }
         case 'build': {
           const out = await buildFolder(folder, settings, resolve(io.cwd, args.output ?? 'dist/images'), localName, registries);
-          for (const b of out) io.stderr.write(`berth: built ${b.name} ${b.digest} (${b.platforms.join(', ')}) -> ${b.output}\n`);
+          for (const b of out) say(`built ${b.name} ${b.digest} (${b.platforms.join(', ')}) -> ${b.output}`);
           if (args.json) io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
           return;
         }
         case 'load': {
           const target = args.into !== undefined ? parseLoadTarget(args.into, io.cwd) : await defaultLoadTarget();
           const r = await loadFolderImage(folder, settings, targets.registries[0], registries, target, localName);
-          io.stderr.write(`berth: loaded ${r.loadedAs} (${r.digest}, ${r.from === 'registry' ? 'pulled by its content hash' : 'built here'}) into ${describeLoadTarget(target)}\n`);
+          say(`loaded ${r.loadedAs} (${r.digest}, ${r.from === 'registry' ? 'pulled by its content hash' : 'built here'}) into ${describeLoadTarget(target)}`);
           if (args.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
           return;
         }
@@ -146,7 +152,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
                 dryRun: args['dry-run'],
                 ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
                 ...('notary' in signing && signing.notary ? { notary: { ...signing.notary, env: io.env } } : {}),
-                onOutcome: (o) => io.stderr.write(outcomeLines([o])),
+                onOutcome: (o) => say(outcomeLines([o])),
               },
               registries,
             );
