@@ -8,12 +8,12 @@
 import { UsageError } from '../errors.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
-import { parseReference, type Reference } from '../oci/reference.js';
+import { formatReference, parseReference, type Reference } from '../oci/reference.js';
 import type { Registries } from '../registry/index.js';
 import { executePlan, planRelease, type ResolvedSource } from '../release/index.js';
 import type { ExecuteOptions } from '../release/execute.js';
 import type { Image } from '../transport/image.js';
-import { manifestCache, presence } from './presence.js';
+import { manifestCache, presence, type Presence } from './presence.js';
 import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
 import type { ImageOutcome } from './report.js';
 import type { SignerSpec } from '../config/signing.js';
@@ -53,11 +53,21 @@ export function imageTags(image: PlannedImage, tags: readonly string[]): string[
 export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Promise<ImageOutcome[]> {
   if (opts.targets.length === 0) throw new UsageError('BAD_FLAG', 'no registry to push to: give --registry, or set images.registry (or images.registries by job type) in berth.yaml');
   const outcomes: ImageOutcome[] = [];
+  // Every image's index is asked for at once: a push with nothing to do is one round of HEADs.
+  const asked = new Map<string, Promise<Presence>>();
+  for (const image of plan.images.filter((i) => i.wanted)) {
+    for (const target of opts.targets) {
+      const ref = repoRef(target, image.name, image.tag);
+      const p = presence(opts.registries, ref);
+      p.catch(() => {}); // awaited (and its failure reported) by publishTo
+      asked.set(formatReference(ref), p);
+    }
+  }
   for (const image of plan.images.filter((i) => i.wanted)) {
     const tags = imageTags(image, opts.tags(image));
     const outcome: ImageOutcome = { name: displayName(image), contentHash: image.hash, repositories: [], platforms: [], added: [], tags, status: 'up-to-date', signed: false };
     try {
-      for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome);
+      for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome, asked);
       if (opts.notary && outcome.status === 'published' && outcome.digest && outcome.size !== undefined) {
         const targets = outcome.repositories.flatMap((repository) => tags.map((tag) => ({ repository, tag, digest: outcome.digest as Digest, size: outcome.size! })));
         for (const spec of opts.notary.specs) await notarySign(spec, targets, { configFile: opts.notary.configFile, env: opts.notary.env });
@@ -76,10 +86,10 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
   return outcomes;
 }
 
-async function publishTo(image: PlannedImage, target: string, tags: string[], opts: PublishOptions, outcome: ImageOutcome): Promise<void> {
+async function publishTo(image: PlannedImage, target: string, tags: string[], opts: PublishOptions, outcome: ImageOutcome, asked: ReadonlyMap<string, Promise<Presence>>): Promise<void> {
   const ref = repoRef(target, image.name, image.tag);
   outcome.repositories.push(`${ref.registry}/${ref.repository}`);
-  const have = await presence(opts.registries, ref);
+  const have = await (asked.get(formatReference(ref)) ?? presence(opts.registries, ref));
   const missing = image.platforms.filter((p) => !have.platforms.some((h) => platformMatches(p.platform, h)));
   if (missing.length === 0 && have.digest) {
     const client = opts.registries.client(ref.registry);

@@ -77,26 +77,26 @@ export interface ListedImage {
 
 export async function listImages(opts: FolderOptions, registries: Registries | undefined, registry: string | undefined): Promise<ListedImage[]> {
   const plan = await planFolder(opts, registries);
-  const out: ListedImage[] = [];
-  for (const i of plan.images.filter((x) => x.wanted)) {
-    const entry: ListedImage = {
-      name: i.name,
-      ...(i.variant ? { variant: i.variant.name } : {}),
-      contentHash: i.hash,
-      tag: i.tag,
-      platforms: i.platforms.map((p) => formatPlatform(p.platform)),
-      sources: Object.fromEntries(i.platforms.map((p) => [formatPlatform(p.platform), p.taken ? `${p.source.file} (${p.taken.ref.registry}/${p.taken.ref.repository}@${p.taken.ref.digest})` : p.source.file])),
-      deps: i.deps,
-    };
-    if (registry && registries) {
-      const ref = parseReference(`${registry}/${i.name}:${i.tag}`, { what: 'registry' });
-      const have = await presence(registries, ref);
-      entry.repository = `${ref.registry}/${ref.repository}`;
-      entry.present = Object.fromEntries(i.platforms.map((p) => [formatPlatform(p.platform), have.platforms.some((h) => platformMatches(p.platform, h))]));
-    }
-    out.push(entry);
-  }
-  return out;
+  return Promise.all(
+    plan.images.filter((x) => x.wanted).map(async (i) => {
+      const entry: ListedImage = {
+        name: i.name,
+        ...(i.variant ? { variant: i.variant.name } : {}),
+        contentHash: i.hash,
+        tag: i.tag,
+        platforms: i.platforms.map((p) => formatPlatform(p.platform)),
+        sources: Object.fromEntries(i.platforms.map((p) => [formatPlatform(p.platform), p.taken ? `${p.source.file} (${p.taken.ref.registry}/${p.taken.ref.repository}@${p.taken.ref.digest})` : p.source.file])),
+        deps: i.deps,
+      };
+      if (registry && registries) {
+        const ref = parseReference(`${registry}/${i.name}:${i.tag}`, { what: 'registry' });
+        const have = await presence(registries, ref);
+        entry.repository = `${ref.registry}/${ref.repository}`;
+        entry.present = Object.fromEntries(i.platforms.map((p) => [formatPlatform(p.platform), have.platforms.some((h) => platformMatches(p.platform, h))]));
+      }
+      return entry;
+    }),
+  );
 }
 
 export interface BuiltImage {

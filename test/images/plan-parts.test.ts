@@ -168,3 +168,34 @@ describe('registries and tags for a push', () => {
     expect(() => renderImageTags(['{{ .Env "NOPE" }}'], ctx, {}, 'x', false)).toThrow('--tag "{{ .Env "NOPE" }}": $NOPE has no value here');
   });
 });
+
+describe('folder hashing', () => {
+  test('a folder large enough for worker threads hashes each file as sha256 of its bytes, the same as a small one', async () => {
+    const { mkdtemp, rm, writeFile, mkdir } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createHash, randomBytes } = await import('node:crypto');
+    const { folderFiles } = await import('../../src/images/folder-files.js');
+    const dir = await mkdtemp(join(tmpdir(), 'berth-hash-'));
+    try {
+      const files: Record<string, Buffer> = {};
+      for (let i = 0; i < 5; i++) files[`big${i}.bin`] = randomBytes((14 << 20) + i * 4099);
+      files['sub/small'] = Buffer.from('small\n');
+      files['empty'] = Buffer.alloc(0);
+      await mkdir(join(dir, 'sub'));
+      for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name), bytes);
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      const expected = Object.entries(files).map(([path, b]) => ({ path, content: sha(b) }));
+      const big = await folderFiles(dir);
+      expect(big.filter((f) => f.kind === 'file').map((f) => ({ path: f.path, content: f.content })).sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual(expected.sort((a, b) => (a.path < b.path ? -1 : 1)));
+      // Below the threshold (on the main thread) the same files hash the same.
+      for (let i = 1; i < 5; i++) await rm(join(dir, `big${i}.bin`));
+      const small = await folderFiles(dir);
+      expect(small.find((f) => f.path === 'big0.bin')!.content).toBe(big.find((f) => f.path === 'big0.bin')!.content);
+      await rm(join(dir, 'sub/small'));
+      await expect(folderFiles(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -139,7 +139,8 @@ export const imagesCommand = defineCommand<ImagesArgs>({
           return;
         }
         case 'push': {
-          const ctx = await collectTagContext({ cwd: io.cwd, env: io.env });
+          // git is asked only when a tag needs it (a no-op push is mostly start-up).
+          const ctx = args.tag?.length || targets.defaultTag ? await collectTagContext({ cwd: io.cwd, env: io.env }) : undefined;
           const signing = args.sign && !args['dry-run'] && jobType !== 'presubmit' ? await chooseSigners({}, io) : { signers: [] };
           let outcomes: ImageOutcome[] = [];
           try {
@@ -148,7 +149,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
               {
                 ...settings,
                 targets: targets.registries,
-                tags: (image) => renderImageTags(args.tag ?? [], ctx, io.env, image.tag, targets.defaultTag, jobType),
+                tags: (image) => (ctx ? renderImageTags(args.tag ?? [], ctx, io.env, image.tag, targets.defaultTag, jobType) : []),
                 dryRun: args['dry-run'],
                 ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
                 ...('notary' in signing && signing.notary ? { notary: { ...signing.notary, env: io.env } } : {}),
