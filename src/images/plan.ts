@@ -107,6 +107,9 @@ export async function planImages(input: ImagesPlanInput): Promise<ImagesPlan> {
   const wanted = input.names.length ? pickImages(input.all, input.names).map((f) => f.name) : input.all.map((f) => f.name);
   if (wanted.length === 0) throw new UsageError('NOT_FOUND', 'the image folder holds no image (a folder with a Dockerfile or an ImageSource)');
   const byName = new Map(input.all.map((f) => [f.name, f]));
+  if (input.variant !== undefined && !wanted.some((n) => byName.get(n)!.variants.length)) {
+    throw new UsageError('NOT_FOUND', `--variant ${input.variant}: none of ${wanted.join(', ')} has a variants.yaml`);
+  }
   const names = new Set(byName.keys());
 
   const depsOf = new Map<string, string[]>();

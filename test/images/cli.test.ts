@@ -153,6 +153,47 @@ describe('berth images', () => {
     await expect(run('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/dry/plain:${outcomes[1]!.tags[0]}`])).rejects.toThrow();
   });
 
+  test('--variant picks one variant; its tags, {{ .ContentHash }} ones too, end in -<variant>', async () => {
+    await put('images/vary/Dockerfile', 'FROM scratch\nARG FLAVOR\nLABEL flavor=$FLAVOR\nCOPY Dockerfile /\n');
+    await put('images/vary/variants.yaml', 'slim:\n  FLAVOR: slim\nfull:\n  FLAVOR: full\n');
+    try {
+      const r = await images(['push', 'vary', '--variant', 'slim', '--tag', 'c-{{ .ContentHash }}', '--tag', 'stable', '--registry', `${proxy.host}/var`, '--platform', 'linux/amd64', '--json']);
+      expect(r.code).toBe(0);
+      const [o] = JSON.parse(r.stdout) as { name: string; contentHash: string; tags: string[] }[];
+      const short = o!.contentHash.slice(0, 16);
+      expect(o!.name).toBe('vary-slim');
+      expect(o!.tags).toEqual([`${short}-slim`, `c-${short}-slim`, 'stable-slim']);
+      const config = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--config', `docker://${registry.host}/var/vary:c-${short}-slim`])) as { config: { Labels: Record<string, string> } };
+      expect(config.config.Labels).toEqual({ flavor: 'slim' });
+      await expect(run('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/var/vary:stable-full`])).rejects.toThrow();
+
+      const none = await images(['list', 'plain', '--variant', 'slim']);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toBe('berth: --variant slim: none of plain has a variants.yaml\n');
+      const unknown = await images(['list', 'vary', '--variant', 'huge']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('no variant "huge"');
+    } finally {
+      await rm(join(work, 'images', 'vary'), { recursive: true });
+    }
+  });
+
+  test('list and build need no registry where only job-type registries are configured and no CI job runs; push does', async () => {
+    await put('berth.yaml', `images:\n  registries:\n    presubmit: [${proxy.host}/dev]\n    postsubmit: [${proxy.host}/prod]\n`);
+    try {
+      const listed = await images(['list', 'plain', '--json']);
+      expect(listed.code).toBe(0);
+      expect((JSON.parse(listed.stdout) as { name: string; present?: unknown }[])[0]).not.toHaveProperty('present');
+      const pushed = await images(['push', 'plain']);
+      expect(pushed.code).toBe(2);
+      expect(pushed.stderr).toContain('not in CI');
+      const listedPre = await images(['list', 'plain', '--json'], { JOB_TYPE: 'presubmit' });
+      expect((JSON.parse(listedPre.stdout) as { repository: string }[])[0]!.repository).toBe(`${proxy.host}/dev/plain`);
+    } finally {
+      await rm(join(work, 'berth.yaml'));
+    }
+  });
+
   test('a dependency cycle is exit 2, one line, nothing pushed', async () => {
     await put('images/cyc-a/Dockerfile', 'FROM cyc-b\n');
     await put('images/cyc-b/Dockerfile', 'FROM cyc-a\n');

@@ -6,7 +6,8 @@ import { jobType as jobTypeOf } from '../../images/job-type.js';
 import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
 import { githubOutputs, outcomeLines, reportFile, summaryMarkdown, type ImageOutcome } from '../../images/report.js';
 import { buildFolder, listImages, loadFolderImage, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
-import { chooseTargets, renderImageTags } from '../../images/targets.js';
+import { chooseTargets, renderImageTags, type Targets } from '../../images/targets.js';
+import { contentHashTag } from '../../images/content-hash.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { withRegistries } from '../../registry/pool.js';
 import { collectTagContext } from '../../tags/context.js';
@@ -113,7 +114,10 @@ export const imagesCommand = defineCommand<ImagesArgs>({
       log,
     };
     const jobType = jobTypeOf(io.env, args['job-type']);
-    const targets = chooseTargets({ config, flags: args.registry ?? [], ...(jobType ? { jobType } : {}), restricted: args.restricted });
+    const chosen = () => chooseTargets({ config, flags: args.registry ?? [], ...(jobType ? { jobType } : {}), restricted: args.restricted });
+    // A registry is optional for list (present per platform) and load (pull before building):
+    // where none applies here (job-type registries outside CI), they go without.
+    const targets = args.action === 'push' || args.restricted ? chosen() : optionalTargets(chosen);
     const localTemplate = config['local-name'] ?? '{{ .Name }}:latest';
     const localName = (name: string) => localTemplate.replaceAll('{{ .Name }}', name);
 
@@ -149,7 +153,8 @@ export const imagesCommand = defineCommand<ImagesArgs>({
               {
                 ...settings,
                 targets: targets.registries,
-                tags: (image) => (ctx ? renderImageTags(args.tag ?? [], ctx, io.env, image.tag, targets.defaultTag, jobType) : []),
+                // {{ .ContentHash }} is the hash tag without the variant: imageTags suffixes every tag with it.
+                tags: (image) => (ctx ? renderImageTags(args.tag ?? [], ctx, io.env, contentHashTag(image.hash), targets.defaultTag, jobType) : []),
                 dryRun: args['dry-run'],
                 ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
                 ...('notary' in signing && signing.notary ? { notary: { ...signing.notary, env: io.env } } : {}),
@@ -170,6 +175,15 @@ export const imagesCommand = defineCommand<ImagesArgs>({
     });
   },
 });
+
+function optionalTargets(chosen: () => Targets): Targets {
+  try {
+    return chosen();
+  } catch (err) {
+    if (err instanceof UsageError) return { registries: [], reason: 'none', defaultTag: false };
+    throw err;
+  }
+}
 
 async function writeOutputs(args: ImagesArgs, io: CliIO, outcomes: ImageOutcome[]): Promise<void> {
   if (args['dry-run']) return;
