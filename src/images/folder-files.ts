@@ -121,7 +121,10 @@ export async function folderFiles(root: string, excluded: Excluded = () => false
   const threads = Math.min(availableParallelism(), 4);
   const pool = bytes >= POOL_BYTES && threads > 1 ? hashPool(threads) : undefined;
   const limit = pLimit(pool ? threads * 2 : 2);
-  const buffers = [Buffer.allocUnsafe(BLOCK), Buffer.allocUnsafe(BLOCK)];
+  // Reads need no block larger than the largest file (a folder of small files allocates little).
+  const largest = found.reduce((n, f) => (f.kind === 'file' ? Math.max(n, f.size) : n), 0);
+  const block = Math.min(BLOCK, Math.max(64 << 10, largest + 1));
+  const buffers = pool ? [] : [Buffer.allocUnsafe(block), Buffer.allocUnsafe(block)];
   try {
     return await Promise.all(
       found.map((f) =>
