@@ -18,7 +18,7 @@ import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
 import type { ImageOutcome } from './report.js';
 import type { SignerSpec } from '../config/signing.js';
 import type { Digest } from '../oci/digest.js';
-import { notarySign } from '../sign/notary.js';
+import { checkNotarySigner, notarySign } from '../sign/notary.js';
 
 export interface PublishOptions {
   registries: Registries;
@@ -52,6 +52,9 @@ export function imageTags(image: PlannedImage, tags: readonly string[]): string[
 
 export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Promise<ImageOutcome[]> {
   if (opts.targets.length === 0) throw new UsageError('BAD_FLAG', 'no registry to push to: give --registry, or set images.registry (or images.registries by job type) in berth.yaml');
+  // A notary signer's credentials are read first: a push that cannot be signed publishes nothing
+  // (a re-run would find the image up to date and not sign it).
+  if (opts.notary && !opts.dryRun) for (const spec of opts.notary.specs) await checkNotarySigner(spec, { configFile: opts.notary.configFile, env: opts.notary.env });
   const outcomes: ImageOutcome[] = [];
   // Every image's index is asked for at once: a push with nothing to do is one round of HEADs.
   const asked = new Map<string, Promise<Presence>>();

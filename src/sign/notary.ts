@@ -97,12 +97,24 @@ function post(url: URL, body: string, auth: Auth, timeoutMs: number, signal?: Ab
 }
 
 /** Signs `targets` with one notary signer; resolves once the service accepted them (202). */
-export async function notarySign(spec: SignerSpec, targets: readonly NotaryTarget[], opts: NotaryOptions): Promise<void> {
-  if (targets.length === 0) return;
+/** The signer's endpoint; plain http only to this machine. */
+function endpointOf(spec: SignerSpec): URL {
   const url = new URL(spec.endpoint!);
   if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
     throw new UsageError('BAD_CONFIG', `signer ${spec.name}: ${url.origin} is plain http; credentials go only over https`);
   }
+  return url;
+}
+
+/** Checks a notary signer's endpoint and credentials can be used, before anything is published. */
+export async function checkNotarySigner(spec: SignerSpec, opts: NotaryOptions): Promise<void> {
+  endpointOf(spec);
+  await readAuth(spec, opts);
+}
+
+export async function notarySign(spec: SignerSpec, targets: readonly NotaryTarget[], opts: NotaryOptions): Promise<void> {
+  if (targets.length === 0) return;
+  const url = endpointOf(spec);
   const auth = await readAuth(spec, opts);
   const body = notaryPayload(targets);
   const deadline = Date.now() + (spec.retryTimeoutSeconds ?? 300) * 1000;

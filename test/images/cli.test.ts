@@ -194,6 +194,20 @@ describe('berth images', () => {
     }
   });
 
+  test('a notary signer whose token is not set: exit 2 before anything is pushed (a re-run would not sign)', async () => {
+    await put('berth.yaml', `signing:\n  enabled-signers:\n    '*': [svc]\n  signers:\n    - name: svc\n      type: notary\n      endpoint: https://127.0.0.1:1/sign\n      token-env: SIGN_TOKEN\n`);
+    try {
+      proxy.log.length = 0;
+      const r = await images(['push', 'plain', '--registry', `${proxy.host}/notary`, '--platform', 'linux/amd64'], { JOB_TYPE: 'postsubmit' });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain('SIGN_TOKEN is not set');
+      expect(writes()).toEqual([]);
+    } finally {
+      await rm(join(work, 'berth.yaml'));
+    }
+  });
+
   test('a dependency cycle is exit 2, one line, nothing pushed', async () => {
     await put('images/cyc-a/Dockerfile', 'FROM cyc-b\n');
     await put('images/cyc-b/Dockerfile', 'FROM cyc-a\n');
