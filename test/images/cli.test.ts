@@ -284,3 +284,15 @@ describe('berth load TARBALL', () => {
     }
   }, 120_000);
 });
+
+test('every flag README and docs/images.md name for berth images / berth load is in their --help', async () => {
+  const { REPO_ROOT } = await import('../helpers/paths.js');
+  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### berth images, berth load'), readme.indexOf('### berth sign'));
+  const doc = await readFile(join(REPO_ROOT, 'docs', 'images.md'), 'utf8');
+  const usage = doc.slice(0, doc.indexOf('## The image folder'));
+  const help = (await berthBin(['images', '--help'])).stdout + (await berthBin(['load', '--help'])).stdout;
+  const named = new Set([...`${section}\n${usage}`.matchAll(/--[a-z][a-z-]+/g)].map((m) => m[0]));
+  expect(named.size).toBeGreaterThan(15);
+  expect([...named].filter((f) => !new RegExp(`${f}\\b`).test(help))).toEqual([]);
+});
