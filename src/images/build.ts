@@ -21,10 +21,8 @@ import { selectImage } from '../transport/select.js';
 import { runBuildBinaries } from './build-binaries.js';
 import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
 
-export interface ImagesBuildOptions {
-  /** A scratch folder of the run (each image's layout lives under it). */
-  work: string;
-  cacheDir: string;
+/** How images are built, whatever the run. */
+export interface BuildSettings {
   engine: EngineChoice;
   format: Format;
   compressionLevel: number;
@@ -35,6 +33,12 @@ export interface ImagesBuildOptions {
   /** One line of output about `image` (a build's warnings, an engine's or build_binaries' output). */
   log: (image: string, line: string) => void;
   commitSha?: string;
+}
+
+export interface ImagesBuildOptions extends BuildSettings {
+  /** A scratch folder of the run (each image's layout lives under it). */
+  work: string;
+  cacheDir: string;
 }
 
 const platformKey = (p: Platform) => formatPlatform(p).replaceAll('/', '-');

@@ -5,18 +5,15 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EngineChoice } from '../builder/engines/engine.js';
 import { hostPlatform } from '../builder/engines/platform-args.js';
 import { writeImages } from '../builder/output.js';
 import { UsageError } from '../errors.js';
-import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js';
 import { parseReference } from '../oci/reference.js';
 import type { Registries } from '../registry/index.js';
 import type { ExecuteOptions } from '../release/execute.js';
-import type { RegistryOptions } from '../transport/registry.js';
 import { selectImage } from '../transport/select.js';
-import { buildAll, imagesBuilder, type ImagesBuildOptions } from './build.js';
+import { buildAll, imagesBuilder, type BuildSettings, type ImagesBuildOptions } from './build.js';
 import { readImagesRoot } from './folder.js';
 import { loadImage, type LoadTarget } from './load.js';
 import { planImages, type ImagesPlan, type PlannedImage } from './plan.js';
@@ -33,16 +30,7 @@ export interface FolderOptions {
   cacheDir: string;
 }
 
-export interface BuildSettings {
-  engine: EngineChoice;
-  format: Format;
-  compressionLevel: number;
-  epoch: number;
-  registry: RegistryOptions;
-  jobs: number;
-  log: (image: string, line: string) => void;
-  commitSha?: string;
-}
+export type { BuildSettings };
 
 export async function planFolder(opts: FolderOptions, registries?: Registries): Promise<ImagesPlan> {
   const all = await readImagesRoot(opts.dir);
