@@ -258,6 +258,16 @@ describe('berth load TARBALL', () => {
     expect(none.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  test('no --into, and neither a Docker daemon nor podman: exit 2 naming the choices', async () => {
+    const { symlink } = await import('node:fs/promises');
+    const bin = join(dir, 'only-node');
+    await mkdir(bin, { recursive: true });
+    await symlink(process.execPath, join(bin, 'node')).catch(() => {});
+    const r = await berthBin(['load', multi], { cwd: dir, env: { ...env(), PATH: bin } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('berth: no Docker daemon answers and podman is not installed: start Docker, install podman, or give --into FILE.tar or --into oci:DIR\n');
+  });
+
   test('--into podman: podman has it under its name, for the platform asked for', async () => {
     const pd = join(dir, 'podman');
     await mkdir(pd, { recursive: true });
