@@ -58,7 +58,10 @@ if (argv[0] === 'push') {
   } catch {
     lean = undefined;
   }
-  if (lean) code = await lean.runLeanPush(argv, lean.processIO());
+  if (lean) {
+    lean.removeScratchOnSignals(); // interrupted, the blob cache's temporary files go
+    code = await lean.runLeanPush(argv, lean.processIO());
+  }
 }
 if (code !== undefined) {
   process.exitCode = code;

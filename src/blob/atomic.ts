@@ -4,6 +4,7 @@ import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { trackScratch } from './scratch.js';
 
 /** A temporary name beside `path`, on the same file system so a rename can replace `path`. */
 export function tempPathFor(path: string): string {
@@ -13,24 +14,30 @@ export function tempPathFor(path: string): string {
 /** Writes `data` to `path` so that readers see the old file or the whole new one, never half. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = tempPathFor(path);
+  const untrack = trackScratch(tmp);
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  } finally {
+    untrack();
   }
 }
 
 /** Streams into `path` through a temporary file; on any failure nothing is left behind. */
 export async function streamToFileAtomic(path: string, source: Readable): Promise<void> {
   const tmp = tempPathFor(path);
+  const untrack = trackScratch(tmp);
   try {
     await pipeline(source, createWriteStream(tmp));
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  } finally {
+    untrack();
   }
 }
 
@@ -42,9 +49,11 @@ const LOCK_STALE_MS = 120_000;
  * left by a crashed process and removed.
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+  let untrack = () => {};
   for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
     try {
       const fh = await open(lockPath, 'wx');
+      untrack = trackScratch(lockPath); // an interrupted run must not hold others up for two minutes
       await fh.close();
       break;
     } catch (err) {
@@ -58,5 +67,6 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promi
     return await fn();
   } finally {
     await rm(lockPath, { force: true });
+    untrack();
   }
 }

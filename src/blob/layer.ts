@@ -53,8 +53,9 @@ export async function buildLayer(entries: readonly TarEntry[], options: BuildLay
 export async function addExistingLayer(srcPath: string, outPath: string, level: number = DEFAULT_GZIP_LEVEL): Promise<LayerInfo> {
   if (resolve(srcPath) === resolve(outPath)) throw new TypeError(`addExistingLayer: ${outPath} would overwrite its own input`);
   const format = await sniffLayerFormat(srcPath);
-  const checker = new LayerPathChecker(srcPath);
-  const scanner = new TarScanner(srcPath, (header) => checker.check(header));
+  const where = `--layer ${srcPath}`;
+  const checker = new LayerPathChecker(where);
+  const scanner = new TarScanner(where, (member) => checker.check(member));
   const uncompressed = new BlobHasher();
   const compressed = new BlobHasher();
   const classify = (err: unknown) => (isZlibError(err) ? badTarball(srcPath, `not a valid gzip stream (${err.message})`) : err);

@@ -1,6 +1,6 @@
 import type { Digest } from '../oci/digest.js';
 import type { Format } from '../oci/mediatype.js';
-import { formatPlatform, type Platform } from '../oci/platform.js';
+import type { Platform } from '../oci/platform.js';
 import type { Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
 import type { Location } from '../transport/location.js';
@@ -29,7 +29,7 @@ export async function writeStaticBase(opts: StaticBaseOptions): Promise<{ digest
     const written = await writeImages(opts.output, images, opts.tags, opts.format, opts.epoch);
     return {
       digest: written.digest,
-      platforms: opts.platforms.map(formatPlatform),
+      platforms: written.images.map(({ platform }) => platform), // in index order
       output: written.output,
       images: written.images.map(({ platform, digest }) => ({ platform, digest })),
     };

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { assembleIndex, imageDescriptor } from '../image/assemble.js';
+import { assembleIndex, imageDescriptor, inIndexOrder } from '../image/assemble.js';
 import type { Digest } from '../oci/digest.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
@@ -7,7 +6,7 @@ import { formatReference, type Reference } from '../oci/reference.js';
 import { writeLocation } from '../transport/copy.js';
 import type { Image } from '../transport/image.js';
 import { describeLocation, type Location } from '../transport/location.js';
-import { withWorkdir } from './workdir.js';
+import { withWorkdir, workParentFor } from './workdir.js';
 
 export interface WrittenImages {
   /** The index's digest over several images, else the one image's. */
@@ -18,16 +17,17 @@ export interface WrittenImages {
   images: { platform: string; digest: Digest; layers: number }[];
 }
 
-/** The scratch folder of a build that writes to `output`: beside it, removed afterwards. */
+/** The scratch folder of a build that writes to `output`: on its file system, removed afterwards. */
 export function withOutputWorkdir<T>(output: Location, fn: (dir: string) => Promise<T>): Promise<T> {
-  return withWorkdir(output.kind === 'tarball' ? output.path : join(output.dir, 'index.json'), fn);
+  return withWorkdir(workParentFor(output), fn);
 }
 
 /**
  * Writes built images to a tarball or layout under `tags`: one image as itself, several as
  * an index over them (every berth build that makes images ends here).
  */
-export async function writeImages(output: Location, images: { image: Image; platform: Platform }[], tags: Reference[], format: Format, epoch: number): Promise<WrittenImages> {
+export async function writeImages(output: Location, built: { image: Image; platform: Platform }[], tags: Reference[], format: Format, epoch: number): Promise<WrittenImages> {
+  const images = inIndexOrder(built); // as the index lists them, for the report too
   const names = tags.map(formatReference);
   const index = images.length > 1 ? assembleIndex(images.map(({ image, platform }) => imageDescriptor(image, platform)), format) : undefined;
   await writeLocation(output, index ? { images, index } : { images }, names, epoch);

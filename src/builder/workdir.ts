@@ -1,17 +1,35 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createDirs, makeScratchDir, removeScratchDir } from '../blob/scratch.js';
+import type { Location } from '../transport/location.js';
 
 /**
- * A scratch folder beside the output (on its file system, so finished blobs are renamed into
- * place, not copied), removed when the work is done or fails.
+ * Where a build's work folder goes: on the output's file system, so it sits beside a tarball,
+ * inside an existing layout, and beside a layout that does not exist yet (which then appears
+ * whole, or not at all).
  */
-export async function withWorkdir<T>(besidePath: string, fn: (dir: string) => Promise<T>): Promise<T> {
-  const parent = dirname(besidePath);
-  await mkdir(parent, { recursive: true });
-  const dir = await mkdtemp(join(parent, '.berth-work-'));
+export function workParentFor(output: Location): string {
+  if (output.kind === 'tarball') return dirname(output.path);
+  return existsSync(output.dir) ? output.dir : dirname(output.dir);
+}
+
+/**
+ * A scratch folder `.berth-work-*` in `parent` (created if missing), removed when the work is
+ * done or fails, and by the CLI on SIGINT/SIGTERM. When the work fails, the folders created
+ * for it are removed too, so a failed build into a new output folder leaves no folder behind.
+ */
+export async function withWorkdir<T>(parent: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const created = await createDirs(parent);
+  let dir: string | undefined;
   try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    dir = await makeScratchDir(parent);
+    const result = await fn(dir);
+    await removeScratchDir(dir);
+    created.keep();
+    return result;
+  } catch (err) {
+    if (dir !== undefined) await removeScratchDir(dir);
+    await created.undo();
+    throw err;
   }
 }

@@ -8,3 +8,5 @@
  *   in a sandbox, found by label from any workspace that loads the rules.
  */
 export { run } from './bin.js';
+/** For test/helpers/cli-child.cjs: many commands in one process, with captured output. */
+export { main } from './main.js';

@@ -9,6 +9,7 @@
  *   node dist/lean/push.cjs push <source> <target> [flags]
  */
 import { parseArgs } from 'node:util';
+import { removeScratchOnSignals } from '../blob/scratch.js';
 import { pushCommand } from './commands/push.js';
 import { processIO, type CliIO } from './io.js';
 import { TRANSFER_OPTIONS } from './registry-flags.js';
@@ -61,9 +62,10 @@ const FULL_CLI = '../cli/bin.js';
 
 if (process.argv[1] && /lean[/\\]push\.c?js$/.test(process.argv[1])) {
   const argv = process.argv.slice(2);
+  removeScratchOnSignals(); // the blob cache's temporary files
   void runLeanPush(argv, processIO()).then(async (code) => {
     if (code === undefined) await ((await import(FULL_CLI)) as { run(a: string[]): Promise<void> }).run(argv);
     else process.exitCode = code;
   });
 }
-export { processIO };
+export { processIO, removeScratchOnSignals };

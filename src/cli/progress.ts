@@ -15,7 +15,8 @@ interface Group {
 export interface ProgressRenderer {
   reporter: Reporter;
   /** Stops the timer and writes the last state. */
-  done(): void;
+  /** `succeeded` false: the command failed, so no summary (its error is the one line). */
+  done(succeeded?: boolean): void;
 }
 
 export interface RendererOptions {
@@ -131,12 +132,14 @@ export function progressRenderer(out: { write(s: string): unknown }, opts: Rende
 
   return {
     reporter,
-    done() {
+    /** Final bars on a TTY; otherwise one summary line per group, only when it all succeeded (a failure is its one error line). */
+    done(succeeded = true) {
       if (timer) clearInterval(timer);
       if (opts.tty) {
         if (groups.size > 0) drawTty(true);
         return;
       }
+      if (!succeeded) return;
       for (const [name, g] of groups) {
         const how = [...g.settled.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
         out.write(`berth: ${opts.verb} ${name}: ${g.blobs} blobs, ${mib(g.bytes)}${how ? ` (${how})` : ''}\n`);

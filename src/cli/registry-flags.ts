@@ -84,9 +84,12 @@ export async function registryOptions(args: RegistryArgs & Partial<TransferArgs>
 export async function withTransfer<T>(args: TransferArgs & GlobalArgs, io: CliIO, verb: string, fn: (r: Registries) => Promise<T>): Promise<T> {
   const tty = io.stderr.isTTY === true && !args.quiet && !args.json;
   const progress = progressRenderer(io.stderr, { tty, verb });
+  let succeeded = false;
   try {
-    return await withRegistries({ ...(await registryOptions(args, io)), reporter: progress.reporter }, fn);
+    const result = await withRegistries({ ...(await registryOptions(args, io)), reporter: progress.reporter }, fn);
+    succeeded = true;
+    return result;
   } finally {
-    progress.done();
+    progress.done(succeeded);
   }
 }

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import { sha256Of, type Digest } from '../oci/digest.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import { compareIndexEntries, type Descriptor } from '../oci/descriptor.js';
 import { convertLayerMediaType, formatOf, mediaTypesFor, type Format } from '../oci/mediatype.js';
 import { encodeJson, type HistoryEntry, type ImageConfig, type ImageIndex, type ImageManifest } from '../oci/manifest.js';
 import type { Platform } from '../oci/platform.js';
@@ -78,7 +78,16 @@ export function imageDescriptor(img: Pick<AssembledImage, 'mediaType' | 'digest'
   };
 }
 
-/** An index (OCI) or manifest list (Docker) over images of one family; never mixed. */
+/** Images with their platforms, in the order an index over them lists them (compareIndexEntries). */
+export function inIndexOrder<T extends { image: Pick<AssembledImage, 'mediaType' | 'digest' | 'manifestRaw'>; platform: Platform }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => compareIndexEntries(imageDescriptor(a.image, a.platform), imageDescriptor(b.image, b.platform)));
+}
+
+/**
+ * An index (OCI) or manifest list (Docker) over images of one family, never mixed. Its entries
+ * are in the canonical order (compareIndexEntries: by platform, then digest), not the order
+ * given, so the same images always make the same index digest.
+ */
 export function assembleIndex(children: Descriptor[], format: Format, annotations?: Record<string, string>): { mediaType: string; digest: Digest; raw: Uint8Array; index: ImageIndex } {
   for (const c of children) {
     if (formatOf(c.mediaType) !== format) {
@@ -89,7 +98,7 @@ export function assembleIndex(children: Descriptor[], format: Format, annotation
   const index: ImageIndex = {
     schemaVersion: 2,
     mediaType: types.index,
-    manifests: children,
+    manifests: [...children].sort(compareIndexEntries),
     ...(annotations && Object.keys(annotations).length && format === 'oci' ? { annotations } : {}),
   };
   const raw = encodeJson(index);

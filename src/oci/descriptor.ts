@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import { isDigest, type Digest } from './digest.js';
-import type { Platform } from './platform.js';
+import { comparePlatforms, type Platform } from './platform.js';
 
 /** A content descriptor: what a manifest or index points at. */
 export interface Descriptor {
@@ -11,6 +11,20 @@ export interface Descriptor {
   annotations?: Record<string, string>;
   platform?: Platform;
   artifactType?: string;
+}
+
+/**
+ * The canonical order of an index's entries: by platform (comparePlatforms; an entry with no
+ * platform first), then by digest. Every index berth assembles lists its entries so.
+ */
+export function compareIndexEntries(a: Descriptor, b: Descriptor): number {
+  if (a.platform && b.platform) {
+    const c = comparePlatforms(a.platform, b.platform);
+    if (c !== 0) return c;
+  } else if (a.platform || b.platform) {
+    return a.platform ? 1 : -1;
+  }
+  return a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0;
 }
 
 /** The exact bytes of a JSON document and its parsed form. Digests are always of `raw`. */

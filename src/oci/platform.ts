@@ -83,3 +83,28 @@ function effectiveVariant(p: Platform): string | undefined {
 export function platformMatches(want: Platform, have: Platform): boolean {
   return want.os === have.os && want.architecture === have.architecture && effectiveVariant(want) === effectiveVariant(have);
 }
+
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The canonical order of platforms in an index: by os, architecture, variant, os.version,
+ * then os.features, each compared by code unit (an absent field first). The same set of
+ * images then always gives the same index, whatever order they were named in.
+ */
+export function comparePlatforms(a: Platform, b: Platform): number {
+  return (
+    byCodeUnit(a.os, b.os) ||
+    byCodeUnit(a.architecture, b.architecture) ||
+    byCodeUnit(a.variant ?? '', b.variant ?? '') ||
+    byCodeUnit(a['os.version'] ?? '', b['os.version'] ?? '') ||
+    compareFeatures(a['os.features'], b['os.features'])
+  );
+}
+
+function compareFeatures(a: readonly string[] = [], b: readonly string[] = []): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const c = byCodeUnit(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}

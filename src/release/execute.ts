@@ -9,9 +9,10 @@ import { isBerthError, OperationalError, type ErrorCode } from '../errors.js';
 import { isIndexMediaType, formatOf } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
 import type { Registries } from '../registry/index.js';
-import { toWritableContent, writeLocation } from '../transport/copy.js';
+import { toWritableContent } from '../transport/copy.js';
+import { checkLayout } from '../transport/layout-check.js';
+import { writeLayout, type LayoutEntry } from '../transport/layout-write.js';
 import type { Artifact } from '../transport/image.js';
-import { readLocation } from '../transport/location.js';
 import { readRegistry, writeRegistry, type PushResult } from '../transport/registry.js';
 import { imagePlatform } from '../transport/select.js';
 import { signTargets, type ImageTarget, type SignedImage, type SignOptions, type Signer } from '../sign/sign.js';
@@ -152,24 +153,22 @@ async function alreadyPublished(registries: Registries, c: PlannedComponent): Pr
   return true;
 }
 
-/** Publishes into a local OCI layout: blobs, then index.json naming each `component:tag`. */
-async function executeLayout(plan: ReleasePlan, dir: string, opts: ExecuteOptions): Promise<ReleaseResult> {
-  const results: ComponentResult[] = [];
+/**
+ * Publishes into a local OCI layout, every component at once and all or nothing (blobs, then
+ * index.json naming each `component:tag`), then reads every blob and entry back from disk.
+ */
+async function executeLayout(plan: ReleasePlan, dir: string): Promise<ReleaseResult> {
+  const entries: LayoutEntry[] = [];
   for (const c of plan.components) {
-    const content = await toWritableContent(c.artifact, c.name);
-    const names = plan.tags.length ? plan.tags.map((t) => `${c.name}:${t}`) : [c.name];
-    await writeLocation({ kind: 'layout', dir }, content, names, opts.epoch ?? 0);
-    for (const name of names) {
-      const back = await readLocation({ kind: 'layout', dir, name });
-      if (back.digest !== c.index.digest) fail(`oci:${dir}:${name} reads back as ${back.digest}, not ${c.index.digest}`);
-      if (back.kind === 'index') for (const d of back.index.manifests) await back.child(d);
-    }
-    results.push(
-      baseResult(c, false, [
-        { repository: `oci:${dir}`, what: 'index', digest: c.index.digest, references: names.map((n) => `oci:${dir}:${n}`), upToDate: false, blobs: NO_BLOBS(), uploadedBytes: 0 },
-      ]),
-    );
+    entries.push({ content: await toWritableContent(c.artifact, c.name), refNames: plan.tags.length ? plan.tags.map((t) => `${c.name}:${t}`) : [c.name] });
   }
+  await writeLayout(dir, entries);
+  await checkLayout(dir, entries);
+  const results = plan.components.map((c, i) =>
+    baseResult(c, false, [
+      { repository: `oci:${dir}`, what: 'index', digest: c.index.digest, references: entries[i]!.refNames.map((n) => `oci:${dir}:${n}`), upToDate: false, blobs: NO_BLOBS(), uploadedBytes: 0 },
+    ]),
+  );
   return { format: plan.format, components: results };
 }
 
@@ -178,7 +177,7 @@ async function executeLayout(plan: ReleasePlan, dir: string, opts: ExecuteOption
  * registry or a refused login fails before anything is written); --if-missing decides there.
  */
 export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Promise<ReleaseResult> {
-  if (plan.destination.kind === 'layout') return executeLayout(plan, plan.destination.dir, opts);
+  if (plan.destination.kind === 'layout') return executeLayout(plan, plan.destination.dir);
   const registries = opts.registries;
   if (!registries) throw new Error('executePlan: a registry release needs registries');
   const signal = opts.signal;

@@ -4,7 +4,7 @@
  * order, and it is where bad input is refused, so nothing is pushed when any of it is wrong.
  */
 import { UsageError } from '../errors.js';
-import { assembleIndex, imageDescriptor } from '../image/assemble.js';
+import { assembleIndex, imageDescriptor, inIndexOrder } from '../image/assemble.js';
 import { sha256Of, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { encodeJson, type ImageManifest } from '../oci/manifest.js';
@@ -168,18 +168,20 @@ export function planRelease(input: PlanInput): ReleasePlan {
     if (seenNames.has(c.name)) throw new UsageError('BAD_CONFIG', `${c.where}: component "${c.name}" is given twice`);
     seenNames.add(c.name);
     if (c.sources.length === 0) throw new UsageError('BAD_CONFIG', `${c.where}: names no image`);
-    const images: PlannedImage[] = [];
+    const given: PlannedImage[] = [];
     for (const s of c.sources) {
       const own = imagePlatform(s.image);
       if (s.platform && !platformMatches(s.platform, own)) {
         throw new UsageError('NO_MATCHING_PLATFORM', `${s.where}: ${s.source} is an image for ${formatPlatform(own)}, not ${formatPlatform(s.platform)}`);
       }
       const platform = listedPlatform(own, s.platform);
-      const twin = images.find((i) => platformMatches(i.platform, platform));
+      const twin = given.find((i) => platformMatches(i.platform, platform));
       if (twin) throw new UsageError('BAD_CONFIG', `${c.where}: two images for ${formatPlatform(platform)}: ${twin.source} and ${s.source}`);
       const { image, converted } = convertImage(s.image, input.format, s.where);
-      images.push({ platform, source: s.source, sourceDigest: s.image.digest, converted, image });
+      given.push({ platform, source: s.source, sourceDigest: s.image.digest, converted, image });
     }
+    // In the index's canonical order (whatever order the sources came in), for the report and the read-back.
+    const images = inIndexOrder(given);
     const children: Descriptor[] = images.map((i) => imageDescriptor(i.image, i.platform));
     const index = assembleIndex(children, input.format);
     const byDigest = new Map(images.map((i) => [i.image.digest as string, i.image]));

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
@@ -14,25 +14,35 @@ const READ_SIZE = 1 << 20;
  */
 export interface LayoutFiles {
   readonly origin: string;
+  /** Whether `path` is there as a regular file (a FIFO or device could block a read forever). */
   has(path: string): boolean | Promise<boolean>;
-  read(path: string): Promise<Uint8Array>;
+  /** Bytes of `path`, whole; fails with BAD_LAYOUT if it is larger than `maxSize`. */
+  read(path: string, maxSize?: number): Promise<Uint8Array>;
+  /** Its size in bytes, or undefined when it is not there. */
+  size(path: string): Promise<number | undefined>;
   open(path: string): Readable;
-  /** A local file with exactly this member's bytes, when there is one. */
-  localPath(path: string): string | undefined;
 }
 
+/** What berth reads whole (index.json, manifests, configs) is small; more is not a layout. */
+export const MAX_METADATA_SIZE = 64 << 20;
+
 export function directoryFiles(dir: string): LayoutFiles {
+  const size = async (path: string): Promise<number | undefined> => {
+    try {
+      const s = await stat(join(dir, path));
+      return s.isFile() ? s.size : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   return {
     origin: dir,
-    async has(path) {
-      try {
-        await access(join(dir, path));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    async read(path) {
+    has: async (path) => (await size(path)) !== undefined,
+    size,
+    async read(path, maxSize = MAX_METADATA_SIZE) {
+      const found = await size(path);
+      if (found === undefined) throw missing(dir, path, await stat(join(dir, path)).then(() => ({ code: 'not a regular file' }), (err: unknown) => err));
+      if (found > maxSize) throw tooLarge(dir, path, found, maxSize);
       try {
         return await readFile(join(dir, path));
       } catch (err) {
@@ -40,7 +50,6 @@ export function directoryFiles(dir: string): LayoutFiles {
       }
     },
     open: (path) => createReadStream(join(dir, path), { highWaterMark: READ_SIZE }),
-    localPath: (path) => join(dir, path),
   };
 }
 
@@ -55,8 +64,10 @@ export async function tarballFiles(tarPath: string): Promise<LayoutFiles> {
   return {
     origin: tarPath,
     has: (path) => members.has(path),
-    async read(path) {
+    size: async (path) => members.get(path)?.size,
+    async read(path, maxSize = MAX_METADATA_SIZE) {
       const m = member(path);
+      if (m.size > maxSize) throw tooLarge(tarPath, path, m.size, maxSize);
       const chunks: Buffer[] = [];
       for await (const c of createReadStream(tarPath, { start: m.offset, end: m.offset + m.size - 1 })) chunks.push(c as Buffer);
       return Buffer.concat(chunks, m.size);
@@ -66,8 +77,11 @@ export async function tarballFiles(tarPath: string): Promise<LayoutFiles> {
       // createReadStream's `end` is inclusive, so an empty member cannot be expressed with it.
       return m.size === 0 ? Readable.from([]) : createReadStream(tarPath, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_SIZE });
     },
-    localPath: () => undefined,
   };
+}
+
+function tooLarge(origin: string, path: string, size: number, max: number): UsageError {
+  return new UsageError('BAD_LAYOUT', `${origin}: ${path} has ${size} bytes, more than the ${max} berth reads as metadata`);
 }
 
 function missing(origin: string, path: string, err?: unknown): UsageError {

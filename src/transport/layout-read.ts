@@ -21,14 +21,18 @@ function layoutBlobs(files: LayoutFiles): BlobSource {
       }
       return files.open(blobPath(desc.digest)).pipe(verifyingStream(desc, files.origin));
     },
-    localPath: (desc) => files.localPath(blobPath(desc.digest)),
+    // No localPath: a layout's blob files are read through the digest check, never copied as they are.
   };
 }
 
 /** Reads a small blob (manifest, config) whole and checks it against its descriptor. */
 async function readVerified(files: LayoutFiles, desc: Descriptor, what: string): Promise<Uint8Array> {
   const path = blobPath(desc.digest);
-  if (!(await files.has(path))) throw new UsageError('BAD_LAYOUT', `${files.origin}: ${what} ${desc.digest} is missing`);
+  const size = await files.size(path);
+  if (size === undefined) throw new UsageError('BAD_LAYOUT', `${files.origin}: ${what} ${desc.digest} is missing`);
+  if (size !== desc.size) {
+    throw new UsageError('DIGEST_MISMATCH', `${files.origin}: ${what} ${desc.digest} has ${size} bytes, its descriptor says ${desc.size}`);
+  }
   const raw = await files.read(path);
   if (raw.length !== desc.size || sha256Of(raw) !== desc.digest) {
     throw new UsageError('DIGEST_MISMATCH', `${files.origin}: ${what} ${desc.digest} does not match its digest or size`);

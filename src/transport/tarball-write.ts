@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { streamToFileAtomic } from '../blob/atomic.js';
+import { createDirs } from '../blob/scratch.js';
 import { createTarStream, type TarEntry } from '../blob/tar.js';
 import { Annotation } from '../oci/annotations.js';
 import { MediaType } from '../oci/mediatype.js';
@@ -46,6 +46,12 @@ export async function writeImageTarball(path: string, content: WritableContent, 
     Layers: image.manifest.layers.map((l) => blobPath(l.digest)),
   }));
   entries.push(file('index.json', encodeJson(index)), file('manifest.json', encodeJson(dockerManifest)), file('oci-layout', Buffer.from(OCI_LAYOUT_FILE)));
-  await mkdir(dirname(path), { recursive: true }); // as berth build does for --output
-  await streamToFileAtomic(path, createTarStream(entries));
+  const created = await createDirs(dirname(path)); // as berth build does for --output; removed again on failure
+  try {
+    await streamToFileAtomic(path, createTarStream(entries));
+  } catch (err) {
+    await created.undo();
+    throw err;
+  }
+  created.keep();
 }

@@ -19,7 +19,8 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { run } from '../helpers/tools.js';
 
 const HOST_PLATFORM = process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
-const SUFFIXES = ['linux_amd64', 'linux_arm64', 'linux_arm_v7', 'linux_ppc64le', 'linux_s390x'];
+// In the canonical index order (by os, architecture, variant), which the indexes list them in.
+const SUFFIXES = ['linux_amd64', 'linux_arm_v7', 'linux_arm64', 'linux_ppc64le', 'linux_s390x'];
 const FLAGS = ['--color=no', '--curses=no', '--spawn_strategy=sandboxed', '--nosandbox_debug'];
 
 let ws: BazelWorkspace;

@@ -20,8 +20,8 @@ import { TestRepo } from '../status/git-repo.js';
 const COMPONENTS = ['controller', 'webhook', 'cainjector'];
 const PLATFORMS = [
   { name: 'linux/amd64', suffix: 'linux_amd64', os: 'linux', architecture: 'amd64' },
-  { name: 'linux/arm64', suffix: 'linux_arm64', os: 'linux', architecture: 'arm64' },
   { name: 'linux/arm/v7', suffix: 'linux_arm_v7', os: 'linux', architecture: 'arm', variant: 'v7' },
+  { name: 'linux/arm64', suffix: 'linux_arm64', os: 'linux', architecture: 'arm64' },
   { name: 'linux/ppc64le', suffix: 'linux_ppc64le', os: 'linux', architecture: 'ppc64le' },
   { name: 'linux/s390x', suffix: 'linux_s390x', os: 'linux', architecture: 's390x' },
 ];
@@ -117,10 +117,10 @@ describe('//build:server-images', () => {
       expect((await ws.read(file.replace(/\.tar$/, '.digest'))).trim()).toBe(digest);
       firstDigests.set(file, digest);
     }
-    // Each component's index lists its five images in order, under the stamped name.
+    // Each component's index lists its five images in the canonical order (by platform), under the stamped name.
     for (const c of COMPONENTS) {
       const index = JSON.parse(await run('skopeo', ['inspect', '--raw', `oci-archive:${join(ws.dir, `bazel-bin/build/${c}.tar`)}:ghcr.io/acme/${c}:v1.2.3`]));
-      expect(index.manifests.map((m: { platform: { architecture: string; variant?: string } }) => m.platform.architecture + (m.platform.variant ? `/${m.platform.variant}` : ''))).toEqual(['amd64', 'arm64', 'arm/v7', 'ppc64le', 's390x']);
+      expect(index.manifests.map((m: { platform: { architecture: string; variant?: string } }) => m.platform.architecture + (m.platform.variant ? `/${m.platform.variant}` : ''))).toEqual(['amd64', 'arm/v7', 'arm64', 'ppc64le', 's390x']);
       expect(index.manifests.map((m: { digest: string }) => m.digest)).toEqual(PLATFORMS.map((p) => firstDigests.get(`bazel-bin/build/${c}.${p.suffix}.tar`)));
     }
     // The binary is the entrypoint, in the static base's user.

@@ -45,10 +45,11 @@ describe('planRelease (pure, no network)', () => {
     const kinds = c.targets[0]!.steps.map((s) => s.kind);
     expect(kinds).toEqual(['blobs', 'manifest', 'manifest', 'manifest', 'manifest', 'index', 'tag', 'tag']);
     const idx = JSON.parse(Buffer.from(c.index.raw).toString());
+    // The canonical order (by os, architecture, variant), not the order given.
     expect(idx.manifests.map((m: { platform: unknown }) => m.platform)).toEqual([
       { os: 'linux', architecture: 'amd64' },
-      { os: 'linux', architecture: 'arm64' },
       { os: 'linux', architecture: 'arm', variant: 'v7' },
+      { os: 'linux', architecture: 'arm64' },
       { os: 'linux', architecture: 'ppc64le' },
     ]);
     // The static base is shared: its blobs are listed once per repository.
@@ -63,9 +64,9 @@ describe('planRelease (pure, no network)', () => {
   test('arch-suffixed repositories: NAME-ARCH:TAG per image, by the image digest', () => {
     const plan = planRelease({ components: [component('app', ALL)], tags: ['v1'], destination: { kind: 'registries', registries: ['quay.io/jetstack'] }, archSuffixedRepos: true, format: 'oci' });
     const t = plan.components[0]!.targets;
-    expect(t.map((x) => x.repository)).toEqual(['quay.io/jetstack/app', 'quay.io/jetstack/app-amd64', 'quay.io/jetstack/app-arm64', 'quay.io/jetstack/app-arm', 'quay.io/jetstack/app-ppc64le']);
-    expect(t[3]!.digest).toBe(images['linux/arm/v7']!.digest);
-    expect(t[3]!.steps.map((s) => s.kind)).toEqual(['blobs', 'manifest', 'tag']);
+    expect(t.map((x) => x.repository)).toEqual(['quay.io/jetstack/app', 'quay.io/jetstack/app-amd64', 'quay.io/jetstack/app-arm', 'quay.io/jetstack/app-arm64', 'quay.io/jetstack/app-ppc64le']);
+    expect(t[2]!.digest).toBe(images['linux/arm/v7']!.digest);
+    expect(t[2]!.steps.map((s) => s.kind)).toEqual(['blobs', 'manifest', 'tag']);
   });
 
   test('--format docker: manifests converted, their new digests are what the index lists', () => {

@@ -14,8 +14,8 @@ const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).
 const inspectRaw = (ref: string) => run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${ref}`]);
 const PLATFORMS = [
   { os: 'linux', architecture: 'amd64' },
-  { os: 'linux', architecture: 'arm64' },
   { os: 'linux', architecture: 'arm', variant: 'v7' },
+  { os: 'linux', architecture: 'arm64' },
   { os: 'linux', architecture: 'ppc64le' },
 ];
 const COMPONENTS = ['controller', 'webhook', 'cainjector'];
@@ -85,7 +85,7 @@ describe('berth release against a real registry', () => {
     // GitHub Actions files.
     const md = await readFile(summary, 'utf8');
     expect(md).toContain('| Component | Platforms | Digest | Tags | Repositories |');
-    expect(md).toContain(`| controller | linux/amd64, linux/arm64, linux/arm/v7, linux/ppc64le | \`${firstJson.components[0]!.digest}\` | v1.0.0, latest |`);
+    expect(md).toContain(`| controller | linux/amd64, linux/arm/v7, linux/arm64, linux/ppc64le | \`${firstJson.components[0]!.digest}\` | v1.0.0, latest |`);
     const out = await readFile(output, 'utf8');
     expect(out).toMatch(/^digest=\{"controller":"sha256:[0-9a-f]{64}",.*\}\nimages=\[".*"\]\nfailed=\[\]\n$/);
     expect(JSON.parse(out.split('\n')[1]!.slice('images='.length))).toHaveLength(6);
