@@ -93,7 +93,9 @@ export const imagesCommand = defineCommand<ImagesArgs>({
     if (args.action === 'load' && names.length !== 1) throw new UsageError('BAD_FLAG', 'images load: name one image');
     if (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
     const config = (await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE })).images ?? {};
-    const registryOpts = await registryOptions({ ...args, json: false }, io);
+    // --jobs here is images built at once, not the registry's blobs in flight (its default stays).
+    const { jobs: _imagesAtOnce, ...registryArgs } = args;
+    const registryOpts = await registryOptions({ ...registryArgs, json: false }, io);
     const folder: FolderOptions = {
       dir: resolve(io.cwd, args.dir ?? config.dir ?? 'images'),
       names,
@@ -104,6 +106,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
     };
     const log = logger(io, args['log-format']);
     const say = sayer(log);
+    if (registryOpts.log && args['log-format'] === 'json') registryOpts.log = (line) => log('', `debug: ${line}`);
     const settings: BuildSettings = {
       engine: args.engine as EngineChoice,
       format: parseFormat(args.format),
