@@ -1,13 +1,11 @@
-import { assembleIndex, imageDescriptor, inIndexOrder } from '../image/assemble.js';
 import type { Digest } from '../oci/digest.js';
 import type { Format } from '../oci/mediatype.js';
-import { formatPlatform, type Platform } from '../oci/platform.js';
-import { formatReference, type Reference } from '../oci/reference.js';
+import type { Platform } from '../oci/platform.js';
+import type { Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
-import { describeLocation, type Location } from '../transport/location.js';
-import { writeLocation } from '../transport/copy.js';
+import type { Location } from '../transport/location.js';
+import { withOutputWorkdir, writeImages } from './output.js';
 import { buildStaticBase } from './static-base.js';
-import { withWorkdir, workParentFor } from './workdir.js';
 
 export interface StaticBaseOptions {
   platforms: Platform[];
@@ -22,22 +20,18 @@ export interface StaticBaseOptions {
  * Writes berth's static base for each platform: one image, or an index over several.
  */
 export async function writeStaticBase(opts: StaticBaseOptions): Promise<{ digest: Digest; platforms: string[]; output: string; images: { platform: string; digest: Digest }[] }> {
-  return withWorkdir(workParentFor(opts.output), async (work) => {
-    const built: { image: Image; platform: Platform }[] = [];
+  return withOutputWorkdir(opts.output, async (work) => {
+    const images: { image: Image; platform: Platform }[] = [];
     for (const [i, platform] of opts.platforms.entries()) {
       const image = await buildStaticBase({ platform, epoch: opts.epoch, level: opts.level, format: opts.format, work, name: `static-${i}` });
-      built.push({ image, platform });
+      images.push({ image, platform });
     }
-    const images = inIndexOrder(built); // as the index lists them, for the report too
-    const names = opts.tags.map(formatReference);
-    const index = images.length > 1 ? assembleIndex(images.map(({ image, platform }) => imageDescriptor(image, platform)), opts.format) : undefined;
-    await writeLocation(opts.output, index ? { images, index } : { images }, names, opts.epoch);
-    const digest = index?.digest ?? images[0]!.image.digest;
+    const written = await writeImages(opts.output, images, opts.tags, opts.format, opts.epoch);
     return {
-      digest,
-      platforms: images.map(({ platform }) => formatPlatform(platform)),
-      output: describeLocation(opts.output),
-      images: images.map(({ image, platform }) => ({ platform: formatPlatform(platform), digest: image.digest })),
+      digest: written.digest,
+      platforms: written.images.map(({ platform }) => platform), // in index order
+      output: written.output,
+      images: written.images.map(({ platform, digest }) => ({ platform, digest })),
     };
   });
 }

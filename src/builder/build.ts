@@ -6,15 +6,14 @@ import { assembleImage, type NewLayer } from '../image/assemble.js';
 import type { ConfigChanges } from '../image/config.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js';
-import { formatReference, type Reference } from '../oci/reference.js';
+import type { Reference } from '../oci/reference.js';
 import { fileBlobs } from '../transport/file-blobs.js';
 import type { Image } from '../transport/image.js';
 import { describeLocation, readLocation, type AnyLocation, type Location } from '../transport/location.js';
 import { pullBaseImage, type RegistryOptions } from '../transport/registry.js';
 import { imagePlatform, selectImage } from '../transport/select.js';
-import { writeLocation } from '../transport/copy.js';
 import { buildStaticBase } from './static-base.js';
-import { withWorkdir, workParentFor } from './workdir.js';
+import { withOutputWorkdir, writeImages } from './output.js';
 
 export type BaseSpec = { kind: 'scratch' } | { kind: 'static' } | { kind: 'location'; location: AnyLocation };
 
@@ -54,8 +53,8 @@ export interface BuildResult {
 
 /** Builds one image: base, plus a layer of files and any given layers, with the config changed. */
 export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
-  return withWorkdir(workParentFor(opts.output), async (work) => {
-    const base = await resolveBase(opts, work);
+  return withOutputWorkdir(opts.output, async (work) => {
+    const base = await resolveBase(opts.base, { platform: opts.platform, epoch: opts.epoch, level: opts.compressionLevel, format: opts.format, work, registry: opts.registry ?? {}, where: (d) => `--base ${d}` });
     const platform = opts.platform ?? (base ? imagePlatform(base) : DEFAULT_PLATFORM);
 
     const built = new Map<Digest, string>();
@@ -82,29 +81,42 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       annotations: opts.annotations,
     });
     const image: Image = { kind: 'image', ...assembled, blobs: fileBlobs(built, 'berth build', base?.blobs) };
-    const names = opts.tags.map(formatReference);
-    await writeLocation(opts.output, { images: [{ image, platform }] }, names, opts.epoch);
+    const written = await writeImages(opts.output, [{ image, platform }], opts.tags, opts.format, opts.epoch);
     return {
       digest: image.digest,
       mediaType: image.mediaType,
       platform: formatPlatform(platform),
-      output: describeLocation(opts.output),
-      tags: names,
+      output: written.output,
+      tags: written.tags,
       layers: image.manifest.layers.length,
     };
   });
 }
 
-async function resolveBase(opts: BuildOptions, work: string): Promise<Image | undefined> {
-  switch (opts.base.kind) {
+export interface ResolveBaseOptions {
+  platform: Platform | undefined;
+  epoch: number;
+  level: number;
+  format: Format;
+  work: string;
+  registry: RegistryOptions;
+  /** How errors name the base, given its location ("--base x.tar", "Dockerfile:3: FROM x"). */
+  where: (described: string) => string;
+  /** A name for the static base's layer file in `work`, unique per build in one folder. */
+  name?: string;
+}
+
+/** A base image: none (scratch), berth's static base, or an image read from a tarball, layout or registry. */
+export async function resolveBase(spec: BaseSpec, opts: ResolveBaseOptions): Promise<Image | undefined> {
+  switch (spec.kind) {
     case 'scratch':
       return undefined;
     case 'static':
-      return buildStaticBase({ platform: opts.platform ?? DEFAULT_PLATFORM, epoch: opts.epoch, level: opts.compressionLevel, format: opts.format, work });
+      return buildStaticBase({ platform: opts.platform ?? DEFAULT_PLATFORM, epoch: opts.epoch, level: opts.level, format: opts.format, work: opts.work, ...(opts.name ? { name: opts.name } : {}) });
     case 'location': {
-      const where = `--base ${describeLocation(opts.base.location)}`;
-      if (opts.base.location.kind === 'registry') return pullBaseImage(opts.base.location.ref, opts.platform, opts.registry ?? {}, where);
-      return selectImage(await readLocation(opts.base.location), opts.platform, where);
+      const where = opts.where(describeLocation(spec.location));
+      if (spec.location.kind === 'registry') return pullBaseImage(spec.location.ref, opts.platform, opts.registry, where);
+      return selectImage(await readLocation(spec.location), opts.platform, where);
     }
   }
 }

@@ -6,6 +6,14 @@ export interface ConfigChanges {
   platform: Platform;
   /** Seconds since the epoch, for `created` and history. */
   created: number;
+  /** Replaces the base's container config whole (a Dockerfile's stage computes it), before the changes below. */
+  containerConfig?: ContainerConfig;
+  author?: string;
+  /**
+   * The history entries added, in order, in place of one per new layer: entries with
+   * `empty_layer` record instructions that made no layer (ENV, CMD, ...).
+   */
+  history?: HistoryEntry[];
   env?: Record<string, string>;
   labels?: Record<string, string>;
   entrypoint?: string[];
@@ -33,7 +41,7 @@ export function applyConfigChanges(
   newLayers: { diffID: string; history: HistoryEntry }[],
 ): ImageConfig {
   const created = rfc3339(changes.created);
-  const cc: ContainerConfig = { ...(base.config ?? {}) };
+  const cc: ContainerConfig = { ...(changes.containerConfig ?? base.config ?? {}) };
   if (changes.env && Object.keys(changes.env).length) cc.Env = mergeEnv(cc.Env ?? [], changes.env);
   if (changes.labels && Object.keys(changes.labels).length) cc.Labels = sortKeys({ ...(cc.Labels ?? {}), ...changes.labels });
   if (changes.entrypoint) {
@@ -54,12 +62,13 @@ export function applyConfigChanges(
   const out: ImageConfig = {
     ...rest,
     created,
+    ...(changes.author !== undefined ? { author: changes.author } : {}),
     architecture: changes.platform.architecture,
     os: changes.platform.os,
     ...(changes.platform.variant ? { variant: changes.platform.variant } : {}),
     config: cc,
     rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, ...newLayers.map((l) => l.diffID)] },
-    history: [...(base.history ?? []), ...newLayers.map((l) => ({ created, ...l.history }))],
+    history: [...(base.history ?? []), ...(changes.history ?? newLayers.map((l) => l.history)).map((h) => ({ created, ...h }))],
   };
   return out;
 }

@@ -1,4 +1,7 @@
 import { buildImage, type BaseSpec } from '../../builder/build.js';
+import { buildDockerfile, parseContextSource } from '../../builder/dockerfile-build.js';
+import type { EngineChoice } from '../../builder/engines/engine.js';
+import { gitIn } from '../../status/git.js';
 import { parseFileSpec } from '../../blob/files.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -7,13 +10,21 @@ import { labelsFromStatus, parseStatusFile } from '../../status/labels.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
 import { parseAnyLocation, parseLocation } from '../../transport/location.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, type GlobalArgs } from '../command.js';
+import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
 import { parseArgv, parseCompressionLevel, parseExpose, parseFormat, parseKeyValues, parseOwner, parseUser, print, sourceDateEpoch } from '../flags.js';
 
 interface BuildArgs extends RegistryArgs {
-  base: string;
-  platform?: string;
+  base?: string;
+  platform?: string[];
+  dockerfile?: string;
+  context?: string;
+  target?: string;
+  'build-arg'?: string[];
+  'build-arg-file'?: string;
+  'build-context'?: string[];
+  engine: string;
   file?: string[];
   'allow-foreign-binaries': boolean;
   layer?: string[];
@@ -50,11 +61,18 @@ async function statusLabels(file: string | undefined, cwd: string): Promise<Reco
 
 export const buildCommand = defineCommand<BuildArgs>({
   command: 'build',
-  describe: 'Build an image for one platform: a base, a layer of files, config changes',
+  describe: 'Build an image: a base, a layer of files, config changes; or a Dockerfile (--dockerfile), per platform',
   builder: (y) =>
     registryFlags(y)
-      .option('base', { type: 'string', demandOption: true, describe: 'scratch, static, an image tarball, oci:DIR[:NAME], or registry/repo[:tag][@digest]' })
-      .option('platform', { type: 'string', describe: 'os/arch[/variant]; picks from a multi-platform base (default: the base image\'s, else linux/amd64)' })
+      .option('base', { type: 'string', describe: 'scratch, static, an image tarball, oci:DIR[:NAME], or registry/repo[:tag][@digest] (required without --dockerfile)' })
+      .option('platform', { type: 'string', array: true, describe: 'os/arch[/variant]; picks from a multi-platform base (default: the base image\'s, else linux/amd64). With --dockerfile, several make one image each and an index' })
+      .option('dockerfile', { type: 'string', describe: 'build this Dockerfile (natively without RUN, else through buildah or Docker)' })
+      .option('context', { type: 'string', describe: 'build context folder for --dockerfile (default: the Dockerfile\'s folder)' })
+      .option('target', { type: 'string', describe: 'the Dockerfile stage to build (default: the last)' })
+      .option('build-arg', { type: 'string', array: true, describe: 'KEY=VALUE for the Dockerfile\'s ARGs' })
+      .option('build-arg-file', { type: 'string', describe: 'a file of KEY=VALUE lines (# comments), read before --build-arg' })
+      .option('build-context', { type: 'string', array: true, describe: 'NAME=SOURCE for FROM NAME / COPY --from=NAME: a folder, an image tarball, oci:DIR[:NAME], docker-image://REF, oci-layout://DIR[:TAG], berth:static' })
+      .option('engine', { type: 'string', default: 'auto', choices: ['auto', 'native', 'buildah', 'docker'], describe: 'what builds the Dockerfile: native (no RUN), buildah or docker; auto picks native when no needed stage has RUN' })
       .option('file', { type: 'string', array: true, describe: 'SRC:DEST[:MODE] file or directory to add, all in one new layer' })
       .option('allow-foreign-binaries', { type: 'boolean', default: false, describe: "add ELF files built for another platform than the image's (refused by default: machine, class, byte order)" })
       .option('layer', { type: 'string', array: true, describe: 'an existing layer tarball (plain or gzip) to append' })
@@ -73,7 +91,10 @@ export const buildCommand = defineCommand<BuildArgs>({
       .option('format', { type: 'string', default: 'oci', describe: 'media types: oci or docker' })
       .option('compression-level', { type: 'number', default: 1, describe: 'gzip level for new layers, 0-9 (1 is fastest)' }),
   async handler(args, io) {
-    const platform = args.platform === undefined ? undefined : parsePlatform(args.platform);
+    if (args.dockerfile !== undefined) return dockerfileHandler(args, io);
+    if (args.base === undefined) throw new UsageError('BAD_FLAG', 'build needs --base (or --dockerfile)');
+    if ((args.platform ?? []).length > 1) throw new UsageError('BAD_FLAG', '--platform: give one platform (several are for --dockerfile; berth base static and berth index make indexes)');
+    const platform = args.platform?.[0] === undefined ? undefined : parsePlatform(args.platform[0]);
     const tags = (args.tag ?? []).map((t) => parseReference(t, { what: '--tag' }));
     const entrypoint = args.entrypoint === undefined ? undefined : parseArgv(args.entrypoint, '--entrypoint');
     const cmd = args.cmd === undefined ? undefined : parseArgv(args.cmd, '--cmd');
@@ -109,3 +130,42 @@ export const buildCommand = defineCommand<BuildArgs>({
     print(io, args.json, result, result.digest);
   },
 });
+
+const FILE_ONLY_FLAGS = ['base', 'file', 'layer', 'entrypoint', 'cmd', 'user', 'workdir', 'env', 'expose', 'annotation'] as const;
+
+async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promise<void> {
+  for (const flag of FILE_ONLY_FLAGS) if (args[flag] !== undefined) throw new UsageError('BAD_FLAG', `--${flag} does not go with --dockerfile; write it in the Dockerfile`);
+  const fileArgs = args['build-arg-file'] === undefined ? {} : await readArgFile(args['build-arg-file'], io.cwd);
+  const contexts = Object.fromEntries(Object.entries(parseKeyValues(args['build-context'], '--build-context')).map(([name, source]) => [name, parseContextSource(source, io.cwd, `--build-context ${name}`)]));
+  const dockerfile = resolve(io.cwd, args.dockerfile!);
+  const sha = await gitIn(resolve(dockerfile, '..'), io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
+  const result = await buildDockerfile({
+    dockerfile: args.dockerfile!,
+    ...(args.context !== undefined ? { context: resolve(io.cwd, args.context) } : {}),
+    platforms: (args.platform ?? []).map((p) => parsePlatform(p)),
+    ...(args.target !== undefined ? { target: args.target } : {}),
+    buildArgs: { ...fileArgs, ...parseKeyValues(args['build-arg'], '--build-arg') },
+    contexts,
+    engine: args.engine as EngineChoice,
+    ...(sha ? { commitSha: sha } : {}),
+    labels: { ...(await statusLabels(args['labels-from-status'], io.cwd)), ...parseKeyValues(args.label, '--label') },
+    tags: (args.tag ?? []).map((t) => parseReference(t, { what: '--tag' })),
+    format: parseFormat(args.format),
+    compressionLevel: parseCompressionLevel(args['compression-level']),
+    epoch: sourceDateEpoch(io.env),
+    output: parseLocation(args.output, io.cwd, '--output'),
+    registry: await registryOptions(args, io),
+    log: (line) => io.stderr.write(`berth: ${line}\n`),
+  });
+  io.stderr.write(`berth: built ${result.images.map((i) => i.platform).join(', ')} from ${args.dockerfile} (${result.engine}) ${result.digest} -> ${result.output}\n`);
+  print(io, args.json, result, result.digest);
+}
+
+/** `--build-arg-file`: KEY=VALUE lines, blank lines and # comments skipped (kyma's envs file). */
+async function readArgFile(file: string, cwd: string): Promise<Record<string, string>> {
+  const text = await readFile(resolve(cwd, file), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError('UNREADABLE', `--build-arg-file ${file}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
+  });
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return parseKeyValues(lines, `--build-arg-file ${file}`);
+}

@@ -1,0 +1,154 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildLayer } from '../blob/layer.js';
+import type { TarEntry } from '../blob/tar.js';
+import { dispatchStage, type Op } from '../dockerfile/dispatch.js';
+import { dockerfileError } from '../dockerfile/errors.js';
+import type { Dockerfile } from '../dockerfile/instructions.js';
+import type { BuildPlan, PlannedStage, Source } from '../dockerfile/plan.js';
+import { assembleImage, type NewLayer } from '../image/assemble.js';
+import { scratchConfig } from '../image/config.js';
+import type { Digest } from '../oci/digest.js';
+import type { HistoryEntry } from '../oci/manifest.js';
+import type { Format } from '../oci/mediatype.js';
+import { fileBlobs } from '../transport/file-blobs.js';
+import type { Image } from '../transport/image.js';
+import { copyEntries } from './copy.js';
+import { FsTree, imageTree } from './rootfs.js';
+
+/** What a stage or a named source gives COPY --from and FROM. */
+export interface Built {
+  image: Image;
+  /** Its file system, read when first needed. */
+  tree: () => Promise<FsTree>;
+}
+
+export interface NativeOptions {
+  dockerfile: Dockerfile;
+  plan: BuildPlan;
+  /** The build context, already filtered by .dockerignore. */
+  context: () => Promise<FsTree>;
+  /** A FROM or COPY --from source that is not a stage: a named context or an image. */
+  source: (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number) => Promise<Built | FsTree>;
+  /** Labels added to the target's config (--labels-from-status). */
+  labels: Record<string, string>;
+  format: Format;
+  level: number;
+  epoch: number;
+  work: string;
+}
+
+/**
+ * Builds the plan's stages with no daemon: each stage's config from its instructions, one
+ * layer per COPY/ADD (and per WORKDIR that creates a folder), every byte reproducible.
+ * Stages that do not depend on one another are built at once.
+ */
+export async function buildNative(opts: NativeOptions): Promise<Image> {
+  const { dockerfile: df } = opts;
+  const started = new Map<number, Promise<Built>>();
+  const byIndex = new Map(opts.plan.stages.map((p) => [p.stage.index, p]));
+  const stage = (index: number): Promise<Built> => {
+    let p = started.get(index);
+    if (!p) {
+      p = buildStage(byIndex.get(index)!);
+      started.set(index, p);
+    }
+    return p;
+  };
+
+  const buildStage = async (planned: PlannedStage): Promise<Built> => {
+    const work = join(opts.work, `stage-${planned.stage.index}`);
+    await mkdir(work, { recursive: true });
+    const fromLine = planned.stage.from.line;
+    let base: Built | undefined;
+    if (planned.base.kind === 'stage') base = await stage(planned.base.index);
+    else if (planned.base.kind !== 'scratch') {
+      const got = await opts.source(planned.base, planned, fromLine);
+      if (got instanceof FsTree) throw dockerfileError(df.file, fromLine, `FROM ${planned.base.kind === 'context' ? planned.base.name : planned.base.ref}: that build context is a folder, not an image`);
+      base = got;
+    }
+    const baseConfig = base?.image.config ?? scratchConfig(planned.platform);
+    const dispatched = dispatchStage(df, planned, baseConfig.config ?? {});
+    if (planned === opts.plan.target && Object.keys(opts.labels).length) dispatched.config.Labels = { ...(dispatched.config.Labels ?? {}), ...opts.labels };
+
+    let tree: FsTree | undefined;
+    const stageTree = async () => (tree ??= base ? (await base.tree()).clone() : new FsTree('rootfs'));
+    const built = new Map<Digest, string>();
+    const layers: NewLayer[] = [];
+    const history: HistoryEntry[] = [];
+    for (const [n, op] of dispatched.ops.entries()) {
+      const entries = await layerEntries(op, planned, stageTree, work);
+      if (!entries) {
+        history.push({ created_by: op.createdBy, empty_layer: true });
+        continue;
+      }
+      const path = join(work, `layer-${n}`);
+      const layer = await buildLayer(entries, { outPath: path, level: opts.level });
+      built.set(layer.digest, path);
+      const h: HistoryEntry = { created_by: op.createdBy };
+      layers.push({ ...layer, history: h });
+      history.push(h);
+    }
+    const assembled = assembleImage({
+      base: base ? { layers: base.image.manifest.layers, config: baseConfig } : undefined,
+      layers,
+      changes: { platform: planned.platform, created: opts.epoch, containerConfig: dispatched.config, history, ...(dispatched.author !== undefined ? { author: dispatched.author } : {}) },
+      format: opts.format,
+    });
+    const image: Image = { kind: 'image', ...assembled, blobs: fileBlobs(built, `berth build --dockerfile (${planned.label})`, base?.image.blobs) };
+    return { image, tree: stageTree };
+  };
+
+  const layerEntries = async (op: Op, planned: PlannedStage, stageTree: () => Promise<FsTree>, work: string): Promise<TarEntry[] | undefined> => {
+    const layer = op.layer;
+    if (!layer) return undefined;
+    if (layer.kind === 'run') {
+      throw dockerfileError(df.file, layer.line, 'RUN needs a container engine; the native engine builds no RUN (use --engine auto, buildah or docker)');
+    }
+    const target = await stageTree();
+    if (layer.kind === 'workdir') {
+      const parts = layer.path.split('/').filter(Boolean);
+      const missing: TarEntry[] = [];
+      for (let i = 1; i <= parts.length; i++) {
+        const p = parts.slice(0, i).join('/');
+        const node = target.get(p);
+        if (node?.type === 'directory') continue;
+        if (node) return undefined; // a file or link of that name: Docker fails at run time; nothing to add here
+        missing.push({ path: p, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: opts.epoch });
+      }
+      if (missing.length === 0) return undefined;
+      // Parents that exist go in as they are, as in a layer diff.
+      const entries = parts.map((_, i) => parts.slice(0, i + 1).join('/')).map((p) => {
+        const node = target.get(p)!;
+        return node ? { path: p, type: 'directory' as const, mode: node.mode, uid: node.uid, gid: node.gid, mtime: opts.epoch } : missing.find((m) => m.path === p)!;
+      });
+      for (const m of missing) target.set(m.path, { type: 'directory', mode: m.mode, uid: 0, gid: 0 });
+      return entries;
+    }
+    let from: FsTree;
+    const src = layer.from;
+    if (src.kind === 'build-context') from = await opts.context();
+    else if (src.kind === 'stage') from = await (await stage(src.index)).tree();
+    else if (src.kind === 'scratch') from = new FsTree('rootfs');
+    else {
+      const got = await opts.source(src, planned, layer.line);
+      from = got instanceof FsTree ? got : await got.tree();
+    }
+    return copyEntries({ step: layer, file: df.file, from, target, epoch: opts.epoch, work });
+  };
+
+  return (await stage(opts.plan.target.stage.index)).image;
+}
+
+/** A Built for an image read from elsewhere: its tree indexed on first use, contents extracted into `work`. */
+export function builtFromImage(image: Image, work: string): Built {
+  let tree: Promise<FsTree> | undefined;
+  return {
+    image,
+    tree: () =>
+      (tree ??= (async () => {
+        await mkdir(work, { recursive: true });
+        return imageTree(image, work);
+      })()),
+  };
+}

@@ -1,0 +1,41 @@
+import { assembleIndex, imageDescriptor, inIndexOrder } from '../image/assemble.js';
+import type { Digest } from '../oci/digest.js';
+import type { Format } from '../oci/mediatype.js';
+import { formatPlatform, type Platform } from '../oci/platform.js';
+import { formatReference, type Reference } from '../oci/reference.js';
+import { writeLocation } from '../transport/copy.js';
+import type { Image } from '../transport/image.js';
+import { describeLocation, type Location } from '../transport/location.js';
+import { withWorkdir, workParentFor } from './workdir.js';
+
+export interface WrittenImages {
+  /** The index's digest over several images, else the one image's. */
+  digest: Digest;
+  mediaType: string;
+  output: string;
+  tags: string[];
+  images: { platform: string; digest: Digest; layers: number }[];
+}
+
+/** The scratch folder of a build that writes to `output`: on its file system, removed afterwards. */
+export function withOutputWorkdir<T>(output: Location, fn: (dir: string) => Promise<T>): Promise<T> {
+  return withWorkdir(workParentFor(output), fn);
+}
+
+/**
+ * Writes built images to a tarball or layout under `tags`: one image as itself, several as
+ * an index over them (every berth build that makes images ends here).
+ */
+export async function writeImages(output: Location, built: { image: Image; platform: Platform }[], tags: Reference[], format: Format, epoch: number): Promise<WrittenImages> {
+  const images = inIndexOrder(built); // as the index lists them, for the report too
+  const names = tags.map(formatReference);
+  const index = images.length > 1 ? assembleIndex(images.map(({ image, platform }) => imageDescriptor(image, platform)), format) : undefined;
+  await writeLocation(output, index ? { images, index } : { images }, names, epoch);
+  return {
+    digest: index?.digest ?? images[0]!.image.digest,
+    mediaType: index?.mediaType ?? images[0]!.image.mediaType,
+    output: describeLocation(output),
+    tags: names,
+    images: images.map(({ image, platform }) => ({ platform: formatPlatform(platform), digest: image.digest, layers: image.manifest.layers.length })),
+  };
+}

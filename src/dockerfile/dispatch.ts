@@ -1,0 +1,246 @@
+import { posix } from 'node:path';
+import type { ContainerConfig } from '../oci/manifest.js';
+import { dockerfileError } from './errors.js';
+import type { CommandLine, CopyInstruction, Dockerfile, Instruction } from './instructions.js';
+import { LexError, processWord, processWords } from './lex.js';
+import { parseTrigger } from './parse.js';
+import type { PlannedStage, Source } from './plan.js';
+
+/** A COPY or ADD with every word expanded and the destination made absolute. */
+export interface CopyStep {
+  kind: 'copy';
+  add: boolean;
+  line: number;
+  from: Source | { kind: 'build-context' };
+  /** Source paths as written after expansion (relative to the context or the stage's root), or URLs for ADD. */
+  sources: string[];
+  /** Inline files (heredocs): name and content. */
+  inline: { name: string; content: string }[];
+  /** Absolute destination; `destIsDir` when it ends in '/' or names several sources. */
+  dest: string;
+  destIsDir: boolean;
+  chown?: { user: string; group?: string };
+  chmod?: number;
+  checksum?: string;
+}
+
+/** One history entry of the image and, for COPY/ADD/WORKDIR, the layer it makes. */
+export interface Op {
+  createdBy: string;
+  line: number;
+  layer?: CopyStep | { kind: 'workdir'; path: string; line: number } | { kind: 'run'; line: number };
+}
+
+export interface DispatchResult {
+  config: ContainerConfig;
+  ops: Op[];
+  author?: string;
+}
+
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+
+/**
+ * Walks a stage's instructions with Docker's scoping (ARGs, then ENV over them; a base
+ * image's ONBUILD triggers first) and returns the stage's container config and the ordered
+ * history/layer operations. Pure: the native engine performs the layer operations.
+ */
+export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig: ContainerConfig): DispatchResult {
+  const err = (line: number, what: string) => dockerfileError(df.file, line, what);
+  const config: ContainerConfig = structuredClone(baseConfig);
+  const triggers = (config.OnBuild as string[] | undefined) ?? [];
+  delete config.OnBuild;
+  const instructions: Instruction[] = [...triggers.map((t) => parseTrigger(t, planned.stage.from.line, df.file, df.escape)), ...planned.stage.instructions];
+
+  const args = new Map<string, string>();
+  const ops: Op[] = [];
+  let cmdSet = false;
+  let author: string | undefined;
+  const vars = () => {
+    const v = new Map(args);
+    for (const e of config.Env ?? []) {
+      const eq = e.indexOf('=');
+      v.set(eq < 0 ? e : e.slice(0, eq), eq < 0 ? '' : e.slice(eq + 1));
+    }
+    return v;
+  };
+  const word = (ins: Instruction, text: string) => {
+    try {
+      return processWord(text, vars(), df.escape);
+    } catch (e) {
+      if (e instanceof LexError) throw err(ins.line, `${ins.kind}: ${e.message}`);
+      throw e;
+    }
+  };
+  const words = (ins: Instruction, text: string) => {
+    try {
+      return processWords(text, vars(), df.escape);
+    } catch (e) {
+      if (e instanceof LexError) throw err(ins.line, `${ins.kind}: ${e.message}`);
+      throw e;
+    }
+  };
+  const shellForm = (cmd: CommandLine) => (cmd.form === 'exec' ? cmd.argv : [...((config.Shell as string[] | undefined) ?? DEFAULT_SHELL), cmd.text]);
+  const note = (ins: Instruction, layer?: Op['layer']) => ops.push({ createdBy: ins.original, line: ins.line, ...(layer ? { layer } : {}) });
+
+  for (const ins of instructions) {
+    switch (ins.kind) {
+      case 'ARG':
+        for (const { name, default: def } of ins.args) {
+          const known = planned.argValues.get(name);
+          const value = known ?? (def !== undefined ? word(ins, def) : planned.metaArgs.get(name));
+          if (value !== undefined) args.set(name, value);
+        }
+        note(ins);
+        break;
+      case 'ENV': {
+        const pairs = ins.pairs.map((p) => [word(ins, p.key), word(ins, p.value)] as const);
+        const env = [...(config.Env ?? [])];
+        for (const [key, value] of pairs) {
+          if (key === '') throw err(ins.line, 'ENV: names of environment variables cannot be empty');
+          const at = env.findIndex((e) => e === key || e.startsWith(`${key}=`));
+          if (at >= 0) env[at] = `${key}=${value}`;
+          else env.push(`${key}=${value}`);
+          config.Env = env;
+        }
+        note(ins);
+        break;
+      }
+      case 'LABEL': {
+        const labels = { ...(config.Labels ?? {}) };
+        for (const p of ins.pairs) labels[word(ins, p.key)] = word(ins, p.value);
+        config.Labels = labels;
+        note(ins);
+        break;
+      }
+      case 'USER':
+        config.User = word(ins, ins.value);
+        note(ins);
+        break;
+      case 'WORKDIR': {
+        const dir = word(ins, ins.value);
+        if (dir === '') throw err(ins.line, 'WORKDIR: cannot be empty');
+        const path = posix.resolve(config.WorkingDir || '/', dir);
+        config.WorkingDir = path;
+        note(ins, { kind: 'workdir', path, line: ins.line });
+        break;
+      }
+      case 'STOPSIGNAL': {
+        const signal = word(ins, ins.value);
+        if (!/^(SIG)?[A-Z][A-Z0-9+-]*$|^\d+$/.test(signal)) throw err(ins.line, `STOPSIGNAL: "${signal}" is not a signal name or number`);
+        config.StopSignal = signal;
+        note(ins);
+        break;
+      }
+      case 'MAINTAINER':
+        author = word(ins, ins.value);
+        note(ins);
+        break;
+      case 'EXPOSE': {
+        const ports = { ...(config.ExposedPorts ?? {}) };
+        for (const spec of ins.values.flatMap((v) => words(ins, v))) for (const p of expandPorts(spec, (what) => err(ins.line, `EXPOSE: ${what}`))) ports[p] = {};
+        config.ExposedPorts = ports;
+        note(ins);
+        break;
+      }
+      case 'VOLUME': {
+        const volumes = { ...(config.Volumes ?? {}) };
+        for (const v of ins.values) {
+          const path = word(ins, v).trim();
+          if (path === '') throw err(ins.line, 'VOLUME: a volume path cannot be empty');
+          volumes[path] = {};
+        }
+        config.Volumes = volumes;
+        note(ins);
+        break;
+      }
+      case 'CMD':
+        config.Cmd = shellForm(ins.command);
+        cmdSet = true;
+        note(ins);
+        break;
+      case 'ENTRYPOINT':
+        config.Entrypoint = shellForm(ins.command);
+        if (!cmdSet) config.Cmd = null;
+        note(ins);
+        break;
+      case 'SHELL':
+        config.Shell = ins.argv;
+        note(ins);
+        break;
+      case 'HEALTHCHECK':
+        config.Healthcheck = ins.healthcheck;
+        note(ins);
+        break;
+      case 'ONBUILD':
+        config.OnBuild = [...((config.OnBuild as string[] | undefined) ?? []), ins.expression];
+        note(ins);
+        break;
+      case 'RUN':
+        note(ins, { kind: 'run', line: ins.line });
+        break;
+      case 'COPY':
+      case 'ADD':
+        note(ins, copyStep(ins, planned, config.WorkingDir || '/', (t) => word(ins, t), err));
+        break;
+      case 'FROM':
+        throw err(ins.line, 'FROM inside a stage');
+    }
+  }
+  return { config, ops, ...(author !== undefined ? { author } : {}) };
+}
+
+function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, word: (t: string) => string, err: (line: number, what: string) => Error): CopyStep {
+  const inline: CopyStep['inline'] = [];
+  const sources: string[] = [];
+  for (const s of ins.sources) {
+    const doc = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(s);
+    const heredoc = doc ? ins.heredocs.find((h) => h.name === doc[1]) : undefined;
+    if (heredoc) inline.push({ name: heredoc.name, content: heredoc.quoted ? heredoc.content : word(heredoc.content) });
+    else sources.push(word(s));
+  }
+  const destWord = word(ins.dest);
+  if (destWord === '') throw err(ins.line, `${ins.kind}: the destination is empty`);
+  const destIsDir = /(^|\/)\.?$/.test(destWord) || sources.length + inline.length > 1 || destWord.endsWith('/.');
+  const dest = posix.resolve(workdir, destWord);
+  const step: CopyStep = {
+    kind: 'copy',
+    add: ins.kind === 'ADD',
+    line: ins.line,
+    from: planned.copyFrom.get(ins) ?? { kind: 'build-context' },
+    sources,
+    inline,
+    dest,
+    destIsDir: destIsDir || dest === '/',
+  };
+  if (sources.length + inline.length > 1 && !destWord.endsWith('/') && !destIsDir) throw err(ins.line, `${ins.kind}: with more than one source, the destination must be a directory and end with a /`);
+  if (ins.chown !== undefined) {
+    const [user = '', group] = word(ins.chown).split(':');
+    if (user === '') throw err(ins.line, `${ins.kind}: --chown needs a user`);
+    step.chown = group === undefined ? { user } : { user, group };
+  }
+  if (ins.chmod !== undefined) {
+    const mode = word(ins.chmod);
+    if (!/^[0-7]{3,4}$/.test(mode)) throw err(ins.line, `${ins.kind}: --chmod=${mode}: give an octal mode such as 755 or 0644`);
+    step.chmod = parseInt(mode, 8);
+  }
+  if (ins.checksum !== undefined) {
+    const sum = word(ins.checksum);
+    if (!/^sha256:[0-9a-f]{64}$/.test(sum)) throw err(ins.line, `ADD: --checksum=${sum}: give sha256:<64 hex digits>`);
+    step.checksum = sum;
+  }
+  return step;
+}
+
+/** `80`, `80/udp`, `8000-8002/tcp` → `80/tcp`, ... (ranges expanded, as Docker records them). */
+function expandPorts(spec: string, bad: (what: string) => Error): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(spec);
+  if (!m) throw bad(`"${spec}" is not PORT[-PORT][/PROTO]`);
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  if (lo < 1 || hi > 65535 || hi < lo) throw bad(`"${spec}": ports run from 1 to 65535`);
+  if (hi - lo > 1024) throw bad(`"${spec}": a range of more than 1024 ports`);
+  const proto = (m[3] ?? 'tcp').toLowerCase();
+  const out: string[] = [];
+  for (let p = lo; p <= hi; p++) out.push(`${p}/${proto}`);
+  return out;
+}
