@@ -29,7 +29,7 @@ export async function writeStaticBase(opts: StaticBaseOptions): Promise<{ digest
     const written = await writeImages(opts.output, images, opts.tags, opts.format, opts.epoch);
     return {
       digest: written.digest,
-      platforms: written.images.map(({ platform }) => platform),
+      platforms: written.images.map(({ platform }) => platform), // in index order
       output: written.output,
       images: written.images.map(({ platform, digest }) => ({ platform, digest })),
     };

@@ -35,6 +35,12 @@ export const EXAMPLES: Record<string, readonly (readonly [string, string])[]> = 
   sign: [['COSIGN_PASSWORD=... berth sign --key cosign.key quay.io/org/app:v1 --recursive', 'sign an index and every image in it']],
   verify: [['berth verify --key cosign.pub quay.io/org/app:v1', 'exit 0 only if a signature verifies']],
   keygen: [['COSIGN_PASSWORD=... berth keygen --output-key-prefix cosign', 'cosign.key and cosign.pub']],
+  images: [
+    ['berth images list --registry ghcr.io/org/images --json', 'content-hash tags, platforms, and what the registry has'],
+    ['berth images push --all --registry ghcr.io/org/images -p linux/amd64 -p linux/arm64', 'build and push only what the registry lacks'],
+    ['berth images load app --into podman', 'pull by hash or build, then load under its local name'],
+  ],
+  load: [['berth load out/app.tar -p linux/arm64 --into docker', "one platform's image into Docker under its name"]],
   login: [['echo "$PASSWORD" | berth login quay.io -u robot --password-stdin', "store credentials in docker's config.json"]],
   logout: [['berth logout quay.io', 'forget them']],
   version: [['berth version', "berth's version, node's, and the platform"]],

@@ -14,6 +14,7 @@ import { versionText } from './version.js';
 export async function main(argv: string[], io: CliIO): Promise<number> {
   let debug = argv.includes('--debug');
   let json = argv.includes('--json');
+  let logJson = argv.includes('--log-format=json') || argv.some((a, i) => a === '--log-format' && argv[i + 1] === 'json');
   try {
     if (argv[0] === '--version') {
       io.stdout.write(versionText());
@@ -50,6 +51,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
           const g = args as unknown as GlobalArgs;
           debug = g.debug;
           json = g.json;
+          logJson = (args as { 'log-format'?: string })['log-format'] === 'json';
           await c.handler(args, io);
         },
       );
@@ -64,7 +66,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (helpText) io.stdout.write(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
     return 0;
   } catch (err) {
-    return reportError(err, io, { debug, json });
+    return reportError(err, io, { debug, json, logJson });
   }
 }
 

@@ -6,7 +6,7 @@ import type { CliIO } from './io.js';
  * --json, the stack with --debug or for an internal error) and returns the exit code.
  * Kept free of yargs so the lean push entry can use it too.
  */
-export function reportError(err: unknown, io: CliIO, opts: { debug: boolean; json: boolean }): number {
+export function reportError(err: unknown, io: CliIO, opts: { debug: boolean; json: boolean; logJson?: boolean }): number {
   const known = isBerthError(err);
   const exitCode = known ? err.exitCode : 1;
   const message = err instanceof Error ? err.message : String(err);
@@ -16,7 +16,9 @@ export function reportError(err: unknown, io: CliIO, opts: { debug: boolean; jso
     const done = known && 'result' in err && typeof err.result === 'object' && err.result !== null ? err.result : {};
     io.stdout.write(`${JSON.stringify({ ...done, error: { code: known ? err.code : 'INTERNAL', message: line } })}\n`);
   }
-  io.stderr.write(`berth: ${line.split('\n')[0]}\n`);
-  if ((opts.debug || !known) && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  // --log-format json: stderr is one JSON object per line, the error's too.
+  if (opts.logJson) io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', code: known ? err.code : 'INTERNAL', message: line.split('\n')[0] })}\n`);
+  else io.stderr.write(`berth: ${line.split('\n')[0]}\n`);
+  if (!opts.logJson && (opts.debug || !known) && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return exitCode;
 }

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
+import type { SignerSpec } from '../config/signing.js';
 import { UsageError } from '../errors.js';
 import { loadSigners, repoOf, runKinds, selectSigners, signatureRepositoryFrom, signerFromFile, type SignatureRepository, type Signer } from '../sign/index.js';
 import { parseKeyValues } from './flags.js';
@@ -40,7 +41,7 @@ export function listOf(v: string | readonly string[] | undefined): string[] {
  * that apply to this repository and run. `none` says why nothing signs (a pull request, no
  * signer configured or enabled).
  */
-export async function chooseSigners(args: SignerArgs, io: CliIO, configFile?: string): Promise<{ signers: Signer[]; none?: string; pullRequest?: true }> {
+export async function chooseSigners(args: SignerArgs, io: CliIO, configFile?: string): Promise<{ signers: Signer[]; none?: string; pullRequest?: true; notary?: { specs: SignerSpec[]; configFile: string } }> {
   const keys = listOf(args.key);
   if (keys.length > 0) return { signers: await Promise.all(keys.map((k) => signerFromFile(k, { cwd: io.cwd, env: io.env }))) };
   if (args.repo !== undefined && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(args.repo)) throw new UsageError('BAD_FLAG', `--repo: "${args.repo}" is not org/repo`);
@@ -48,7 +49,8 @@ export async function chooseSigners(args: SignerArgs, io: CliIO, configFile?: st
   const config = await loadConfig(file, { display: configFile ?? CONFIG_FILE });
   const selection = selectSigners(config.signing, args.repo ?? repoOf(io.env), runKinds(io.env));
   if (selection.signers.length === 0) return { signers: [], none: selection.none ?? 'no signer applies', ...(selection.pullRequest ? { pullRequest: true as const } : {}) };
-  return { signers: await loadSigners(selection.signers, { configFile: file, env: io.env }) };
+  const notary = selection.signers.filter((s) => s.type === 'notary');
+  return { signers: await loadSigners(selection.signers, { configFile: file, env: io.env }), ...(notary.length ? { notary: { specs: notary, configFile: file } } : {}) };
 }
 
 /** `berth release --sign [--recursive] [--key K]... [--repo org/repo]`. */

@@ -7,6 +7,7 @@
 import { checkHostPort, checkRegistry } from './registry.js';
 import { checkMirror } from './mirrors.js';
 import { checkTagSpec } from './tag-spec.js';
+import { imagesSpec } from './images.js';
 import { signingSpec } from './signing.js';
 import { list, section, string, type Infer } from './schema.js';
 
@@ -23,6 +24,8 @@ export const berthYamlSchema = section({
   'registry-mirrors': list(string({ check: checkMirror })),
   /** Who signs what `berth release --sign` and `berth sign` publish (see ./signing.ts). */
   signing: signingSpec,
+  /** Image folders for `berth images` (see ./images.ts). */
+  images: imagesSpec,
 }, { renamed: { pushRegistry: 'push-registry' } });
 
 export type BerthConfig = Infer<typeof berthYamlSchema>;

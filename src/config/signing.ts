@@ -12,11 +12,20 @@
  *         key-env: COSIGN_KEY   # an environment variable holding the PEM text
  *         password-env: COSIGN_PASSWORD   # where the key's password is (default COSIGN_PASSWORD)
  *         job-type: [postsubmit, release] # optional: only in these CI runs
+ *       - name: signing-service
+ *         type: notary          # kyma's signing service: POSTs the tags to sign, waits for 202
+ *         endpoint: https://signing.example/sign
+ *         secret: creds.json    # {"certData": base64 PEM, "privateKeyData": base64 PEM}: a client certificate, or
+ *         token-env: SIGNING_TOKEN        # a bearer token in this variable
+ *         ca: ca.pem            # optional: the CA the endpoint's certificate is checked with
+ *         timeout: 30           # optional: seconds per request (default 30)
+ *         retry-timeout: 300    # optional: seconds to keep retrying until 202 (default 300)
  *
  * Checked whole when the file is read: every enabled name is a listed signer, names are
- * unique, each signer has exactly one of key / key-env.
+ * unique, a cosign-key signer has exactly one of key / key-env, a notary signer an endpoint
+ * and exactly one of secret / token-env.
  */
-import { configError, list, oneOf, record, section, string, type Located, type Spec, type Where } from './schema.js';
+import { configError, integer, list, oneOf, record, section, string, type Located, type Spec, type Where } from './schema.js';
 
 /**
  * The kinds of CI run a signer can be limited to. `release` is a build of a pushed release
@@ -26,7 +35,7 @@ import { configError, list, oneOf, record, section, string, type Located, type S
 export const JOB_TYPES = ['postsubmit', 'release', 'periodic', 'batch', 'manual'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
-export const SIGNER_TYPES = ['cosign-key'] as const;
+export const SIGNER_TYPES = ['cosign-key', 'notary'] as const;
 
 export interface SignerSpec {
   name: string;
@@ -35,6 +44,13 @@ export interface SignerSpec {
   keyEnv?: string;
   passwordEnv?: string;
   jobTypes?: JobType[];
+  /** notary: the signing service's address, and how berth authenticates to it. */
+  endpoint?: string;
+  secret?: string;
+  tokenEnv?: string;
+  ca?: string;
+  timeoutSeconds?: number;
+  retryTimeoutSeconds?: number;
   /** Where it is declared, for messages: `berth.yaml:12`. */
   where: string;
 }
@@ -65,6 +81,12 @@ const signerSection = section({
   'key-env': string({ check: envName }),
   'password-env': string({ check: envName }),
   'job-type': list(jobType),
+  endpoint: string({ check: (s) => (/^https?:\/\/[^/\s]+/.test(s) ? undefined : `"${s}" is not an http(s) address`) }),
+  secret: string({ check: (s) => (s === '' ? 'the secret path is empty' : undefined) }),
+  'token-env': string({ check: envName }),
+  ca: string({ check: (s) => (s === '' ? 'the CA path is empty' : undefined) }),
+  timeout: integer({ min: 1, max: 3600 }),
+  'retry-timeout': integer({ min: 0, max: 86400 }),
 });
 
 const inner = section({
@@ -92,7 +114,14 @@ export const signingSpec: Spec<SigningConfig> = {
       if (seen.has(s.name)) throw configError(w, line, `signer "${s.name}" is listed twice`);
       seen.add(s.name);
       if (s.type === undefined) throw configError(w, line, `signer "${s.name}" needs a type (${SIGNER_TYPES.join(', ')})`);
-      if ((s.key === undefined) === (s['key-env'] === undefined)) throw configError(w, line, `signer "${s.name}" needs one of key (a path) or key-env (a variable holding the key)`);
+      const keys: (keyof typeof s)[] = s.type === 'notary' ? ['endpoint', 'secret', 'token-env', 'ca', 'timeout', 'retry-timeout'] : ['key', 'key-env', 'password-env'];
+      for (const k of Object.keys(s) as (keyof typeof s)[]) {
+        if (!['name', 'type', 'job-type', ...keys].includes(k)) throw configError(w, line, `signer "${s.name}": ${String(k)} does not apply to a ${s.type} signer (it takes ${keys.join(', ')})`);
+      }
+      if (s.type === 'notary') {
+        if (s.endpoint === undefined) throw configError(w, line, `signer "${s.name}" needs an endpoint (the signing service's https address)`);
+        if ((s.secret === undefined) === (s['token-env'] === undefined)) throw configError(w, line, `signer "${s.name}" needs one of secret (a client certificate file) or token-env (a variable holding a token)`);
+      } else if ((s.key === undefined) === (s['key-env'] === undefined)) throw configError(w, line, `signer "${s.name}" needs one of key (a path) or key-env (a variable holding the key)`);
       return {
         name: s.name,
         type: s.type,
@@ -100,6 +129,12 @@ export const signingSpec: Spec<SigningConfig> = {
         ...(s['key-env'] !== undefined ? { keyEnv: s['key-env'] } : {}),
         ...(s['password-env'] !== undefined ? { passwordEnv: s['password-env'] } : {}),
         ...(s['job-type'] !== undefined ? { jobTypes: s['job-type'] } : {}),
+        ...(s.endpoint !== undefined ? { endpoint: s.endpoint } : {}),
+        ...(s.secret !== undefined ? { secret: s.secret } : {}),
+        ...(s['token-env'] !== undefined ? { tokenEnv: s['token-env'] } : {}),
+        ...(s.ca !== undefined ? { ca: s.ca } : {}),
+        ...(s.timeout !== undefined ? { timeoutSeconds: s.timeout } : {}),
+        ...(s['retry-timeout'] !== undefined ? { retryTimeoutSeconds: s['retry-timeout'] } : {}),
         where: `${where.file}:${line}`,
       };
     });

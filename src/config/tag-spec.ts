@@ -7,7 +7,8 @@
  */
 import { isValidTag } from '../oci/reference.js';
 
-export const TEMPLATE_FIELDS = ['Version', 'ShortSHA', 'CommitSHA', 'Date', 'PRNumber', 'Branch'] as const;
+/** `ContentHash` has a value only for image folders (`berth images push`): the image's content-hash tag. */
+export const TEMPLATE_FIELDS = ['Version', 'ShortSHA', 'CommitSHA', 'Date', 'PRNumber', 'Branch', 'ContentHash'] as const;
 export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
 
 export type TemplatePart = { text: string } | { field: TemplateField } | { env: string };

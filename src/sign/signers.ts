@@ -86,10 +86,11 @@ export async function signerFromFile(path: string, opts: { cwd: string; env: Rea
   return { name: shown, key, publicKey: createPublicKey(key) };
 }
 
-/** The signers of a selection, their keys read and decrypted. `configFile` is berth.yaml (key paths are relative to it). */
+/** The cosign-key signers of a selection, their keys read and decrypted. `configFile` is berth.yaml (key paths are relative to it). */
 export async function loadSigners(specs: readonly SignerSpec[], opts: { configFile: string; env: Readonly<Record<string, string | undefined>> }): Promise<Signer[]> {
+  // notary signers hold no key of berth's: they sign through their service (./notary.ts).
   return Promise.all(
-    specs.map(async (s): Promise<Signer> => {
+    specs.filter((s) => s.type === 'cosign-key').map(async (s): Promise<Signer> => {
       const passwordEnv = s.passwordEnv ?? 'COSIGN_PASSWORD';
       let text: string;
       let where: string;

@@ -220,7 +220,7 @@ describe('signers from berth.yaml', () => {
     expect(await bad(yaml.replace('[kyma]', '[kyma, nobody]'))).toBe('berth.yaml:4: signing.enabled-signers.kyma-project/kyma: "nobody" is not a signer listed under signers (known: release, kyma)');
     expect(await bad(yaml.replace('[postsubmit, release]', '[presubmit]'))).toMatch(/^berth\.yaml:9: signing\.signers\[0\]\.job-type\[0\]: pull-request \(presubmit\) builds are never signed/);
     expect(await bad(yaml.replace('      key-env: KYMA_KEY\n', ''))).toBe('berth.yaml:10: signing.signers[1]: signer "kyma" needs one of key (a path) or key-env (a variable holding the key)');
-    expect(await bad(yaml.replace('type: cosign-key\n      key-env', 'type: notary\n      key-env'))).toMatch(/^berth\.yaml:11: signing\.signers\[1\]\.type: want one of cosign-key/);
+    expect(await bad(yaml.replace('type: cosign-key\n      key-env', 'type: gpg\n      key-env'))).toMatch(/^berth\.yaml:11: signing\.signers\[1\]\.type: want one of cosign-key, notary/);
     expect(await bad(yaml.replace("'*'", 'not-a-repo'))).toMatch(/^berth\.yaml:3: signing\.enabled-signers\.not-a-repo: "not-a-repo" is not '\*' or org\/repo/);
   });
 

@@ -33,7 +33,7 @@ describe('tag specs', () => {
   });
 
   test.each([
-    ['v{{ .Foo }}', 'BAD_TEMPLATE', /^--tag "v\{\{ \.Foo \}\}": unknown template field \.Foo \(known: \.Version, \.ShortSHA, \.CommitSHA, \.Date, \.PRNumber, \.Branch, \.Env "NAME"\)$/],
+    ['v{{ .Foo }}', 'BAD_TEMPLATE', /^--tag "v\{\{ \.Foo \}\}": unknown template field \.Foo \(known: \.Version, \.ShortSHA, \.CommitSHA, \.Date, \.PRNumber, \.Branch, \.ContentHash, \.Env "NAME"\)$/],
     ['{{ .Date | printf }}', 'BAD_TEMPLATE', /unknown template field \{\{ \.Date \| printf \}\}/],
     ['{{ .Env }}', 'BAD_TEMPLATE', /Env needs a variable name/],
     ['{{ .Env "1BAD" }}', 'BAD_TEMPLATE', /"1BAD" is not an environment variable name/],

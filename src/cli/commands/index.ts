@@ -14,6 +14,8 @@ import { statusCommand } from './status.js';
 import { tagsCommand } from './tags.js';
 import { verifyCommand } from './verify.js';
 import { versionCommand } from './version.js';
+import { imagesCommand } from './images.js';
+import { loadCommand } from './load.js';
 
 /** Every berth command, in the order `berth --help` lists them. */
-export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand, signCommand, verifyCommand, keygenCommand, loginCommand, logoutCommand, versionCommand];
+export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand, signCommand, verifyCommand, keygenCommand, imagesCommand, loadCommand, loginCommand, logoutCommand, versionCommand];

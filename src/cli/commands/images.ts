@@ -1,0 +1,196 @@
+import { resolve } from 'node:path';
+import { join } from 'node:path';
+import { CONFIG_FILE, loadConfig } from '../../config/index.js';
+import { UsageError } from '../../errors.js';
+import { jobType as jobTypeOf } from '../../images/job-type.js';
+import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
+import { githubOutputs, outcomeLines, reportFile, summaryMarkdown, type ImageOutcome } from '../../images/report.js';
+import { buildFolder, listImages, loadFolderImage, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
+import { chooseTargets, renderImageTags, type Targets } from '../../images/targets.js';
+import { contentHashTag } from '../../images/content-hash.js';
+import { parsePlatform } from '../../oci/platform.js';
+import { withRegistries } from '../../registry/pool.js';
+import { collectTagContext } from '../../tags/context.js';
+import type { EngineChoice } from '../../builder/engines/engine.js';
+import { defineCommand } from '../command.js';
+import { parseCompressionLevel, parseFormat, parseKeyValues, sourceDateEpoch } from '../flags.js';
+import type { CliIO } from '../io.js';
+import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
+import { chooseSigners } from '../sign-flags.js';
+import { writeFileAtomic } from '../../blob/atomic.js';
+import { appendFile } from 'node:fs/promises';
+
+const ACTIONS = ['list', 'build', 'push', 'load'] as const;
+const ENGINES = ['auto', 'native', 'buildah', 'docker'] as const;
+
+interface ImagesArgs extends RegistryArgs {
+  action: (typeof ACTIONS)[number];
+  names?: string[];
+  all: boolean;
+  dir?: string;
+  platform?: string[];
+  variant?: string;
+  'build-arg'?: string[];
+  engine: (typeof ENGINES)[number];
+  registry?: string[];
+  tag?: string[];
+  'job-type'?: string;
+  restricted: boolean;
+  'dry-run': boolean;
+  report?: string;
+  output?: string;
+  into?: string;
+  jobs: number;
+  sign: boolean;
+  format: string;
+  'compression-level': number;
+  'log-format': 'text' | 'json';
+}
+
+/** Lines for people, or one JSON object per line (`--log-format json`), on stderr. */
+function logger(io: CliIO, format: 'text' | 'json'): (image: string, line: string) => void {
+  if (format === 'json') return (image, message) => io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', ...(image ? { image } : {}), message })}\n`);
+  return (image, line) => io.stderr.write(image ? `[${image}] ${line}\n` : `berth: ${line}\n`);
+}
+
+/** berth's own lines (`berth: ...`), through the logger so --log-format json covers them. */
+const sayer = (log: (image: string, line: string) => void) => (text: string) => {
+  for (const line of text.split('\n').filter(Boolean)) log('', line.replace(/^berth: /, ''));
+};
+
+export const imagesCommand = defineCommand<ImagesArgs>({
+  command: 'images <action> [names..]',
+  describe: 'Image folders (images/<name>/Dockerfile...): list, build, push what the registry lacks, load locally',
+  builder: (y) =>
+    registryFlags(
+      y
+        .positional('action', { choices: ACTIONS, demandOption: true, describe: 'list: hashes, tags, platforms; build: image tarballs; push: what the registry lacks; load: into docker, podman or a file' })
+        .positional('names', { type: 'string', array: true, describe: 'image names (folder names); none with --all' })
+        .option('all', { type: 'boolean', default: false, describe: 'every image of the folder' })
+        .option('dir', { type: 'string', describe: 'the image folder (default: images.dir in berth.yaml, else images)' })
+        .option('platform', { type: 'string', array: true, describe: "os/arch[/variant] to build, repeatable (default: each image's Dockerfile.<arch>/ImageSource.<arch> platforms, else the host's)" })
+        .option('variant', { type: 'string', describe: 'build only this variant of variants.yaml' })
+        .option('build-arg', { type: 'string', array: true, describe: 'KEY=VALUE for every image (part of the content hash)' })
+        .option('engine', { choices: ENGINES, default: 'auto' as const, describe: 'what builds Dockerfiles: native without RUN, else buildah or Docker' })
+        .option('registry', { type: 'string', array: true, describe: 'host[/path] images go to (default: by job type, or images.registry in berth.yaml)' })
+        .option('tag', { type: 'string', array: true, describe: 'push: tags besides the content-hash tag; templates as berth tags has them, plus {{ .ContentHash }}' })
+        .option('job-type', { type: 'string', describe: 'presubmit or postsubmit (default: from Prow or GitHub Actions)' })
+        .option('restricted', { type: 'boolean', default: false, describe: 'push to images.registries.restricted' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'push: say what would be built and pushed; touch nothing' })
+        .option('report', { type: 'string', describe: "push: write kyma's build report (JSON) to FILE" })
+        .option('output', { type: 'string', describe: 'build: the folder for the image tarballs (default dist/images)' })
+        .option('into', { type: 'string', describe: 'load: docker, podman, FILE.tar or oci:DIR (default: Docker if its daemon answers, else podman)' })
+        .option('jobs', { type: 'number', default: 2, describe: 'images built at once' })
+        .option('sign', { type: 'boolean', default: true, describe: "push: sign with berth.yaml's signers where they apply (never a pull request); --no-sign skips" })
+        .option('format', { type: 'string', default: 'oci', describe: 'oci or docker media types' })
+        .option('compression-level', { type: 'number', default: 1, describe: 'gzip level for new layers (0-9)' })
+        .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'stderr as lines for people or one JSON object per line' }),
+    ) as never,
+  async handler(args, io) {
+    const names = args.names ?? [];
+    if (args.all && names.length) throw new UsageError('BAD_FLAG', 'name images or give --all, not both');
+    if (args.action !== 'list' && args.action !== 'load' && !args.all && names.length === 0) throw new UsageError('BAD_FLAG', `images ${args.action}: name the images, or give --all`);
+    if (args.action === 'load' && names.length !== 1) throw new UsageError('BAD_FLAG', 'images load: name one image');
+    if (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
+    const config = (await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE })).images ?? {};
+    // --jobs here is images built at once, not the registry's blobs in flight (its default stays).
+    const { jobs: _imagesAtOnce, ...registryArgs } = args;
+    const registryOpts = await registryOptions({ ...registryArgs, json: false }, io);
+    const folder: FolderOptions = {
+      dir: resolve(io.cwd, args.dir ?? config.dir ?? 'images'),
+      names,
+      platforms: (args.platform ?? []).map((p) => parsePlatform(p)),
+      ...(args.variant !== undefined ? { variant: args.variant } : {}),
+      buildArgs: parseKeyValues(args['build-arg'], '--build-arg'),
+      cacheDir: registryOpts.cacheDir!,
+    };
+    const log = logger(io, args['log-format']);
+    const say = sayer(log);
+    if (registryOpts.log && args['log-format'] === 'json') registryOpts.log = (line) => log('', `debug: ${line}`);
+    const settings: BuildSettings = {
+      engine: args.engine as EngineChoice,
+      format: parseFormat(args.format),
+      compressionLevel: parseCompressionLevel(args['compression-level']),
+      epoch: sourceDateEpoch(io.env),
+      registry: registryOpts,
+      jobs: args.jobs,
+      log,
+    };
+    const jobType = jobTypeOf(io.env, args['job-type']);
+    const chosen = () => chooseTargets({ config, flags: args.registry ?? [], ...(jobType ? { jobType } : {}), restricted: args.restricted });
+    // A registry is optional for list (present per platform) and load (pull before building):
+    // where none applies here (job-type registries outside CI), they go without.
+    const targets = args.action === 'push' || args.restricted ? chosen() : optionalTargets(chosen);
+    const localTemplate = config['local-name'] ?? '{{ .Name }}:latest';
+    const localName = (name: string) => localTemplate.replaceAll('{{ .Name }}', name);
+
+    await withRegistries(registryOpts, async (registries) => {
+      switch (args.action) {
+        case 'list': {
+          const listed = await listImages(folder, registries, targets.registries[0]);
+          if (args.json) io.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
+          else for (const i of listed) io.stdout.write(`${i.name}${i.variant ? `-${i.variant}` : ''}\t${i.tag}\t${i.platforms.map((p) => (i.present ? `${p}${i.present[p] ? '' : ' (missing)'}` : p)).join(', ')}\n`);
+          return;
+        }
+        case 'build': {
+          const out = await buildFolder(folder, settings, resolve(io.cwd, args.output ?? 'dist/images'), localName, registries);
+          for (const b of out) say(`built ${b.name} ${b.digest} (${b.platforms.join(', ')}) -> ${b.output}`);
+          if (args.json) io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+          return;
+        }
+        case 'load': {
+          const target = args.into !== undefined ? parseLoadTarget(args.into, io.cwd) : await defaultLoadTarget();
+          const r = await loadFolderImage(folder, settings, targets.registries[0], registries, target, localName);
+          say(`loaded ${r.loadedAs} (${r.digest}, ${r.from === 'registry' ? 'pulled by its content hash' : 'built here'}) into ${describeLoadTarget(target)}`);
+          if (args.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          return;
+        }
+        case 'push': {
+          // git is asked only when a tag needs it (a no-op push is mostly start-up).
+          const ctx = args.tag?.length || targets.defaultTag ? await collectTagContext({ cwd: io.cwd, env: io.env }) : undefined;
+          const signing = args.sign && !args['dry-run'] && jobType !== 'presubmit' ? await chooseSigners({}, io) : { signers: [] };
+          let outcomes: ImageOutcome[] = [];
+          try {
+            outcomes = await pushFolder(
+              folder,
+              {
+                ...settings,
+                targets: targets.registries,
+                // {{ .ContentHash }} is the hash tag without the variant: imageTags suffixes every tag with it.
+                tags: (image) => (ctx ? renderImageTags(args.tag ?? [], ctx, io.env, contentHashTag(image.hash), targets.defaultTag, jobType) : []),
+                dryRun: args['dry-run'],
+                ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
+                ...('notary' in signing && signing.notary ? { notary: { ...signing.notary, env: io.env } } : {}),
+                onOutcome: (o) => say(outcomeLines([o])),
+              },
+              registries,
+            );
+          } catch (err) {
+            outcomes = (err as { outcomes?: ImageOutcome[] }).outcomes ?? [];
+            await writeOutputs(args, io, outcomes);
+            throw err;
+          }
+          await writeOutputs(args, io, outcomes);
+          if (args.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
+          return;
+        }
+      }
+    });
+  },
+});
+
+function optionalTargets(chosen: () => Targets): Targets {
+  try {
+    return chosen();
+  } catch (err) {
+    if (err instanceof UsageError) return { registries: [], reason: 'none', defaultTag: false };
+    throw err;
+  }
+}
+
+async function writeOutputs(args: ImagesArgs, io: CliIO, outcomes: ImageOutcome[]): Promise<void> {
+  if (args['dry-run']) return;
+  if (args.report !== undefined) await writeFileAtomic(resolve(io.cwd, args.report), reportFile(outcomes));
+  if (io.env.GITHUB_STEP_SUMMARY) await appendFile(io.env.GITHUB_STEP_SUMMARY, summaryMarkdown(outcomes));
+  if (io.env.GITHUB_OUTPUT) await appendFile(io.env.GITHUB_OUTPUT, githubOutputs(outcomes));
+}

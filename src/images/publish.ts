@@ -1,0 +1,146 @@
+/**
+ * Publishing an image folder: for each image asked for and each registry, what the registry
+ * lacks under the image's content-hash tag is built and published with what it has, through
+ * the release planner and executor (blobs, then manifests by digest, the index, tags last,
+ * everything read back). An image the registry holds whole, on every tag, costs one HEAD per
+ * tag and writes nothing.
+ */
+import { UsageError } from '../errors.js';
+import type { Format } from '../oci/mediatype.js';
+import { formatPlatform, platformMatches } from '../oci/platform.js';
+import { formatReference, parseReference, type Reference } from '../oci/reference.js';
+import type { Registries } from '../registry/index.js';
+import { executePlan, planRelease, type ResolvedSource } from '../release/index.js';
+import type { ExecuteOptions } from '../release/execute.js';
+import type { Image } from '../transport/image.js';
+import { manifestCache, presence, type Presence } from './presence.js';
+import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
+import type { ImageOutcome } from './report.js';
+import type { SignerSpec } from '../config/signing.js';
+import type { Digest } from '../oci/digest.js';
+import { checkNotarySigner, notarySign } from '../sign/notary.js';
+
+export interface PublishOptions {
+  registries: Registries;
+  /** Registry prefixes (`host[:port][/path]`); the image's name is appended. */
+  targets: readonly string[];
+  /** Tags besides the content-hash tag (the user's, the job's default), suffixed per variant here. */
+  tags: (image: PlannedImage) => readonly string[];
+  format: Format;
+  /** Builds (or takes) the image for each given platform of a planned image. */
+  build: (image: PlannedImage, platforms: readonly PlannedPlatform[]) => Promise<Image[]>;
+  /** Print the plan per image and touch nothing. */
+  dryRun?: boolean;
+  sign?: ExecuteOptions['sign'];
+  /** notary signers (kyma's signing service): each published image's tags are sent to them. */
+  notary?: { specs: readonly SignerSpec[]; configFile: string; env: Readonly<Record<string, string | undefined>> };
+  /** Called when one image is done, for progress lines. */
+  onOutcome?: (o: ImageOutcome) => void;
+}
+
+function repoRef(target: string, name: string, tag: string): Reference {
+  return parseReference(`${target}/${name}:${tag}`, { what: `registry ${target}` });
+}
+
+const displayName = (i: PlannedImage) => (i.variant ? `${i.name}-${i.variant.name}` : i.name);
+
+/** The tags an image goes under: its content-hash tag first, then the others (with `-<variant>`). */
+export function imageTags(image: PlannedImage, tags: readonly string[]): string[] {
+  const suffix = image.variant ? `-${image.variant.name}` : '';
+  return [...new Set([image.tag, ...tags.map((t) => `${t}${suffix}`)])];
+}
+
+export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Promise<ImageOutcome[]> {
+  if (opts.targets.length === 0) throw new UsageError('BAD_FLAG', 'no registry to push to: give --registry, or set images.registry (or images.registries by job type) in berth.yaml');
+  // A notary signer's credentials are read first: a push that cannot be signed publishes nothing
+  // (a re-run would find the image up to date and not sign it).
+  if (opts.notary && !opts.dryRun) for (const spec of opts.notary.specs) await checkNotarySigner(spec, { configFile: opts.notary.configFile, env: opts.notary.env });
+  const outcomes: ImageOutcome[] = [];
+  // Every image's index is asked for at once: a push with nothing to do is one round of HEADs.
+  const asked = new Map<string, Promise<Presence>>();
+  for (const image of plan.images.filter((i) => i.wanted)) {
+    for (const target of opts.targets) {
+      const ref = repoRef(target, image.name, image.tag);
+      const p = presence(opts.registries, ref);
+      p.catch(() => {}); // awaited (and its failure reported) by publishTo
+      asked.set(formatReference(ref), p);
+    }
+  }
+  for (const image of plan.images.filter((i) => i.wanted)) {
+    const tags = imageTags(image, opts.tags(image));
+    const outcome: ImageOutcome = { name: displayName(image), contentHash: image.hash, repositories: [], platforms: [], added: [], tags, status: 'up-to-date', signed: false };
+    try {
+      for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome, asked);
+      if (opts.notary && outcome.status === 'published' && outcome.digest && outcome.size !== undefined) {
+        const targets = outcome.repositories.flatMap((repository) => tags.map((tag) => ({ repository, tag, digest: outcome.digest as Digest, size: outcome.size! })));
+        for (const spec of opts.notary.specs) await notarySign(spec, targets, { configFile: opts.notary.configFile, env: opts.notary.env });
+        outcome.signed = true;
+      }
+    } catch (err) {
+      outcome.status = 'failed';
+      outcome.error = (err as Error).message;
+      outcomes.push(outcome);
+      opts.onOutcome?.(outcome);
+      throw Object.assign(err as Error, { outcomes });
+    }
+    outcomes.push(outcome);
+    opts.onOutcome?.(outcome);
+  }
+  return outcomes;
+}
+
+async function publishTo(image: PlannedImage, target: string, tags: string[], opts: PublishOptions, outcome: ImageOutcome, asked: ReadonlyMap<string, Promise<Presence>>): Promise<void> {
+  const ref = repoRef(target, image.name, image.tag);
+  outcome.repositories.push(`${ref.registry}/${ref.repository}`);
+  const have = await (asked.get(formatReference(ref)) ?? presence(opts.registries, ref));
+  const missing = image.platforms.filter((p) => !have.platforms.some((h) => platformMatches(p.platform, h)));
+  if (missing.length === 0 && have.digest) {
+    const client = opts.registries.client(ref.registry);
+    const stale: string[] = [];
+    for (const t of tags.slice(1)) if ((await client.headManifest(ref.repository, t))?.digest !== have.digest) stale.push(t);
+    outcome.digest = have.digest;
+    outcome.size = have.artifact ? (have.artifact.kind === 'index' ? have.artifact.raw.length : have.artifact.manifestRaw.length) : undefined;
+    outcome.platforms = have.platforms.map(formatPlatform);
+    if (stale.length === 0 || opts.dryRun) return;
+  }
+  if (opts.dryRun) {
+    outcome.status = 'planned';
+    outcome.platforms = [...have.platforms, ...missing.map((m) => m.platform)].map(formatPlatform);
+    outcome.added = missing.map((m) => formatPlatform(m.platform));
+    return;
+  }
+
+  const sources: ResolvedSource[] = [];
+  const where = `${ref.registry}/${ref.repository}:${image.tag}`;
+  // What the registry has stays: its children are listed again beside the new ones.
+  if (have.artifact?.kind === 'index') {
+    for (const d of have.artifact.index.manifests) {
+      const child = await have.artifact.child(d);
+      if (child.kind === 'image') sources.push({ ...(d.platform ? { platform: d.platform } : {}), source: `${ref.registry}/${ref.repository}@${d.digest}`, where, image: child });
+    }
+  } else if (have.artifact?.kind === 'image') {
+    sources.push({ source: `${ref.registry}/${ref.repository}@${have.artifact.digest}`, where, image: have.artifact });
+  }
+  const built = missing.length ? await opts.build(image, missing) : [];
+  built.forEach((img, i) => sources.push({ platform: missing[i]!.platform, source: `${image.name}/${missing[i]!.source.file}`, where: `${image.name} ${formatPlatform(missing[i]!.platform)}`, image: img }));
+
+  const plan = planRelease({
+    components: [{ name: image.name, where: image.name, sources }],
+    tags,
+    destination: { kind: 'registries', registries: [target] },
+    archSuffixedRepos: false,
+    format: opts.format,
+    ...(opts.sign ? { sign: { signers: opts.sign.signers.map((s) => s.name), recursive: opts.sign.recursive } } : {}),
+  });
+  const result = await executePlan(plan, { registries: opts.registries, ...(opts.sign ? { sign: opts.sign } : {}) });
+  const c = result.components[0]!;
+  // The index is immutable by digest: keep it, so the next run's check is one HEAD.
+  await manifestCache(opts.registries)?.write(plan.components[0]!.index.digest, plan.components[0]!.index.raw);
+  outcome.status = 'published';
+  outcome.digest = c.digest;
+  outcome.size = plan.components[0]!.index.raw.length;
+  outcome.platforms = c.platforms.map((p) => p.platform);
+  outcome.added = [...new Set([...outcome.added, ...missing.map((m) => formatPlatform(m.platform))])];
+  outcome.signed = (c.signatures ?? []).length > 0;
+}
+

@@ -1,0 +1,201 @@
+import { describe, expect, test } from '@jest/globals';
+import { parsePlatform } from '../../src/oci/platform.js';
+import { namedPlatforms, sourceFiles, sourceFor } from '../../src/images/sources.js';
+import { buildOrder, dependants } from '../../src/images/graph.js';
+import { jobType } from '../../src/images/job-type.js';
+import { parseImageSource } from '../../src/images/image-source.js';
+import { parseVariants } from '../../src/images/variants.js';
+import { contentHash, contentHashTag, type HashInputs } from '../../src/images/content-hash.js';
+import { chooseTargets, renderImageTags } from '../../src/images/targets.js';
+
+const p = (s: string) => parsePlatform(s);
+
+describe('sources per platform', () => {
+  const names = ['Dockerfile', 'Dockerfile.aarch64', 'ImageSource.x86_64', 'Dockerfile.dockerignore', 'main.go', 'Dockerfile.arm'];
+  const sources = sourceFiles('app', names);
+
+  test('the most specific file wins, in either spelling of the arch', () => {
+    expect(sourceFor('app', sources, p('linux/arm64')).file).toBe('Dockerfile.aarch64');
+    expect(sourceFor('app', sources, p('linux/amd64'))).toMatchObject({ kind: 'image-source', file: 'ImageSource.x86_64' });
+    expect(sourceFor('app', sources, p('linux/arm/v7')).file).toBe('Dockerfile.arm');
+    expect(sourceFor('app', sources, p('linux/s390x')).file).toBe('Dockerfile');
+  });
+
+  test('named platforms are the .<arch> files, sorted; the ignore file is none', () => {
+    expect(namedPlatforms(sources).map((x) => `${x.os}/${x.architecture}${x.variant ? `/${x.variant}` : ''}`)).toEqual(['linux/amd64', 'linux/arm/v7', 'linux/arm64']);
+  });
+
+  test('no source for a platform is one line naming the image, the platform and the fix', () => {
+    const only = sourceFiles('side', ['Dockerfile.amd64']);
+    expect(() => sourceFor('side', only, p('linux/arm64'))).toThrow('side: nothing builds linux/arm64: add Dockerfile.arm64 or ImageSource.arm64, or a general Dockerfile (it has Dockerfile.amd64)');
+  });
+
+  test('two sources at one level are ambiguous', () => {
+    const both = sourceFiles('x', ['Dockerfile.arm64', 'ImageSource.aarch64']);
+    expect(() => sourceFor('x', both, p('linux/arm64'))).toThrow('x: both Dockerfile.arm64 and ImageSource.aarch64 apply to linux/arm64; keep one');
+  });
+
+  test('an unknown arch suffix is refused with the file named', () => {
+    expect(() => sourceFiles('x', ['Dockerfile.sparc'])).toThrow(/x\/Dockerfile\.sparc: unknown architecture "sparc"/);
+  });
+});
+
+describe('build order', () => {
+  const deps = new Map([
+    ['app', ['base']],
+    ['base', []],
+    ['tool', ['base', 'app']],
+  ]);
+  test('dependencies first, otherwise by name', () => {
+    expect(buildOrder(['tool'], deps)).toEqual(['base', 'app', 'tool']);
+    expect(buildOrder(['base', 'tool', 'app'], deps)).toEqual(['base', 'app', 'tool']);
+  });
+  test('what a change invalidates', () => {
+    expect(dependants('base', deps)).toEqual(['app', 'tool']);
+    expect(dependants('tool', deps)).toEqual([]);
+  });
+  test('a cycle names its loop', () => {
+    const cyc = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a']],
+    ]);
+    expect(() => buildOrder(['a'], cyc)).toThrow('images a -> b -> c -> a are built FROM each other in a cycle; break it');
+  });
+});
+
+describe('job type', () => {
+  test.each([
+    [{ JOB_TYPE: 'presubmit' }, 'presubmit'],
+    [{ JOB_TYPE: 'postsubmit' }, 'postsubmit'],
+    [{ GITHUB_EVENT_NAME: 'pull_request_target' }, 'presubmit'],
+    [{ GITHUB_EVENT_NAME: 'merge_group' }, 'presubmit'],
+    [{ GITHUB_EVENT_NAME: 'schedule' }, 'postsubmit'],
+    [{ GITHUB_EVENT_NAME: 'workflow_dispatch' }, 'postsubmit'],
+    [{ GITHUB_EVENT_NAME: 'push' }, 'postsubmit'],
+    [{ GITHUB_EVENT_NAME: 'issue_comment' }, undefined],
+    [{}, undefined],
+  ])('%j -> %s', (env, want) => expect(jobType(env)).toBe(want));
+  test('--job-type overrides and is checked', () => {
+    expect(jobType({ JOB_TYPE: 'presubmit' }, 'postsubmit')).toBe('postsubmit');
+    expect(() => jobType({}, 'nightly')).toThrow('--job-type: "nightly" is not a job type (presubmit or postsubmit)');
+  });
+});
+
+describe('ImageSource', () => {
+  test('one reference among comments', () => {
+    const ref = parseImageSource('# upstream\n\nquay.io/org/img@sha256:' + 'a'.repeat(64) + '  # pinned\n', 'c/ImageSource');
+    expect(ref).toMatchObject({ registry: 'quay.io', repository: 'org/img', digest: 'sha256:' + 'a'.repeat(64) });
+  });
+  test.each([
+    ['', 'c/ImageSource: empty; write one image reference'],
+    ['a:1\nb:2\n', 'c/ImageSource:2: more than one image reference'],
+    ['not a reference', 'c/ImageSource:1: '],
+  ])('%j is refused', (text, msg) => expect(() => parseImageSource(text, 'c/ImageSource')).toThrow(msg));
+});
+
+describe('variants.yaml', () => {
+  test('variants sorted, values as text', async () => {
+    const v = await parseVariants('fips:\n  GO_VERSION: 1.22\n  X: "y"\nmain:\n  GO_VERSION: 1.21\n', 'v.yaml');
+    expect(v).toEqual([
+      { name: 'fips', buildArgs: { GO_VERSION: '1.22', X: 'y' } },
+      { name: 'main', buildArgs: { GO_VERSION: '1.21' } },
+    ]);
+  });
+  test.each([
+    ['bad name:\n  A: b\n', 'v.yaml:1: bad name: "bad name" cannot be a tag suffix'],
+    ['ok:\n  1A: b\n', 'v.yaml:2: ok.1A: "1A" is not a build argument name'],
+    ['ok: [1]\n', 'v.yaml:1: ok: want a mapping'],
+  ])('%j is refused', async (text, msg) => {
+    await expect(parseVariants(text, 'v.yaml')).rejects.toThrow(msg);
+  });
+});
+
+describe('content hash', () => {
+  const base: HashInputs = {
+    files: [
+      { path: 'Dockerfile', kind: 'file', mode: 0o644, content: 'a'.repeat(64) },
+      { path: 'bin', kind: 'dir', mode: 0o755 },
+      { path: 'bin/x', kind: 'symlink', mode: 0o777, content: '../y' },
+    ],
+    buildArgs: { A: '1', B: '2' },
+    localBases: { base: 'f'.repeat(64) },
+    imageSources: {},
+  };
+  const h = contentHash(base);
+  test('order of files and keys does not matter', () => {
+    expect(contentHash({ ...base, files: [...base.files].reverse(), buildArgs: { B: '2', A: '1' } })).toBe(h);
+  });
+  test.each<[string, Partial<HashInputs>]>([
+    ['a byte', { files: [{ ...base.files[0]!, content: 'b'.repeat(64) }, ...base.files.slice(1)] }],
+    ['a mode', { files: [{ ...base.files[0]!, mode: 0o755 }, ...base.files.slice(1)] }],
+    ['a path', { files: [{ ...base.files[0]!, path: 'Dockerfile2' }, ...base.files.slice(1)] }],
+    ['a link target', { files: [...base.files.slice(0, 2), { ...base.files[2]!, content: '../z' }] }],
+    ['a build arg', { buildArgs: { A: '1', B: '3' } }],
+    ['the variant', { variant: 'fips' }],
+    ['a local base', { localBases: { base: 'e'.repeat(64) } }],
+    ['an ImageSource digest', { imageSources: { ImageSource: 'sha256:' + '1'.repeat(64) } }],
+  ])('changing %s changes it', (_what, change) => {
+    expect(contentHash({ ...base, ...change })).not.toBe(h);
+  });
+  test('the tag is 16 hex digits, suffixed by a variant', () => {
+    expect(contentHashTag(h)).toMatch(/^[0-9a-f]{16}$/);
+    expect(contentHashTag(h, 'fips')).toBe(`${h.slice(0, 16)}-fips`);
+  });
+});
+
+describe('registries and tags for a push', () => {
+  const config = { registry: 'reg.example/images', registries: { presubmit: ['dev.example/img'], postsubmit: ['prod.example/img', 'mirror.example/img'], restricted: ['secret.example/img'] } };
+  test.each<[Parameters<typeof chooseTargets>[0], string[], string]>([
+    [{ config, flags: [], jobType: 'presubmit', restricted: false }, ['dev.example/img'], 'images.registries.presubmit (a presubmit job)'],
+    [{ config, flags: [], jobType: 'postsubmit', restricted: false }, ['prod.example/img', 'mirror.example/img'], 'images.registries.postsubmit (a postsubmit job)'],
+    [{ config, flags: [], jobType: 'postsubmit', restricted: true }, ['secret.example/img'], 'images.registries.restricted (--restricted)'],
+    [{ config, flags: ['x.example/y'], jobType: 'postsubmit', restricted: false }, ['x.example/y'], '--registry'],
+    [{ config: { registry: 'reg.example/images' }, flags: [], restricted: false }, ['reg.example/images'], 'images.registry'],
+  ])('%j', (input, registries, reason) => {
+    expect(chooseTargets(input)).toMatchObject({ registries, reason });
+  });
+  test('job-type registries outside CI need a choice', () => {
+    expect(() => chooseTargets({ config: { registries: { presubmit: ['d.example/x'] } }, flags: [], restricted: false })).toThrow('not in CI (no JOB_TYPE or GITHUB_EVENT_NAME), so no job-type registry applies');
+  });
+  const ctx = { ci: { system: 'prow' as const, event: 'pull_request' as const }, commit: '0123456789abcdef', commitTime: 1_700_000_000, prNumber: '42', repoTags: [], warnings: [] };
+  test('user tags render with the content hash; the default tag joins when job-type registries exist', () => {
+    expect(renderImageTags(['h-{{ .ContentHash }}', 'stable'], ctx, {}, 'abcd1234abcd1234', true, 'presubmit')).toEqual(['h-abcd1234abcd1234', 'stable', 'pr-42']);
+    expect(renderImageTags([], { ...ctx, prNumber: undefined }, {}, 'x', true, 'postsubmit')).toEqual(['v20231114-01234567']);
+    expect(renderImageTags(['a'], ctx, {}, 'x', false)).toEqual(['a']);
+  });
+  test('a template with no value is an error naming it', () => {
+    expect(() => renderImageTags(['{{ .Env "NOPE" }}'], ctx, {}, 'x', false)).toThrow('--tag "{{ .Env "NOPE" }}": $NOPE has no value here');
+  });
+});
+
+describe('folder hashing', () => {
+  test('a folder large enough for worker threads hashes each file as sha256 of its bytes, the same as a small one', async () => {
+    const { mkdtemp, rm, writeFile, mkdir } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createHash, randomBytes } = await import('node:crypto');
+    const { folderFiles } = await import('../../src/images/folder-files.js');
+    const dir = await mkdtemp(join(tmpdir(), 'berth-hash-'));
+    try {
+      const files: Record<string, Buffer> = {};
+      for (let i = 0; i < 5; i++) files[`big${i}.bin`] = randomBytes((14 << 20) + i * 4099);
+      files['sub/small'] = Buffer.from('small\n');
+      files['empty'] = Buffer.alloc(0);
+      await mkdir(join(dir, 'sub'));
+      for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name), bytes);
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      const expected = Object.entries(files).map(([path, b]) => ({ path, content: sha(b) }));
+      const big = await folderFiles(dir);
+      expect(big.filter((f) => f.kind === 'file').map((f) => ({ path: f.path, content: f.content })).sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual(expected.sort((a, b) => (a.path < b.path ? -1 : 1)));
+      // Below the threshold (on the main thread) the same files hash the same.
+      for (let i = 1; i < 5; i++) await rm(join(dir, `big${i}.bin`));
+      const small = await folderFiles(dir);
+      expect(small.find((f) => f.path === 'big0.bin')!.content).toBe(big.find((f) => f.path === 'big0.bin')!.content);
+      await rm(join(dir, 'sub/small'));
+      await expect(folderFiles(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
