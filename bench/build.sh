@@ -23,28 +23,8 @@ berth_build() { node "$REPO/bin/berth.js" build --base scratch --platform "${3:-
 export -f berth_build
 export REPO
 
-# time_cmd LABEL CMD [ARGS...]: runs CMD (stdout discarded) and appends
-# "<wall seconds> <peak RSS KiB>" to $WORK/times.LABEL.
-time_cmd() {
-  local label=$1
-  shift
-  if [[ -x /usr/bin/time ]]; then
-    /usr/bin/time -f '%e %M' -o "$WORK/time.out" "$@" >/dev/null
-  else
-    node "$REPO/bench/lib/time-cmd.mjs" "$WORK/time.out" "$@" >/dev/null
-  fi
-  cat "$WORK/time.out" >>"$WORK/times.$label"
-}
-
-# summary LABEL: "min median peak-RSS-MiB" over the runs recorded for LABEL.
-summary() {
-  sort -n "$WORK/times.$1" | awk '
-    { wall[NR] = $1; if ($2 > rss) rss = $2 }
-    END { med = (NR % 2) ? wall[(NR + 1) / 2] : (wall[NR / 2] + wall[NR / 2 + 1]) / 2
-          printf "%.2f %.2f %.0f\n", wall[1], med, rss / 1024 }'
-}
-
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# shellcheck source=bench/lib/timing.sh
+source "$REPO/bench/lib/timing.sh"
 
 # A big ELF to stand in for a compiled server binary: node itself, else the largest in /usr/bin.
 find_elf() {

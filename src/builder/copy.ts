@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
-import { LayerPathChecker } from '../blob/path-safety.js';
 import type { TarEntry } from '../blob/tar.js';
 import type { CopyStep } from '../dockerfile/dispatch.js';
 import { dockerfileError } from '../dockerfile/errors.js';
 import { OperationalError, UsageError } from '../errors.js';
-import { FsTree, PathEscape, type FsNode } from './rootfs.js';
+import { FsTree, PathEscape, readMembers, type FsNode } from './rootfs.js';
 
 export interface CopyInput {
   step: CopyStep;
@@ -88,7 +86,7 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
       const dest = destIsDir || manyTargets ? posix.join(destRel, posix.basename(match)) : destRel;
       const fileNode = linked(from, node);
       if (step.add && fileNode.type === 'file' && (await isTarArchive(fileNode))) {
-        items.push(...(await extractArchive(fileNode, destIsDir || step.dest.endsWith('/') ? destRel : destRel, input.work, `${step.line}-${downloads++}`, fail)));
+        items.push(...(await extractArchive(fileNode, destRel, input.work, `${step.line}-${downloads++}`, fail)));
       } else {
         items.push({ dest, node: fileNode });
       }
@@ -192,6 +190,7 @@ async function statSize(path: string): Promise<number> {
   }
 }
 
+/** Fetches `url` into `path`, hashing as it streams; the file is kept only when it matches `checksum`. */
 async function download(url: string, checksum: string, path: string, fail: (w: string) => UsageError): Promise<void> {
   let res: Response;
   try {
@@ -200,10 +199,16 @@ async function download(url: string, checksum: string, path: string, fail: (w: s
     throw new OperationalError('NETWORK', `ADD ${url}: cannot fetch (${(err as Error).message})`, { cause: err });
   }
   if (!res.ok || !res.body) throw new OperationalError('NETWORK', `ADD ${url}: the server answered ${res.status}`);
-  const bytes = Buffer.from(await res.arrayBuffer());
-  const got = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const hash = createHash('sha256');
+  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  await pipeline(body, async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  }, createWriteStream(path));
+  const got = `sha256:${hash.digest('hex')}`;
   if (got !== checksum) throw fail(`${url}: its content is ${got}, not the --checksum ${checksum}`);
-  await writeFile(path, bytes);
 }
 
 /** A tar archive (plain or gzip) by its content, as ADD recognises one. */
@@ -226,42 +231,25 @@ async function readHead(node: FsNode, n: number): Promise<Buffer> {
   }
 }
 
-/** ADD of a local archive: its members under `dest`, each checked by berth's path-safety scanner. */
+/** ADD of a local archive: its members under `dest`, read through berth's safe layer walk. */
 async function extractArchive(node: FsNode, dest: string, work: string, tag: string, fail: (w: string) => UsageError): Promise<Item[]> {
-  const head = await readHead(node, 2);
-  const gz = head[0] === 0x1f && head[1] === 0x8b;
-  const src = typeof node.source === 'string' ? createReadStream(node.source) : (await import('node:stream')).Readable.from([Buffer.from(node.source as Uint8Array)]);
-  const checker = new LayerPathChecker('ADD archive');
-  const items: Item[] = [];
-  const extract = tar.extract();
-  let n = 0;
-  const reading = (async () => {
-    for await (const entry of extract) {
-      const h = entry.header;
-      try {
-        checker.check({ name: h.name, type: h.type ?? 'file', linkname: h.linkname ?? null });
-      } catch (err) {
-        throw fail((err as Error).message.replace(/^--layer /, ''));
-      }
-      const path = posix.join(dest, posix.normalize(h.name).replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
-      const meta = { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0 };
-      if (h.type === 'file' || h.type === 'contiguous-file') {
-        const file = join(work, `archive-${tag}-${n++}`);
-        await pipeline(entry, (await import('node:fs')).createWriteStream(file));
-        items.push({ dest: path, node: { type: 'file', ...meta, size: h.size ?? 0, source: file } });
-        continue;
-      }
-      entry.resume();
-      if (h.type === 'directory') items.push({ dest: path, node: { type: 'directory', ...meta } });
-      else if (h.type === 'symlink') items.push({ dest: path, node: { type: 'symlink', ...meta, linkname: h.linkname ?? '' } });
-      else if (h.type === 'link') items.push({ dest: path, node: { type: 'hardlink', ...meta, linkname: posix.join(dest, h.linkname ?? '') } });
-    }
-  })();
+  const src = typeof node.source === 'string' ? createReadStream(node.source) : Readable.from([Buffer.from(node.source as Uint8Array)]);
+  let members;
   try {
-    await Promise.all([gz ? pipeline(src, createGunzip(), extract) : pipeline(src, extract), reading]);
+    members = await readMembers(src, 'the archive', work, `archive-${tag}-`);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw fail(`the archive cannot be read (${(err as Error).message})`);
+    if (err instanceof UsageError) throw fail(err.message);
+    throw err;
   }
-  return items.filter((i) => i.dest !== dest || i.node.type !== 'directory');
+  const items: Item[] = [];
+  for (const m of members) {
+    if (m.path === '' || m.type === 'other') continue;
+    const path = posix.join(dest, m.path);
+    const meta = { mode: m.mode, uid: m.uid, gid: m.gid };
+    if (m.type === 'file') items.push({ dest: path, node: { type: 'file', ...meta, size: m.size, ...(m.source !== undefined ? { source: m.source } : {}) } });
+    else if (m.type === 'directory') items.push({ dest: path, node: { type: 'directory', ...meta } });
+    else if (m.type === 'symlink') items.push({ dest: path, node: { type: 'symlink', ...meta, linkname: m.linkname } });
+    else items.push({ dest: path, node: { type: 'hardlink', ...meta, linkname: posix.join(dest, m.linkname) } });
+  }
+  return items;
 }

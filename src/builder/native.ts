@@ -9,7 +9,8 @@ import type { BuildPlan, PlannedStage, Source } from '../dockerfile/plan.js';
 import { assembleImage, type NewLayer } from '../image/assemble.js';
 import { scratchConfig } from '../image/config.js';
 import type { Digest } from '../oci/digest.js';
-import type { HistoryEntry } from '../oci/manifest.js';
+import type { HistoryEntry, ImageConfig } from '../oci/manifest.js';
+import type { Platform } from '../oci/platform.js';
 import type { Format } from '../oci/mediatype.js';
 import { fileBlobs } from '../transport/file-blobs.js';
 import type { Image } from '../transport/image.js';
@@ -28,8 +29,11 @@ export interface NativeOptions {
   plan: BuildPlan;
   /** The build context, already filtered by .dockerignore. */
   context: () => Promise<FsTree>;
-  /** A FROM or COPY --from source that is not a stage: a named context or an image. */
-  source: (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number) => Promise<Built | FsTree>;
+  /**
+   * A FROM or COPY --from source that is not a stage: a named context or an image.
+   * `contents`: its files' contents will be copied out (else only its metadata is read).
+   */
+  source: (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number, contents: boolean) => Promise<Built | FsTree>;
   /** Labels added to the target's config (--labels-from-status). */
   labels: Record<string, string>;
   format: Format;
@@ -47,6 +51,15 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
   const { dockerfile: df } = opts;
   const started = new Map<number, Promise<Built>>();
   const byIndex = new Map(opts.plan.stages.map((p) => [p.stage.index, p]));
+  // Stages whose files are copied out (COPY --from), and the stages they are built on.
+  const copiedFrom = new Set<number>();
+  const markCopied = (index: number): void => {
+    if (copiedFrom.has(index)) return;
+    copiedFrom.add(index);
+    const base = byIndex.get(index)?.base;
+    if (base?.kind === 'stage') markCopied(base.index);
+  };
+  for (const p of opts.plan.stages) for (const src of p.copyFrom.values()) if (src.kind === 'stage') markCopied(src.index);
   const stage = (index: number): Promise<Built> => {
     let p = started.get(index);
     if (!p) {
@@ -63,11 +76,11 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
     let base: Built | undefined;
     if (planned.base.kind === 'stage') base = await stage(planned.base.index);
     else if (planned.base.kind !== 'scratch') {
-      const got = await opts.source(planned.base, planned, fromLine);
+      const got = await opts.source(planned.base, planned, fromLine, copiedFrom.has(planned.stage.index));
       if (got instanceof FsTree) throw dockerfileError(df.file, fromLine, `FROM ${planned.base.kind === 'context' ? planned.base.name : planned.base.ref}: that build context is a folder, not an image`);
       base = got;
     }
-    const baseConfig = base?.image.config ?? scratchConfig(planned.platform);
+    const baseConfig = base?.image.config ?? dockerfileScratch(planned.platform);
     const dispatched = dispatchStage(df, planned, baseConfig.config ?? {});
     if (planned === opts.plan.target && Object.keys(opts.labels).length) dispatched.config.Labels = { ...(dispatched.config.Labels ?? {}), ...opts.labels };
 
@@ -118,9 +131,9 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       }
       if (missing.length === 0) return undefined;
       // Parents that exist go in as they are, as in a layer diff.
-      const entries = parts.map((_, i) => parts.slice(0, i + 1).join('/')).map((p) => {
-        const node = target.get(p)!;
-        return node ? { path: p, type: 'directory' as const, mode: node.mode, uid: node.uid, gid: node.gid, mtime: opts.epoch } : missing.find((m) => m.path === p)!;
+      const entries = parts.map((_, i) => parts.slice(0, i + 1).join('/')).map((p): TarEntry => {
+        const node = target.get(p);
+        return node ? { path: p, type: 'directory', mode: node.mode, uid: node.uid, gid: node.gid, mtime: opts.epoch } : missing.find((m) => m.path === p)!;
       });
       for (const m of missing) target.set(m.path, { type: 'directory', mode: m.mode, uid: 0, gid: 0 });
       return entries;
@@ -131,7 +144,7 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
     else if (src.kind === 'stage') from = await (await stage(src.index)).tree();
     else if (src.kind === 'scratch') from = new FsTree('rootfs');
     else {
-      const got = await opts.source(src, planned, layer.line);
+      const got = await opts.source(src, planned, layer.line, true);
       from = got instanceof FsTree ? got : await got.tree();
     }
     return copyEntries({ step: layer, file: df.file, from, target, epoch: opts.epoch, work });
@@ -140,15 +153,23 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
   return (await stage(opts.plan.target.stage.index)).image;
 }
 
-/** A Built for an image read from elsewhere: its tree indexed on first use, contents extracted into `work`. */
-export function builtFromImage(image: Image, work: string): Built {
+/** FROM scratch as BuildKit and buildah start it: an empty file system, PATH set (on Linux). */
+function dockerfileScratch(platform: Platform): ImageConfig {
+  const config = scratchConfig(platform);
+  return platform.os === 'linux' ? { ...config, config: { Env: [DEFAULT_PATH] } } : config;
+}
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** A Built for an image read from elsewhere: its tree indexed on first use, contents extracted into `work` when `contents`. */
+export function builtFromImage(image: Image, work: string, contents: boolean): Built {
   let tree: Promise<FsTree> | undefined;
   return {
     image,
     tree: () =>
       (tree ??= (async () => {
         await mkdir(work, { recursive: true });
-        return imageTree(image, work);
+        return imageTree(image, contents ? work : undefined);
       })()),
   };
 }

@@ -17,14 +17,14 @@ export interface WrittenImages {
   images: { platform: string; digest: Digest; layers: number }[];
 }
 
-/** The scratch folder of a build that writes to `output`: on its file system, removed afterwards. */
+/** The scratch folder of a build that writes to `output`: on its file system, removed afterwards (and on a signal). */
 export function withOutputWorkdir<T>(output: Location, fn: (dir: string) => Promise<T>): Promise<T> {
   return withWorkdir(workParentFor(output), fn);
 }
 
 /**
  * Writes built images to a tarball or layout under `tags`: one image as itself, several as
- * an index over them (every berth build that makes images ends here).
+ * an index over them, in the canonical index order (every berth build that makes images ends here).
  */
 export async function writeImages(output: Location, built: { image: Image; platform: Platform }[], tags: Reference[], format: Format, epoch: number): Promise<WrittenImages> {
   const images = inIndexOrder(built); // as the index lists them, for the report too

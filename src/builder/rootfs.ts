@@ -1,22 +1,16 @@
-import { createWriteStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, readlink, type FileHandle } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
 import { describeFsError } from '../blob/fs-errors.js';
-import { LayerPathChecker } from '../blob/path-safety.js';
+import { walkLayer } from '../blob/layer-walk.js';
 import type { TarSource } from '../blob/tar.js';
 import { UsageError } from '../errors.js';
-import type { Descriptor } from '../oci/descriptor.js';
 import type { Image } from '../transport/image.js';
 
 /**
  * A file system as berth reads it for COPY and ADD: a build context on disk, or an image's
- * layers with whiteouts applied (this module is the one place that walks layers, so it can
- * adopt a hardened tar reader in one go). Every member of a layer passes berth's path-safety
- * check; symlinks are followed lexically inside the tree, never on the host.
+ * layers with whiteouts applied. Layers and archives are read only through berth's safe layer
+ * walk (src/blob/layer-walk.ts: strict headers, path safety); symlinks are followed lexically
+ * inside the tree, never on the host.
  */
 
 export interface FsNode {
@@ -45,14 +39,17 @@ export class FsTree {
     return path === '' ? { type: 'directory', mode: 0o755, uid: 0, gid: 0 } : this.nodes.get(path);
   }
 
+  /** Puts `node` at `path`; anything but a folder replaces what was under a folder there. */
   set(path: string, node: FsNode): void {
-    this.deleteTree(path, false);
+    if (node.type !== 'directory' && this.nodes.get(path)?.type === 'directory') this.deleteTree(path, false);
     this.nodes.set(path, node);
   }
 
   /** Removes `path` and what is under it (or only what is under it). */
   deleteTree(path: string, includeSelf = true): void {
+    const node = this.nodes.get(path);
     if (includeSelf) this.nodes.delete(path);
+    if (path !== '' && node?.type !== 'directory') return;
     const prefix = path === '' ? '' : `${path}/`;
     for (const key of [...this.nodes.keys()]) if (key.startsWith(prefix) && key !== path) this.nodes.delete(key);
   }
@@ -130,19 +127,21 @@ function split(path: string): string[] {
  */
 export async function contextTree(dir: string, ignored: (path: string) => boolean, walkIgnoredDirs: boolean): Promise<FsTree> {
   const tree = new FsTree('context');
-  const visit = async (rel: string, keepAll: boolean): Promise<void> => {
+  const visit = async (rel: string): Promise<void> => {
     const names = await readdir(join(dir, rel)).catch((err: unknown) => {
       throw new UsageError('UNREADABLE', `build context ${join(dir, rel)}: ${describeFsError(err)}`, { cause: err });
     });
-    for (const name of names.sort()) {
+    const children = await Promise.all(names.sort().map(async (name) => {
       const path = rel === '' ? name : `${rel}/${name}`;
-      const skip = !keepAll && ignored(path);
+      return { path, st: await lstat(join(dir, path)) };
+    }));
+    for (const { path, st } of children) {
+      const skip = ignored(path);
       const abs = join(dir, path);
-      const st = await lstat(abs);
       if (st.isDirectory()) {
         if (skip && !walkIgnoredDirs) continue;
         if (!skip) tree.nodes.set(path, { type: 'directory', mode: 0o755, uid: 0, gid: 0 });
-        await visit(path, false);
+        await visit(path);
         continue;
       }
       if (skip) continue;
@@ -150,96 +149,95 @@ export async function contextTree(dir: string, ignored: (path: string) => boolea
       else if (st.isFile()) tree.nodes.set(path, { type: 'file', mode: st.mode & 0o100 ? 0o755 : 0o644, uid: 0, gid: 0, size: st.size, source: abs });
     }
   };
-  await visit('', false);
+  await visit('');
   return tree;
+}
+
+/** One member of a layer or archive as read (safe path, content kept or in a file). */
+export interface Member {
+  /** Where it lands, relative to the root ('' for the root itself), UTF-8. */
+  path: string;
+  type: FsNode['type'] | 'other';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linkname: string;
+  source?: TarSource;
 }
 
 /**
- * An image's file system: each layer read in order (gzip or plain), its members checked for
- * path safety, whiteouts (`.wh.NAME`, `.wh..wh..opq`) applied. With `extractTo`, file contents
- * are written there so they can be copied; without, only small files are kept (in memory).
+ * Reads a layer or tar archive (plain or gzip) through berth's safe layer walk (strict
+ * headers, path safety as extractors see it) and lists its members in archive order. A file's
+ * content is kept in memory up to KEEP_IN_MEMORY bytes, written to a new file in `extractTo`
+ * when larger, or dropped when there is no `extractTo`.
+ */
+export async function readMembers(source: AsyncIterable<Uint8Array>, where: string, extractTo: string | undefined, prefix: string): Promise<Member[]> {
+  const members: Member[] = [];
+  let current: Member | undefined;
+  let chunks: Buffer[] | undefined;
+  let file: FileHandle | undefined;
+  let n = 0;
+  const utf8 = (latin1: string) => Buffer.from(latin1, 'latin1').toString('utf8');
+  await walkLayer(source, where, {
+    async entry(e) {
+      const type = TYPES[e.type] ?? 'other';
+      current = { path: utf8(e.path), type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, size: type === 'file' ? e.size : 0, linkname: utf8(e.linkname) };
+      members.push(current);
+      chunks = undefined;
+      if (type !== 'file') return;
+      if (e.size <= KEEP_IN_MEMORY) chunks = [];
+      else if (extractTo) {
+        const path = join(extractTo, `${prefix}${n++}`);
+        current.source = path;
+        file = await open(path, 'w');
+      }
+    },
+    async data(chunk) {
+      if (chunks) chunks.push(Buffer.from(chunk));
+      else if (file) await file.write(chunk);
+    },
+    async entryEnd() {
+      if (chunks && current) current.source = Buffer.concat(chunks);
+      if (file) await file.close();
+      chunks = undefined;
+      file = undefined;
+    },
+  }).finally(() => file?.close());
+  return members;
+}
+
+const TYPES: Record<string, FsNode['type']> = { '0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '5': 'directory' };
+
+/**
+ * An image's file system: each layer read in order through readMembers, whiteouts
+ * (`.wh.NAME`, `.wh..wh..opq`) applied. With `extractTo`, every file's content can be copied
+ * out; without, only small files are kept (in memory).
  */
 export async function imageTree(image: Image, extractTo?: string): Promise<FsTree> {
   const tree = new FsTree('rootfs');
-  let fileNo = 0;
   for (const [i, desc] of image.manifest.layers.entries()) {
     const where = `${image.blobs.origin} layer ${i} (${desc.digest})`;
-    const checker = new LayerPathChecker(where);
+    const members = await readMembers(await image.blobs.open(desc), where, extractTo, `l${i}-`);
     const added = new Set<string>();
-    await forEachMember(image, desc, where, async (header, body) => {
-      checker.check({ name: header.name, type: header.type ?? 'file', linkname: header.linkname ?? null });
-      const path = split(header.name).join('/');
-      const base = posix.basename(path);
-      const dir = posix.dirname(path) === '.' ? '' : posix.dirname(path);
+    for (const m of members) {
+      const base = posix.basename(m.path);
+      const dir = posix.dirname(m.path) === '.' ? '' : posix.dirname(m.path);
       if (base === '.wh..wh..opq') {
         for (const p of tree.under(dir)) if (!added.has(p)) tree.nodes.delete(p);
-        return drain(body);
+        continue;
       }
       if (base.startsWith('.wh.')) {
         tree.deleteTree(posix.join(dir, base.slice(4)));
-        return drain(body);
+        continue;
       }
-      if (path === '') return drain(body);
-      const meta = { mode: (header.mode ?? 0o644) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0 };
-      added.add(path);
-      switch (header.type) {
-        case 'directory': {
-          tree.nodes.set(path, { type: 'directory', ...meta }); // keeps what is under it
-          return drain(body);
-        }
-        case 'symlink':
-          tree.set(path, { type: 'symlink', ...meta, linkname: header.linkname ?? '' });
-          return drain(body);
-        case 'link':
-          tree.set(path, { type: 'hardlink', ...meta, linkname: split(header.linkname ?? '').join('/') });
-          return drain(body);
-        case 'file':
-        case 'contiguous-file': {
-          const size = header.size ?? 0;
-          let source: TarSource | undefined;
-          if (size <= KEEP_IN_MEMORY) {
-            const chunks: Buffer[] = [];
-            for await (const c of body) chunks.push(c as Buffer);
-            source = Buffer.concat(chunks);
-          } else if (extractTo) {
-            const file = join(extractTo, `f${fileNo++}`);
-            await pipeline(body, createWriteStream(file));
-            source = file;
-          } else {
-            await drain(body);
-          }
-          tree.set(path, { type: 'file', ...meta, size, ...(source !== undefined ? { source } : {}) });
-          return;
-        }
-        default:
-          return drain(body); // devices and fifos have no place in COPY
-      }
-    });
+      if (m.path === '' || m.type === 'other') continue; // devices and fifos have no place in COPY
+      added.add(m.path);
+      const meta = { mode: m.mode, uid: m.uid, gid: m.gid };
+      if (m.type === 'directory') tree.nodes.set(m.path, { type: 'directory', ...meta }); // keeps what is under it
+      else if (m.type === 'file') tree.set(m.path, { type: 'file', ...meta, size: m.size, ...(m.source !== undefined ? { source: m.source } : {}) });
+      else tree.set(m.path, { type: m.type, ...meta, linkname: m.type === 'hardlink' ? split(m.linkname).join('/') : m.linkname });
+    }
   }
   return tree;
-}
-
-type Header = { name: string; type?: string | null; linkname?: string | null; size?: number; mode?: number; uid?: number; gid?: number };
-
-async function forEachMember(image: Image, desc: Descriptor, where: string, fn: (h: Header, body: Readable) => Promise<void>): Promise<void> {
-  const raw = await image.blobs.open(desc);
-  const gz = desc.mediaType.endsWith('gzip') || desc.mediaType.endsWith('.gzip');
-  const extract = tar.extract();
-  const reading = (async () => {
-    for await (const entry of extract) await fn(entry.header as Header, entry as unknown as Readable);
-  })();
-  try {
-    await Promise.all([gz ? pipeline(raw, createGunzip(), extract) : pipeline(raw, extract), reading]);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError('BAD_TARBALL', `${where}: not a readable layer (${(err as Error).message})`, { cause: err });
-  }
-}
-
-async function drain(body: Readable): Promise<void> {
-  body.resume();
-  await new Promise<void>((resolve, reject) => {
-    body.on('end', resolve);
-    body.on('error', reject);
-  });
 }

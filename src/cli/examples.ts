@@ -6,6 +6,7 @@ export const EXAMPLES: Record<string, readonly (readonly [string, string])[]> = 
   build: [
     ['berth build --base static -p linux/arm64 --file bin/app-arm64:/app/app:0755 --entrypoint /app/app -t quay.io/org/app:v1 -o out/app-arm64.tar', 'one platform\'s image on berth\'s static base'],
     ['berth build --base oci:dist/base:static -p linux/amd64 --layer layer.tar.gz -o oci:dist/images', 'from a base in an OCI layout, into a layout'],
+    ['berth build --dockerfile images/app/Dockerfile -p linux/amd64 -p linux/arm64 --build-context base=berth:static -t quay.io/org/app:v1 -o out/app.tar', 'a Dockerfile for two platforms (an index), natively when it has no RUN'],
   ],
   inspect: [
     ['berth inspect out/app.tar', 'names, platforms, layers and config of an image or index'],

@@ -63,22 +63,16 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
     }
     return v;
   };
-  const word = (ins: Instruction, text: string) => {
+  const lexed = <T>(ins: Instruction, lex: () => T): T => {
     try {
-      return processWord(text, vars(), df.escape);
+      return lex();
     } catch (e) {
       if (e instanceof LexError) throw err(ins.line, `${ins.kind}: ${e.message}`);
       throw e;
     }
   };
-  const words = (ins: Instruction, text: string) => {
-    try {
-      return processWords(text, vars(), df.escape);
-    } catch (e) {
-      if (e instanceof LexError) throw err(ins.line, `${ins.kind}: ${e.message}`);
-      throw e;
-    }
-  };
+  const word = (ins: Instruction, text: string) => lexed(ins, () => processWord(text, vars(), df.escape));
+  const words = (ins: Instruction, text: string) => lexed(ins, () => processWords(text, vars(), df.escape));
   const shellForm = (cmd: CommandLine) => (cmd.form === 'exec' ? cmd.argv : [...((config.Shell as string[] | undefined) ?? DEFAULT_SHELL), cmd.text]);
   const note = (ins: Instruction, layer?: Op['layer']) => ops.push({ createdBy: ins.original, line: ins.line, ...(layer ? { layer } : {}) });
 

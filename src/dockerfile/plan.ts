@@ -1,7 +1,7 @@
 import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js';
 import { UsageError } from '../errors.js';
 import { dockerfileError } from './errors.js';
-import type { CopyInstruction, Dockerfile, Instruction, Stage } from './instructions.js';
+import type { CopyInstruction, Dockerfile, Stage } from './instructions.js';
 import { LexError, processWord, type Vars } from './lex.js';
 
 /** Where a stage starts, or where a `COPY --from` reads. */
@@ -199,9 +199,4 @@ function safeExpand(word: string, vars: Vars, escape: string): string | undefine
   } catch {
     return undefined;
   }
-}
-
-/** Every stage's instructions (for callers that check a whole file, such as the engine check). */
-export function allInstructions(df: Dockerfile): Instruction[] {
-  return df.stages.flatMap((s) => [s.from, ...s.instructions]);
 }

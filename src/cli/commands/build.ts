@@ -1,6 +1,6 @@
 import { buildImage, type BaseSpec } from '../../builder/build.js';
 import { buildDockerfile, parseContextSource } from '../../builder/dockerfile-build.js';
-import type { EngineChoice } from '../../builder/engines/engine.js';
+import { ENGINE_CHOICES, parseEngineChoice } from '../../builder/engines/choose.js';
 import { gitIn } from '../../status/git.js';
 import { parseFileSpec } from '../../blob/files.js';
 import { readFile } from 'node:fs/promises';
@@ -72,7 +72,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       .option('build-arg', { type: 'string', array: true, describe: 'KEY=VALUE for the Dockerfile\'s ARGs' })
       .option('build-arg-file', { type: 'string', describe: 'a file of KEY=VALUE lines (# comments), read before --build-arg' })
       .option('build-context', { type: 'string', array: true, describe: 'NAME=SOURCE for FROM NAME / COPY --from=NAME: a folder, an image tarball, oci:DIR[:NAME], docker-image://REF, oci-layout://DIR[:TAG], berth:static' })
-      .option('engine', { type: 'string', default: 'auto', choices: ['auto', 'native', 'buildah', 'docker'], describe: 'what builds the Dockerfile: native (no RUN), buildah or docker; auto picks native when no needed stage has RUN' })
+      .option('engine', { type: 'string', default: 'auto', choices: ENGINE_CHOICES as string[], describe: 'what builds the Dockerfile: native (no RUN), buildah or docker; auto picks native when no needed stage has RUN' })
       .option('file', { type: 'string', array: true, describe: 'SRC:DEST[:MODE] file or directory to add, all in one new layer' })
       .option('allow-foreign-binaries', { type: 'boolean', default: false, describe: "add ELF files built for another platform than the image's (refused by default: machine, class, byte order)" })
       .option('layer', { type: 'string', array: true, describe: 'an existing layer tarball (plain or gzip) to append' })
@@ -140,13 +140,14 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
   const dockerfile = resolve(io.cwd, args.dockerfile!);
   const sha = await gitIn(resolve(dockerfile, '..'), io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
   const result = await buildDockerfile({
-    dockerfile: args.dockerfile!,
+    dockerfile,
+    dockerfileName: args.dockerfile!,
     ...(args.context !== undefined ? { context: resolve(io.cwd, args.context) } : {}),
     platforms: (args.platform ?? []).map((p) => parsePlatform(p)),
     ...(args.target !== undefined ? { target: args.target } : {}),
     buildArgs: { ...fileArgs, ...parseKeyValues(args['build-arg'], '--build-arg') },
     contexts,
-    engine: args.engine as EngineChoice,
+    engine: parseEngineChoice(args.engine),
     ...(sha ? { commitSha: sha } : {}),
     labels: { ...(await statusLabels(args['labels-from-status'], io.cwd)), ...parseKeyValues(args.label, '--label') },
     tags: (args.tag ?? []).map((t) => parseReference(t, { what: '--tag' })),
