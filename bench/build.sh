@@ -26,26 +26,8 @@ export REPO
 # shellcheck source=bench/lib/timing.sh
 source "$REPO/bench/lib/timing.sh"
 
-# A big ELF to stand in for a compiled server binary: node itself, else the largest in /usr/bin.
-find_elf() {
-  local f
-  for f in "$(readlink -f "$(command -v node)")" /usr/bin/node; do
-    if [[ -f $f && $(head -c 4 "$f" | od -An -c | tr -d ' ') == '177ELF' ]]; then
-      echo "$f"
-      return
-    fi
-  done
-  find /usr/bin /usr/lib -maxdepth 3 -type f -size +1M -print0 2>/dev/null | xargs -0 ls -S 2>/dev/null |
-    while read -r f; do [[ $(head -c 4 "$f" | od -An -c | tr -d ' ') == '177ELF' ]] && { echo "$f"; break; }; done
-}
-
-# make_binary MIB OUT: the ELF repeated and cut to exactly MIB MiB.
-make_binary() {
-  local bytes=$(($1 * 1024 * 1024))
-  : >"$2"
-  while (($(stat -c %s "$2") < bytes)); do cat "$ELF" >>"$2"; done
-  truncate -s "$bytes" "$2"
-}
+# shellcheck source=bench/lib/binary-like.sh
+source "$REPO/bench/lib/binary-like.sh"
 
 ELF=$(find_elf)
 [[ -n $ELF ]] || { echo "no ELF binary found to build test input from" >&2; exit 1; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks `berth build --dockerfile` (native engine) on a RUN-less Dockerfile that copies
-# one big random (binary-like, incompressible) file:
+# one big binary-like file (a real ELF repeated: bench/lib/binary-like.sh):
 #   (a) berth build --dockerfile     native, no daemon
 #   (b) buildah bud + buildah push oci-archive:   the same Dockerfile, the same kind of output
 #       (--isolation chroot, vfs storage in a fresh --root/--runroot per run)
@@ -25,13 +25,15 @@ BERTH=(node "$REPO/bin/berth.js")
 
 # shellcheck source=bench/lib/timing.sh
 source "$REPO/bench/lib/timing.sh"
+# shellcheck source=bench/lib/binary-like.sh
+source "$REPO/bench/lib/binary-like.sh"
 
 [[ -f $REPO/dist/lean/berth.cjs ]] || { echo "run 'npm run build' first" >&2; exit 1; }
 command -v buildah >/dev/null || { echo "buildah is not installed (apt-get install buildah)" >&2; exit 1; }
 
 CTX=$WORK/ctx
 mkdir -p "$CTX/bin"
-head -c $((MIB * 1024 * 1024)) /dev/urandom >"$CTX/app"
+make_binary "$MIB" "$CTX/app"
 chmod 0755 "$CTX/app"
 cat >"$CTX/Dockerfile" <<'DOCKERFILE'
 FROM scratch
@@ -39,7 +41,7 @@ COPY app /app/file
 ENTRYPOINT ["/app/file"]
 DOCKERFILE
 # The cross-compile pattern, natively: the "compiled" per-arch binaries come from the context.
-for arch in amd64 arm64 arm ppc64le; do head -c $((CROSS_MIB * 1024 * 1024)) /dev/urandom >"$CTX/bin/app-$arch"; done
+for arch in amd64 arm64 arm ppc64le; do make_binary "$CROSS_MIB" "$CTX/bin/app-$arch"; printf %s "$arch" >>"$CTX/bin/app-$arch"; done
 cat >"$CTX/cross.Dockerfile" <<'DOCKERFILE'
 FROM --platform=$BUILDPLATFORM scratch AS builder
 ARG TARGETARCH
@@ -53,7 +55,7 @@ printf 'bin/\n' >"$CTX/Dockerfile.dockerignore"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)"
 echo "tools:   node $(node --version), $(buildah --version), $( [[ -x /usr/bin/time ]] && echo 'GNU time' || echo 'time-cmd.mjs')"
 echo "files:   $WORK ($(df -T "$WORK" | awk 'NR == 2 {print $2}'))"
-echo "input:   ${MIB} MiB random file; cross-compile: 4 x ${CROSS_MIB} MiB; $RUNS runs of each, interleaved"
+echo "input:   ${MIB} MiB binary-like file ($(find_elf) repeated); cross-compile: 4 x ${CROSS_MIB} MiB; $RUNS runs of each, interleaved"
 echo
 
 buildah_build() {

@@ -81,10 +81,9 @@ async function checkForeign(shown: string, dest: string, path: string, size: num
   }
 }
 
-async function readHead(shown: string, path: string, n: number): Promise<Uint8Array> {
-  const fh = await open(path, 'r').catch((err: unknown) => {
-    throw unreadable(shown, err);
-  });
+/** The first `n` bytes of a file (fewer when it is shorter). */
+export async function readFileHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(n);
     const { bytesRead } = await fh.read(buf, 0, n, 0);
@@ -92,6 +91,12 @@ async function readHead(shown: string, path: string, n: number): Promise<Uint8Ar
   } finally {
     await fh.close();
   }
+}
+
+async function readHead(shown: string, path: string, n: number): Promise<Uint8Array> {
+  return readFileHead(path, n).catch((err: unknown) => {
+    throw unreadable(shown, err);
+  });
 }
 
 async function addSpec(tree: ImageTree, spec: FileSpec, platform: Platform | undefined): Promise<void> {

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { readFileHead } from '../blob/files.js';
 import type { TarEntry } from '../blob/tar.js';
 import type { CopyStep } from '../dockerfile/dispatch.js';
 import { dockerfileError } from '../dockerfile/errors.js';
@@ -221,14 +222,7 @@ async function isTarArchive(node: FsNode): Promise<boolean> {
 async function readHead(node: FsNode, n: number): Promise<Buffer> {
   if (node.source === undefined || typeof node.source === 'function') return Buffer.alloc(0);
   if (typeof node.source !== 'string') return Buffer.from(node.source.subarray(0, n));
-  const f = await open(node.source, 'r');
-  try {
-    const b = Buffer.alloc(n);
-    const { bytesRead } = await f.read(b, 0, n, 0);
-    return b.subarray(0, bytesRead);
-  } finally {
-    await f.close();
-  }
+  return readFileHead(node.source, n);
 }
 
 /** ADD of a local archive: its members under `dest`, read through berth's safe layer walk. */
