@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,7 +17,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => {}); // the first error is the one to report
     throw err;
   }
 }
@@ -29,9 +29,29 @@ export async function streamToFileAtomic(path: string, source: Readable): Promis
     await pipeline(source, createWriteStream(tmp));
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => {}); // the first error is the one to report
     throw err;
   }
+}
+
+/**
+ * Runs `fn` after creating the folders above `path` that are missing; if `fn` fails, the
+ * folders it created are removed again, so a failed write leaves nothing behind.
+ */
+export async function withParentsOf<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const created = await mkdir(dirname(path), { recursive: true });
+  try {
+    return await fn();
+  } catch (err) {
+    if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** Fails with Node's own EISDIR error when `path` is an existing folder (a file must go there). */
+export async function refuseDirectory(path: string): Promise<void> {
+  const st = await stat(path).catch(() => undefined);
+  if (st?.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), { code: 'EISDIR', syscall: 'open', path });
 }
 
 const LOCK_STALE_MS = 120_000;

@@ -5,7 +5,7 @@ import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
-import { describeLocation, type Location } from '../transport/location.js';
+import { describeLocation, outputPath, type Location } from '../transport/location.js';
 import { writeLocation } from '../transport/copy.js';
 import { buildStaticBase } from './static-base.js';
 import { withWorkdir } from './workdir.js';
@@ -24,7 +24,7 @@ export interface StaticBaseOptions {
  */
 export async function writeStaticBase(opts: StaticBaseOptions): Promise<{ digest: Digest; platforms: string[]; output: string; images: { platform: string; digest: Digest }[] }> {
   const outPath = opts.output.kind === 'tarball' ? opts.output.path : join(opts.output.dir, 'index.json');
-  return withWorkdir(outPath, async (work) => {
+  return withWorkdir(outPath, outputPath(opts.output), async (work) => {
     const images: { image: Image; platform: Platform }[] = [];
     for (const [i, platform] of opts.platforms.entries()) {
       const image = await buildStaticBase({ platform, epoch: opts.epoch, level: opts.level, format: opts.format, work, name: `static-${i}` });

@@ -9,7 +9,7 @@ import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js
 import { formatReference, type Reference } from '../oci/reference.js';
 import { fileBlobs } from '../transport/file-blobs.js';
 import type { Image } from '../transport/image.js';
-import { describeLocation, readLocation, type AnyLocation, type Location } from '../transport/location.js';
+import { describeLocation, outputPath, readLocation, type AnyLocation, type Location } from '../transport/location.js';
 import { pullBaseImage, type RegistryOptions } from '../transport/registry.js';
 import { imagePlatform, selectImage } from '../transport/select.js';
 import { writeLocation } from '../transport/copy.js';
@@ -53,7 +53,7 @@ export interface BuildResult {
 /** Builds one image: base, plus a layer of files and any given layers, with the config changed. */
 export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const outPath = opts.output.kind === 'tarball' ? opts.output.path : join(opts.output.dir, 'index.json');
-  return withWorkdir(outPath, async (work) => {
+  return withWorkdir(outPath, outputPath(opts.output), async (work) => {
     const base = await resolveBase(opts, work);
     const platform = opts.platform ?? (base ? imagePlatform(base) : DEFAULT_PLATFORM);
 

@@ -1,6 +1,4 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { streamToFileAtomic } from '../blob/atomic.js';
+import { refuseDirectory, streamToFileAtomic, withParentsOf } from '../blob/atomic.js';
 import { createTarStream, type TarEntry } from '../blob/tar.js';
 import { Annotation } from '../oci/annotations.js';
 import { MediaType } from '../oci/mediatype.js';
@@ -46,6 +44,6 @@ export async function writeImageTarball(path: string, content: WritableContent, 
     Layers: image.manifest.layers.map((l) => blobPath(l.digest)),
   }));
   entries.push(file('index.json', encodeJson(index)), file('manifest.json', encodeJson(dockerManifest)), file('oci-layout', Buffer.from(OCI_LAYOUT_FILE)));
-  await mkdir(dirname(path), { recursive: true }); // as berth build does for --output
-  await streamToFileAtomic(path, createTarStream(entries));
+  await refuseDirectory(path); // before the work, not at the final rename
+  await withParentsOf(path, () => streamToFileAtomic(path, createTarStream(entries))); // as berth build does for --output
 }
