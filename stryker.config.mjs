@@ -33,6 +33,10 @@ export default {
     enableFindRelatedTests: true,
   },
   mutate: [`${folder}/**/*.ts`],
+  // Some in-process tests also start node on dist/ (the compiled modules); build it from the
+  // instrumented sources, so a child process sees the active mutant too (it reads the
+  // __STRYKER_ACTIVE_MUTANT__ variable the jest runner sets).
+  buildCommand: 'node hack/build.mjs',
   // Static mutants (module-level constants) need a fresh module registry per mutant: too slow here.
   ignoreStatic: true,
   coverageAnalysis: 'perTest',

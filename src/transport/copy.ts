@@ -6,6 +6,8 @@ import { formatReference } from '../oci/reference.js';
 import type { Registries } from '../registry/pool.js';
 import type { WritableContent } from './content.js';
 import type { Artifact } from './image.js';
+import { join } from 'node:path';
+import { withParentsOf } from '../blob/atomic.js';
 import { withFsErrors } from '../blob/fs-errors.js';
 import { describeLocation, outputPath, readAnyLocation, type AnyLocation, type Location } from './location.js';
 import { targetTags, writeRegistry, type PushResult } from './registry.js';
@@ -31,7 +33,8 @@ export async function writeLocation(loc: Location, content: WritableContent, nam
   // The writers (and the tar writer under them) load only when writing locally: a push never needs them.
   await withFsErrors(outputPath(loc), async () => {
     if (loc.kind === 'tarball') await (await import('./tarball-write.js')).writeImageTarball(loc.path, content, names, epoch);
-    else await (await import('./layout-write.js')).addToLayout(loc.dir, content, loc.name ? [loc.name] : names.length ? names : [undefined]);
+    // A layout this write creates is removed again if the write fails.
+    else await withParentsOf(join(loc.dir, 'index.json'), async () => (await import('./layout-write.js')).addToLayout(loc.dir, content, loc.name ? [loc.name] : names.length ? names : [undefined]));
   });
 }
 
