@@ -48,6 +48,12 @@ beforeEach(() => {
   proxy.log.length = 0;
 });
 
+/** Pushes the image straight to the registry, as a test's own arrangement (no test reads what another pushed). */
+async function given(repoTag: string): Promise<void> {
+  const r = await berth(['push', image, `${reg.host}/${repoTag}`], { env });
+  expect(r.stderr).toContain('berth: pushed');
+}
+
 /** skopeo copies the tag out of the registry (checking every digest) and reports the manifest digest. */
 async function skopeoCheck(ref: string): Promise<string> {
   const dest = join(dir, `check-${Math.random().toString(36).slice(2)}`);
@@ -70,7 +76,8 @@ describe('berth push through a faulty network', () => {
       { method: 'PUT', path: /\/manifests\/v1$/, times: 1, action: { kind: 'status', status: 429, retryAfter: 1 } },
     ]);
     const start = Date.now();
-    const r = await berth(['push', image, `${proxy.host}/faults/app:v1`], { env });
+    // A cache of its own: blobs other tests pushed would be mounted, not uploaded through the faults.
+    const r = await berth(['push', image, `${proxy.host}/faults/app:v1`], { env: testEnv(join(dir, 'fresh-drops')) });
     expect(r.stderr).toContain(`berth: pushed ${imageDigest}`);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${imageDigest}\n`);
@@ -174,7 +181,8 @@ describe('chunked uploads (PATCH) and resumption, through the client', () => {
 
 describe('reads through a faulty network', () => {
   test('blob bodies cut short (connection dropped, or Content-Length shortened) are resumed; the pull is exact', async () => {
-    const ref = `${proxy.host}/faults/app:v1`;
+    await given('reads/app:v1');
+    const ref = `${proxy.host}/reads/app:v1`;
     proxy.setFaults([
       { method: 'GET', path: /\/blobs\/sha256:/, times: 1, action: { kind: 'truncate-response', bytes: 200_000 } },
       { method: 'GET', path: /\/blobs\/sha256:/, times: 1, action: { kind: 'shorten-response', bytes: 300_000 } },
@@ -191,13 +199,14 @@ describe('reads through a faulty network', () => {
   });
 
   test('a registry answering a manifest that does not match its digest: exit 1, DIGEST_MISMATCH, nothing written', async () => {
+    await given('reads/app:v1');
     proxy.setFaults([{ method: 'GET', path: /\/manifests\//, action: { kind: 'corrupt-response' } }]);
     const out = join(dir, 'never.tar');
-    const r = await berth(['pull', `${proxy.host}/faults/app@${imageDigest}`, '--output', out, '--json'], { env });
+    const r = await berth(['pull', `${proxy.host}/reads/app@${imageDigest}`, '--output', out, '--json'], { env });
     expect(r.code).toBe(1);
     const e = JSON.parse(r.stdout).error;
     expect(e.code).toBe('DIGEST_MISMATCH');
-    expect(e.message).toMatch(new RegExp(`^${proxy.host.replace(/\./g, '\\.')}/faults/app: manifest ${imageDigest} does not match its digest \\(expected ${imageDigest}, its bytes hash to sha256:[0-9a-f]{64}\\)$`));
+    expect(e.message).toMatch(new RegExp(`^${proxy.host.replace(/\./g, '\\.')}/reads/app: manifest ${imageDigest} does not match its digest \\(expected ${imageDigest}, its bytes hash to sha256:[0-9a-f]{64}\\)$`));
     await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
@@ -233,10 +242,11 @@ describe('names and transport security', () => {
   });
 
   test('TLS is the default for other hosts; plain HTTP only when the host is named insecure', async () => {
+    await given('reads/app:v1');
     const host = `registry.test:${reg.port}`;
     const secure = new RegistryClient(host, { lookup });
     try {
-      const err = (await secure.headManifest('faults/app', 'v1').catch((e: unknown) => e)) as RegistryError;
+      const err = (await secure.headManifest('reads/app', 'v1').catch((e: unknown) => e)) as RegistryError;
       expect(err.code).toBe('NETWORK');
       expect(err.message).toContain(`GET https://${host}/v2/: TLS handshake with ${host} failed`);
       expect(err.message).toContain(`use --insecure-registry ${host}`);
@@ -245,7 +255,7 @@ describe('names and transport security', () => {
     }
     const insecure = new RegistryClient(host, { lookup, insecure: [host] });
     try {
-      expect((await insecure.headManifest('faults/app', 'v1'))?.digest).toBe(imageDigest);
+      expect((await insecure.headManifest('reads/app', 'v1'))?.digest).toBe(imageDigest);
     } finally {
       insecure.close();
     }
