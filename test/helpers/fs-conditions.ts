@@ -58,3 +58,4 @@ export async function listTree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true });
   return entries.map(String).sort();
 }
+
