@@ -35,10 +35,14 @@ const PROBLEMS: Record<string, { reason: string; exitCode: 1 | 2 }> = {
   ETXTBSY: { reason: 'text file busy', exitCode: 1 },
 };
 
-/** An error from a Node file-system call (it has an errno code and a syscall). */
+/**
+ * An error from a Node file-system call: an errno code of the table above and a syscall.
+ * Socket errors (ECONNRESET, EPIPE) and a program not found by spawn are not file-system
+ * errors and pass through.
+ */
 export function isFsError(err: unknown): err is NodeJS.ErrnoException {
   const e = err as NodeJS.ErrnoException | undefined;
-  return !isBerthError(err) && e instanceof Error && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code) && typeof e.syscall === 'string';
+  return !isBerthError(err) && e instanceof Error && typeof e.code === 'string' && Object.hasOwn(PROBLEMS, e.code) && typeof e.syscall === 'string' && !e.syscall.startsWith('spawn');
 }
 
 /** A short lower-case reason for a failed file system call, for one-line error messages. */
@@ -80,7 +84,7 @@ function belongsTo(path: string, target: string): boolean {
 export function fsError(err: unknown, target?: string, verb: 'write' | 'read' = 'write'): unknown {
   if (!isFsError(err)) return err;
   const code = err.code!;
-  const problem = PROBLEMS[code] ?? { reason: err.message.replace(/^[A-Z]+: /, '').split(',')[0]!, exitCode: 1 as const };
+  const problem = PROBLEMS[code]!;
   const path = err.path;
   let message: string;
   if (target === undefined) {

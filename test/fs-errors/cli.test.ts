@@ -6,8 +6,8 @@
  * (EACCES: root passes every permission check). Mounting needs root, which CI is.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { berthBin, type CliResult } from '../helpers/cli.js';
 import { berthAsNobody, fillUp, IS_ROOT, listTree, makeImmutable, mountReadOnly, mountTmpfs } from '../helpers/fs-conditions.js';
@@ -132,6 +132,21 @@ describeAsRoot('a full file system (ENOSPC): exit 1, one line, nothing left behi
     ['base on a full disk', true, (d) => ['base', 'static', '--output', join(d, 'b.tar')], (d) => join(d, 'b.tar')],
     ['keygen on a full disk', true, (d) => ['keygen', '--output-key-prefix', join(d, 'k')], (d) => join(d, 'k.key')],
   ];
+  test('a build whose registry base cannot go into a full cache folder (--cache-dir)', async () => {
+    await withFolder('full-cache', (d) => mountTmpfs(d, MiB), async (d) => {
+      const out = join(dir, 'never-built.tar');
+      const r = await berthBin(['build', '--base', `${reg.host}/big:v1`, '--file', `${join(dir, 'small')}:/f`, '--output', out, '--cache-dir', d], { env });
+      expectOneLine(r, 1, new RegExp(`^berth: cannot write ${esc(d)}: no space left on device \\(ENOSPC\\)$`));
+      // What the cache holds is whole and checked (the small manifest and config went in); no temp file.
+      const left = await listTree(d);
+      expect(left.filter((p) => p.includes('.tmp-'))).toEqual([]);
+      for (const blob of left.filter((p) => /^blobs\/sha256\/[0-9a-f]{64}$/.test(p))) {
+        expect(createHash('sha256').update(await readFile(join(d, blob))).digest('hex')).toBe(blob.split('/').pop());
+      }
+      expect(await listTree(dir)).not.toContain('never-built.tar');
+    });
+  });
+
   test.each(writers)('%s', async (name, full, args, path) => {
     await withFolder(`full-${name.replaceAll(' ', '-')}`, (d) => mountTmpfs(d, MiB), async (d) => {
       if (full) await fillUp(d);

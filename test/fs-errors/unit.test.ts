@@ -62,7 +62,11 @@ describe('fsError', () => {
   test('anything else passes through unchanged', () => {
     const bug = new TypeError('x is undefined');
     const known = new UsageError('BAD_FLAG', '--x: bad');
-    const noSyscall = Object.assign(new Error('ECONNRESET'), { code: 'ECONNRESET' });
+    const noSyscall = Object.assign(new Error('EIO'), { code: 'EIO' });
+    const socket = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
+    const spawned = Object.assign(new Error('spawn x ENOENT'), { code: 'ENOENT', syscall: 'spawn x', path: 'x' });
+    expect(fsError(socket, '/out')).toBe(socket);
+    expect(fsError(spawned, '/out')).toBe(spawned);
     expect(fsError(bug, '/out')).toBe(bug);
     expect(fsError(known, '/out')).toBe(known);
     expect(fsError(noSyscall, '/out')).toBe(noSyscall);
