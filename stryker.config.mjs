@@ -42,7 +42,7 @@ export default {
   coverageAnalysis: 'perTest',
   concurrency: 1,
   timeoutMS: 60000,
-  tempDirName: 'out/stryker-tmp',
+  tempDirName: `out/stryker-tmp-${folder.replaceAll('/', '-')}`, // one per folder: runs may overlap
   cleanTempDir: 'always',
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: `out/mutation/${folder.replaceAll('/', '-')}.json` },
