@@ -4,6 +4,7 @@ import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { UsageError } from '../errors.js';
 
 /** A temporary name beside `path`, on the same file system so a rename can replace `path`. */
 export function tempPathFor(path: string): string {
@@ -48,10 +49,15 @@ export async function withParentsOf<T>(path: string, fn: () => Promise<T>): Prom
   }
 }
 
-/** Fails with Node's own EISDIR error when `path` is an existing folder (a file must go there). */
-export async function refuseDirectory(path: string): Promise<void> {
+/**
+ * Refuses, before any work, an output path that exists and is not a regular file: a folder
+ * (Node's own EISDIR error), or a device, FIFO or socket (such as /dev/stdout), which the
+ * rename that puts a finished file in place would replace rather than write to.
+ */
+export async function refuseNonFile(path: string): Promise<void> {
   const st = await stat(path).catch(() => undefined);
   if (st?.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), { code: 'EISDIR', syscall: 'open', path });
+  if (st && !st.isFile()) throw new UsageError('BAD_PATH', `cannot write ${path}: not a regular file (a device, FIFO or socket); give a file path`);
 }
 
 const LOCK_STALE_MS = 120_000;

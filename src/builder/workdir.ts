@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { refuseDirectory, withParentsOf } from '../blob/atomic.js';
+import { refuseNonFile, withParentsOf } from '../blob/atomic.js';
 import { withFsErrors } from '../blob/fs-errors.js';
 
 /**
@@ -10,7 +10,7 @@ import { withFsErrors } from '../blob/fs-errors.js';
  */
 export async function withWorkdir<T>(besidePath: string, output: string, fn: (dir: string) => Promise<T>): Promise<T> {
   return withFsErrors(output, async () => {
-    await refuseDirectory(besidePath);
+    await refuseNonFile(besidePath);
     return withParentsOf(besidePath, async () => {
       const dir = await mkdtemp(join(dirname(besidePath), '.berth-work-'));
       try {

@@ -1,4 +1,4 @@
-import { refuseDirectory, streamToFileAtomic, withParentsOf } from '../blob/atomic.js';
+import { refuseNonFile, streamToFileAtomic, withParentsOf } from '../blob/atomic.js';
 import { createTarStream, type TarEntry } from '../blob/tar.js';
 import { Annotation } from '../oci/annotations.js';
 import { MediaType } from '../oci/mediatype.js';
@@ -44,6 +44,6 @@ export async function writeImageTarball(path: string, content: WritableContent, 
     Layers: image.manifest.layers.map((l) => blobPath(l.digest)),
   }));
   entries.push(file('index.json', encodeJson(index)), file('manifest.json', encodeJson(dockerManifest)), file('oci-layout', Buffer.from(OCI_LAYOUT_FILE)));
-  await refuseDirectory(path); // before the work, not at the final rename
+  await refuseNonFile(path); // before the work, not at the final rename
   await withParentsOf(path, () => streamToFileAtomic(path, createTarStream(entries))); // as berth build does for --output
 }

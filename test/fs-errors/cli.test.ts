@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { berthBin, type CliResult } from '../helpers/cli.js';
 import { berthAsNobody, fillUp, IS_ROOT, listTree, makeImmutable, mountReadOnly, mountTmpfs } from '../helpers/fs-conditions.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { tempDir } from '../helpers/tools.js';
+import { run, tempDir } from '../helpers/tools.js';
 
 const describeAsRoot = IS_ROOT ? describe : describe.skip;
 if (!IS_ROOT) console.warn('test/fs-errors/cli.test.ts: skipped, mounting a tmpfs and chattr need root (CI runs as root)');
@@ -81,6 +81,22 @@ describe('a wrong output path: exit 2, one line, nothing written', () => {
       expectOneLine(r, 2, line(d));
       expect(await listTree(d)).toEqual(before);
     });
+  });
+
+  test('a device or FIFO as the output (/dev/null, a named pipe): refused before any work, the node kept', async () => {
+    const fifo = join(dir, 'a-fifo');
+    await run('mkfifo', [fifo]);
+    for (const [args, path] of [
+      [['build', '--base', 'scratch', '--file', `${join(dir, 'small')}:/f`, '--output', '/dev/null'], '/dev/null'],
+      [['copy', join(dir, 'small.tar'), fifo], fifo],
+      [['base', 'static', '--output', fifo], fifo],
+    ] as const) {
+      const r = await berthBin([...args], { env });
+      expectOneLine(r, 2, new RegExp(`^berth: cannot write ${esc(path)}: not a regular file \\(a device, FIFO or socket\\); give a file path$`));
+    }
+    expect((await stat('/dev/null')).isCharacterDevice()).toBe(true);
+    expect((await stat(fifo)).isFIFO()).toBe(true);
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   test('an input that does not exist: exit 2, its path named', async () => {
