@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { fsError } from '../blob/fs-errors.js';
 import { UsageError } from '../errors.js';
 import { indexTar, type TarMember } from './tar-index.js';
 
@@ -28,8 +29,11 @@ export function directoryFiles(dir: string): LayoutFiles {
       try {
         await access(join(dir, path));
         return true;
-      } catch {
-        return false;
+      } catch (err) {
+        // Absent is an answer; a folder the user may not read is a problem to name (EACCES).
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+        throw fsError(err);
       }
     },
     async read(path) {

@@ -204,5 +204,11 @@ describeAsRoot('not permitted (EPERM, EACCES): exit 2, one line, nothing written
     await chmod(secret, 0o600);
     const r = await berthAsNobody(['inspect', secret]);
     expectOneLine(r, 2, new RegExp(`^berth: ${esc(secret)}: .*\\(EACCES\\)$`));
+    // A layout folder the user may not enter is named as such, not taken for "not a layout".
+    const layout = join(dir, 'private-layout');
+    expect((await berthBin(['copy', join(dir, 'small.tar'), `oci:${layout}`], { env })).code).toBe(0);
+    await chmod(layout, 0o700);
+    const l = await berthAsNobody(['inspect', `oci:${layout}`]);
+    expectOneLine(l, 2, new RegExp(`^berth: ${esc(join(layout, 'oci-layout'))}: permission denied \\(EACCES\\)$`));
   });
 });
