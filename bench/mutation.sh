@@ -15,6 +15,9 @@ for folder in "${folders[@]}"; do
   [[ -d "$folder" ]] || { echo "mutation: no folder $folder" >&2; exit 2; }
   name="${folder//\//-}"
   start=$(date +%s)
+  # Stryker makes its sandbox with mode 0700; a test runs berth as `nobody` from it (root reads
+  # any file, so that test drops privileges), which needs the sandbox open to others.
+  (for _ in $(seq 120); do chmod 755 out/stryker-tmp-"$name"/sandbox-* 2>/dev/null && break; sleep 1; done) &
   # Jest runs this project's tests as ES modules: the runner's node needs the VM modules flag.
   NODE_OPTIONS=--experimental-vm-modules BERTH_MUTATE="$folder" \
     npx stryker run stryker.config.mjs --concurrency "$concurrency" 2>&1 | tee "out/mutation/$name.log"
