@@ -42,7 +42,8 @@ const PROBLEMS: Record<string, { reason: string; exitCode: 1 | 2 }> = {
  */
 export function isFsError(err: unknown): err is NodeJS.ErrnoException {
   const e = err as NodeJS.ErrnoException | undefined;
-  return !isBerthError(err) && e instanceof Error && typeof e.code === 'string' && Object.hasOwn(PROBLEMS, e.code) && typeof e.syscall === 'string' && !e.syscall.startsWith('spawn');
+  // Duck-typed, not instanceof Error: an error from another realm (a vm context) counts too.
+  return !isBerthError(err) && typeof e === 'object' && e !== null && typeof e.code === 'string' && Object.hasOwn(PROBLEMS, e.code) && typeof e.syscall === 'string' && !e.syscall.startsWith('spawn');
 }
 
 /** A short lower-case reason for a failed file system call, for one-line error messages. */

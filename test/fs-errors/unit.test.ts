@@ -1,5 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { fsError, isFsError } from '../../src/blob/fs-errors.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsError, isFsError, withFsErrors } from '../../src/blob/fs-errors.js';
+import { IS_ROOT, mountReadOnly } from '../helpers/fs-conditions.js';
+import { tempDir } from '../helpers/tools.js';
 import { reportError } from '../../src/cli/report.js';
 import { OperationalError, UsageError } from '../../src/errors.js';
 
@@ -85,4 +89,29 @@ test('the CLI reports a file-system error nobody named as one line, no stack, ex
     `out:${JSON.stringify({ error: { code: 'BAD_PATH', message: '/ro/x: read-only file system (EROFS)' } })}\n`,
     'berth: /ro/x: read-only file system (EROFS)\n',
   ]);
+});
+
+describe('withFsErrors', () => {
+  test('passes a result through and names the target of a failure', async () => {
+    expect(await withFsErrors('/out/x.tar', async () => 5)).toBe(5);
+    await expect(withFsErrors('/out/x.tar', async () => Promise.reject(nodeError('ENOSPC', 'write')))).rejects.toMatchObject({ code: 'IO', exitCode: 1, message: 'cannot write /out/x.tar: no space left on device (ENOSPC)' });
+    await expect(withFsErrors('/in/x.tar', async () => Promise.reject(nodeError('EACCES', 'open', '/in/x.tar')), 'read')).rejects.toMatchObject({ message: 'cannot read /in/x.tar: permission denied (EACCES)' });
+    const bug = new TypeError('bug');
+    await expect(withFsErrors('/out', async () => Promise.reject(bug))).rejects.toBe(bug);
+  });
+
+  (IS_ROOT ? test : test.skip)('mkdir -p under a read-only folder names that folder and EROFS, not ENOENT', async () => {
+    const { dir, cleanup } = await tempDir('berth-fs-unit-');
+    const undo = await mountReadOnly(dir);
+    try {
+      const target = join(dir, 'layout');
+      await expect(withFsErrors(target, () => mkdir(join(target, 'blobs', 'sha256'), { recursive: true }))).rejects.toMatchObject({
+        code: 'BAD_PATH',
+        message: `cannot write ${target}: ${dir}: read-only file system (EROFS)`,
+      });
+    } finally {
+      await undo();
+      await cleanup();
+    }
+  });
 });
