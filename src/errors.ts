@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'UNREADABLE'
   | 'UNSAFE_PATH'
+  | 'BAD_PATH'
   | 'IO'
   | 'NETWORK'
   | 'REGISTRY'

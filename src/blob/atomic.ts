@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { trackScratch } from './scratch.js';
+import { UsageError } from '../errors.js';
 
 /** A temporary name beside `path`, on the same file system so a rename can replace `path`. */
 export function tempPathFor(path: string): string {
@@ -19,7 +20,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => {}); // the first error is the one to report
     throw err;
   } finally {
     untrack();
@@ -34,11 +35,22 @@ export async function streamToFileAtomic(path: string, source: Readable): Promis
     await pipeline(source, createWriteStream(tmp));
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => {}); // the first error is the one to report
     throw err;
   } finally {
     untrack();
   }
+}
+
+/**
+ * Refuses, before any work, an output path that exists and is not a regular file: a folder
+ * (Node's own EISDIR error), or a device, FIFO or socket (such as /dev/stdout), which the
+ * rename that puts a finished file in place would replace rather than write to.
+ */
+export async function refuseNonFile(path: string): Promise<void> {
+  const st = await stat(path).catch(() => undefined);
+  if (st?.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), { code: 'EISDIR', syscall: 'open', path });
+  if (st && !st.isFile()) throw new UsageError('BAD_PATH', `cannot write ${path}: not a regular file (a device, FIFO or socket); give a file path`);
 }
 
 const LOCK_STALE_MS = 120_000;

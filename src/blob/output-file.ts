@@ -1,11 +1,13 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { isBerthError, OperationalError } from '../errors.js';
+import { isFsError } from './fs-errors.js';
 
 /**
  * Creates (or truncates) `outPath`, hands it to `write`, and closes it. If anything fails the
  * file is removed, so a failed build never leaves a partial blob behind; the error goes
- * through `classify` (to name a bad input) and anything not yet a BerthError becomes an
- * OperationalError naming `outPath`.
+ * through `classify` (to name a bad input). A file-system error is rethrown as Node gave it,
+ * for the caller that knows which path the user named (fs-errors.ts `withFsErrors`);
+ * anything else not yet a BerthError becomes an OperationalError naming `outPath`.
  */
 export async function writeOutputFile(
   outPath: string,
@@ -13,12 +15,7 @@ export async function writeOutputFile(
   classify: (err: unknown) => unknown = (err) => err,
 ): Promise<void> {
   let failure: { err: unknown } | undefined;
-  let out: FileHandle;
-  try {
-    out = await open(outPath, 'w');
-  } catch (err) {
-    throw new OperationalError('IO', `cannot create ${outPath}: ${(err as Error).message}`, { cause: err });
-  }
+  const out = await open(outPath, 'w');
   try {
     await write(out);
   } catch (err) {
@@ -31,7 +28,7 @@ export async function writeOutputFile(
   if (!failure) return;
   await rm(outPath, { force: true }).catch(() => {});
   const err = classify(failure.err);
-  if (isBerthError(err)) throw err;
+  if (isBerthError(err) || isFsError(err)) throw err;
   throw new OperationalError('IO', `writing ${outPath}: ${(err as Error).message}`, { cause: err });
 }
 

@@ -5,7 +5,9 @@ import { formatPlatform, type Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import { writeLocation } from '../transport/copy.js';
 import type { Image } from '../transport/image.js';
-import { describeLocation, type Location } from '../transport/location.js';
+import { refuseNonFile } from '../blob/atomic.js';
+import { withFsErrors } from '../blob/fs-errors.js';
+import { describeLocation, outputPath, type Location } from '../transport/location.js';
 import { withWorkdir, workParentFor } from './workdir.js';
 
 export interface WrittenImages {
@@ -17,9 +19,16 @@ export interface WrittenImages {
   images: { platform: string; digest: Digest; layers: number }[];
 }
 
-/** The scratch folder of a build that writes to `output`: on its file system, removed afterwards (and on a signal). */
+/**
+ * The scratch folder of a build that writes to `output`: on its file system, removed afterwards
+ * (and on a signal). A file-system failure on the way is reported naming `output`, the path the
+ * user gave; a tarball path that is a device, FIFO or socket is refused before any work.
+ */
 export function withOutputWorkdir<T>(output: Location, fn: (dir: string) => Promise<T>): Promise<T> {
-  return withWorkdir(workParentFor(output), fn);
+  return withFsErrors(outputPath(output), async () => {
+    if (output.kind === 'tarball') await refuseNonFile(output.path);
+    return withWorkdir(workParentFor(output), fn);
+  });
 }
 
 /**

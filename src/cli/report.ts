@@ -1,3 +1,4 @@
+import { fsError } from '../blob/fs-errors.js';
 import { isBerthError } from '../errors.js';
 import type { CliIO } from './io.js';
 
@@ -6,7 +7,9 @@ import type { CliIO } from './io.js';
  * --json, the stack with --debug or for an internal error) and returns the exit code.
  * Kept free of yargs so the lean push entry can use it too.
  */
-export function reportError(err: unknown, io: CliIO, opts: { debug: boolean; json: boolean; logJson?: boolean }): number {
+export function reportError(thrown: unknown, io: CliIO, opts: { debug: boolean; json: boolean; logJson?: boolean }): number {
+  // A file-system error no caller named is still a user's or a disk's problem, not a bug.
+  const err = fsError(thrown);
   const known = isBerthError(err);
   const exitCode = known ? err.exitCode : 1;
   const message = err instanceof Error ? err.message : String(err);

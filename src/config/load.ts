@@ -6,7 +6,7 @@
  * validated config is kept as JSON beside the status cache and reused while the file's text,
  * the schema and the berth build are unchanged (see docs/status.md).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperationalError } from '../errors.js';
 import { parseWith } from './parse.js';
@@ -57,13 +57,18 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
     // no cache, or an unreadable one: parse
   }
   const config = await parseConfig(text, display);
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
     mkdirSync(opts.cacheDir, { recursive: true });
-    const tmp = `${cacheFile}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify({ ...want, config } satisfies CachedConfig));
     renameSync(tmp, cacheFile);
   } catch {
-    // a cache that cannot be written only costs time
+    // a cache that cannot be written only costs time; a half-written one (a full disk) goes
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing was written there
+    }
   }
   return config;
 }

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { streamToFileAtomic, writeFileAtomic } from '../blob/atomic.js';
+import { withFsErrors } from '../blob/fs-errors.js';
 import { digestAlgorithm, digestHex, sha256Of, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 
@@ -43,15 +44,20 @@ export class BlobStore {
 
   async write(digest: Digest, raw: Uint8Array): Promise<void> {
     const path = this.pathOf(digest);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFileAtomic(path, raw);
+    await withFsErrors(this.dir, async () => {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFileAtomic(path, raw);
+    });
   }
 
   /** Stores a blob from a stream that checks its own digest (a failed check stores nothing). */
   async fill(desc: Descriptor, verified: Readable): Promise<string> {
     const path = this.pathOf(desc.digest);
-    await mkdir(dirname(path), { recursive: true });
-    await streamToFileAtomic(path, verified);
+    // A cache folder that cannot be written is named as the folder (--cache-dir).
+    await withFsErrors(this.dir, async () => {
+      await mkdir(dirname(path), { recursive: true });
+      await streamToFileAtomic(path, verified);
+    });
     return path;
   }
 }

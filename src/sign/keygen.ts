@@ -5,8 +5,10 @@
  * so two runs cannot overwrite each other's keys either. The private key file is mode 0600.
  */
 import { access, link, rename, rm, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { tempPathFor } from '../blob/atomic.js';
-import { OperationalError, UsageError } from '../errors.js';
+import { fsError } from '../blob/fs-errors.js';
+import { UsageError } from '../errors.js';
 import { generateKeyFiles, type KeyFileFormat } from './keys.js';
 
 export interface KeyPairFiles {
@@ -43,11 +45,11 @@ export async function writeKeyPair(files: KeyPairFiles, opts: { password: string
     await place(tmps[1]!, files.publicKey, opts.force);
   } catch (err) {
     // Neither or both: a key without its public half (or the reverse) is taken back out.
-    if (!opts.force) for (const p of placed) await rm(p, { force: true });
-    for (const t of tmps) await rm(t, { force: true });
+    if (!opts.force) for (const p of placed) await rm(p, { force: true }).catch(() => {});
+    for (const t of tmps) await rm(t, { force: true }).catch(() => {});
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EEXIST') throw new UsageError('FILE_EXISTS', `${(e as { dest?: string }).dest ?? files.privateKey}: already exists; pass --force to replace it`);
     if (e.code === 'ENOENT') throw new UsageError('UNREADABLE', `--output-key-prefix: the folder of ${files.privateKey} does not exist`);
-    throw new OperationalError('IO', `writing ${files.privateKey} and ${files.publicKey}: ${e.code ?? e.message}`, { cause: err });
+    throw fsError(err, [files.publicKey, files.privateKey].find((f) => e.path?.includes(basename(f))) ?? files.privateKey);
   }
 }

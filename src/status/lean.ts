@@ -22,7 +22,7 @@
  * prints itself. Exit 0 with the keys on stdout; 2 with one line on stderr when the config
  * is broken; anything else and the script falls back to defaults.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isBerthError } from '../errors.js';
 import { collectStatus, type CollectStatusOptions } from './collect.js';
@@ -123,14 +123,19 @@ function keyStillHolds(key: Buffer, opts: CollectStatusOptions): boolean {
 
 /** Replaces the cache atomically; a cache that cannot be written only costs time. */
 function writeCache(dir: string, key: Buffer, out: string): void {
+  const file = join(dir, 'status.cache');
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, 'status.cache');
-    const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, Buffer.concat([Buffer.from(`${key.length}\n`), key, Buffer.from(out)]));
     renameSync(tmp, file);
   } catch {
-    // ignore
+    // ignore the failure, but leave no half-written file (a full disk)
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing was written there
+    }
   }
 }
 

@@ -7,7 +7,8 @@ import type { Registries } from '../registry/pool.js';
 import type { WritableContent } from './content.js';
 import type { Artifact } from './image.js';
 import { reportDownloads } from './download-progress.js';
-import { describeLocation, readAnyLocation, type AnyLocation, type Location } from './location.js';
+import { withFsErrors } from '../blob/fs-errors.js';
+import { describeLocation, outputPath, readAnyLocation, type AnyLocation, type Location } from './location.js';
 import { targetTags, writeRegistry, type PushResult } from './registry.js';
 import { imagePlatform, selectImage } from './select.js';
 
@@ -23,11 +24,16 @@ export async function toWritableContent(artifact: Artifact, where: string): Prom
   return { images, index: { mediaType: artifact.mediaType, digest: artifact.digest, raw: artifact.raw } };
 }
 
-/** Writes content to an image tarball, or adds it to a layout, under `names`. */
+/**
+ * Writes content to an image tarball, or adds it to a layout, under `names`. A file-system
+ * failure is one line naming the tarball or layout (fs-errors.ts).
+ */
 export async function writeLocation(loc: Location, content: WritableContent, names: string[], epoch: number): Promise<void> {
   // The writers (and the tar writer under them) load only when writing locally: a push never needs them.
-  if (loc.kind === 'tarball') await (await import('./tarball-write.js')).writeImageTarball(loc.path, content, loc.name ? [loc.name] : names, epoch);
-  else await (await import('./layout-write.js')).addToLayout(loc.dir, content, loc.name ? [loc.name] : names.length ? names : [undefined]);
+  await withFsErrors(outputPath(loc), async () => {
+    if (loc.kind === 'tarball') await (await import('./tarball-write.js')).writeImageTarball(loc.path, content, loc.name ? [loc.name] : names, epoch);
+    else await (await import('./layout-write.js')).addToLayout(loc.dir, content, loc.name ? [loc.name] : names.length ? names : [undefined]);
+  });
 }
 
 export interface CopyOptions {

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { fsError } from '../blob/fs-errors.js';
 import { UsageError } from '../errors.js';
 import { indexTar, type TarMember } from './tar-index.js';
 
@@ -31,8 +32,11 @@ export function directoryFiles(dir: string): LayoutFiles {
     try {
       const s = await stat(join(dir, path));
       return s.isFile() ? s.size : undefined;
-    } catch {
-      return undefined;
+    } catch (err) {
+      // Absent is an answer; a folder the user may not read is a problem to name (EACCES).
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw fsError(err);
     }
   };
   return {

@@ -69,6 +69,11 @@ function looksLikeRegistryReference(text: string): boolean {
   return first.includes('.') || first.includes(':') || first === 'localhost';
 }
 
+/** The path a local location is written at: the tarball, or the layout's folder. */
+export function outputPath(loc: Location): string {
+  return loc.kind === 'tarball' ? loc.path : loc.dir;
+}
+
 export function describeLocation(loc: AnyLocation): string {
   if (loc.kind === 'registry') return formatReference(loc.ref);
   return loc.kind === 'layout' ? `oci:${loc.dir}${loc.name ? `:${loc.name}` : ''}` : `${loc.path}${loc.name ? `:${loc.name}` : ''}`;

@@ -409,8 +409,11 @@ describe('the berth executable', () => {
   });
 
   test('a copy of a layout in another folder gives the same digest', async () => {
-    const a = join(dir, 'multi');
-    const b = join(dir, 'multi-copy');
+    // A layout of its own (not one another test or describe made).
+    const a = join(dir, 'to-copy');
+    const b = join(dir, 'to-copy-copy');
+    const made = await berth(['build', '--base', 'static', '--platform', 'linux/amd64', '--file', `${join(HELLO, 'hello-amd64')}:/hello`, '--tag', 'example.com/demo/hello:v1', '--output', `oci:${a}`]);
+    expect(made.code).toBe(0);
     await cp(a, b, { recursive: true });
     const ra = await berth(['build', '--base', `oci:${a}:v1`, '--platform', 'linux/amd64', '--output', join(dir, 'ca.tar'), '--json']);
     const rb = await berth(['build', '--base', `oci:${b}:v1`, '--platform', 'linux/amd64', '--output', join(dir, 'cb.tar'), '--json']);

@@ -111,10 +111,17 @@ describe('token auth (Bearer), with a token server in the test', () => {
   });
   afterAll(async () => reg.stop());
 
+  /** Pushes the image to `repo` as a test's own arrangement, so no test reads what another pushed. */
+  async function given(repo: string): Promise<void> {
+    const r = await berth(['push', image, `${reg.host}/${repo}:v1`], { env });
+    expect(r.stderr).toContain('berth: pushed');
+  }
+
   test('push asks for the narrowest scope (pull,push on the target) once; inspect asks for pull only', async () => {
     const t = reg.token!;
     t.requests.length = 0;
-    const r = await berth(['push', image, `${reg.host}/org/tok:v1`, '--debug'], { env });
+    // A cache of its own: blobs other tests pushed elsewhere would be mounted, widening the scope.
+    const r = await berth(['push', image, `${reg.host}/org/tok:v1`, '--debug'], { env: { ...env, XDG_CACHE_HOME: join(dir, 'narrow-cache') } });
     expect(r.stderr).toContain('berth: pushed');
     expect(r.code).toBe(0);
     expect(t.requests).toEqual([{ method: 'GET', user: USER, scopes: ['repository:org/tok:pull,push'], service: 'berth-test-registry' }]);
@@ -129,32 +136,34 @@ describe('token auth (Bearer), with a token server in the test', () => {
   });
 
   test('a copy to another repository mounts, with the source repository\'s pull scope in the same token', async () => {
+    await given('org/copysrc');
     const t = reg.token!;
     t.requests.length = 0;
-    const r = await berth(['copy', `${reg.host}/org/tok:v1`, `${reg.host}/org/copy:v1`, '--json'], { env });
+    const r = await berth(['copy', `${reg.host}/org/copysrc:v1`, `${reg.host}/org/copy:v1`, '--json'], { env });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).push.blobs).toEqual({ uploaded: 0, mounted: 2, existing: 0, skipped: 0 });
     const scopeSets = t.requests.map((q) => [...q.scopes].sort());
-    expect(scopeSets).toContainEqual(['repository:org/copy:pull,push', 'repository:org/tok:pull']);
-    expect(scopeSets).toContainEqual(['repository:org/tok:pull']);
+    expect(scopeSets).toContainEqual(['repository:org/copy:pull,push', 'repository:org/copysrc:pull']);
+    expect(scopeSets).toContainEqual(['repository:org/copysrc:pull']);
     const info = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--creds', `${USER}:${PASSWORD}`, `docker://${reg.host}/org/copy:v1`]));
     expect(info.Digest).toBe(imageDigest);
   });
 
   test('tokens are cached per scope and renewed when they expire', async () => {
+    await given('org/cached');
     const t = reg.token!;
     t.expiresIn = 2;
     try {
       t.requests.length = 0;
       const client = new RegistryClient(reg.host, { env });
       try {
-        await client.headManifest('org/tok', 'v1');
-        await client.headManifest('org/tok', 'v1');
+        await client.headManifest('org/cached', 'v1');
+        await client.headManifest('org/cached', 'v1');
         expect(t.requests).toHaveLength(1);
         await new Promise((r) => setTimeout(r, 2000));
-        expect((await client.headManifest('org/tok', 'v1'))?.digest).toBe(imageDigest);
+        expect((await client.headManifest('org/cached', 'v1'))?.digest).toBe(imageDigest);
         expect(t.requests).toHaveLength(2);
-        expect(t.requests[1]!.scopes).toEqual(['repository:org/tok:pull']);
+        expect(t.requests[1]!.scopes).toEqual(['repository:org/cached:pull']);
       } finally {
         client.close();
       }
@@ -164,10 +173,11 @@ describe('token auth (Bearer), with a token server in the test', () => {
   });
 
   test('a token the registry rejects (expired early) is dropped and a new one fetched', async () => {
+    await given('org/expired');
     const t = reg.token!;
     t.requests.length = 0;
     t.expireNext(1);
-    const r = await berth(['inspect', `${reg.host}/org/tok:v1`, '--json'], { env });
+    const r = await berth(['inspect', `${reg.host}/org/expired:v1`, '--json'], { env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(t.requests).toHaveLength(2);

@@ -55,6 +55,12 @@ beforeEach(() => {
   proxy.log.length = 0;
 });
 
+/** Pushes the image straight to the registry, as a test's own arrangement (no test reads what another pushed). */
+async function given(repoTag: string): Promise<void> {
+  const r = await berth(['push', image, `${reg.host}/${repoTag}`], { env });
+  expect(r.stderr).toContain('berth: pushed');
+}
+
 /** skopeo copies the tag out of the registry (checking every digest) and reports the manifest digest. */
 async function skopeoCheck(ref: string): Promise<string> {
   const dest = join(dir, `check-${Math.random().toString(36).slice(2)}`);
@@ -77,7 +83,8 @@ describe('berth push through a faulty network', () => {
       { method: 'PUT', path: /\/manifests\/v1$/, times: 1, action: { kind: 'status', status: 429, retryAfter: 1 } },
     ]);
     const start = Date.now();
-    const r = await berth(['push', image, `${proxy.host}/faults/app:v1`], { env });
+    // A cache of its own: blobs other tests pushed would be mounted, not uploaded through the faults.
+    const r = await berth(['push', image, `${proxy.host}/faults/app:v1`], { env: testEnv(join(dir, 'fresh-drops')) });
     expect(r.stderr).toContain(`berth: pushed ${imageDigest}`);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${imageDigest}\n`);
@@ -198,6 +205,7 @@ describe('reads through a faulty network', () => {
   });
 
   test('a registry answering a manifest that does not match its digest: exit 1, DIGEST_MISMATCH, nothing written', async () => {
+    await given('reads/app:v1');
     proxy.setFaults([{ method: 'GET', path: /\/manifests\//, action: { kind: 'corrupt-response' } }]);
     const out = join(dir, 'never.tar');
     const r = await berth(['pull', `${proxy.host}/faults/fixture@${imageDigest}`, '--output', out, '--json'], { env });
@@ -240,6 +248,7 @@ describe('names and transport security', () => {
   });
 
   test('TLS is the default for other hosts; plain HTTP only when the host is named insecure', async () => {
+    await given('reads/app:v1');
     const host = `registry.test:${reg.port}`;
     const secure = new RegistryClient(host, { lookup });
     try {

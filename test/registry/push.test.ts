@@ -36,60 +36,73 @@ beforeAll(async () => {
   multiDigest = await staticBase(multi, ['linux/amd64', 'linux/arm64', 'linux/arm/v7']);
 });
 afterAll(async () => {
-  await proxy.close();
+  await proxy?.close();
   await reg.stop();
   await cleanup();
 });
 
+/**
+ * Puts `src` at `ref` as the arrangement of a test, so that no test depends on what an earlier
+ * one pushed: each runs alone (`-t`) or in any order (`--randomize`).
+ */
+async function given(src: string, ref: string): Promise<void> {
+  const r = await berth(['push', src, ref], { env });
+  expect(r.stderr).toContain('berth: pushed');
+}
+
 describe('berth push', () => {
   test('an image tarball: prints the digest; skopeo sees it under the tag and copies it, checking every digest', async () => {
-    const r = await berth(['push', single, `${reg.host}/demo/single:v1`], { env });
+    // A repository no other test uses and a cache of its own: nothing to mount, all uploaded.
+    const r = await berth(['push', single, `${reg.host}/fresh/single:v1`], { env: testEnv(join(dir, 'fresh')) });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${singleDigest}\n`);
-    expect(r.stderr).toContain(`berth: pushed ${singleDigest} -> ${reg.host}/demo/single:v1 (2 uploaded, 0 mounted, 0 existing)`);
-    const info = await skopeoInspect(`${reg.host}/demo/single:v1`);
+    expect(r.stderr).toContain(`berth: pushed ${singleDigest} -> ${reg.host}/fresh/single:v1 (2 uploaded, 0 mounted, 0 existing)`);
+    const info = await skopeoInspect(`${reg.host}/fresh/single:v1`);
     expect(info.Digest).toBe(singleDigest);
     expect(info.Architecture).toBe('amd64');
     const dest = join(dir, 'skopeo-single');
-    await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/demo/single:v1`, `dir:${dest}`]);
+    await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/fresh/single:v1`, `dir:${dest}`]);
     expect(sha256(await readFile(join(dest, 'manifest.json')))).toBe(singleDigest);
   });
 
   test('an index: the exact index bytes under the tag, every platform\'s image by digest', async () => {
-    const r = await berth(['push', multi, `${reg.host}/demo/multi:v1`, '--json'], { env });
+    const r = await berth(['push', multi, `${reg.host}/index/multi:v1`, '--json'], { env });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ digest: multiDigest, destination: `${reg.host}/demo/multi:v1`, push: { upToDate: false, tags: [`${reg.host}/demo/multi:v1`] } });
-    const raw = await skopeoInspect(`${reg.host}/demo/multi:v1`, true);
+    expect(out).toMatchObject({ digest: multiDigest, destination: `${reg.host}/index/multi:v1`, push: { upToDate: false, tags: [`${reg.host}/index/multi:v1`] } });
+    const raw = await skopeoInspect(`${reg.host}/index/multi:v1`, true);
     expect(sha256(raw)).toBe(multiDigest);
     const index = JSON.parse(raw);
     expect(index.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture)).toEqual(['amd64', 'arm', 'arm64']);
     for (const m of index.manifests) {
       const dest = join(dir, `skopeo-multi-${m.platform.architecture}`);
-      await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/demo/multi@${m.digest}`, `dir:${dest}`]);
+      await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/index/multi@${m.digest}`, `dir:${dest}`]);
       expect(sha256(await readFile(join(dest, 'manifest.json')))).toBe(m.digest);
     }
   });
 
   test('a warm push (everything there) asks only the API check and the tag, and uploads nothing', async () => {
+    await given(multi, `${reg.host}/warm/multi:v1`);
     proxy.log.length = 0;
-    const r = await berth(['push', multi, `${proxy.host}/demo/multi:v1`], { env });
+    const r = await berth(['push', multi, `${proxy.host}/warm/multi:v1`], { env });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('(already there)');
-    expect(proxy.log.map((l) => `${l.method} ${l.path}`)).toEqual(['GET /v2/', 'HEAD /v2/demo/multi/manifests/v1']);
+    expect(proxy.log.map((l) => `${l.method} ${l.path}`)).toEqual(['GET /v2/', 'HEAD /v2/warm/multi/manifests/v1']);
   });
 
   test('a new tag for an image the repository has: one HEAD by digest and the tag PUT, no blobs', async () => {
+    await given(multi, `${reg.host}/retag/multi:v1`);
     proxy.log.length = 0;
-    const r = await berth(['push', multi, `${proxy.host}/demo/multi:v2`], { env });
+    const r = await berth(['push', multi, `${proxy.host}/retag/multi:v2`], { env });
     expect(r.code).toBe(0);
-    expect(proxy.log.map((l) => `${l.method} ${l.path}`)).toEqual(['GET /v2/', 'HEAD /v2/demo/multi/manifests/v2', `HEAD /v2/demo/multi/manifests/${multiDigest}`, 'PUT /v2/demo/multi/manifests/v2']);
-    expect((await skopeoInspect(`${reg.host}/demo/multi:v2`)).Digest).toBeDefined();
+    expect(proxy.log.map((l) => `${l.method} ${l.path}`)).toEqual(['GET /v2/', 'HEAD /v2/retag/multi/manifests/v2', `HEAD /v2/retag/multi/manifests/${multiDigest}`, 'PUT /v2/retag/multi/manifests/v2']);
+    expect(sha256(await skopeoInspect(`${reg.host}/retag/multi:v2`, true))).toBe(multiDigest);
   });
 
   test('a push to a second repository of the same registry mounts every blob (remembered from the first push)', async () => {
-    // 3 configs and the one layer the platforms share; the index push above went to this
-    // host and repository, so berth knows where they are.
+    // 3 configs and the one layer the platforms share; the first push went to this host, so
+    // berth knows where they are.
+    await given(multi, `${reg.host}/mount-from/multi:v1`);
     const r = await berth(['push', multi, `${reg.host}/other/multi:v1`, '--json'], { env });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).push).toMatchObject({ blobs: { uploaded: 0, mounted: 4, existing: 0, skipped: 0 }, uploadedBytes: 0 });
@@ -145,6 +158,7 @@ describe('berth pull, copy and inspect', () => {
   });
 
   test('pull of an index with --platform writes that image; without it, the whole index into a layout', async () => {
+    await given(multi, `${reg.host}/demo/multi:v1`);
     const one = join(dir, 'arm64.tar');
     const r = await berth(['pull', `${reg.host}/demo/multi:v1`, '--platform', 'linux/arm64', '--output', one, '--json'], { env });
     expect(r.code).toBe(0);
@@ -162,12 +176,14 @@ describe('berth pull, copy and inspect', () => {
   });
 
   test('copy registry → registry of an index keeps its digest', async () => {
+    await given(multi, `${reg.host}/demo/multi:v1`);
     const r = await berth(['copy', `docker://${reg.host}/demo/multi:v1`, `${reg.host}/copied/multi:v9`], { env });
     expect(r.code).toBe(0);
     expect(sha256(await skopeoInspect(`${reg.host}/copied/multi:v9`, true))).toBe(multiDigest);
   });
 
   test('inspect of a registry reference shows the reference to pin it by, and checks every layer', async () => {
+    await given(single, `${reg.host}/demo/single:v1`);
     const r = await berth(['inspect', `${reg.host}/demo/single:v1`], { env });
     expect(r.code).toBe(0);
     // The reference given is the name; then what it points at.
@@ -175,6 +191,7 @@ describe('berth pull, copy and inspect', () => {
   });
 
   test('an image pushed, pulled and built on (from the registry) keeps every digest', async () => {
+    await given(single, `${reg.host}/demo/single:v1`);
     const fromTar = await appImage(single, join(dir, 'app-local.tar'), env);
     expect(fromTar.code).toBe(0);
     const fromRegistry = await appImage(`${proxy.host}/demo/single@${singleDigest}`, join(dir, 'app-remote.tar'), env);

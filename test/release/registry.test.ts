@@ -59,7 +59,6 @@ async function checkIndex(repo: string, tag: string, mediaType: string, sorted =
 }
 
 describe('berth release against a real registry', () => {
-  let firstJson: { components: { name: string; digest: string }[] };
   test('3 components x 4 platforms to two namespaces: every child there, platforms right, every tag on the index digest', async () => {
     const cfg = join(dir, 'release.yaml');
     await writeFile(cfg, releaseYaml(tarballs, [`registries: [${reg.host}/ns1, ${reg.host}/ns2]`, 'tags: [v1.0.0, latest]']));
@@ -68,7 +67,7 @@ describe('berth release against a real registry', () => {
     const r = await berth(['release', '--config', cfg, '--json'], { env: { ...env, GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output } });
     expect(r.stderr).toMatch(/^COMPONENT +PLATFORMS +DIGEST +TAGS +REPOSITORIES$/m);
     expect(r.code).toBe(0);
-    firstJson = JSON.parse(r.stdout);
+    const firstJson = JSON.parse(r.stdout) as { components: { name: string; digest: string }[] };
     expect(firstJson.components.map((c) => c.name)).toEqual(COMPONENTS);
     // One summary line per image pushed: per repository and platform, never merged across components.
     const summaries = r.stderr.split('\n').filter((l) => /^berth: releasing ns[12]\/\S+ linux\/\S+: \d+ blobs, [\d.]+ MiB \(.+\)$/.test(l));
@@ -96,7 +95,12 @@ describe('berth release against a real registry', () => {
   });
 
   test('a re-run uploads nothing; --if-missing skips what is published', async () => {
-    const cfg = join(dir, 'release.yaml');
+    // Its own first release (no test reads what another one published).
+    const cfg = join(dir, 'rerun.yaml');
+    await writeFile(cfg, releaseYaml(tarballs, [`registries: [${reg.host}/rerun]`, 'tags: [v1.0.0]']));
+    const first = await berth(['release', '--config', cfg, '--json'], { env });
+    expect(first.code).toBe(0);
+    const firstJson = JSON.parse(first.stdout) as { components: { digest: string }[] };
     const r = await berth(['release', '--config', cfg, '--json'], { env });
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
@@ -114,16 +118,19 @@ describe('berth release against a real registry', () => {
   });
 
   test('--dry-run against a registry says which blobs are there and writes nothing', async () => {
+    const there = join(dir, 'dry-there.yaml');
+    await writeFile(there, releaseYaml({ controller: tarballs.controller! }, [`registries: [${reg.host}/dry-there]`, 'tags: [v1.0.0]']));
+    expect((await berth(['release', '--config', there], { env })).code).toBe(0);
     const before = proxy.log.length;
     const cfg = join(dir, 'dry.yaml');
-    await writeFile(cfg, releaseYaml({ controller: tarballs.controller! }, [`registries: [${proxy.host}/ns1, ${proxy.host}/fresh]`, 'tags: [v1.0.0]']));
+    await writeFile(cfg, releaseYaml({ controller: tarballs.controller! }, [`registries: [${proxy.host}/dry-there, ${proxy.host}/dry-fresh]`, 'tags: [v1.0.0]']));
     const r = await berth(['release', '--config', cfg, '--dry-run', '--json'], { env });
     expect(r.code).toBe(0);
     const [ns1, fresh] = JSON.parse(r.stdout).components[0].targets;
     expect(ns1.steps[0].existing).toBe(ns1.steps[0].digests.length);
     expect(ns1.steps.at(-1)).toMatchObject({ kind: 'tag', tag: 'v1.0.0', existing: true });
     expect(fresh.steps[0].existing).toBe(0);
-    expect(r.stderr).toMatch(/-> 127\.0\.0\.1:\d+\/fresh\/controller: \d+ blobs \(0 there\), manifest linux\/amd64/);
+    expect(r.stderr).toMatch(/-> 127\.0\.0\.1:\d+\/dry-fresh\/controller: \d+ blobs \(0 there\), manifest linux\/amd64/);
     expect(proxy.log.slice(before).filter((e) => WRITES.has(e.method))).toEqual([]);
   });
 

@@ -53,28 +53,40 @@ async function sigManifest(repo: string, digest: string): Promise<SigManifest> {
   return JSON.parse(m.raw.toString('utf8')) as SigManifest;
 }
 
+/**
+ * Pushes the app image to a repository of the calling test's own, signed with k1 if asked:
+ * no test reads what another one signed, so each runs alone or in any order.
+ */
+async function appIn(repo: string, signed: boolean): Promise<void> {
+  const pushed = await ok(['push', join(dir, 'app.tar'), `${reg.host}/${repo}:v1`, '--quiet'], env);
+  expect(pushed.stdout.trim()).toBe(appDigest);
+  if (signed) await ok(['sign', '--key', `${k1}.key`, `${reg.host}/${repo}:v1`], env);
+}
+
 describe('berth sign and verify against a real registry', () => {
   test('sign by tag, then verify: exit 0 and the verified payload names the digest', async () => {
-    const s = await ok(['sign', '--key', `${k1}.key`, `${reg.host}/team/app:v1`], env);
-    expect(s.stdout).toBe(`${reg.host}/team/app@${appDigest}\n`);
-    expect(s.stderr).toContain(`signed by ${k1}.key -> ${reg.host}/team/app:${sigTag(appDigest)}`);
+    await appIn('sig/bytag', false);
+    const s = await ok(['sign', '--key', `${k1}.key`, `${reg.host}/sig/bytag:v1`], env);
+    expect(s.stdout).toBe(`${reg.host}/sig/bytag@${appDigest}\n`);
+    expect(s.stderr).toContain(`signed by ${k1}.key -> ${reg.host}/sig/bytag:${sigTag(appDigest)}`);
 
-    const v = await ok(['verify', '--key', `${k1}.pub`, `${reg.host}/team/app:v1`], env);
+    const v = await ok(['verify', '--key', `${k1}.pub`, `${reg.host}/sig/bytag:v1`], env);
     const payload = JSON.parse(v.stdout);
     expect(payload).toEqual({
-      critical: { identity: { 'docker-reference': `${reg.host}/team/app` }, image: { 'docker-manifest-digest': appDigest }, type: 'cosign container image signature' },
+      critical: { identity: { 'docker-reference': `${reg.host}/sig/bytag` }, image: { 'docker-manifest-digest': appDigest }, type: 'cosign container image signature' },
       optional: null,
     });
-    const j = JSON.parse((await ok(['verify', '--key', `${k1}.pub`, `${reg.host}/team/app@${appDigest}`, '--json'], env)).stdout);
+    const j = JSON.parse((await ok(['verify', '--key', `${k1}.pub`, `${reg.host}/sig/bytag@${appDigest}`, '--json'], env)).stdout);
     expect(j.verified).toHaveLength(1);
-    expect(j.signatureTag).toBe(`${reg.host}/team/app:${sigTag(appDigest)}`);
+    expect(j.signatureTag).toBe(`${reg.host}/sig/bytag:${sigTag(appDigest)}`);
   });
 
   test("the .sig manifest follows cosign's spec, checked here without berth: layout, payload and an ECDSA P-256 signature", async () => {
-    const m = await sigManifest('team/app', appDigest);
+    await appIn('sig/spec', true);
+    const m = await sigManifest('sig/spec', appDigest);
     expect(m.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
     expect(m.config.mediaType).toBe('application/vnd.oci.image.config.v1+json');
-    const config = await getBlob(reg.host, 'team/app', m.config.digest);
+    const config = await getBlob(reg.host, 'sig/spec', m.config.digest);
     expect(JSON.parse(config.toString('utf8'))).toEqual({
       architecture: '',
       created: '0001-01-01T00:00:00Z',
@@ -86,7 +98,7 @@ describe('berth sign and verify against a real registry', () => {
     expect(m.layers).toHaveLength(1);
     const layer = m.layers[0]!;
     expect(layer.mediaType).toBe('application/vnd.dev.cosign.simplesigning.v1+json');
-    const payload = await getBlob(reg.host, 'team/app', layer.digest);
+    const payload = await getBlob(reg.host, 'sig/spec', layer.digest);
     expect(sha256(payload)).toBe(layer.digest);
     expect(payload.length).toBe(layer.size);
     const doc = JSON.parse(payload.toString('utf8'));
@@ -100,21 +112,23 @@ describe('berth sign and verify against a real registry', () => {
   });
 
   test('a second key adds a layer; both keys verify; signing again with the first adds nothing', async () => {
-    const s = await ok(['sign', '--key', `${k2}.key`, `${reg.host}/team/app@${appDigest}`], env);
+    await appIn('sig/twokeys', true);
+    const s = await ok(['sign', '--key', `${k2}.key`, `${reg.host}/sig/twokeys@${appDigest}`], env);
     expect(s.stderr).toContain(`signed by ${k2}.key`);
-    expect((await sigManifest('team/app', appDigest)).layers).toHaveLength(2);
+    expect((await sigManifest('sig/twokeys', appDigest)).layers).toHaveLength(2);
     for (const k of [k1, k2]) {
-      const v = await ok(['verify', '--key', `${k}.pub`, `${reg.host}/team/app:v1`], env);
+      const v = await ok(['verify', '--key', `${k}.pub`, `${reg.host}/sig/twokeys:v1`], env);
       expect(v.stderr).toContain('1 signature verified');
       expect(v.stderr).toContain('(1 other signature not verified: signature)');
     }
-    const again = await ok(['sign', '--key', `${k1}.key`, `${reg.host}/team/app:v1`], env);
+    const again = await ok(['sign', '--key', `${k1}.key`, `${reg.host}/sig/twokeys:v1`], env);
     expect(again.stderr).toContain(`already signed by ${k1}.key`);
-    expect((await sigManifest('team/app', appDigest)).layers).toHaveLength(2);
+    expect((await sigManifest('sig/twokeys', appDigest)).layers).toHaveLength(2);
   });
 
   test('a key that never signed: exit 1 naming the failed check', async () => {
-    const v = await berth(['verify', '--key', `${k3}.pub`, `${reg.host}/team/app:v1`], { env });
+    await appIn('sig/otherkey', true);
+    const v = await berth(['verify', '--key', `${k3}.pub`, `${reg.host}/sig/otherkey:v1`], { env });
     expect(v.code).toBe(1);
     expect(v.stdout).toBe('');
     expect(v.stderr.split('\n').filter(Boolean)).toHaveLength(1);
@@ -148,10 +162,11 @@ describe('berth sign and verify against a real registry', () => {
   });
 
   test('a genuine signature for another image, copied to this one: exit 1, saying which digest it signs', async () => {
+    await appIn('sig/original', true);
     const dig = await pushImage(dir, `${reg.host}/team/copycat:v1`, env, 'copycat');
-    const m = await sigManifest('team/app', appDigest);
-    for (const l of [m.config, ...m.layers]) await putBlob(reg.host, 'team/copycat', await getBlob(reg.host, 'team/app', l.digest));
-    await putManifest(reg.host, 'team/copycat', sigTag(dig), (await getManifest(reg.host, 'team/app', sigTag(appDigest))).raw);
+    const m = await sigManifest('sig/original', appDigest);
+    for (const l of [m.config, ...m.layers]) await putBlob(reg.host, 'team/copycat', await getBlob(reg.host, 'sig/original', l.digest));
+    await putManifest(reg.host, 'team/copycat', sigTag(dig), (await getManifest(reg.host, 'sig/original', sigTag(appDigest))).raw);
     const v = await berth(['verify', '--key', `${k1}.pub`, `${reg.host}/team/copycat:v1`], { env });
     expect(v.code).toBe(1);
     expect(v.stderr).toContain(`(digest) signs ${appDigest}, not this image's ${dig}`);

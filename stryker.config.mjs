@@ -1,0 +1,51 @@
+// Stryker (mutation testing) over one source folder at a time; bench/mutation.sh drives it.
+// Not part of CI: a run takes from minutes (src/oci) to hours (all five folders) on 2 cores.
+//
+// The tests it runs are the ones that import src/ in-process. Tests that run the CLI bundle
+// (dist/lean/berth.cjs) in a child process cannot see an instrumented src/ file, so a mutant
+// that only those tests would kill counts here as survived or not covered: the score is a
+// floor for what the whole suite holds.
+const folder = process.env.BERTH_MUTATE ?? 'src/oci';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'jest',
+  testRunnerNodeArgs: ['--experimental-vm-modules'],
+  plugins: ['@stryker-mutator/jest-runner'],
+  jest: {
+    projectType: 'custom',
+    configFile: 'jest.config.js',
+    // Only the in-process test files; findRelatedTests then picks those importing the mutated file.
+    config: {
+      reporters: ['default'],
+      testMatch: [
+        '<rootDir>/test/oci/**/*.test.ts',
+        '<rootDir>/test/blob/**/*.test.ts',
+        '<rootDir>/test/release/plan.test.ts',
+        '<rootDir>/test/registry/unit.test.ts',
+        '<rootDir>/test/registry/faults.test.ts',
+        '<rootDir>/test/sign/format.test.ts',
+        '<rootDir>/test/sign/cosign-vectors.test.ts',
+        '<rootDir>/test/tags/{spec,compute,semver}.test.ts',
+        '<rootDir>/test/fs-errors/unit.test.ts',
+      ],
+    },
+    enableFindRelatedTests: true,
+  },
+  mutate: [`${folder}/**/*.ts`],
+  // Some in-process tests also start node on dist/ (the compiled modules); build it from the
+  // instrumented sources, so a child process sees the active mutant too (it reads the
+  // __STRYKER_ACTIVE_MUTANT__ variable the jest runner sets).
+  buildCommand: 'node hack/build.mjs',
+  // Static mutants (module-level constants) need a fresh module registry per mutant: too slow here.
+  ignoreStatic: true,
+  coverageAnalysis: 'perTest',
+  concurrency: 1,
+  timeoutMS: 5000, // on top of the test's own time (x1.5): a mutant that loops costs this much
+  tempDirName: `out/stryker-tmp-${folder.replaceAll('/', '-')}`, // one per folder: runs may overlap
+  cleanTempDir: 'always',
+  reporters: ['clear-text', 'progress', 'json', 'html'],
+  jsonReporter: { fileName: `out/mutation/${folder.replaceAll('/', '-')}.json` },
+  htmlReporter: { fileName: `out/mutation/${folder.replaceAll('/', '-')}.html` },
+  ignorePatterns: ['out', 'dist', 'bazel-*', '.git'],
+};
