@@ -5,6 +5,8 @@ import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { readFileHead } from '../blob/files.js';
+import { describeElf, elfMatchesPlatform, formatElf } from '../oci/elf.js';
+import { formatPlatform, type Platform } from '../oci/platform.js';
 import type { TarEntry } from '../blob/tar.js';
 import type { CopyStep } from '../dockerfile/dispatch.js';
 import { dockerfileError } from '../dockerfile/errors.js';
@@ -22,6 +24,9 @@ export interface CopyInput {
   epoch: number;
   /** A scratch folder for downloads and extracted archives. */
   work: string;
+  /** With `warn`: files copied that are ELF programs for another platform than this are warned of. */
+  platform?: Platform;
+  warn?: (line: string) => void;
 }
 
 interface Item {
@@ -91,6 +96,14 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
       } else {
         items.push({ dest, node: fileNode });
       }
+    }
+  }
+
+  if (input.platform && input.warn) {
+    for (const { dest, node } of items) {
+      if (node.type !== 'file') continue;
+      const elf = describeElf(await readHead(node, 64));
+      if (elf && !elfMatchesPlatform(elf, input.platform)) input.warn(`${input.file}:${step.line}: ${kw}: /${dest} is ${formatElf(elf)}, not a program for ${formatPlatform(input.platform)}, the image's platform`);
     }
   }
 

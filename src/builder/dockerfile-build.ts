@@ -146,7 +146,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
       };
       const image = engine
         ? withLabels(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), opts.labels, platform, opts)
-        : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`) });
+        : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`) });
       built[i] = { image, platform };
     };
     // One platform at a time: each layer's gzip already keeps every core busy, and several

@@ -40,6 +40,8 @@ export interface NativeOptions {
   level: number;
   epoch: number;
   work: string;
+  /** A warning about the build (a foreign ELF file copied into the target's image). */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -147,7 +149,9 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       const got = await opts.source(src, planned, layer.line, true);
       from = got instanceof FsTree ? got : await got.tree();
     }
-    return copyEntries({ step: layer, file: df.file, from, target, epoch: opts.epoch, work });
+    // Only the target's files run on its platform: a builder stage may hold cross-compiled ones.
+    const check = planned === opts.plan.target && opts.warn ? { platform: planned.platform, warn: opts.warn } : {};
+    return copyEntries({ step: layer, file: df.file, from, target, epoch: opts.epoch, work, ...check });
   };
 
   return (await stage(opts.plan.target.stage.index)).image;

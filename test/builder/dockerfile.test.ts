@@ -356,3 +356,21 @@ describe('RUN through an engine', () => {
     }
   }, 300_000);
 });
+
+describe('foreign programs copied into the image', () => {
+  it('warns once of an ELF file for another platform copied into the target stage; none for its own platform', async () => {
+    const ctx = join(dir, 'elf-ctx');
+    await mkdir(ctx, { recursive: true });
+    // /bin/busybox is an x86-64 program on this machine's Debian (busybox-static).
+    await writeFile(join(ctx, 'app'), await readFile('/bin/busybox'));
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM --platform=$BUILDPLATFORM scratch AS builder\nCOPY app /out/app\nFROM scratch\nCOPY --from=builder /out/app /app\n');
+    const arm = await berth(['build', '--dockerfile', join(ctx, 'Dockerfile'), '-p', 'linux/arm64', '-o', join(dir, 'elf-arm64.tar')], { cwd: ctx });
+    expect(arm.code).toBe(0);
+    const warnings = arm.stderr.split('\n').filter((l) => l.includes('warning'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('Dockerfile:4: COPY: /app is ELF 64-bit LSB x86-64 (linux/amd64), not a program for linux/arm64');
+    const amd = await berth(['build', '--dockerfile', join(ctx, 'Dockerfile'), '-p', 'linux/amd64', '-o', join(dir, 'elf-amd64.tar')], { cwd: ctx });
+    expect(amd.code).toBe(0);
+    expect(amd.stderr).not.toContain('warning');
+  });
+});
