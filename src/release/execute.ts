@@ -10,6 +10,7 @@ import { isIndexMediaType, formatOf } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
 import type { Registries } from '../registry/index.js';
 import { toWritableContent } from '../transport/copy.js';
+import { withFsErrors } from '../blob/fs-errors.js';
 import { checkLayout } from '../transport/layout-check.js';
 import { writeLayout, type LayoutEntry } from '../transport/layout-write.js';
 import type { Artifact } from '../transport/image.js';
@@ -162,7 +163,8 @@ async function executeLayout(plan: ReleasePlan, dir: string): Promise<ReleaseRes
   for (const c of plan.components) {
     entries.push({ content: await toWritableContent(c.artifact, c.name), refNames: plan.tags.length ? plan.tags.map((t) => `${c.name}:${t}`) : [c.name] });
   }
-  await writeLayout(dir, entries);
+  // A file-system failure names the layout the user gave, not berth's work folder in it.
+  await withFsErrors(dir, () => writeLayout(dir, entries));
   await checkLayout(dir, entries);
   const results = plan.components.map((c, i) =>
     baseResult(c, false, [

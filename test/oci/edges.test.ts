@@ -34,7 +34,10 @@ describe('references', () => {
     }
     expect(parseReference(`quay.io/org/app@${D}`)).toEqual({ registry: 'quay.io', repository: 'org/app', digest: D });
     expect(parseReference('quay.io/org/app')).toEqual({ registry: 'quay.io', repository: 'org/app', tag: 'latest' });
-    expect(parseReference('Host/app:v1').registry).toBe('Host'); // upper case names a host
+    // A host needs a dot, a port or to be localhost; upper case alone does not make one (a
+    // push to such a name could only fail), so it is a repository path, which is lower case.
+    expect(parseReference('Host.example/app:v1').registry).toBe('Host.example');
+    expect(() => parseReference('Host/app:v1')).toThrow('"Host" must be lowercase letters, digits and separators (a registry host needs a dot or a port)');
     expect(parseReference('org/app:v1').registry).toBe('docker.io');
   });
 });
