@@ -18,7 +18,7 @@ export interface RetryPolicy {
   deadlineMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { retries: 4, timeoutRetries: 1, baseDelayMs: 250, maxDelayMs: 8_000, maxRetryAfterMs: 60_000, deadlineMs: 300_000 };
+export const DEFAULT_RETRY: RetryPolicy = { retries: 6, timeoutRetries: 1, baseDelayMs: 250, maxDelayMs: 8_000, maxRetryAfterMs: 60_000, deadlineMs: 300_000 };
 
 export interface RetryInfo {
   /** What is being tried, e.g. "blob sha256:… to host/repo". */

@@ -305,7 +305,7 @@ describe('progress rendering', () => {
 
 describe('the lean push entry reads flags as the full CLI does', () => {
   test('defaults and every transfer flag', () => {
-    expect(parseLeanPush(['push', 'a.tar', 'r.io/x:v1'])).toEqual({ source: 'a.tar', target: 'r.io/x:v1', json: false, debug: false, jobs: 4, retries: 4, timeout: 30, quiet: false });
+    expect(parseLeanPush(['push', 'a.tar', 'r.io/x:v1'])).toEqual({ source: 'a.tar', target: 'r.io/x:v1', json: false, debug: false, jobs: 4, retries: 6, timeout: 30, quiet: false });
     expect(parseLeanPush(['push', '--jobs', '2', 'a.tar', '--insecure-registry', 'h:1', '--insecure-registry=h:2', 'r.io/x', '--quiet', '--json', '--debug', '--retries=0', '--cache-dir', 'c', '--timeout', '2.5'])).toEqual({
       source: 'a.tar', target: 'r.io/x', json: true, debug: true, jobs: 2, retries: 0, timeout: 2.5, quiet: true, 'insecure-registry': ['h:1', 'h:2'], 'cache-dir': 'c',
     });
