@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -31,10 +32,14 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 export async function streamToFileAtomic(path: string, source: Readable): Promise<void> {
   const tmp = tempPathFor(path);
   const untrack = trackScratch(tmp);
+  const out = createWriteStream(tmp);
   try {
-    await pipeline(source, createWriteStream(tmp));
+    await pipeline(source, out);
     await rename(tmp, path);
   } catch (err) {
+    // The file is opened asynchronously: a source failing first would otherwise have the
+    // temporary file created after it was removed. Wait until the stream has closed.
+    if (!out.closed) await once(out, 'close').catch(() => {});
     await rm(tmp, { force: true }).catch(() => {}); // the first error is the one to report
     throw err;
   } finally {

@@ -63,6 +63,10 @@ export class LayerPathChecker {
     const all = parts(name);
     const base = all[all.length - 1] ?? '';
     if (BAD_WHITEOUTS.has(base)) throw this.unsafe(`entry ${show} is a whiteout of its own directory or its parent`);
+    // A name that climbs above the root as written is refused whatever symlinks it passes
+    // (moby refuses these outright; GNU tar -P with a dangling symlink in it was seen to escape).
+    let depth = 0;
+    for (const p of all) if ((depth += p === '..' ? -1 : 1) < 0) throw this.unsafe(`entry ${show} climbs above the layer root`);
 
     const at = this.attempt(() => this.walk([], all, false, { hops: 0 }), (err) => this.throughMessage(show, err));
     const location = at.join('/');
