@@ -8,5 +8,6 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 120000,
   globalSetup: '<rootDir>/test/helpers/check-tools.js',
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/fuzz-seed.ts'],
   reporters: ['default', '<rootDir>/test/helpers/totals-reporter.js'],
 };
