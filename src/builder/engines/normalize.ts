@@ -279,7 +279,7 @@ export function normalizeConfig(config: ImageConfig, diffIDs: readonly Digest[],
   if (Object.keys(container).length) out.config = container;
   out.history = (config.history ?? []).map((h, i) => {
     const entry: HistoryEntry = { created };
-    if (h.created_by) entry.created_by = i < baseHistory ? h.created_by : unwrapBuildkit(h.created_by);
+    if (h.created_by) entry.created_by = i < baseHistory ? h.created_by : canonicalCreatedBy(h.created_by);
     if (h.author) entry.author = h.author;
     if (h.comment && i < baseHistory) entry.comment = h.comment;
     if (h.empty_layer) entry.empty_layer = true;
@@ -305,10 +305,20 @@ function normalizeContainerConfig(c: ContainerConfig): ContainerConfig {
   return out as ContainerConfig;
 }
 
-/** BuildKit records `RUN /bin/sh -c cmd # buildkit`; buildah and classic Docker `/bin/sh -c cmd`. */
-function unwrapBuildkit(createdBy: string): string {
-  const m = /^RUN (.*) # buildkit$/s.exec(createdBy);
-  return m ? m[1]! : createdBy;
+/**
+ * One text per instruction, whichever engine wrote it: BuildKit records `RUN /bin/sh -c cmd #
+ * buildkit` and `COPY src /dest # buildkit`; buildah and classic Docker `/bin/sh -c cmd` and
+ * `/bin/sh -c #(nop) COPY file:<hash> in /dest ` (each hashing the files its own way). A RUN
+ * keeps its command, a COPY or ADD becomes `COPY /dest`, anything else its instruction with
+ * the engine's prefix and spacing dropped.
+ */
+export function canonicalCreatedBy(createdBy: string): string {
+  const run = /^RUN (.*) # buildkit$/s.exec(createdBy);
+  if (run) return run[1]!;
+  const text = createdBy.replace(/ # buildkit$/, '').replace(/^\/bin\/sh -c #\(nop\)\s*/, '').trim();
+  const copy = /^(COPY|ADD)\s.*?(\S+)$/s.exec(text);
+  if (copy) return `${copy[1]} ${copy[2]}`;
+  return text.startsWith('/bin/sh -c ') ? text : text.replace(/\s+/g, ' ');
 }
 
 function engineOutput(opts: NormalizeOptions, what: string): OperationalError {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { normalizeImage, RUN_MOUNT_POINTS } from '../../../src/builder/engines/normalize.js';
+import { canonicalCreatedBy, normalizeImage, RUN_MOUNT_POINTS } from '../../../src/builder/engines/normalize.js';
 import type { Digest } from '../../../src/oci/digest.js';
 import { MediaType } from '../../../src/oci/mediatype.js';
 import type { ImageConfig } from '../../../src/oci/manifest.js';
@@ -233,4 +233,18 @@ describe('normalizeImage', () => {
     const device = await normalize(engineImage([await tarOf([{ name: 'dev/null', type: 'character-device' }])])).catch((e: unknown) => e);
     expect(device).toMatchObject({ code: 'ENGINE_FAILED', exitCode: 1, message: 'test-engine output layer 1: entry "dev/null" is a character-device, which berth does not write into layers' });
   });
+});
+
+describe('history text, one per instruction whichever engine wrote it', () => {
+  const H = 'a'.repeat(64);
+  test.each([
+    ['RUN /bin/sh -c echo hi # buildkit', '/bin/sh -c echo hi'],
+    ['/bin/sh -c echo hi', '/bin/sh -c echo hi'],
+    [`/bin/sh -c #(nop) COPY file:${H} in /app `, 'COPY /app'],
+    ['COPY --from=builder /out/app /app # buildkit', 'COPY /app'],
+    [`/bin/sh -c #(nop) ADD dir:${H} in /opt/ `, 'ADD /opt/'],
+    ['/bin/sh -c #(nop)  ENV K=v', 'ENV K=v'],
+    ['ENV K=v', 'ENV K=v'],
+    ['/bin/sh -c #(nop)  CMD ["/app"]', 'CMD ["/app"]'],
+  ])('%j -> %j', (engine, canonical) => expect(canonicalCreatedBy(engine)).toBe(canonical));
 });
