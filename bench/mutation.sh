@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing (Stryker 9 with its jest runner) over berth's core folders, one at a time.
 # Not in CI: slow on purpose. Usage: bench/mutation.sh [FOLDER...] (default: the five below).
-# Environment: CONCURRENCY (default 1; the machine is shared). Prints each folder's score and
+# Environment: CONCURRENCY (default 1; the machine is shared); BERTH_MUTATE_QUICK=1 leaves out the
+# in-process tests that start a registry (stryker.config.mjs), for a quicker, lower floor. Prints each folder's score and
 # writes the reports under out/mutation/ (FOLDER.json, FOLDER.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
