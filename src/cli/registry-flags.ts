@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkHostPort, CONFIG_FILE, loadConfig, MIRRORS_ENV, mirrorsFromEnv, parseMirror, type RegistryMirror } from '../config/index.js';
+import { checkHostPort, CONFIG_FILE, loadConfig, type BerthConfig, MIRRORS_ENV, mirrorsFromEnv, parseMirror, type RegistryMirror } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import { defaultCacheDir } from '../registry/cache.js';
@@ -56,26 +56,24 @@ export function parseRegistryReference(text: string, what: string): Reference {
 }
 
 /** Mirrors to read by digest from first: $BERTH_REGISTRY_MIRRORS, then `registry-mirrors` of ./berth.yaml. */
-async function registryMirrors(io: CliIO): Promise<RegistryMirror[]> {
+function registryMirrors(io: CliIO, config: BerthConfig): RegistryMirror[] {
   let fromEnv: RegistryMirror[];
   try {
     fromEnv = mirrorsFromEnv(io.env[MIRRORS_ENV]);
   } catch (err) {
     throw new UsageError('BAD_ENV', (err as Error).message);
   }
-  const config = await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE });
   return [...fromEnv, ...(config['registry-mirrors'] ?? []).map((m) => parseMirror(m) as RegistryMirror)];
 }
 
-/** Hosts to reach over plain HTTP: `--insecure-registry`, and `insecure-registries` of ./berth.yaml. */
-async function insecureRegistries(args: RegistryArgs, io: CliIO): Promise<string[]> {
+/** `--insecure-registry` hosts, checked (before berth.yaml is read, so a bad flag is named first). */
+function insecureFlags(args: RegistryArgs): string[] {
   const fromFlags = (args['insecure-registry'] ?? []).flatMap((h) => h.split(',')).filter((h) => h !== '');
   for (const h of fromFlags) {
     const why = checkHostPort(h);
     if (why) throw new UsageError('BAD_FLAG', `--insecure-registry: ${why}`);
   }
-  const config = await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE });
-  return [...new Set([...fromFlags, ...(config['insecure-registries'] ?? [])])];
+  return fromFlags;
 }
 
 /** Reads stdin whole, without its final newline (a password piped in). */
@@ -102,13 +100,16 @@ export async function parseCreds(text: string, flag: string, io: CliIO): Promise
 
 /** RegistryOptions from the flags, ./berth.yaml and the environment. Debug lines never carry credentials. */
 export async function registryOptions(args: RegistryArgs & Partial<TransferArgs> & GlobalArgs, io: CliIO, credsByHost?: Map<string, Credential>): Promise<RegistryOptions> {
-  const insecure = await insecureRegistries(args, io);
+  const fromFlags = insecureFlags(args);
+  // ./berth.yaml is read once for both of its registry keys.
+  const config = await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE });
+  const insecure = [...new Set([...fromFlags, ...(config['insecure-registries'] ?? [])])];
   const creds = args.creds !== undefined ? await parseCreds(args.creds, '--creds', io) : undefined;
   const given = (host: string) => credsByHost?.get(host) ?? creds;
   if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64)) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
   if (args.retries !== undefined && (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 20)) throw new UsageError('BAD_FLAG', `--retries: ${args.retries} is not a whole number from 0 to 20`);
   if (args.timeout !== undefined && !(Number.isFinite(args.timeout) && args.timeout > 0 && args.timeout <= 3600)) throw new UsageError('BAD_FLAG', `--timeout: ${args.timeout} is not a number of seconds above 0 and up to 3600`);
-  const mirrors = await registryMirrors(io);
+  const mirrors = registryMirrors(io, config);
   return {
     env: io.env,
     insecure,
