@@ -21,6 +21,11 @@ export function checkLocalName(value: string): string | undefined {
   return undefined;
 }
 
+/** The name `load` and `build` give an image: `images.local-name` with `{{ .Name }}` filled in. */
+export function localImageName(template: string | undefined, name: string): string {
+  return (template ?? '{{ .Name }}:latest').replaceAll('{{ .Name }}', name);
+}
+
 const registries = list(string({ check: checkRegistry }));
 
 export const imagesSpec = section({

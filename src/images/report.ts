@@ -1,8 +1,11 @@
 /**
  * What `berth images push` did, for the tools around it: kyma image-builder's build report
  * (`--report FILE`), GitHub Actions' step summary and outputs, and one line per image for
- * people. Pure: it renders outcomes; the CLI writes them.
+ * people. The renderings are pure; writeOutcomeFiles writes the files.
  */
+import { resolve } from 'node:path';
+import { writeFileAtomic } from '../blob/atomic.js';
+import { appendGithubFiles } from '../release/index.js';
 
 export interface ImageOutcome {
   /** The image's name, with `-<variant>` for a variant. */
@@ -84,4 +87,10 @@ export function githubOutputs(outcomes: readonly ImageOutcome[]): string {
   const architectures = one ? JSON.stringify(one.platforms) : JSON.stringify(Object.fromEntries(outcomes.map((o) => [o.name, o.platforms])));
   const digest = one ? (one.digest ?? '') : JSON.stringify(Object.fromEntries(outcomes.map((o) => [o.name, o.digest ?? ''])));
   return `images=${JSON.stringify(images)}\narchitectures=${architectures}\ndigest=${digest}\n`;
+}
+
+/** Writes the report file (`--report`, when given) and the GitHub Actions files, when it names them. */
+export async function writeOutcomeFiles(outcomes: readonly ImageOutcome[], opts: { report?: string; cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
+  if (opts.report !== undefined) await writeFileAtomic(resolve(opts.cwd, opts.report), reportFile(outcomes));
+  await appendGithubFiles(opts.env, summaryMarkdown(outcomes), githubOutputs(outcomes));
 }

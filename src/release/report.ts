@@ -122,12 +122,17 @@ export function githubOutputs(result: ReleaseResult): string {
 
 /** Appends the step summary and the outputs to the files GitHub Actions names, when it names them. */
 export async function writeGithubFiles(result: ReleaseResult, env: NodeJS.ProcessEnv): Promise<void> {
+  await appendGithubFiles(env, summaryMarkdown(result), githubOutputs(result));
+}
+
+/** Appends to GITHUB_STEP_SUMMARY and GITHUB_OUTPUT, where GitHub Actions names them; one error line naming the file. */
+export async function appendGithubFiles(env: NodeJS.ProcessEnv, summary: string, outputs: string): Promise<void> {
   const append = async (file: string | undefined, name: string, text: string) => {
     if (!file) return;
     await appendFile(file, text).catch((err: NodeJS.ErrnoException) => {
       throw new OperationalError('IO', `${name} (${file}): cannot append to it (${err.code ?? err.message})`, { cause: err });
     });
   };
-  await append(env.GITHUB_STEP_SUMMARY, 'GITHUB_STEP_SUMMARY', summaryMarkdown(result));
-  await append(env.GITHUB_OUTPUT, 'GITHUB_OUTPUT', githubOutputs(result));
+  await append(env.GITHUB_STEP_SUMMARY, 'GITHUB_STEP_SUMMARY', summary);
+  await append(env.GITHUB_OUTPUT, 'GITHUB_OUTPUT', outputs);
 }

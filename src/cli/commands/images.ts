@@ -1,10 +1,10 @@
-import { resolve } from 'node:path';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../../config/index.js';
+import { localImageName } from '../../config/images.js';
 import { UsageError } from '../../errors.js';
 import { jobType as jobTypeOf } from '../../images/job-type.js';
 import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
-import { githubOutputs, outcomeLines, reportFile, summaryMarkdown, type ImageOutcome } from '../../images/report.js';
+import { outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../images/report.js';
 import { buildFolder, listImages, loadFolderImage, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
 import { chooseTargets, renderImageTags, type Targets } from '../../images/targets.js';
 import { contentHashTag } from '../../images/content-hash.js';
@@ -17,8 +17,6 @@ import { parseCompressionLevel, parseFormat, parseKeyValues, sourceDateEpoch } f
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
 import { chooseSigners } from '../sign-flags.js';
-import { writeFileAtomic } from '../../blob/atomic.js';
-import { appendFile } from 'node:fs/promises';
 
 const ACTIONS = ['list', 'build', 'push', 'load'] as const;
 const ENGINES = ['auto', 'native', 'buildah', 'docker'] as const;
@@ -121,8 +119,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
     // A registry is optional for list (present per platform) and load (pull before building):
     // where none applies here (job-type registries outside CI), they go without.
     const targets = args.action === 'push' || args.restricted ? chosen() : optionalTargets(chosen);
-    const localTemplate = config['local-name'] ?? '{{ .Name }}:latest';
-    const localName = (name: string) => localTemplate.replaceAll('{{ .Name }}', name);
+    const localName = (name: string) => localImageName(config['local-name'], name);
 
     await withRegistries(registryOpts, async (registries) => {
       switch (args.action) {
@@ -189,8 +186,5 @@ function optionalTargets(chosen: () => Targets): Targets {
 }
 
 async function writeOutputs(args: ImagesArgs, io: CliIO, outcomes: ImageOutcome[]): Promise<void> {
-  if (args['dry-run']) return;
-  if (args.report !== undefined) await writeFileAtomic(resolve(io.cwd, args.report), reportFile(outcomes));
-  if (io.env.GITHUB_STEP_SUMMARY) await appendFile(io.env.GITHUB_STEP_SUMMARY, summaryMarkdown(outcomes));
-  if (io.env.GITHUB_OUTPUT) await appendFile(io.env.GITHUB_OUTPUT, githubOutputs(outcomes));
+  if (!args['dry-run']) await writeOutcomeFiles(outcomes, { ...(args.report !== undefined ? { report: args.report } : {}), cwd: io.cwd, env: io.env });
 }
