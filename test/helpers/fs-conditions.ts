@@ -5,9 +5,10 @@
  * (EACCES). Mounts are undone by `release()`; nothing here touches a path outside `dir`.
  */
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { cp, mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BERTH_BIN, type CliResult } from './cli.js';
+import { REPO_ROOT, type CliResult } from './cli.js';
 import { run } from './tools.js';
 
 export const IS_ROOT = process.getuid?.() === 0;
@@ -42,9 +43,26 @@ export async function fillUp(dir: string): Promise<void> {
   await run('sh', ['-c', `dd if=/dev/zero of=${join(dir, 'fill')} bs=4096 2>/dev/null || true`]);
 }
 
+let nobodyBin: Promise<string> | undefined;
+
+/**
+ * The built berth (bin/berth.js and its bundles) copied where `nobody` may read it: the
+ * checkout itself may sit in a folder only root can enter (CI clones into a mode-0700 one).
+ */
+function readableBerth(): Promise<string> {
+  return (nobodyBin ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-nobody-'));
+    await cp(join(REPO_ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
+    await cp(join(REPO_ROOT, 'dist', 'lean'), join(dir, 'dist', 'lean'), { recursive: true });
+    await cp(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
+    await run('chmod', ['-R', 'a+rX', dir]);
+    return join(dir, 'bin', 'berth.js');
+  })());
+}
+
 /** Runs the built berth as the user `nobody` (no capabilities), so permissions apply. */
-export function berthAsNobody(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const args = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BERTH_BIN, ...argv];
+export async function berthAsNobody(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const args = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, await readableBerth(), ...argv];
   return new Promise((resolve) => {
     execFile('setpriv', args, { cwd: opts.cwd, env: opts.env ?? { PATH: process.env.PATH, HOME: '/nonexistent' } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
