@@ -62,9 +62,11 @@ function readableBerth(): Promise<string> {
 
 /** Runs the built berth as the user `nobody` (no capabilities), so permissions apply. */
 export async function berthAsNobody(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const args = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, await readableBerth(), ...argv];
+  const bin = await readableBerth();
+  const args = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, bin, ...argv];
   return new Promise((resolve) => {
-    execFile('setpriv', args, { cwd: opts.cwd, env: opts.env ?? { PATH: process.env.PATH, HOME: '/nonexistent' } }, (err, stdout, stderr) => {
+    // Not the checkout's folder as cwd either (berth reads ./berth.yaml there): the copy's.
+    execFile('setpriv', args, { cwd: opts.cwd ?? join(bin, '..', '..'), env: opts.env ?? { PATH: process.env.PATH, HOME: '/nonexistent' } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
