@@ -56,6 +56,8 @@ export interface DockerfileBuildOptions {
   target?: string;
   buildArgs: Record<string, string>;
   contexts: Record<string, ContextSource>;
+  /** Images the Dockerfile names by reference (as expanded: `FROM ${BASE}:${TAG}`) that berth has elsewhere (`berth images`' local bases). */
+  knownImages?: Record<string, BaseSpec>;
   engine: EngineChoice;
   commitSha?: string;
   labels: Record<string, string>;
@@ -135,6 +137,8 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
           if (c.kind === 'dir') return dirTree(c.path);
           return imageOf(key(src.name), c.base, stage.platform, where, contents);
         }
+        const known = opts.knownImages && Object.hasOwn(opts.knownImages, src.ref) ? opts.knownImages[src.ref] : undefined;
+        if (known) return imageOf(key(`known ${src.ref}`), known, stage.platform, where, contents);
         let ref;
         try {
           ref = parseReference(src.ref, { what: 'FROM', strict: false });
@@ -166,8 +170,8 @@ function withLabels(image: Image, labels: Record<string, string>, platform: Plat
   return { ...image, ...assembled };
 }
 
-/** `.dockerignore` of the context, or `<Dockerfile>.dockerignore` beside the Dockerfile, which wins. */
-async function readIgnore(dockerfilePath: string, contextDir: string): Promise<IgnoreRules> {
+/** `.dockerignore` of the context, or `<Dockerfile>.dockerignore` beside the Dockerfile, which wins (the content hash of `berth images` reads the same). */
+export async function readIgnore(dockerfilePath: string, contextDir: string): Promise<IgnoreRules> {
   for (const path of [`${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
     const text = await readFile(path, 'utf8').catch(() => undefined);
     if (text !== undefined) return IgnoreRules.parse(text, path);

@@ -8,10 +8,24 @@
  *     registries:                                   # by CI job type (kyma's image-builder)
  *       presubmit: [dev.example/images]
  *       postsubmit: [prod.example/images]
- *       restricted: [restricted.example/images]     # used instead with --restricted
+ *       restricted:                                 # used instead with --restricted (a list: both job types)
+ *         presubmit: [restricted.example/images-dev]
+ *         postsubmit: [restricted.example/images-prod]
+ *       pull:                                       # printed URIs: where people pull what was pushed
+ *         restricted.example/images-dev: restricted.example/dev
+ *     platforms: [linux/amd64, linux/arm64]         # every image's default (else the host's)
+ *     builds:                                       # per-image settings, and images living elsewhere
+ *       test-infra/ginkgo:
+ *         dockerfile: images/ginkgo/Dockerfile      # relative to berth.yaml's folder
+ *         context: .                                # default: the Dockerfile's folder
+ *         platforms: [linux/amd64]
+ *         build-args: {GO_VERSION: "1.22"}
+ *         build-arg-file: images/ginkgo/envs
+ *         tags: ["{{ .ShortSHA }}"]
  */
 import { checkRegistry } from './registry.js';
-import { list, section, string } from './schema.js';
+import { parsePlatform } from '../oci/platform.js';
+import { configError, list, record, section, string, type Spec } from './schema.js';
 
 /** Why a local-name template is unusable, or undefined: it must name the image (`{{ .Name }}`). */
 export function checkLocalName(value: string): string | undefined {
@@ -27,10 +41,47 @@ export function localImageName(template: string | undefined, name: string): stri
 }
 
 const registries = list(string({ check: checkRegistry }));
+const byJob = section({ presubmit: registries, postsubmit: registries });
+
+/** `restricted:` as a list (both job types) or by job type, as the unrestricted ones. */
+const restricted: Spec<{ presubmit?: string[]; postsubmit?: string[] }> = {
+  type: 'a list of registries or a mapping of presubmit/postsubmit lists',
+  shape: `either(${registries.shape}|${byJob.shape})`,
+  read(node, where) {
+    if (node.kind === 'seq') {
+      const all = registries.read(node, where);
+      return { presubmit: all, postsubmit: all };
+    }
+    if (node.kind === 'map') return byJob.read(node, where);
+    throw configError(where, node.line, 'want a list of registries, or presubmit: and postsubmit: lists');
+  },
+};
+
+const platform = string({
+  check: (v) => {
+    try {
+      parsePlatform(v);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  },
+});
+
+const build = section({
+  dockerfile: string(),
+  context: string(),
+  platforms: list(platform),
+  'build-args': record(string({ coerce: true })),
+  'build-arg-file': string(),
+  tags: list(string({ coerce: true })),
+});
 
 export const imagesSpec = section({
   dir: string(),
   registry: string({ check: checkRegistry }),
   'local-name': string({ check: checkLocalName }),
-  registries: section({ presubmit: registries, postsubmit: registries, restricted: registries }),
+  registries: section({ presubmit: registries, postsubmit: registries, restricted, pull: record(string({ check: checkRegistry }), { keyType: 'registries' }) }),
+  platforms: list(platform),
+  builds: record(build, { keyType: 'image names' }),
 });

@@ -1,19 +1,20 @@
 /**
  * An image folder's `build_binaries` (MicroShift's side-images): an executable run from the
  * image's folder, with TARGETARCH, TARGETOS, TARGETPLATFORM (and TARGETVARIANT) set, before
- * the image is built for that platform. It runs only when needed: when it never ran here for
- * the platform, when a file it wrote last time is missing or changed, or when the folder's
- * other files changed since. What it wrote is found by comparing the folder before and after,
- * and recorded in berth's cache folder; those outputs are left out of the content hash (they
- * follow from the inputs), so the hash is the same before and after a run, on any machine.
+ * the image is built for that platform. What it writes is declared: `build_binaries.outputs`
+ * beside it holds ignore patterns (default `bin/`, MicroShift's folder). Those outputs are
+ * left out of the content hash everywhere, so the hash is a function of the sources, the
+ * same on every machine whatever ran before; a run that changes any other file is an error
+ * naming it. It runs only when needed: when it never ran here for the platform, when a
+ * file it wrote last time is missing or changed, or when the folder's other files changed.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OperationalError } from '../errors.js';
+import { OperationalError, UsageError } from '../errors.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
 import type { HashedFile } from './content-hash.js';
-import { folderFiles, type Excluded } from './folder-files.js';
+import { folderFiles } from './folder-files.js';
 import type { ImageFolder } from './folder.js';
 
 interface Record {
@@ -26,7 +27,6 @@ type Records = { [platform: string]: Record };
 
 export interface BuildBinariesOptions {
   cacheDir: string;
-  excluded?: Excluded;
   /** One line of the script's output; the caller prefixes and prints it. */
   log: (line: string) => void;
   env?: NodeJS.ProcessEnv;
@@ -38,7 +38,7 @@ const digestOf = (files: readonly HashedFile[]): string => createHash('sha256').
 
 function recordPath(cacheDir: string, folder: ImageFolder): string {
   const key = createHash('sha256').update(folder.dir).digest('hex').slice(0, 32);
-  return join(cacheDir, 'build-binaries', `${folder.name}-${key}.json`);
+  return join(cacheDir, 'build-binaries', `${key}.json`);
 }
 
 async function readRecords(path: string): Promise<Records> {
@@ -47,13 +47,6 @@ async function readRecords(path: string): Promise<Records> {
   } catch {
     return {};
   }
-}
-
-const allOutputs = (recs: Records): Set<string> => new Set(Object.values(recs).flatMap((r) => r.outputs.map((o) => o.path)));
-
-/** What the last runs here wrote, for any platform (left out of the content hash), or none. */
-export async function recordedOutputs(folder: ImageFolder, cacheDir: string): Promise<Set<string>> {
-  return allOutputs(await readRecords(recordPath(cacheDir, folder)));
 }
 
 // Runs for one folder never overlap (each compares the folder before and after itself).
@@ -67,19 +60,22 @@ export function runBuildBinaries(folder: ImageFolder, platform: Platform, opts: 
   return next;
 }
 
+/** The folder's files split by build_binaries.outputs. */
+async function split(folder: ImageFolder): Promise<{ inputs: HashedFile[]; outputs: HashedFile[] }> {
+  const all = await folderFiles(folder.dir);
+  const isOutput = (f: HashedFile) => folder.outputs?.matches(f.path) ?? false;
+  return { inputs: all.filter((f) => !isOutput(f)), outputs: all.filter(isOutput) };
+}
+
 async function runOnce(folder: ImageFolder, platform: Platform, opts: BuildBinariesOptions): Promise<boolean> {
   if (!folder.buildBinaries) return false;
   const file = recordPath(opts.cacheDir, folder);
   const recs = await readRecords(file);
   const rec = recs[formatPlatform(platform)];
-  // Every platform's outputs are outputs, not inputs (one platform's run may leave another's files).
-  const recorded = allOutputs(recs);
-  const excluded = opts.excluded ?? (() => false);
-  const before = await folderFiles(folder.dir, excluded);
-  const inputs = before.filter((f) => !recorded.has(f.path));
-  const current = new Map(before.map((f) => [f.path, f]));
-  const outputsIntact = rec !== undefined && rec.outputs.every((o) => JSON.stringify(current.get(o.path)) === JSON.stringify(o));
-  if (!opts.force && rec && rec.inputs === digestOf(inputs) && outputsIntact) return false;
+  const before = await split(folder);
+  const current = new Map(before.outputs.map((f) => [f.path, JSON.stringify(f)]));
+  const outputsIntact = rec !== undefined && rec.outputs.every((o) => current.get(o.path) === JSON.stringify(o));
+  if (!opts.force && rec && rec.inputs === digestOf(before.inputs) && outputsIntact) return false;
 
   const env = {
     ...(opts.env ?? process.env),
@@ -104,14 +100,19 @@ async function runOnce(folder: ImageFolder, platform: Platform, opts: BuildBinar
     throw new OperationalError('BUILD_BINARIES_FAILED', `${folder.name}/build_binaries (${formatPlatform(platform)}) ${why}; its output is above`);
   }
 
-  const after = await folderFiles(folder.dir, excluded);
-  const beforeByPath = new Map(inputs.map((f) => [f.path, JSON.stringify(f)]));
+  const after = await split(folder);
+  const was = new Map(before.inputs.map((f) => [f.path, JSON.stringify(f)]));
+  const now = new Map(after.inputs.map((f) => [f.path, JSON.stringify(f)]));
+  const changed = [...new Set([...was.keys(), ...now.keys()])].filter((p) => was.get(p) !== now.get(p)).sort();
+  if (changed.length) {
+    throw new UsageError('BAD_IMAGE_FOLDER', `${folder.name}/build_binaries (${formatPlatform(platform)}) changed ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` and ${changed.length - 3} more` : ''}, which build_binaries.outputs does not declare (default: bin/); declare its outputs there`);
+  }
   const mine = new Set((rec?.outputs ?? []).map((o) => o.path));
-  const outputs = after.filter((f) => mine.has(f.path) || (!recorded.has(f.path) && beforeByPath.get(f.path) !== JSON.stringify(f)));
-  const outputPaths = new Set([...outputs.map((o) => o.path), ...recorded]);
-  recs[formatPlatform(platform)] = { inputs: digestOf(after.filter((f) => !outputPaths.has(f.path))), outputs };
+  const outputs = after.outputs.filter((f) => mine.has(f.path) || current.get(f.path) !== JSON.stringify(f));
+  recs[formatPlatform(platform)] = { inputs: digestOf(after.inputs), outputs };
   await mkdir(join(opts.cacheDir, 'build-binaries'), { recursive: true });
-  await writeFile(`${file}.tmp`, JSON.stringify(recs));
-  await rename(`${file}.tmp`, file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(recs));
+  await rename(tmp, file);
   return true;
 }

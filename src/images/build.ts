@@ -1,18 +1,26 @@
 /**
  * Building an image folder's images through `berth build --dockerfile`'s builder: each image
  * for each platform asked for, its local bases first (for the same platform), each once per
- * run however many images need it. A local base reaches the Dockerfile as a named build
- * context of its name (`FROM base` in images/app/Dockerfile is images/base, built here), so
- * no registry is involved; an ImageSource platform is the image it names, by digest.
- * `build_binaries` runs before an image's first build for a platform, when needed.
+ * run however many images need it. An image whose content hash and platform were built here
+ * before (berth's cache folder, `images/`) or are in the registry under its hash tag is taken
+ * from there, never rebuilt: a local base too, so `cli` is built FROM `base-image` pulled by
+ * its hash. A local base reaches the Dockerfile under the reference the Dockerfile names it by
+ * (`FROM base-image`, `FROM ${BASE_IMAGE_URL}:${BASE_IMAGE_TAG}`), in every engine; an
+ * ImageSource platform is the image it names, by digest. `build_binaries` runs before an
+ * image's first build for a platform, when needed.
  */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { buildDockerfile, type ContextSource } from '../builder/dockerfile-build.js';
+import type { BaseSpec } from '../builder/build.js';
+import { buildDockerfile } from '../builder/dockerfile-build.js';
 import type { EngineChoice } from '../builder/engines/engine.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js';
-import { formatReference } from '../oci/reference.js';
+import { formatReference, parseReference } from '../oci/reference.js';
+import type { Registries } from '../registry/index.js';
 import type { Image } from '../transport/image.js';
 import { directoryFiles } from '../transport/layout-files.js';
 import { readLayout } from '../transport/layout-read.js';
@@ -20,6 +28,7 @@ import type { RegistryOptions } from '../transport/registry.js';
 import { selectImage } from '../transport/select.js';
 import { runBuildBinaries } from './build-binaries.js';
 import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
+import { presence, type Presence } from './presence.js';
 
 /** How images are built, whatever the run. */
 export interface BuildSettings {
@@ -32,53 +41,88 @@ export interface BuildSettings {
   jobs: number;
   /** One line of output about `image` (a build's warnings, an engine's or build_binaries' output). */
   log: (image: string, line: string) => void;
-  commitSha?: string;
 }
 
 export interface ImagesBuildOptions extends BuildSettings {
-  /** A scratch folder of the run (each image's layout lives under it). */
+  /** A scratch folder of the run (each build's layout is made under it). */
   work: string;
   cacheDir: string;
+  /** Where images are taken from by their hash tag when there (`<registry>/<name>:<tag>`). */
+  reuse?: { registry: string; registries: Registries };
 }
 
+/** Where one platform of an image came from in this run. */
+export type Origin = 'built' | 'cache' | 'registry' | 'taken';
+
 const platformKey = (p: Platform) => formatPlatform(p).replaceAll('/', '-');
-const keyOf = (i: Pick<PlannedImage, 'name' | 'variant'>) => (i.variant ? `${i.name}-${i.variant.name}` : i.name);
+export const keyOf = (i: Pick<PlannedImage, 'name' | 'variant'>) => (i.variant ? `${i.name}-${i.variant.name}` : i.name);
+
+/** The folder of berth's cache holding an image's build for one platform: the content hash and what shapes the bytes. */
+function cachedDir(cacheDir: string, image: PlannedImage, p: Platform, s: BuildSettings): string {
+  const key = createHash('sha256').update(JSON.stringify([image.hash, s.format, s.compressionLevel, s.epoch])).digest('hex').slice(0, 40);
+  return join(cacheDir, 'images', `${key}-${platformKey(p)}`);
+}
+
+interface Got {
+  image: Image;
+  /** How a Dockerfile FROM it reads it. */
+  spec: BaseSpec;
+  origin: Origin;
+}
 
 /** A builder for one plan: `build(image, platforms)` gives each platform's image, building what it needs first. */
-export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { build: (image: PlannedImage, platforms: readonly PlannedPlatform[]) => Promise<Image[]> } {
-  const memo = new Map<string, Promise<Image>>();
-  const binaries = new Map<string, Promise<boolean>>();
+export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { build: (image: PlannedImage, platforms: readonly PlannedPlatform[]) => Promise<Image[]>; origins: Map<string, Origin> } {
+  const memo = new Map<string, Promise<Got>>();
+  const origins = new Map<string, Origin>();
+  const asked = new Map<string, Promise<Presence>>();
   const limit = pLimit(Math.max(1, opts.jobs));
   const plainOf = (name: string) => plan.images.find((i) => i.name === name && !i.variant) ?? plan.images.find((i) => i.name === name)!;
 
-  const contextFor = async (dep: string, platform: Platform): Promise<ContextSource> => {
-    const base = plainOf(dep);
-    const p = base.platforms.find((x) => platformMatches(platform, x.platform)) ?? { platform, source: base.platforms[0]!.source };
-    if (p.taken) return { kind: 'image', base: { kind: 'location', location: { kind: 'registry', ref: p.taken.ref } } };
-    await one(base, p);
-    return { kind: 'image', base: { kind: 'location', location: { kind: 'layout', dir: join(opts.work, keyOf(base)), name: platformKey(platform) } } };
+  const inRegistry = async (image: PlannedImage, p: Platform): Promise<Got | undefined> => {
+    if (!opts.reuse) return undefined;
+    const where = `${opts.reuse.registry}/${image.name}:${image.tag}`;
+    let have = asked.get(where);
+    if (!have) asked.set(where, (have = presence(opts.reuse.registries, parseReference(where, { what: 'registry' })).catch(() => ({ platforms: [] }))));
+    const h = await have;
+    if (!h.artifact || !h.platforms.some((x) => platformMatches(p, x))) return undefined;
+    const img = await selectImage(h.artifact, p, where);
+    const ref = parseReference(where, { what: 'registry' });
+    return { image: img, spec: { kind: 'location', location: { kind: 'registry', ref: { ...ref, tag: undefined, digest: img.digest } } }, origin: 'registry' };
   };
 
-  const one = (image: PlannedImage, p: PlannedPlatform): Promise<Image> => {
+  const one = (image: PlannedImage, p: PlannedPlatform): Promise<Got> => {
     const key = `${keyOf(image)}@${formatPlatform(p.platform)}`;
     let done = memo.get(key);
     if (done) return done;
-    done = (async () => {
-      if (p.taken) return p.taken.image;
-      const bbKey = `${image.name}@${formatPlatform(p.platform)}`;
-      let bb = binaries.get(bbKey);
-      if (!bb) binaries.set(bbKey, (bb = runBuildBinaries(image.folder, p.platform, { cacheDir: opts.cacheDir, log: (l) => opts.log(image.name, `build_binaries: ${l}`) })));
-      await bb;
-      const contexts: Record<string, ContextSource> = {};
-      for (const dep of image.deps) contexts[dep] = await contextFor(dep, p.platform);
-      const dir = join(opts.work, keyOf(image));
+    done = (async (): Promise<Got> => {
+      if (p.taken) return { image: p.taken.image, spec: { kind: 'location', location: { kind: 'registry', ref: p.taken.ref } }, origin: 'taken' };
+      const cached = cachedDir(opts.cacheDir, image, p.platform, opts);
+      const fromCache = async (): Promise<Got> => ({
+        image: await selectImage(await readLayout(directoryFiles(cached), platformKey(p.platform)), p.platform, `${keyOf(image)} ${formatPlatform(p.platform)}`),
+        spec: { kind: 'location', location: { kind: 'layout', dir: cached, name: platformKey(p.platform) } },
+        origin: 'cache',
+      });
+      if (existsSync(join(cached, 'index.json'))) return fromCache();
+      const remote = await inRegistry(image, p.platform);
+      if (remote) return remote;
+
+      await runBuildBinaries(image.folder, p.platform, { cacheDir: opts.cacheDir, log: (l) => opts.log(image.name, `build_binaries: ${l}`) });
+      const knownImages: Record<string, BaseSpec> = {};
+      for (const [ref, dep] of Object.entries(image.aliases)) {
+        const base = plainOf(dep);
+        const bp = base.platforms.find((x) => platformMatches(p.platform, x.platform)) ?? { platform: p.platform, source: base.platforms[0]?.source ?? { kind: 'dockerfile' as const, file: 'Dockerfile' } };
+        knownImages[ref] = (await one(base, bp)).spec;
+      }
+      const dir = join(opts.work, `${keyOf(image).replaceAll('/', '_')}-${platformKey(p.platform)}`);
       await limit(() =>
         buildDockerfile({
           dockerfile: join(image.folder.dir, p.source.file),
-          context: image.folder.dir,
+          dockerfileName: `${image.name}/${p.source.file}`,
+          context: image.folder.context,
           platforms: [p.platform],
           buildArgs: image.buildArgs,
-          contexts,
+          contexts: {},
+          knownImages,
           engine: opts.engine,
           labels: {},
           tags: [],
@@ -88,25 +132,32 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
           output: { kind: 'layout', dir, name: platformKey(p.platform) },
           registry: opts.registry,
           log: (line) => opts.log(keyOf(image), line),
-          ...(opts.commitSha ? { commitSha: opts.commitSha } : {}),
+          ...(image.commitSha !== undefined ? { commitSha: image.commitSha } : {}),
         }),
       );
-      const where = `${keyOf(image)} ${formatPlatform(p.platform)}`;
-      return selectImage(await readLayout(directoryFiles(dir), platformKey(p.platform)), p.platform, where);
+      // Kept by content hash (a rename: whole or not at all; another run's copy is as good).
+      await mkdir(join(opts.cacheDir, 'images'), { recursive: true });
+      await rename(dir, cached).catch(async () => {
+        await rm(dir, { recursive: true, force: true });
+      });
+      const got = await fromCache();
+      return { ...got, origin: 'built' };
     })();
+    done.then((g) => origins.set(key, g.origin), () => {});
     memo.set(key, done);
     return done;
   };
 
-  return { build: (image, platforms) => Promise.all(platforms.map((p) => one(image, p))) };
+  return { build: async (image, platforms) => (await Promise.all(platforms.map((p) => one(image, p)))).map((g) => g.image), origins };
 }
 
-/** Every planned image for every planned platform, built (for `berth images build`). */
-export async function buildAll(plan: ImagesPlan, opts: ImagesBuildOptions): Promise<Map<PlannedImage, Image[]>> {
+/** Every planned image for every planned platform, built or taken (for `berth images build`). */
+export async function buildAll(plan: ImagesPlan, opts: ImagesBuildOptions): Promise<{ built: Map<PlannedImage, Image[]>; origins: Map<string, Origin> }> {
   const builder = imagesBuilder(plan, opts);
   const out = new Map<PlannedImage, Image[]>();
-  await Promise.all(plan.images.filter((i) => i.wanted).map(async (i) => out.set(i, await builder.build(i, i.platforms))));
-  return out;
+  const wanted = plan.images.filter((i) => i.wanted && i.platforms.length);
+  await Promise.all(wanted.map(async (i) => out.set(i, await builder.build(i, i.platforms))));
+  return { built: new Map(wanted.filter((i) => out.has(i)).map((i) => [i, out.get(i)!])), origins: builder.origins };
 }
 
 export const describeTaken = (p: PlannedPlatform): string => (p.taken ? formatReference(p.taken.ref) : p.source.file);

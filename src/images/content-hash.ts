@@ -1,15 +1,15 @@
 /**
  * An image folder's content hash: one sha256 over everything the image is made from, so the
  * same inputs give the same tag on every machine and any change gives another. It covers the
- * folder's files after `.dockerignore` (paths, kinds, modes, bytes or link targets), the build
- * args and variant, the hashes of local images it is built FROM, the digests ImageSources
+ * build context's files after the build's ignore file (paths, kinds, modes, bytes or link
+ * targets), the Dockerfiles' texts, the build args and variant, the hashes of local images it is built FROM, the digests ImageSources
  * resolved to, and berth's build-format version. Not the platforms: the hash names an index
  * that gains platforms as they are built.
  */
 import { createHash } from 'node:crypto';
 
 /** Bumped when berth would build the same inputs into different bytes. */
-export const BUILD_FORMAT_VERSION = 'berth-images/1';
+export const BUILD_FORMAT_VERSION = 'berth-images/2';
 
 export interface HashedFile {
   /** Slash-separated, relative to the image's folder. */
@@ -23,6 +23,8 @@ export interface HashedFile {
 
 export interface HashInputs {
   files: readonly HashedFile[];
+  /** Each Dockerfile's file name with the sha256 of its text (it may live outside the context). */
+  dockerfiles?: Readonly<Record<string, string>>;
   buildArgs: Readonly<Record<string, string>>;
   variant?: string;
   /** Local images it is built FROM, by name, with their content hashes. */
@@ -39,6 +41,7 @@ export function contentHash(inputs: HashInputs): string {
   const canonical = JSON.stringify([
     BUILD_FORMAT_VERSION,
     files.map((f) => [f.path, f.kind, f.mode, f.content ?? '']),
+    byKey(inputs.dockerfiles ?? {}),
     byKey(inputs.buildArgs),
     inputs.variant ?? '',
     byKey(inputs.localBases),

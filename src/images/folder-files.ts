@@ -98,7 +98,7 @@ function hashPool(size: number): { hash: (path: string) => Promise<string>; clos
 }
 
 /** The folder's entries (not the folder itself), sorted by path. */
-export async function folderFiles(root: string, excluded: Excluded = () => false): Promise<HashedFile[]> {
+export async function folderFiles(root: string, excluded: Excluded = () => false, descendExcluded = true): Promise<HashedFile[]> {
   const found: { rel: string; abs: string; kind: HashedFile['kind']; mode: number; size: number }[] = [];
   const walk = async (relDir: string): Promise<void> => {
     const names = (await readdir(join(root, relDir))).sort();
@@ -109,7 +109,7 @@ export async function folderFiles(root: string, excluded: Excluded = () => false
       const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : undefined;
       if (!kind || excluded(rel, kind === 'dir')) {
         // A folder left out may still hold exceptions (`!dir/keep`); Docker walks into it too.
-        if (kind === 'dir') await walk(rel);
+        if (kind === 'dir' && descendExcluded) await walk(rel);
         continue;
       }
       found.push({ rel, abs, kind, mode: st.mode & 0o7777, size: st.size });

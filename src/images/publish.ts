@@ -5,7 +5,7 @@
  * everything read back). An image the registry holds whole, on every tag, costs one HEAD per
  * tag and writes nothing.
  */
-import { UsageError } from '../errors.js';
+import { OperationalError, UsageError } from '../errors.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
 import { formatReference, parseReference, type Reference } from '../oci/reference.js';
@@ -36,6 +36,12 @@ export interface PublishOptions {
   notary?: { specs: readonly SignerSpec[]; configFile: string; env: Readonly<Record<string, string | undefined>> };
   /** Called when one image is done, for progress lines. */
   onOutcome?: (o: ImageOutcome) => void;
+  /** The repository people pull from for a pushed one (`images.registries.pull`), for printed URIs. */
+  pull?: (repository: string) => string;
+  /** Also publish each platform's image as its own repository `NAME-ARCH` (release --arch-suffixed-repos). */
+  archSuffix?: boolean;
+  /** Whether `repository@digest` carries a signature already (an earlier run's); default: its cosign tag `sha256-<hex>.sig` exists. */
+  signedBefore?: (repository: string, digest: string) => Promise<boolean>;
 }
 
 function repoRef(target: string, name: string, tag: string): Reference {
@@ -56,9 +62,10 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
   // (a re-run would find the image up to date and not sign it).
   if (opts.notary && !opts.dryRun) for (const spec of opts.notary.specs) await checkNotarySigner(spec, { configFile: opts.notary.configFile, env: opts.notary.env });
   const outcomes: ImageOutcome[] = [];
+  const wanted = plan.images.filter((i) => i.wanted);
   // Every image's index is asked for at once: a push with nothing to do is one round of HEADs.
   const asked = new Map<string, Promise<Presence>>();
-  for (const image of plan.images.filter((i) => i.wanted)) {
+  for (const image of wanted) {
     for (const target of opts.targets) {
       const ref = repoRef(target, image.name, image.tag);
       const p = presence(opts.registries, ref);
@@ -66,27 +73,58 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
       asked.set(formatReference(ref), p);
     }
   }
-  for (const image of plan.images.filter((i) => i.wanted)) {
+  const failed = new Set<string>();
+  const willSign = !!(opts.sign?.signers.length || opts.notary?.specs.length);
+  // One image failing does not stop the others; those built FROM it are skipped.
+  for (const image of wanted) {
     const tags = imageTags(image, opts.tags(image));
-    const outcome: ImageOutcome = { name: displayName(image), contentHash: image.hash, repositories: [], platforms: [], added: [], tags, status: 'up-to-date', signed: false };
-    try {
-      for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome, asked);
-      if (opts.notary && outcome.status === 'published' && outcome.digest && outcome.size !== undefined) {
-        const targets = outcome.repositories.flatMap((repository) => tags.map((tag) => ({ repository, tag, digest: outcome.digest as Digest, size: outcome.size! })));
-        for (const spec of opts.notary.specs) await notarySign(spec, targets, { configFile: opts.notary.configFile, env: opts.notary.env });
-        outcome.signed = true;
+    const outcome: ImageOutcome = { name: displayName(image), contentHash: image.hash, repositories: [], platforms: [], added: [], built: [], tags, status: 'up-to-date', signed: false };
+    const brokenBase = image.deps.find((d) => failed.has(d));
+    if (brokenBase !== undefined || image.platforms.length === 0) {
+      outcome.status = 'skipped';
+      outcome.error = brokenBase !== undefined ? `not built: its base ${brokenBase} failed` : `no platform to build: ${image.notes.join('; ')}`;
+      if (brokenBase !== undefined) failed.add(image.name);
+    } else {
+      try {
+        for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome, asked);
+        if (opts.notary && !opts.dryRun && outcome.status === 'published' && outcome.digest && outcome.size !== undefined) {
+          const targets = outcome.repositories.flatMap((repository) => tags.map((tag) => ({ repository, tag, digest: outcome.digest as Digest, size: outcome.size! })));
+          for (const spec of opts.notary.specs) await notarySign(spec, targets, { configFile: opts.notary.configFile, env: opts.notary.env });
+          outcome.signed = true;
+          outcome.signedBy = 'this run';
+        }
+        if (opts.dryRun && outcome.status === 'planned' && willSign) outcome.wouldSign = [...outcome.repositories];
+        if (willSign && !outcome.signed && outcome.digest && outcome.status !== 'planned') {
+          const before = opts.signedBefore ?? ((repo: string, digest: string) => hasCosignSignature(opts.registries, repo, digest));
+          const all = await Promise.all(outcome.repositories.map((r) => before(r, outcome.digest!).catch(() => false)));
+          if (all.length && all.every(Boolean)) {
+            outcome.signed = true;
+            outcome.signedBy = 'before';
+          }
+        }
+      } catch (err) {
+        outcome.status = 'failed';
+        outcome.error = (err as Error).message;
+        failed.add(image.name);
       }
-    } catch (err) {
-      outcome.status = 'failed';
-      outcome.error = (err as Error).message;
-      outcomes.push(outcome);
-      opts.onOutcome?.(outcome);
-      throw Object.assign(err as Error, { outcomes });
     }
+    if (opts.pull) outcome.pullRepositories = outcome.repositories.map(opts.pull);
     outcomes.push(outcome);
     opts.onOutcome?.(outcome);
   }
+  const bad = outcomes.filter((o) => o.status === 'failed' || (o.status === 'skipped' && failed.has(o.name)));
+  if (bad.length) {
+    const first = bad.find((o) => o.status === 'failed') ?? bad[0]!;
+    const err = new OperationalError('REGISTRY', `${bad.length} of ${outcomes.length} images not published (${bad.map((o) => o.name).join(', ')}); ${first.name}: ${first.error ?? 'failed'}`);
+    throw Object.assign(err, { outcomes });
+  }
   return outcomes;
+}
+
+/** Whether the repository holds cosign's signature tag for `digest`. */
+async function hasCosignSignature(registries: Registries, repository: string, digest: string): Promise<boolean> {
+  const ref = parseReference(`${repository}:x`, { what: 'repository' });
+  return (await registries.client(ref.registry).headManifest(ref.repository, `${digest.replace(':', '-')}.sig`)) !== undefined;
 }
 
 async function publishTo(image: PlannedImage, target: string, tags: string[], opts: PublishOptions, outcome: ImageOutcome, asked: ReadonlyMap<string, Promise<Presence>>): Promise<void> {
@@ -101,12 +139,18 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
     outcome.digest = have.digest;
     outcome.size = have.artifact ? (have.artifact.kind === 'index' ? have.artifact.raw.length : have.artifact.manifestRaw.length) : undefined;
     outcome.platforms = have.platforms.map(formatPlatform);
-    if (stale.length === 0 || opts.dryRun) return;
+    if (stale.length === 0) return;
+    if (opts.dryRun) {
+      outcome.status = 'planned';
+      outcome.wouldTag = [...(outcome.wouldTag ?? []), ...stale.map((t) => `${ref.registry}/${ref.repository}:${t}`)];
+      return;
+    }
   }
   if (opts.dryRun) {
     outcome.status = 'planned';
     outcome.platforms = [...have.platforms, ...missing.map((m) => m.platform)].map(formatPlatform);
     outcome.added = missing.map((m) => formatPlatform(m.platform));
+    outcome.wouldTag = [...(outcome.wouldTag ?? []), ...tags.map((t) => `${ref.registry}/${ref.repository}:${t}`)];
     return;
   }
 
@@ -128,7 +172,7 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
     components: [{ name: image.name, where: image.name, sources }],
     tags,
     destination: { kind: 'registries', registries: [target] },
-    archSuffixedRepos: false,
+    archSuffixedRepos: opts.archSuffix ?? false,
     format: opts.format,
     ...(opts.sign ? { sign: { signers: opts.sign.signers.map((s) => s.name), recursive: opts.sign.recursive } } : {}),
   });
@@ -142,5 +186,6 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
   outcome.platforms = c.platforms.map((p) => p.platform);
   outcome.added = [...new Set([...outcome.added, ...missing.map((m) => formatPlatform(m.platform))])];
   outcome.signed = (c.signatures ?? []).length > 0;
+  if (outcome.signed) outcome.signedBy = 'this run';
 }
 

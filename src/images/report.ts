@@ -21,21 +21,34 @@ export interface ImageOutcome {
   /** Platforms built (or taken from an ImageSource) and pushed in this run. */
   added: string[];
   tags: string[];
-  /** `planned`: a dry run found platforms or tags to push. */
-  status: 'published' | 'up-to-date' | 'planned' | 'failed';
+  /** Platforms built here in this run (the rest of `added` was reused: berth's cache, an ImageSource). */
+  built?: string[];
+  /** `planned`: a dry run found platforms or tags to push; `skipped`: not attempted (its base failed, or no platform to build). */
+  status: 'published' | 'up-to-date' | 'planned' | 'failed' | 'skipped';
+  /** Signed, by this run or before (a signature was there already). */
   signed: boolean;
+  signedBy?: 'this run' | 'before';
+  /** A dry run: every `repository:tag` a real run would write, and the repositories it would sign in. */
+  wouldTag?: string[];
+  wouldSign?: string[];
+  /** Where people pull from, when it differs from where it was pushed (`images.registries.pull`). */
+  pullRepositories?: string[];
   error?: string;
 }
+
+const uris = (o: ImageOutcome) => (o.pullRepositories ?? o.repositories).flatMap((r) => o.tags.map((t) => `${r}:${t}`));
 
 /** kyma's build-report fields for one image. */
 export function buildReport(o: ImageOutcome): Record<string, unknown> {
   const [first] = o.repositories;
   return {
-    status: o.status === 'failed' ? 'Failed' : 'Succeeded',
+    status: o.status === 'failed' ? 'Failed' : o.status === 'skipped' ? 'Skipped' : 'Succeeded',
     pushed: o.status === 'published',
     signed: o.signed,
+    ...(o.signedBy ? { signed_by: o.signedBy } : {}),
+    built: o.built ?? [],
     image_name: o.name,
-    images_list: o.repositories.flatMap((r) => o.tags.map((t) => `${r}:${t}`)),
+    images_list: uris(o),
     digest: o.digest ?? '',
     tags: o.tags,
     repository_path: first ? first.slice(0, first.lastIndexOf('/')) : '',
@@ -54,11 +67,16 @@ export function reportFile(outcomes: readonly ImageOutcome[]): string {
 export function outcomeLines(outcomes: readonly ImageOutcome[]): string {
   return outcomes
     .map((o) => {
-      const where = o.repositories.map((r) => `${r}:${o.tags[0] ?? ''}`).join(', ');
+      const where = (o.pullRepositories ?? o.repositories).map((r) => `${r}:${o.tags[0] ?? ''}`).join(', ');
+      const signed = o.signed ? (o.signedBy === 'before' ? ', signed before' : ', signed') : '';
       if (o.status === 'failed') return `berth: ${o.name}: failed: ${o.error ?? 'unknown error'}\n`;
-      if (o.status === 'planned') return `berth: ${o.name}: would ${o.added.length ? `build ${o.added.join(', ')} and ` : ''}push to ${where} (dry run)\n`;
-      if (o.status === 'up-to-date') return `berth: ${o.name}: ${where} has ${o.platforms.join(', ')}; nothing to push\n`;
-      return `berth: ${o.name}: pushed ${o.added.join(', ')} to ${where} (${o.digest}${o.signed ? ', signed' : ''})\n`;
+      if (o.status === 'skipped') return `berth: ${o.name}: skipped: ${o.error ?? ''}\n`;
+      if (o.status === 'planned') {
+        const wr = o.wouldTag?.length ? `write ${o.wouldTag.join(', ')}` : `push to ${where}`;
+        return `berth: ${o.name}: would ${o.added.length ? `build ${o.added.join(', ')} and ` : ''}${wr}${o.wouldSign?.length ? ` and sign in ${o.wouldSign.join(', ')}` : ''} (dry run)\n`;
+      }
+      if (o.status === 'up-to-date') return `berth: ${o.name}: ${where} has ${o.platforms.join(', ')}; nothing to push${signed}\n`;
+      return `berth: ${o.name}: pushed ${o.added.join(', ')} to ${where} (${o.digest}${signed})\n`;
     })
     .join('');
 }
@@ -71,7 +89,7 @@ export function summaryMarkdown(outcomes: readonly ImageOutcome[]): string {
     '',
     '| Image | URIs | Architectures | Status |',
     '|---|---|---|---|',
-    ...outcomes.map((o) => `| ${cell(o.name)} | ${cell(o.repositories.flatMap((r) => o.tags.map((t) => `${r}:${t}`)).join('<br>'))} | ${cell(o.platforms.join(', '))} | ${o.status}${o.error ? `: ${cell(o.error)}` : ''} |`),
+    ...outcomes.map((o) => `| ${cell(o.name)} | ${cell(uris(o).join('<br>'))} | ${cell(o.platforms.join(', '))} | ${o.status}${o.error ? `: ${cell(o.error)}` : ''} |`),
     '',
     '',
   ].join('\n');
@@ -82,7 +100,7 @@ export function summaryMarkdown(outcomes: readonly ImageOutcome[]): string {
  * array (one image) or object (several), `digest` the digest (one image) or a JSON object.
  */
 export function githubOutputs(outcomes: readonly ImageOutcome[]): string {
-  const images = outcomes.flatMap((o) => o.repositories.flatMap((r) => o.tags.map((t) => `${r}:${t}`)));
+  const images = outcomes.flatMap(uris);
   const one = outcomes.length === 1 ? outcomes[0] : undefined;
   const architectures = one ? JSON.stringify(one.platforms) : JSON.stringify(Object.fromEntries(outcomes.map((o) => [o.name, o.platforms])));
   const digest = one ? (one.digest ?? '') : JSON.stringify(Object.fromEntries(outcomes.map((o) => [o.name, o.digest ?? ''])));

@@ -12,9 +12,8 @@ import { formatPlatform, platformMatches, type Platform } from '../oci/platform.
 import { parseReference } from '../oci/reference.js';
 import type { Registries } from '../registry/index.js';
 import type { ExecuteOptions } from '../release/execute.js';
-import { selectImage } from '../transport/select.js';
-import { buildAll, imagesBuilder, type BuildSettings, type ImagesBuildOptions } from './build.js';
-import { readImagesRoot } from './folder.js';
+import { buildAll, imagesBuilder, keyOf, type BuildSettings, type ImagesBuildOptions, type Origin } from './build.js';
+import { applyBuilds, discoverImages, flatName, type BuildEntry, type Skipped } from './folder.js';
 import { loadImage, type LoadTarget } from './load.js';
 import { planImages, type ImagesPlan, type PlannedImage } from './plan.js';
 import { presence } from './presence.js';
@@ -24,17 +23,44 @@ import type { ImageOutcome } from './report.js';
 export interface FolderOptions {
   dir: string;
   names: string[];
+  /** --platform. */
   platforms: Platform[];
+  /** images.platforms in berth.yaml. */
+  defaultPlatforms?: Platform[];
   variant?: string;
   buildArgs: Record<string, string>;
   cacheDir: string;
+  /** images.builds in berth.yaml, and its folder (paths are relative to it). */
+  builds?: BuildEntry[];
+  repo?: string;
+  commitSha?: string;
+  /** Registry prefixes published to (a FROM naming `<prefix>/<image>` is that local image). */
+  targets?: string[];
 }
 
 export type { BuildSettings };
 
-export async function planFolder(opts: FolderOptions, registries?: Registries): Promise<ImagesPlan> {
-  const all = await readImagesRoot(opts.dir);
-  return planImages({ all, names: opts.names, platforms: opts.platforms, ...(opts.variant !== undefined ? { variant: opts.variant } : {}), buildArgs: opts.buildArgs, hostPlatform: hostPlatform(), cacheDir: opts.cacheDir, ...(registries ? { registries } : {}) });
+export async function discoverFolder(opts: FolderOptions): Promise<{ all: Awaited<ReturnType<typeof applyBuilds>>; skipped: Skipped[] }> {
+  const found = await discoverImages(opts.dir);
+  const all = await applyBuilds(found.images, opts.builds ?? [], opts.repo ?? opts.dir);
+  return { all, skipped: found.skipped };
+}
+
+export async function planFolder(opts: FolderOptions, registries?: Registries): Promise<ImagesPlan & { skipped: Skipped[] }> {
+  const { all, skipped } = await discoverFolder(opts);
+  const plan = await planImages({
+    all,
+    names: opts.names,
+    platforms: opts.platforms,
+    ...(opts.defaultPlatforms ? { defaultPlatforms: opts.defaultPlatforms } : {}),
+    ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
+    buildArgs: opts.buildArgs,
+    hostPlatform: hostPlatform(),
+    ...(opts.commitSha !== undefined ? { commitSha: opts.commitSha } : {}),
+    ...(opts.targets ? { targets: opts.targets } : {}),
+    ...(registries ? { registries } : {}),
+  });
+  return { ...plan, skipped };
 }
 
 /** A work folder under the cache (same file system as the cache, removed after). */
@@ -48,7 +74,7 @@ async function withWork<T>(cacheDir: string, fn: (work: string) => Promise<T>): 
   }
 }
 
-const buildOptions = (s: BuildSettings, work: string, cacheDir: string): ImagesBuildOptions => ({ work, cacheDir, ...s });
+const buildOptions = (s: BuildSettings, work: string, cacheDir: string, reuse?: ImagesBuildOptions['reuse']): ImagesBuildOptions => ({ work, cacheDir, ...s, ...(reuse ? { reuse } : {}) });
 
 export interface ListedImage {
   name: string;
@@ -58,14 +84,16 @@ export interface ListedImage {
   platforms: string[];
   sources: Record<string, string>;
   deps: string[];
+  /** Default platforms it cannot build, left out. */
+  notes?: string[];
   /** Per platform, whether the registry's content-hash index has it (when a registry is known). */
   present?: Record<string, boolean>;
   repository?: string;
 }
 
-export async function listImages(opts: FolderOptions, registries: Registries | undefined, registry: string | undefined): Promise<ListedImage[]> {
+export async function listImages(opts: FolderOptions, registries: Registries | undefined, registry: string | undefined): Promise<{ images: ListedImage[]; skipped: Skipped[] }> {
   const plan = await planFolder(opts, registries);
-  return Promise.all(
+  const images = await Promise.all(
     plan.images.filter((x) => x.wanted).map(async (i) => {
       const entry: ListedImage = {
         name: i.name,
@@ -75,6 +103,7 @@ export async function listImages(opts: FolderOptions, registries: Registries | u
         platforms: i.platforms.map((p) => formatPlatform(p.platform)),
         sources: Object.fromEntries(i.platforms.map((p) => [formatPlatform(p.platform), p.taken ? `${p.source.file} (${p.taken.ref.registry}/${p.taken.ref.repository}@${p.taken.ref.digest})` : p.source.file])),
         deps: i.deps,
+        ...(i.notes.length ? { notes: i.notes } : {}),
       };
       if (registry && registries) {
         const ref = parseReference(`${registry}/${i.name}:${i.tag}`, { what: 'registry' });
@@ -85,6 +114,7 @@ export async function listImages(opts: FolderOptions, registries: Registries | u
       return entry;
     }),
   );
+  return { images, skipped: plan.skipped };
 }
 
 export interface BuiltImage {
@@ -93,20 +123,24 @@ export interface BuiltImage {
   output: string;
   digest: string;
   platforms: string[];
+  /** Per platform: built here, or reused (berth's cache, the registry by its hash, an ImageSource). */
+  origins: Record<string, Origin>;
 }
 
-/** Builds every wanted image for its platforms into `outputDir/<name>.tar` under its local name. */
-export async function buildFolder(opts: FolderOptions, s: BuildSettings, outputDir: string, localName: (name: string) => string, registries?: Registries): Promise<BuiltImage[]> {
+/** Builds (or reuses) every wanted image for its platforms into `outputDir/<name>.tar` under its local name. */
+export async function buildFolder(opts: FolderOptions, s: BuildSettings, outputDir: string, localName: (name: string) => string, registries?: Registries, registry?: string): Promise<BuiltImage[]> {
   const plan = await planFolder(opts, registries);
+  for (const i of plan.images.filter((x) => x.wanted && x.platforms.length === 0)) s.log('', `${keyOf(i)}: skipped: ${i.notes.join('; ')}`);
   return withWork(opts.cacheDir, async (work) => {
-    const built = await buildAll(plan, buildOptions(s, work, opts.cacheDir));
+    const { built, origins } = await buildAll(plan, buildOptions(s, work, opts.cacheDir, registry && registries ? { registry, registries } : undefined));
     const out: BuiltImage[] = [];
     for (const [image, images] of built) {
-      const name = image.variant ? `${image.name}-${image.variant.name}` : image.name;
-      const path = join(outputDir, `${name}.tar`);
+      const name = keyOf(image);
+      const path = join(outputDir, `${flatName(name)}.tar`);
       const ref = parseReference(localName(name), { what: 'images.local-name' });
       const w = await writeImages({ kind: 'tarball', path }, images.map((img, i) => ({ image: img, platform: image.platforms[i]!.platform })), [ref], s.format, s.epoch);
-      out.push({ name, tag: image.tag, output: path, digest: w.digest, platforms: w.images.map((x) => x.platform) });
+      const o = Object.fromEntries(image.platforms.map((p) => [formatPlatform(p.platform), origins.get(`${name}@${formatPlatform(p.platform)}`) ?? 'built']));
+      out.push({ name, tag: image.tag, output: path, digest: w.digest, platforms: w.images.map((x) => x.platform), origins: o });
     }
     return out;
   });
@@ -119,13 +153,35 @@ export interface PushSettings extends BuildSettings {
   sign?: ExecuteOptions['sign'];
   notary?: PublishOptions['notary'];
   onOutcome?: (o: ImageOutcome) => void;
+  pull?: PublishOptions['pull'];
+  archSuffix?: PublishOptions['archSuffix'];
+  /** Whether a signature is there already (signed by an earlier run). */
+  signedBefore?: PublishOptions['signedBefore'];
 }
 
 export async function pushFolder(opts: FolderOptions, s: PushSettings, registries: Registries): Promise<ImageOutcome[]> {
-  const plan = await planFolder(opts, registries);
+  const plan = await planFolder({ ...opts, targets: s.targets }, registries);
+  if (s.targets.length === 0) throw new UsageError('BAD_FLAG', 'no registry to push to: give --registry, or set images.registry (or images.registries by job type) in berth.yaml');
   return withWork(opts.cacheDir, async (work) => {
-    const builder = imagesBuilder(plan, buildOptions(s, work, opts.cacheDir));
-    return publishImages(plan, { registries, targets: s.targets, tags: s.tags, format: s.format, build: builder.build, dryRun: s.dryRun, ...(s.sign ? { sign: s.sign } : {}), ...(s.notary ? { notary: s.notary } : {}), ...(s.onOutcome ? { onOutcome: s.onOutcome } : {}) });
+    const builder = imagesBuilder(plan, buildOptions(s, work, opts.cacheDir, { registry: s.targets[0]!, registries }));
+    return publishImages(plan, {
+      registries,
+      targets: s.targets,
+      tags: s.tags,
+      format: s.format,
+      build: builder.build,
+      dryRun: s.dryRun,
+      ...(s.sign ? { sign: s.sign } : {}),
+      ...(s.notary ? { notary: s.notary } : {}),
+      onOutcome: (o) => {
+        const image = plan.images.find((i) => i.wanted && keyOf(i) === o.name);
+        o.built = image ? image.platforms.map((p) => formatPlatform(p.platform)).filter((p) => builder.origins.get(`${o.name}@${p}`) === 'built') : [];
+        s.onOutcome?.(o);
+      },
+      ...(s.pull ? { pull: s.pull } : {}),
+      ...(s.archSuffix ? { archSuffix: s.archSuffix } : {}),
+      ...(s.signedBefore ? { signedBefore: s.signedBefore } : {}),
+    });
   });
 }
 
@@ -133,31 +189,28 @@ export interface LoadOutcome {
   name: string;
   loadedAs: string;
   into: string;
-  /** Where the image came from: the registry (by its hash tag) or a build here. */
-  from: 'registry' | 'build';
+  /** Where the image came from: the registry (by its hash tag), berth's cache, or a build here. */
+  from: 'registry' | 'build' | 'cache';
   digest: string;
 }
 
-/** Pulls the image by its content-hash tag when `registry` has it for the platform, else builds it; then loads it. */
-export async function loadFolderImage(opts: FolderOptions, s: BuildSettings, registry: string | undefined, registries: Registries, target: LoadTarget, localName: (name: string) => string): Promise<LoadOutcome> {
-  if (opts.names.length !== 1) throw new UsageError('BAD_FLAG', 'load takes one image name');
+/** Each named image (or all): pulled by its content-hash tag when there for the platform, else reused or built; then loaded. */
+export async function loadFolderImages(opts: FolderOptions, s: BuildSettings, registry: string | undefined, registries: Registries, target: LoadTarget, localName: (name: string) => string): Promise<LoadOutcome[]> {
   const platform = opts.platforms[0] ?? hostPlatform();
   const plan = await planFolder({ ...opts, platforms: [platform] }, registries);
-  const image = plan.images.filter((i) => i.wanted).at(-1)!;
-  const name = image.variant ? `${image.name}-${image.variant.name}` : image.name;
-  const loadedAs = localName(name);
-  const ref = parseReference(loadedAs, { what: 'images.local-name' });
-  if (registry) {
-    const have = await presence(registries, parseReference(`${registry}/${image.name}:${image.tag}`, { what: 'registry' }));
-    if (have.artifact && have.platforms.some((h) => platformMatches(platform, h))) {
-      const img = await selectImage(have.artifact, platform, `${registry}/${image.name}:${image.tag}`);
-      const r = await loadImage(img, platform, ref, target, s.epoch);
-      return { name, loadedAs: r.name, into: r.into, from: 'registry', digest: img.digest };
-    }
-  }
+  const wanted = plan.images.filter((i) => i.wanted);
+  if (target.kind === 'location' && target.location.kind === 'tarball' && wanted.length > 1) throw new UsageError('BAD_FLAG', `--into ${target.location.path}: an image tarball holds one image here; give --into oci:DIR for ${wanted.length}`);
   return withWork(opts.cacheDir, async (work) => {
-    const [img] = await imagesBuilder(plan, buildOptions(s, work, opts.cacheDir)).build(image, image.platforms);
-    const r = await loadImage(img!, platform, ref, target, s.epoch);
-    return { name, loadedAs: r.name, into: r.into, from: 'build', digest: img!.digest };
+    const builder = imagesBuilder(plan, buildOptions(s, work, opts.cacheDir, registry ? { registry, registries } : undefined));
+    const out: LoadOutcome[] = [];
+    for (const image of wanted) {
+      const name = keyOf(image);
+      const ref = parseReference(localName(name), { what: 'images.local-name' });
+      const [img] = await builder.build(image, image.platforms);
+      const origin = builder.origins.get(`${name}@${formatPlatform(platform)}`) ?? 'built';
+      const r = await loadImage(img!, platform, ref, target, s.epoch);
+      out.push({ name, loadedAs: r.name, into: r.into, from: origin === 'registry' ? 'registry' : origin === 'cache' ? 'cache' : 'build', digest: img!.digest });
+    }
+    return out;
   });
 }

@@ -42,11 +42,23 @@ export function sourceFiles(image: string, names: readonly string[]): SourceFile
       continue;
     }
     const suffix = name.slice(dot + 1);
-    // Dockerfile.dockerignore is the Dockerfile's ignore file, not a platform.
-    if (suffix === 'dockerignore') continue;
+    // Dockerfile.dockerignore, Dockerfile.arm64.dockerignore: a Dockerfile's ignore file, not a platform.
+    if (suffix === 'dockerignore' || suffix.endsWith('.dockerignore')) continue;
     out.push({ kind, file: name, platform: suffixPlatform(suffix, `${image}/${name}`) });
   }
   return out;
+}
+
+/** Two sources for one level (a general Dockerfile and ImageSource, or both for one architecture): bad input, found before any request. */
+export function checkAmbiguity(image: string, sources: readonly SourceFile[]): void {
+  const levels = new Map<string, SourceFile[]>();
+  for (const s of sources) {
+    const key = s.platform ? formatPlatform(s.platform) : '';
+    levels.set(key, [...(levels.get(key) ?? []), s]);
+  }
+  for (const [key, level] of levels) {
+    if (level.length > 1) throw new UsageError('BAD_IMAGE_FOLDER', `${image}: both ${level.map((s) => s.file).join(' and ')} apply to ${key || 'every platform'}; keep one`);
+  }
 }
 
 /** The source for one platform, or a UsageError naming the image, the platform and what the folder has. */

@@ -13,7 +13,7 @@ import type { JobType } from './job-type.js';
 
 export interface ImagesRegistryConfig {
   registry?: string;
-  registries?: { presubmit?: string[]; postsubmit?: string[]; restricted?: string[] };
+  registries?: { presubmit?: string[]; postsubmit?: string[]; restricted?: { presubmit?: string[]; postsubmit?: string[] } };
 }
 
 export interface TargetsInput {
@@ -36,8 +36,14 @@ export function chooseTargets(input: TargetsInput): Targets {
   const byJob = input.config.registries ?? {};
   const defaultTag = byJob.presubmit !== undefined || byJob.postsubmit !== undefined;
   if (input.restricted) {
-    if (!byJob.restricted?.length) throw new UsageError('BAD_FLAG', '--restricted: berth.yaml names no images.registries.restricted');
-    return { registries: [...byJob.restricted], reason: 'images.registries.restricted (--restricted)', defaultTag };
+    const r = byJob.restricted ?? {};
+    if (!r.presubmit?.length && !r.postsubmit?.length) throw new UsageError('BAD_FLAG', '--restricted: berth.yaml names no images.registries.restricted');
+    // A pull request never writes into the restricted production repository.
+    const same = JSON.stringify(r.presubmit ?? []) === JSON.stringify(r.postsubmit ?? []);
+    if (!input.jobType && !same) throw new UsageError('BAD_FLAG', '--restricted: not in CI (no JOB_TYPE or GITHUB_EVENT_NAME), so neither restricted list applies: give --job-type presubmit|postsubmit');
+    const list = input.jobType ? r[input.jobType] : r.presubmit;
+    if (!list?.length) throw new UsageError('BAD_FLAG', `--restricted: berth.yaml names no images.registries.restricted.${input.jobType}`);
+    return { registries: [...list], reason: `images.registries.restricted${input.jobType && !same ? `.${input.jobType}` : ''} (--restricted)`, defaultTag };
   }
   if (input.flags.length) return { registries: [...new Set(input.flags)], reason: '--registry', defaultTag };
   if (input.jobType && byJob[input.jobType]?.length) return { registries: [...byJob[input.jobType]!], reason: `images.registries.${input.jobType} (a ${input.jobType} job)`, defaultTag };

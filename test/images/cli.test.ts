@@ -42,6 +42,7 @@ beforeAll(async () => {
     0o755,
   );
   await put('images/bin/Dockerfile', 'FROM scratch\nARG TARGETARCH\nCOPY out/$TARGETARCH/bin /bin/tool\n');
+  await put('images/bin/build_binaries.outputs', 'out/\n');
   await put('images/bin/src.c', 'int main(void) { return 0; }\n');
   await put('images/plain/Dockerfile', 'FROM scratch\nCOPY hello /hello\n');
   await put('images/plain/hello', 'hello\n');
@@ -82,8 +83,13 @@ describe('build_binaries', () => {
     expect((await images(['build', 'bin', '--platform', 'linux/amd64', '--platform', 'linux/arm64', '--output', out])).code).toBe(0);
     expect(await runs()).toHaveLength(2);
 
-    // An output missing: it runs again for that platform only.
+    // Nothing changed, the images are in berth's cache: taken from there (the script does not run either).
+    const reused = await images(['build', 'bin', '--platform', 'linux/amd64', '--platform', 'linux/arm64', '--output', out]);
+    expect(reused.stderr).toContain('linux/amd64: built here before, linux/arm64: built here before');
+
+    // An output missing, and a build needed (another cache of images): it runs again for that platform only.
     await rm(join(folder, 'out', 'arm64', 'bin'));
+    await rm(join(dir, 'cache', 'berth', 'images'), { recursive: true });
     expect((await images(['build', 'bin', '--platform', 'linux/amd64', '--platform', 'linux/arm64', '--output', out])).code).toBe(0);
     expect((await runs()).slice(2)).toEqual([`arm64 linux linux/arm64 ${folder}`]);
 
@@ -148,7 +154,7 @@ describe('berth images', () => {
       ['other', 'planned', ['linux/amd64']],
       ['plain', 'planned', ['linux/amd64']],
     ]);
-    expect(r.stderr).toContain(`berth: plain: would build linux/amd64 and push to ${proxy.host}/dry/plain:${outcomes[1]!.tags[0]} (dry run)`);
+    expect(r.stderr).toContain(`berth: plain: would build linux/amd64 and write ${proxy.host}/dry/plain:${outcomes[1]!.tags[0]} (dry run)`);
     await expect(readFile(report)).rejects.toThrow(/ENOENT/);
     await expect(run('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/dry/plain:${outcomes[1]!.tags[0]}`])).rejects.toThrow();
   });

@@ -145,11 +145,14 @@ describe('content hash', () => {
 });
 
 describe('registries and tags for a push', () => {
-  const config = { registry: 'reg.example/images', registries: { presubmit: ['dev.example/img'], postsubmit: ['prod.example/img', 'mirror.example/img'], restricted: ['secret.example/img'] } };
+  const config = { registry: 'reg.example/images', registries: { presubmit: ['dev.example/img'], postsubmit: ['prod.example/img', 'mirror.example/img'], restricted: { presubmit: ['secret.example/img-dev'], postsubmit: ['secret.example/img'] } } };
   test.each<[Parameters<typeof chooseTargets>[0], string[], string]>([
     [{ config, flags: [], jobType: 'presubmit', restricted: false }, ['dev.example/img'], 'images.registries.presubmit (a presubmit job)'],
     [{ config, flags: [], jobType: 'postsubmit', restricted: false }, ['prod.example/img', 'mirror.example/img'], 'images.registries.postsubmit (a postsubmit job)'],
-    [{ config, flags: [], jobType: 'postsubmit', restricted: true }, ['secret.example/img'], 'images.registries.restricted (--restricted)'],
+    [{ config, flags: [], jobType: 'postsubmit', restricted: true }, ['secret.example/img'], 'images.registries.restricted.postsubmit (--restricted)'],
+    // A pull request never writes into the restricted production repository.
+    [{ config, flags: [], jobType: 'presubmit', restricted: true }, ['secret.example/img-dev'], 'images.registries.restricted.presubmit (--restricted)'],
+    [{ config: { registries: { restricted: { presubmit: ['r.example/x'], postsubmit: ['r.example/x'] } } }, flags: [], restricted: true }, ['r.example/x'], 'images.registries.restricted (--restricted)'],
     [{ config, flags: ['x.example/y'], jobType: 'postsubmit', restricted: false }, ['x.example/y'], '--registry'],
     [{ config: { registry: 'reg.example/images' }, flags: [], restricted: false }, ['reg.example/images'], 'images.registry'],
   ])('%j', (input, registries, reason) => {

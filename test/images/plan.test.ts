@@ -42,7 +42,6 @@ const input = async (over: Partial<ImagesPlanInput> = {}): Promise<ImagesPlanInp
   platforms: [],
   buildArgs: {},
   hostPlatform: amd64,
-  cacheDir: join(root, '..', 'cache-unused'),
   ...over,
 });
 
@@ -51,7 +50,12 @@ describe('planning an image folder', () => {
     const plan = await planImages(await input());
     expect(plan.images.map((i) => `${i.name}${i.variant ? `-${i.variant.name}` : ''}${i.wanted ? '' : ' (base)'}`)).toEqual(['base', 'app', 'side', 'tool-full', 'tool-slim']);
     expect(plan.images.find((i) => i.name === 'tool')!.deps).toEqual(['app', 'base']);
-    expect(plan.images.find((i) => i.name === 'side')!.platforms.map((p) => `${p.platform.architecture}:${p.source.file}`)).toEqual(['amd64:Dockerfile.amd64', 'arm64:Dockerfile.aarch64']);
+    // The host's platform by default; images.platforms widens it, each file serving its own.
+    expect(plan.images.find((i) => i.name === 'side')!.platforms.map((p) => `${p.platform.architecture}:${p.source.file}`)).toEqual(['amd64:Dockerfile.amd64']);
+    const wide = await planImages(await input({ defaultPlatforms: [amd64, parsePlatform('linux/arm64'), parsePlatform('linux/ppc64le')] }));
+    const side = wide.images.find((i) => i.name === 'side')!;
+    expect(side.platforms.map((p) => `${p.platform.architecture}:${p.source.file}`)).toEqual(['amd64:Dockerfile.amd64', 'arm64:Dockerfile.aarch64']);
+    expect(side.notes).toEqual(['linux/ppc64le left out: no file of side builds it (Dockerfile.aarch64, Dockerfile.amd64)']);
   });
 
   test('a base not asked for is planned too, as a base', async () => {

@@ -106,7 +106,10 @@ describe('berth images push', () => {
     await put('images/side/Dockerfile.amd64', 'FROM scratch\nCOPY side.txt /side.txt\n');
     await put('images/side/side.txt', 'amd64 side\n');
     await put('images/side/ImageSource.aarch64', `# upstream arm64 build\n${registry.host}/upstream/side:v1\n`);
-    const r = await images(['push', 'side', '--registry', `${reg}/ms`, '--json']);
+    // The host's platform by default: a .<arch> file adds a platform, it does not narrow the default.
+    const host = await images(['list', 'side', '--json']);
+    expect((JSON.parse(host.stdout) as { platforms: string[] }[])[0]!.platforms).toEqual(['linux/amd64']);
+    const r = await images(['push', 'side', '--registry', `${reg}/ms`, '--platform', 'linux/amd64', '--platform', 'linux/arm64', '--json']);
     expect(r.code).toBe(0);
     const [outcome] = JSON.parse(r.stdout) as { tags: string[]; digest: string; platforms: string[] }[];
     expect(outcome!.platforms.sort()).toEqual(['linux/amd64', 'linux/arm64']);
@@ -233,7 +236,8 @@ describe('berth images load and build', () => {
   test('load pulls by the content hash when the registry has it, else builds; podman has it under the local name', async () => {
     const pe = await podmanEnv();
     expect((await images(['push', 'base', '--registry', `${reg}/gv`])).code).toBe(0);
-    const fromRegistry = await images(['load', 'base', '--registry', `${reg}/gv`, '--into', 'podman'], pe);
+    // A fresh cache folder (another machine): only the registry has it.
+    const fromRegistry = await images(['load', 'base', '--registry', `${reg}/gv`, '--into', 'podman'], { ...pe, XDG_CACHE_HOME: join(dir, 'cache-load-fresh') });
     expect(fromRegistry.code).toBe(0);
     expect(fromRegistry.stderr).toContain('pulled by its content hash');
     await put('images/fresh/Dockerfile', 'FROM base\nCOPY x /x\n');

@@ -5,7 +5,9 @@ import { UsageError } from '../../errors.js';
 import { jobType as jobTypeOf } from '../../images/job-type.js';
 import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
 import { outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../images/report.js';
-import { buildFolder, listImages, loadFolderImage, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
+import { buildFolder, listImages, loadFolderImages, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
+import { readArgFile } from '../../images/folder.js';
+import { gitIn } from '../../status/git.js';
 import { chooseTargets, renderImageTags, type Targets } from '../../images/targets.js';
 import { contentHashTag } from '../../images/content-hash.js';
 import { parsePlatform } from '../../oci/platform.js';
@@ -29,6 +31,8 @@ interface ImagesArgs extends RegistryArgs {
   platform?: string[];
   variant?: string;
   'build-arg'?: string[];
+  'build-arg-file'?: string;
+  'arch-suffixed-repos': boolean;
   engine: (typeof ENGINES)[number];
   registry?: string[];
   tag?: string[];
@@ -63,12 +67,14 @@ export const imagesCommand = defineCommand<ImagesArgs>({
     registryFlags(
       y
         .positional('action', { choices: ACTIONS, demandOption: true, describe: 'list: hashes, tags, platforms; build: image tarballs; push: what the registry lacks; load: into docker, podman or a file' })
-        .positional('names', { type: 'string', array: true, describe: 'image names (folder names); none with --all' })
+        .positional('names', { type: 'string', array: true, describe: 'image names (folder paths such as basic/busybox, or basic_busybox); none with --all' })
         .option('all', { type: 'boolean', default: false, describe: 'every image of the folder' })
         .option('dir', { type: 'string', describe: 'the image folder (default: images.dir in berth.yaml, else images)' })
         .option('platform', { type: 'string', array: true, describe: "os/arch[/variant] to build, repeatable (default: each image's Dockerfile.<arch>/ImageSource.<arch> platforms, else the host's)" })
         .option('variant', { type: 'string', describe: 'build only this variant of variants.yaml' })
         .option('build-arg', { type: 'string', array: true, describe: 'KEY=VALUE for every image (part of the content hash)' })
+        .option('build-arg-file', { type: 'string', describe: "KEY=VALUE lines for every image (kyma's envs file); --build-arg wins" })
+        .option('arch-suffixed-repos', { type: 'boolean', default: false, describe: "push: also each platform's image as its own repository NAME-ARCH (as release --arch-suffixed-repos)" })
         .option('engine', { choices: ENGINES, default: 'auto' as const, describe: 'what builds Dockerfiles: native without RUN, else buildah or Docker' })
         .option('registry', { type: 'string', array: true, describe: 'host[/path] images go to (default: by job type, or images.registry in berth.yaml)' })
         .option('tag', { type: 'string', array: true, describe: 'push: tags besides the content-hash tag; templates as berth tags has them, plus {{ .ContentHash }}' })
@@ -87,20 +93,34 @@ export const imagesCommand = defineCommand<ImagesArgs>({
   async handler(args, io) {
     const names = args.names ?? [];
     if (args.all && names.length) throw new UsageError('BAD_FLAG', 'name images or give --all, not both');
-    if (args.action !== 'list' && args.action !== 'load' && !args.all && names.length === 0) throw new UsageError('BAD_FLAG', `images ${args.action}: name the images, or give --all`);
-    if (args.action === 'load' && names.length !== 1) throw new UsageError('BAD_FLAG', 'images load: name one image');
+    if (args.action !== 'list' && !args.all && names.length === 0) throw new UsageError('BAD_FLAG', `images ${args.action}: name the images, or give --all`);
+
     if (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64) throw new UsageError('BAD_FLAG', `--jobs: ${args.jobs} is not a whole number from 1 to 64`);
     const config = (await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE })).images ?? {};
     // --jobs here is images built at once, not the registry's blobs in flight (its default stays).
     const { jobs: _imagesAtOnce, ...registryArgs } = args;
     const registryOpts = await registryOptions({ ...registryArgs, json: false }, io);
+    const commit = await commitSha(io);
+    const fileArgs = args['build-arg-file'] !== undefined ? await readArgFile(resolve(io.cwd, args['build-arg-file']), `--build-arg-file ${args['build-arg-file']}`) : {};
     const folder: FolderOptions = {
       dir: resolve(io.cwd, args.dir ?? config.dir ?? 'images'),
       names,
       platforms: (args.platform ?? []).map((p) => parsePlatform(p)),
+      ...(config.platforms ? { defaultPlatforms: config.platforms.map((p) => parsePlatform(p)) } : {}),
       ...(args.variant !== undefined ? { variant: args.variant } : {}),
-      buildArgs: parseKeyValues(args['build-arg'], '--build-arg'),
+      buildArgs: { ...fileArgs, ...parseKeyValues(args['build-arg'], '--build-arg') },
       cacheDir: registryOpts.cacheDir!,
+      builds: (config.builds ?? []).map((b) => ({
+        name: b.key,
+        ...(b.value.dockerfile !== undefined ? { dockerfile: b.value.dockerfile } : {}),
+        ...(b.value.context !== undefined ? { context: b.value.context } : {}),
+        ...(b.value.platforms ? { platforms: b.value.platforms } : {}),
+        ...(b.value['build-args'] ? { buildArgs: Object.fromEntries(b.value['build-args'].map((a) => [a.key, a.value])) } : {}),
+        ...(b.value['build-arg-file'] !== undefined ? { buildArgFile: b.value['build-arg-file'] } : {}),
+        ...(b.value.tags ? { tags: b.value.tags } : {}),
+      })),
+      repo: io.cwd,
+      ...(commit !== undefined ? { commitSha: commit } : {}),
     };
     const log = logger(io, args['log-format']);
     const say = sayer(log);
@@ -124,28 +144,38 @@ export const imagesCommand = defineCommand<ImagesArgs>({
     await withRegistries(registryOpts, async (registries) => {
       switch (args.action) {
         case 'list': {
-          const listed = await listImages(folder, registries, targets.registries[0]);
+          const { images: listed, skipped } = await listImages({ ...folder, targets: targets.registries }, registries, targets.registries[0]);
+          for (const sk of skipped) say(`skipped ${sk.path}: ${sk.why}`);
+          for (const i of listed) for (const n of i.notes ?? []) say(`${i.name}: ${n}`);
           if (args.json) io.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
-          else for (const i of listed) io.stdout.write(`${i.name}${i.variant ? `-${i.variant}` : ''}\t${i.tag}\t${i.platforms.map((p) => (i.present ? `${p}${i.present[p] ? '' : ' (missing)'}` : p)).join(', ')}\n`);
+          else for (const i of listed) io.stdout.write(`${i.name}${i.variant ? `-${i.variant}` : ''}\t${i.tag}\t${i.platforms.map((p) => (i.present ? `${p}${i.present[p] ? '' : ' (missing)'}` : p)).join(', ') || '(none)'}\n`);
           return;
         }
         case 'build': {
-          const out = await buildFolder(folder, settings, resolve(io.cwd, args.output ?? 'dist/images'), localName, registries);
-          for (const b of out) say(`built ${b.name} ${b.digest} (${b.platforms.join(', ')}) -> ${b.output}`);
+          const out = await buildFolder({ ...folder, targets: targets.registries }, settings, resolve(io.cwd, args.output ?? 'dist/images'), localName, registries, targets.registries[0]);
+          for (const b of out) say(`built ${b.name} ${b.digest} (${b.platforms.map((p) => (b.origins[p] && b.origins[p] !== 'built' ? `${p}: ${ORIGIN_TEXT[b.origins[p]]}` : p)).join(', ')}) -> ${b.output}`);
           if (args.json) io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
           return;
         }
         case 'load': {
           const target = args.into !== undefined ? parseLoadTarget(args.into, io.cwd) : await defaultLoadTarget();
-          const r = await loadFolderImage(folder, settings, targets.registries[0], registries, target, localName);
-          say(`loaded ${r.loadedAs} (${r.digest}, ${r.from === 'registry' ? 'pulled by its content hash' : 'built here'}) into ${describeLoadTarget(target)}`);
-          if (args.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          const rs = await loadFolderImages({ ...folder, targets: targets.registries }, settings, targets.registries[0], registries, target, localName);
+          for (const r of rs) say(`loaded ${r.loadedAs} (${r.digest}, ${r.from === 'registry' ? 'pulled by its content hash' : r.from === 'cache' ? 'built here before' : 'built here'}) into ${describeLoadTarget(target)}`);
+          if (args.json) io.stdout.write(`${JSON.stringify(names.length === 1 && rs.length === 1 ? rs[0] : rs, null, 2)}\n`);
           return;
         }
         case 'push': {
           // git is asked only when a tag needs it (a no-op push is mostly start-up).
-          const ctx = args.tag?.length || targets.defaultTag ? await collectTagContext({ cwd: io.cwd, env: io.env }) : undefined;
-          const signing = args.sign && !args['dry-run'] && jobType !== 'presubmit' ? await chooseSigners({}, io) : { signers: [] };
+          const ctx = args.tag?.length || targets.defaultTag || folder.builds?.some((b) => b.tags?.length) ? await collectTagContext({ cwd: io.cwd, env: io.env }) : undefined;
+          // Chosen for a dry run too: it lists the signatures a real run would write.
+          const signing = args.sign && jobType !== 'presubmit' ? await chooseSigners({}, io) : { signers: [] };
+          const pullOf = new Map((config.registries?.pull ?? []).map((e) => [e.key.replace(/\/+$/, ''), e.value.replace(/\/+$/, '')]));
+          const pull = pullOf.size
+            ? (repo: string) => {
+                for (const [from, to] of pullOf) if (repo.startsWith(`${from}/`)) return `${to}${repo.slice(from.length)}`;
+                return repo;
+              }
+            : undefined;
           let outcomes: ImageOutcome[] = [];
           try {
             outcomes = await pushFolder(
@@ -154,7 +184,9 @@ export const imagesCommand = defineCommand<ImagesArgs>({
                 ...settings,
                 targets: targets.registries,
                 // {{ .ContentHash }} is the hash tag without the variant: imageTags suffixes every tag with it.
-                tags: (image) => (ctx ? renderImageTags(args.tag ?? [], ctx, io.env, contentHashTag(image.hash), targets.defaultTag, jobType) : []),
+                tags: (image) => (ctx ? renderImageTags([...(args.tag ?? []), ...(image.folder.tags ?? [])], ctx, io.env, contentHashTag(image.hash), targets.defaultTag, jobType) : []),
+                ...(pull ? { pull } : {}),
+                ...(args['arch-suffixed-repos'] ? { archSuffix: true } : {}),
                 dryRun: args['dry-run'],
                 ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
                 ...('notary' in signing && signing.notary ? { notary: { ...signing.notary, env: io.env } } : {}),
@@ -175,6 +207,15 @@ export const imagesCommand = defineCommand<ImagesArgs>({
     });
   },
 });
+
+const ORIGIN_TEXT = { built: 'built here', cache: 'built here before', registry: 'pulled by its content hash', taken: 'its ImageSource' } as const;
+
+/** BUILD_COMMIT_SHA for Dockerfiles that declare it: the environment's (kyma's CI sets it), else Prow's or Actions', else git's HEAD. */
+function commitSha(io: CliIO): Promise<string | undefined> {
+  const env = io.env.BUILD_COMMIT_SHA || io.env.PULL_PULL_SHA || io.env.PULL_BASE_SHA || io.env.GITHUB_SHA;
+  if (env) return Promise.resolve(env);
+  return gitIn(io.cwd, io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
+}
 
 function optionalTargets(chosen: () => Targets): Targets {
   try {
