@@ -146,10 +146,19 @@ export async function applyBuilds(found: readonly ImageFolder[], entries: readon
   for (const e of entries) {
     const where = `berth.yaml: images.builds.${e.name}`;
     checkName(e.name, where);
-    const idx = out.findIndex((f) => f.name === e.name);
+    let idx = out.findIndex((f) => f.name === e.name);
     let image: ImageFolder;
     if (e.dockerfile !== undefined) {
       const file = resolve(repo, e.dockerfile);
+      // An entry naming a folder image's Dockerfile takes that image over, under the entry's name.
+      const owner = out.findIndex((f) => f.name !== e.name && f.dir === dirname(file));
+      if (owner >= 0) {
+        if (idx < 0) {
+          out[owner] = { ...out[owner]!, name: e.name };
+          idx = owner;
+        } else out.splice(owner, 1);
+        idx = out.findIndex((f) => f.name === e.name);
+      }
       if (!inside(repo, file)) throw new UsageError('BAD_BERTH_YAML', `${where}: dockerfile ${e.dockerfile} is outside the repository (${repo})`);
       const st = await lstat(file).catch(() => undefined);
       if (!st?.isFile()) throw new UsageError('BAD_BERTH_YAML', `${where}: dockerfile ${e.dockerfile}: no such file`);
