@@ -125,6 +125,8 @@ export interface BuiltImage {
   platforms: string[];
   /** Per platform: built here, or reused (berth's cache, the registry by its hash, an ImageSource). */
   origins: Record<string, Origin>;
+  /** The same for the local images it is built FROM, by name. */
+  bases?: Record<string, Record<string, Origin>>;
 }
 
 /** Builds (or reuses) every wanted image for its platforms into `outputDir/<name>.tar` under its local name. */
@@ -140,7 +142,11 @@ export async function buildFolder(opts: FolderOptions, s: BuildSettings, outputD
       const ref = parseReference(localName(name), { what: 'images.local-name' });
       const w = await writeImages({ kind: 'tarball', path }, images.map((img, i) => ({ image: img, platform: image.platforms[i]!.platform })), [ref], s.format, s.epoch);
       const o = Object.fromEntries(image.platforms.map((p) => [formatPlatform(p.platform), origins.get(`${name}@${formatPlatform(p.platform)}`) ?? 'built']));
-      out.push({ name, tag: image.tag, output: path, digest: w.digest, platforms: w.images.map((x) => x.platform), origins: o });
+      const bases = Object.fromEntries(image.deps.map((d) => [d, Object.fromEntries(image.platforms.flatMap((p) => {
+        const got = origins.get(`${d}@${formatPlatform(p.platform)}`);
+        return got ? [[formatPlatform(p.platform), got]] : [];
+      }))]));
+      out.push({ name, tag: image.tag, output: path, digest: w.digest, platforms: w.images.map((x) => x.platform), origins: o, ...(image.deps.length ? { bases } : {}) });
     }
     return out;
   });

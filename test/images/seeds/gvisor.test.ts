@@ -148,6 +148,7 @@ describe("gVisor's images/", () => {
   }, 120_000);
 
   test('one image failing: the others are published and every image is in the report; exit 1', async () => {
+    expect((await berth(['images', 'push', '--all', '--registry', remote])).code).toBe(0);
     const redis = join(repo.dir, 'images', 'benchmarks', 'redis', 'Dockerfile');
     const saved = await readFile(redis, 'utf8');
     await writeFile(redis, 'FROM scratch\nCOPY missing.conf /etc/redis/redis.conf\n');
