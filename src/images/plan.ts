@@ -115,6 +115,8 @@ interface DockerfileFacts {
   /** Dockerfile file name → sha256 of its text. */
   texts: Record<string, string>;
   declaresCommit: boolean;
+  /** Every ARG its Dockerfiles declare: only those build args can reach the build (and its hash). */
+  declared: Set<string>;
 }
 
 /** Local images a folder's Dockerfiles are built FROM (or COPY --from), through arguments too. */
@@ -123,12 +125,15 @@ async function dockerfileFacts(folder: ImageFolder, names: ReadonlySet<string>, 
   const aliases: Record<string, string> = {};
   const texts: Record<string, string> = {};
   let declaresCommit = false;
+  const declared = new Set<string>();
   for (const src of folder.sources.filter((s) => s.kind === 'dockerfile')) {
     const file = join(folder.dir, src.file);
     const text = await readFile(file, 'utf8');
     texts[src.file] = createHash('sha256').update(text).digest('hex');
     if (DECLARES_COMMIT.test(text)) declaresCommit = true;
     const df = parseDockerfile(text, `${folder.name}/${src.file}`);
+    for (const a of df.metaArgs) for (const x of a.args) declared.add(x.name);
+    for (const st of df.stages) for (const ins of st.instructions) if (ins.kind === 'ARG') for (const x of ins.args) declared.add(x.name);
     const plan = planBuild({ dockerfile: df, platform: src.platform ?? platform, buildPlatform: host, buildArgs, contextNames: new Set() });
     const refs: string[] = [];
     for (const st of plan.stages) {
@@ -143,7 +148,7 @@ async function dockerfileFacts(folder: ImageFolder, names: ReadonlySet<string>, 
       }
     }
   }
-  return { deps: [...deps].sort(), aliases, texts, declaresCommit };
+  return { deps: [...deps].sort(), aliases, texts, declaresCommit, declared };
 }
 
 /**
@@ -271,7 +276,8 @@ export async function planImages(input: ImagesPlanInput): Promise<ImagesPlan> {
 
     for (const variant of variants) {
       const buildArgs = { ...argsOf(folder), ...(variant?.buildArgs ?? {}) };
-      const hashArgs = commitSha !== undefined && !('BUILD_COMMIT_SHA' in buildArgs) ? { ...buildArgs, BUILD_COMMIT_SHA: commitSha } : buildArgs;
+      const given = commitSha !== undefined && !('BUILD_COMMIT_SHA' in buildArgs) ? { ...buildArgs, BUILD_COMMIT_SHA: commitSha } : buildArgs;
+      const hashArgs = Object.fromEntries(Object.entries(given).filter(([k]) => fact.declared.has(k)));
       const hash = contentHash({ files, dockerfiles: fact.texts, buildArgs: hashArgs, ...(variant ? { variant: variant.name } : {}), localBases, imageSources });
       if (!variant) hashes.set(name, hash);
       const planned: PlannedPlatform[] = [];
