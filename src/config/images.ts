@@ -14,6 +14,7 @@
  *       pull:                                       # printed URIs: where people pull what was pushed
  *         restricted.example/images-dev: restricted.example/dev
  *     platforms: [linux/amd64, linux/arm64]         # every image's default (else the host's)
+ *     arch-suffix: _{{ .UnameArch }}                # push each platform as NAME_x86_64 too (gVisor)
  *     builds:                                       # per-image settings, and images living elsewhere
  *       test-infra/ginkgo:
  *         dockerfile: images/ginkgo/Dockerfile      # relative to berth.yaml's folder
@@ -33,6 +34,23 @@ export function checkLocalName(value: string): string | undefined {
   const rest = value.replaceAll('{{ .Name }}', 'x');
   if (rest.includes('{{')) return `"${value}": only {{ .Name }} is known in a local name`;
   return undefined;
+}
+
+const UNAME: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', '386': 'i686' };
+
+/** Why an arch-suffix template is unusable, or undefined: it knows {{ .Arch }} (amd64) and {{ .UnameArch }} (x86_64). */
+export function checkArchSuffix(value: string): string | undefined {
+  const rest = value.replaceAll('{{ .Arch }}', 'a').replaceAll('{{ .UnameArch }}', 'a');
+  if (rest === value) return `"${value}" has no {{ .Arch }} or {{ .UnameArch }}, so every platform would get the same repository`;
+  if (rest.includes('{{')) return `"${value}": only {{ .Arch }} and {{ .UnameArch }} are known in an arch suffix`;
+  if (!/^[a-z0-9._/-]*$/.test(rest)) return `"${value}": a repository name takes lower-case letters, digits, '.', '_', '-'`;
+  return undefined;
+}
+
+/** `images.arch-suffix` filled in for one platform (`_{{ .UnameArch }}` gives `_x86_64`, gVisor's spelling). */
+export function archSuffix(template: string, architecture: string, variant?: string): string {
+  const arch = `${architecture}${variant && architecture === 'arm' ? variant : ''}`;
+  return template.replaceAll('{{ .Arch }}', arch).replaceAll('{{ .UnameArch }}', UNAME[architecture] ?? arch);
 }
 
 /** The name `load` and `build` give an image: `images.local-name` with `{{ .Name }}` filled in. */
@@ -84,4 +102,5 @@ export const imagesSpec = section({
   registries: section({ presubmit: registries, postsubmit: registries, restricted, pull: record(string({ check: checkRegistry }), { keyType: 'registries' }) }),
   platforms: list(platform),
   builds: record(build, { keyType: 'image names' }),
+  'arch-suffix': string({ check: checkArchSuffix }),
 });

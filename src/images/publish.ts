@@ -7,7 +7,7 @@
  */
 import { OperationalError, UsageError } from '../errors.js';
 import type { Format } from '../oci/mediatype.js';
-import { formatPlatform, platformMatches } from '../oci/platform.js';
+import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js';
 import { formatReference, parseReference, type Reference } from '../oci/reference.js';
 import type { Registries } from '../registry/index.js';
 import { executePlan, planRelease, type ResolvedSource } from '../release/index.js';
@@ -38,8 +38,8 @@ export interface PublishOptions {
   onOutcome?: (o: ImageOutcome) => void;
   /** The repository people pull from for a pushed one (`images.registries.pull`), for printed URIs. */
   pull?: (repository: string) => string;
-  /** Also publish each platform's image as its own repository `NAME-ARCH` (release --arch-suffixed-repos). */
-  archSuffix?: boolean;
+  /** Also publish each platform's image as its own repository: `NAME-ARCH` (release --arch-suffixed-repos), or named by the function (images.arch-suffix). */
+  archSuffix?: boolean | ((name: string, platform: Platform) => string);
   /** Whether `repository@digest` carries a signature already (an earlier run's); default: its cosign tag `sha256-<hex>.sig` exists. */
   signedBefore?: (repository: string, digest: string) => Promise<boolean>;
 }
@@ -172,7 +172,8 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
     components: [{ name: image.name, where: image.name, sources }],
     tags,
     destination: { kind: 'registries', registries: [target] },
-    archSuffixedRepos: opts.archSuffix ?? false,
+    archSuffixedRepos: !!opts.archSuffix,
+    ...(typeof opts.archSuffix === 'function' ? { archRepoName: opts.archSuffix } : {}),
     format: opts.format,
     ...(opts.sign ? { sign: { signers: opts.sign.signers.map((s) => s.name), recursive: opts.sign.recursive } } : {}),
   });

@@ -38,6 +38,8 @@ export interface PlanInput {
   tags: string[];
   destination: ReleaseDestination;
   archSuffixedRepos: boolean;
+  /** The arch-suffixed repository's name for a platform (default `NAME-ARCH`); gVisor's is `NAME_x86_64`. */
+  archRepoName?: (name: string, platform: Platform) => string;
   format: Format;
   /** `--sign`: who signs each published artifact, last (with `recursive`, each per-arch image of an index too). */
   sign?: { signers: string[]; recursive: boolean };
@@ -208,7 +210,7 @@ export function planRelease(input: PlanInput): ReleasePlan {
         targets.push({ repository: `${repo.registry}/${repo.path}`, ...repo, what: 'index', digest: index.digest, tags, steps: stepsFor(images, index, tags, input.sign) });
         if (input.archSuffixedRepos) {
           for (const img of images) {
-            const r = repositoryOf(registry, `${c.name}-${archSuffix(img.platform, images.map((i) => i.platform))}`, c.where);
+            const r = repositoryOf(registry, input.archRepoName ? input.archRepoName(c.name, img.platform) : `${c.name}-${archSuffix(img.platform, images.map((i) => i.platform))}`, c.where);
             targets.push({
               repository: `${r.registry}/${r.path}`,
               ...r,

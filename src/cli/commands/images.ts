@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../../config/index.js';
-import { localImageName } from '../../config/images.js';
+import { archSuffix, localImageName } from '../../config/images.js';
 import { UsageError } from '../../errors.js';
 import { jobType as jobTypeOf } from '../../images/job-type.js';
 import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
@@ -10,7 +10,7 @@ import { readArgFile } from '../../images/folder.js';
 import { gitIn } from '../../status/git.js';
 import { chooseTargets, renderImageTags, type Targets } from '../../images/targets.js';
 import { contentHashTag } from '../../images/content-hash.js';
-import { parsePlatform } from '../../oci/platform.js';
+import { parsePlatform, type Platform } from '../../oci/platform.js';
 import { withRegistries } from '../../registry/pool.js';
 import { collectTagContext } from '../../tags/context.js';
 import type { EngineChoice } from '../../builder/engines/engine.js';
@@ -74,7 +74,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
         .option('variant', { type: 'string', describe: 'build only this variant of variants.yaml' })
         .option('build-arg', { type: 'string', array: true, describe: 'KEY=VALUE for every image (part of the content hash)' })
         .option('build-arg-file', { type: 'string', describe: "KEY=VALUE lines for every image (kyma's envs file); --build-arg wins" })
-        .option('arch-suffixed-repos', { type: 'boolean', default: false, describe: "push: also each platform's image as its own repository NAME-ARCH (as release --arch-suffixed-repos)" })
+        .option('arch-suffixed-repos', { type: 'boolean', default: false, describe: "push: also each platform's image as its own repository NAME-ARCH (as release --arch-suffixed-repos; images.arch-suffix in berth.yaml names them gVisor's way)" })
         .option('engine', { choices: ENGINES, default: 'auto' as const, describe: 'what builds Dockerfiles: native without RUN, else buildah or Docker' })
         .option('registry', { type: 'string', array: true, describe: 'host[/path] images go to (default: by job type, or images.registry in berth.yaml)' })
         .option('tag', { type: 'string', array: true, describe: 'push: tags besides the content-hash tag; templates as berth tags has them, plus {{ .ContentHash }}' })
@@ -186,7 +186,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
                 // {{ .ContentHash }} is the hash tag without the variant: imageTags suffixes every tag with it.
                 tags: (image) => (ctx ? renderImageTags([...(args.tag ?? []), ...(image.folder.tags ?? [])], ctx, io.env, contentHashTag(image.hash), targets.defaultTag, jobType) : []),
                 ...(pull ? { pull } : {}),
-                ...(args['arch-suffixed-repos'] ? { archSuffix: true } : {}),
+                ...(config['arch-suffix'] !== undefined ? { archSuffix: (name: string, p: Platform) => `${name}${archSuffix(config['arch-suffix']!, p.architecture, p.variant)}` } : args['arch-suffixed-repos'] ? { archSuffix: true } : {}),
                 dryRun: args['dry-run'],
                 ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
                 ...('notary' in signing && signing.notary ? { notary: { ...signing.notary, env: io.env } } : {}),

@@ -134,6 +134,20 @@ describe("gVisor's images/", () => {
     const [s] = parsed<Outcome>(sfx);
     expect((await inspect(`${registry.host}/gv-arch/default-arm64:${s!.tags[0]}`, true)).layers).toBeDefined();
     expect((await inspect(`${registry.host}/gv-arch/default-amd64:${s!.tags[0]}`, true)).layers).toBeDefined();
+
+    // gVisor's own spelling, <name>_<uname arch>, through images.arch-suffix.
+    const yaml = join(repo.dir, 'berth.yaml');
+    const saved = await readFile(yaml, 'utf8');
+    await writeFile(yaml, `${saved}  arch-suffix: _{{ .UnameArch }}\n`);
+    try {
+      const g = await berth(['images', 'push', 'basic/busybox', 'default', '--registry', `${proxy.host}/gv-uname`, '--platform', 'linux/amd64', '--platform', 'linux/arm64', '--json']);
+      expect(g.code).toBe(0);
+      const [bb, def] = parsed<Outcome>(g);
+      expect((await inspect(`${registry.host}/gv-uname/basic/busybox_x86_64:${bb!.tags[0]}`, true)).layers).toBeDefined();
+      expect((await inspect(`${registry.host}/gv-uname/default_aarch64:${def!.tags[0]}`, true)).layers).toBeDefined();
+    } finally {
+      await writeFile(yaml, saved);
+    }
   }, 120_000);
 
   test('one file changed: exactly the images that read it get new tags, and only they are pushed', async () => {
