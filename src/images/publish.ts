@@ -116,7 +116,8 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
   if (bad.length) {
     const first = bad.find((o) => o.status === 'failed') ?? bad[0]!;
     const err = new OperationalError('REGISTRY', `${bad.length} of ${outcomes.length} images not published (${bad.map((o) => o.name).join(', ')}); ${first.name}: ${first.error ?? 'failed'}`);
-    throw Object.assign(err, { outcomes });
+    // --json prints `{images: [...], error}`: every requested image, whatever happened.
+    throw Object.assign(err, { outcomes, result: { images: outcomes } });
   }
   return outcomes;
 }

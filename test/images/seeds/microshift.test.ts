@@ -164,6 +164,36 @@ describe("MicroShift's side-images", () => {
   }, 120_000);
 });
 
+describe('a failing base', () => {
+  test('push --all with base-image failing: the components FROM it are skipped, the others published, every one reported; exit 1', async () => {
+    const df = join(repo.dir, 'components', 'base-image', 'Dockerfile');
+    const saved = await readFile(df, 'utf8');
+    await writeFile(df, 'FROM scratch\nCOPY missing/ /\n');
+    await writeFile(join(repo.dir, 'components', 'coredns', 'coredns.amd64'), 'coredns 1.11.2 for amd64\n');
+    try {
+      const report = join(dir, 'ms-report.json');
+      const r = await berth(['images', 'push', '--all', '--json', '--report', report]);
+      expect(r.code).toBe(1);
+      // --json on a failure: every image, and the error.
+      const { images: outcomes, error } = JSON.parse(r.stdout) as { images: Outcome[]; error: { code: string } };
+      expect(error.code).toBe('REGISTRY');
+      expect(outcomes.map((o) => [o.name, o.status])).toEqual([
+        ['base-image', 'failed'],
+        ['cli', 'skipped'],
+        ['coredns', 'published'],
+        ['haproxy-router', 'skipped'],
+        ['pause', expect.stringMatching(/^(up-to-date|published)$/)],
+      ]);
+      expect(outcomes.find((o) => o.name === 'cli')!.error).toBe('not built: its base base-image failed');
+      const entries = JSON.parse(await readFile(report, 'utf8')) as { image_name: string; status: string }[];
+      expect(entries.map((e) => [e.image_name, e.status])).toEqual([['base-image', 'Failed'], ['cli', 'Skipped'], ['coredns', 'Succeeded'], ['haproxy-router', 'Skipped'], ['pause', 'Succeeded']]);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^berth: 3 of 5 images not published \(base-image, cli, haproxy-router\); base-image: /);
+    } finally {
+      await writeFile(df, saved);
+    }
+  }, 120_000);
+});
+
 describe('the base named by argument, through buildah', () => {
   test('cli FROM ${BASE_IMAGE_URL}:${BASE_IMAGE_TAG} builds with --engine buildah on a runner with an empty cache, base-image under cli', async () => {
     const r = await berth(['images', 'build', 'cli', '--engine', 'buildah', '--platform', 'linux/amd64', '--json'], { XDG_CACHE_HOME: join(dir, 'cache-buildah'), BERTH_BUILDAH_STORAGE: join(dir, 'buildah') });
