@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePlatform } from '../../src/oci/platform.js';
 import { readImagesRoot } from '../../src/images/folder.js';
 import { planImages, type ImagesPlanInput } from '../../src/images/plan.js';
-import { tempDir } from '../helpers/tools.js';
+import { berthBin } from '../helpers/cli.js';
+import { run, tempDir } from '../helpers/tools.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -122,6 +123,45 @@ describe('planning an image folder', () => {
       await expect(readImagesRoot(root)).rejects.toThrow(/side\/build_binaries: not an executable file; chmod \+x it/);
     } finally {
       await rm(join(root, 'side/build_binaries'));
+    }
+  });
+});
+
+describe('the hash reads what the build reads', () => {
+  test('a file re-included with ! inside an ignored folder counts, the rest of the folder not; <Dockerfile>.dockerignore wins; the build copies the same files', async () => {
+    const { dir, cleanup: done } = await tempDir('berth-images-reinclude-');
+    const at = async (path: string, text: string) => {
+      await mkdir(join(dir, path, '..'), { recursive: true });
+      await writeFile(join(dir, path), text);
+    };
+    try {
+      await at('img/Dockerfile', 'FROM scratch\nCOPY . /ctx/\n');
+      await at('img/.dockerignore', 'vendor\n!vendor/keep.txt\n');
+      await at('img/vendor/keep.txt', 'kept\n');
+      await at('img/vendor/drop.txt', 'dropped\n');
+      const hash = async () => (await planImages({ all: await readImagesRoot(dir), names: [], platforms: [], buildArgs: {}, hostPlatform: amd64 })).images[0]!.hash;
+      const h0 = await hash();
+      await at('img/vendor/drop.txt', 'dropped, changed\n');
+      expect(await hash()).toBe(h0);
+      await at('img/vendor/keep.txt', 'kept, changed\n');
+      const h1 = await hash();
+      expect(h1).not.toBe(h0);
+      // The Dockerfile's own ignore file is the one the build uses.
+      await at('img/Dockerfile.dockerignore', 'vendor\n');
+      const h2 = await hash();
+      expect(h2).not.toBe(h1);
+      await at('img/vendor/keep.txt', 'kept, changed again\n');
+      expect(await hash()).toBe(h2);
+
+      // The builder agrees: what it copies is what the hash read.
+      await rm(join(dir, 'img', 'Dockerfile.dockerignore'));
+      const out = join(dir, 'out');
+      const r = await berthBin(['build', '--dockerfile', join(dir, 'img', 'Dockerfile'), '--output', `oci:${out}:x`], { env: { PATH: process.env.PATH! } });
+      expect(r.code).toBe(0);
+      await run('umoci', ['unpack', '--image', `${out}:x`, join(dir, 'root')]);
+      expect((await readdir(join(dir, 'root', 'rootfs', 'ctx', 'vendor'))).sort()).toEqual(['keep.txt']);
+    } finally {
+      await done();
     }
   });
 });

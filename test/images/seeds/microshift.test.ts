@@ -206,4 +206,22 @@ describe('the base named by argument, through buildah', () => {
     expect(await readFile(join(dir, 'cli-buildah-root', 'rootfs', 'usr', 'bin', 'oc'), 'utf8')).toContain('oc for amd64');
     expect(await readFile(join(dir, 'cli-buildah-root', 'rootfs', 'etc', 'os-release'), 'utf8')).toBe(await readFile(join(repo.dir, 'components', 'base-image', 'rootfs', 'etc', 'os-release'), 'utf8'));
   }, 180_000);
+
+  test('and through Docker (a daemon the test starts): the same base under the same reference', async () => {
+    const { startDockerd } = await import('../../helpers/dockerd.js');
+    const dockerd = await startDockerd(dir);
+    try {
+      const r = await berth(['images', 'build', 'cli', '--engine', 'docker', '--platform', 'linux/amd64', '--json'], { XDG_CACHE_HOME: join(dir, 'cache-docker'), ...(dockerd.env as Record<string, string>) });
+      expect(r.stderr).toContain('[cli] docker: ');
+      expect(r.code).toBe(0);
+      const tar = parsed<{ output: string }>(r)[0]!.output;
+      const oci = join(dir, 'cli-docker');
+      await run('skopeo', ['copy', `docker-archive:${tar}`, `oci:${oci}:x`]);
+      await run('umoci', ['unpack', '--image', `${oci}:x`, join(dir, 'cli-docker-root')]);
+      expect(await readFile(join(dir, 'cli-docker-root', 'rootfs', 'usr', 'bin', 'oc'), 'utf8')).toContain('oc for amd64');
+      expect(await readFile(join(dir, 'cli-docker-root', 'rootfs', 'etc', 'os-release'), 'utf8')).toBe(await readFile(join(repo.dir, 'components', 'base-image', 'rootfs', 'etc', 'os-release'), 'utf8'));
+    } finally {
+      await dockerd.stop();
+    }
+  }, 180_000);
 });
