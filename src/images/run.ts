@@ -22,6 +22,8 @@ import type { ImageOutcome } from './report.js';
 
 export interface FolderOptions {
   dir: string;
+  /** A folder below `dir` (`--dir images/basic`): its images are "all", still named from `dir` (`basic/busybox`). */
+  under?: string;
   names: string[];
   /** --platform. */
   platforms: Platform[];
@@ -48,9 +50,15 @@ export async function discoverFolder(opts: FolderOptions): Promise<{ all: Awaite
 
 export async function planFolder(opts: FolderOptions, registries?: Registries): Promise<ImagesPlan & { skipped: Skipped[] }> {
   const { all, skipped } = await discoverFolder(opts);
+  let names = opts.names;
+  if (names.length === 0 && opts.under !== undefined) {
+    const prefix = `${opts.under}/`;
+    names = all.filter((f) => f.name === opts.under || f.name.startsWith(prefix)).map((f) => f.name);
+    if (names.length === 0) throw new UsageError('NOT_FOUND', `${join(opts.dir, opts.under)}: no image below it (a folder with a Dockerfile or an ImageSource)`);
+  }
   const plan = await planImages({
     all,
-    names: opts.names,
+    names,
     platforms: opts.platforms,
     ...(opts.defaultPlatforms ? { defaultPlatforms: opts.defaultPlatforms } : {}),
     ...(opts.variant !== undefined ? { variant: opts.variant } : {}),

@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../../config/index.js';
 import { archSuffix, localImageName } from '../../config/images.js';
 import { UsageError } from '../../errors.js';
@@ -102,8 +102,14 @@ export const imagesCommand = defineCommand<ImagesArgs>({
     const registryOpts = await registryOptions({ ...registryArgs, json: false }, io);
     const commit = await commitSha(io);
     const fileArgs = args['build-arg-file'] !== undefined ? await readArgFile(resolve(io.cwd, args['build-arg-file']), `--build-arg-file ${args['build-arg-file']}`) : {};
+    // --dir below the image folder (images/basic) keeps the names it has there (basic/busybox).
+    const root = resolve(io.cwd, config.dir ?? 'images');
+    const asked = resolve(io.cwd, args.dir ?? config.dir ?? 'images');
+    const under = relative(root, asked);
+    const below = under !== '' && under !== '..' && !under.startsWith(`..${sep}`) && !isAbsolute(under);
     const folder: FolderOptions = {
-      dir: resolve(io.cwd, args.dir ?? config.dir ?? 'images'),
+      dir: below ? root : asked,
+      ...(below ? { under: under.split(sep).join('/') } : {}),
       names,
       platforms: (args.platform ?? []).map((p) => parsePlatform(p)),
       ...(config.platforms ? { defaultPlatforms: config.platforms.map((p) => parsePlatform(p)) } : {}),

@@ -54,6 +54,11 @@ describe("gVisor's images/", () => {
     // Dockerfile.aarch64 adds a way to build arm64; the default stays the host's platform.
     expect(listed.find((l) => l.name === 'default')!.platforms).toEqual(['linux/amd64']);
     expect(listed.find((l) => l.name === 'runtimes/python3')!.deps).toEqual(['basic/busybox']);
+    // --dir below the image folder keeps the names (and the local bases) the folder gives.
+    const basic = parsed<Listed>(await berth(['images', 'list', '--dir', 'images/basic', '--json']));
+    expect(basic.map((l) => l.name)).toEqual(['basic/alpine', 'basic/busybox', 'basic/shell']);
+    const runtimes = parsed<Listed>(await berth(['images', 'list', '--dir', 'images/runtimes', '--json']));
+    expect(runtimes.map((l) => [l.name, l.deps])).toEqual([['runtimes/node', []], ['runtimes/python3', ['basic/busybox']]]);
     // make's spelling names the same image.
     const one = parsed<Listed>(await berth(['images', 'list', 'basic_busybox', '--json']));
     expect(one.map((l) => [l.name, l.tag])).toEqual([['basic/busybox', listed.find((l) => l.name === 'basic/busybox')!.tag]]);
