@@ -67,7 +67,8 @@ export function reportFile(outcomes: readonly ImageOutcome[]): string {
 export function outcomeLines(outcomes: readonly ImageOutcome[]): string {
   return outcomes
     .map((o) => {
-      const where = (o.pullRepositories ?? o.repositories).map((r) => `${r}:${o.tags[0] ?? ''}`).join(', ');
+      const pull = o.pullRepositories?.some((r, i) => r !== o.repositories[i]) ? ` (pull: ${o.pullRepositories.map((r) => `${r}:${o.tags[0] ?? ''}`).join(', ')})` : '';
+      const where = `${o.repositories.map((r) => `${r}:${o.tags[0] ?? ''}`).join(', ')}${pull}`;
       const signed = o.signed ? (o.signedBy === 'before' ? ', signed before' : ', signed') : '';
       if (o.status === 'failed') return `berth: ${o.name}: failed: ${o.error ?? 'unknown error'}\n`;
       if (o.status === 'skipped') return `berth: ${o.name}: skipped: ${o.error ?? ''}\n`;
