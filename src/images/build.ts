@@ -156,7 +156,11 @@ export async function buildAll(plan: ImagesPlan, opts: ImagesBuildOptions): Prom
   const builder = imagesBuilder(plan, opts);
   const out = new Map<PlannedImage, Image[]>();
   const wanted = plan.images.filter((i) => i.wanted && i.platforms.length);
-  await Promise.all(wanted.map(async (i) => out.set(i, await builder.build(i, i.platforms))));
+  // Every build runs to its end (none is left running when the work folder goes); the first failure is reported.
+  const settled = await Promise.allSettled(wanted.map(async (i) => out.set(i, await builder.build(i, i.platforms))));
+  const failed = settled.flatMap((r, n) => (r.status === 'rejected' ? [{ name: keyOf(wanted[n]!), err: r.reason as Error }] : []));
+  if (failed.length === 1) throw failed[0]!.err;
+  if (failed.length > 1) throw Object.assign(failed[0]!.err, { message: `${failed.length} of ${wanted.length} images failed (${failed.map((f) => f.name).join(', ')}); ${failed[0]!.name}: ${failed[0]!.err.message}` });
   return { built: new Map(wanted.filter((i) => out.has(i)).map((i) => [i, out.get(i)!])), origins: builder.origins };
 }
 

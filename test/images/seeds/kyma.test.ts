@@ -15,7 +15,7 @@ import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { tempDir } from '../../helpers/tools.js';
 import { cleanEnv, type TestRepo } from '../../status/git-repo.js';
-import { berthIn, parsed, seedTree, tagsOf, type Listed, type Outcome } from './trees.js';
+import { berthIn, inspect, parsed, seedTree, tagsOf, type Listed, type Outcome } from './trees.js';
 
 let registry: TestRegistry;
 let proxy: FaultProxy;
@@ -105,6 +105,11 @@ describe("kyma's image-builder", () => {
     expect(outcomes.map((o) => [o.name, o.status, o.signed, o.signedBy])).toEqual(NAMES.map((n) => [n, 'published', true, 'this run']));
     expect(outcomes.every((o) => o.tags.some((t) => /^v\d{8}-[0-9a-f]{8}/.test(t)))).toBe(true);
     expect(signed.map((s) => s.gun).sort()).toEqual(NAMES.map((n) => `${reg}/kyma-project/prod/${n.replace(/-(1\.23|main)$/, '')}`).sort());
+
+    // BUILD_COMMIT_SHA reached the Dockerfile that declares it.
+    const ginkgo = outcomes.find((o) => o.name === 'test-infra/ginkgo')!;
+    const config = (await inspect(`${registry.host}/kyma-project/prod/test-infra/ginkgo:${ginkgo.tags[0]}`)) as unknown as { Labels: Record<string, string> };
+    expect(config.Labels).toEqual({ 'org.opencontainers.image.revision': env.PULL_BASE_SHA, 'go.version': '1.22' });
 
     signed = [];
     const again = await berth(['images', 'push', '--all', '--json'], env);
