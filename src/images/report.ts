@@ -43,6 +43,8 @@ export function buildReport(o: ImageOutcome): Record<string, unknown> {
   const [first] = o.repositories;
   return {
     status: o.status === 'failed' ? 'Failed' : o.status === 'skipped' ? 'Skipped' : 'Succeeded',
+    /** berth's own word: published, up-to-date, failed, skipped (planned: a dry run). */
+    outcome: o.status,
     pushed: o.status === 'published',
     signed: o.signed,
     ...(o.signedBy ? { signed_by: o.signedBy } : {}),
