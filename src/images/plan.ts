@@ -107,14 +107,11 @@ export function localImageFor(ref: string, names: ReadonlySet<string>, targets: 
   return undefined;
 }
 
-const DECLARES_COMMIT = /^\s*ARG\s+(?:[^\n]*\s)?BUILD_COMMIT_SHA(?:[=\s]|$)/im;
-
 interface DockerfileFacts {
   deps: string[];
   aliases: Record<string, string>;
   /** Dockerfile file name → sha256 of its text. */
   texts: Record<string, string>;
-  declaresCommit: boolean;
   /** Every ARG its Dockerfiles declare: only those build args can reach the build (and its hash). */
   declared: Set<string>;
 }
@@ -124,13 +121,11 @@ async function dockerfileFacts(folder: ImageFolder, names: ReadonlySet<string>, 
   const deps = new Set<string>();
   const aliases: Record<string, string> = {};
   const texts: Record<string, string> = {};
-  let declaresCommit = false;
   const declared = new Set<string>();
   for (const src of folder.sources.filter((s) => s.kind === 'dockerfile')) {
     const file = join(folder.dir, src.file);
     const text = await readFile(file, 'utf8');
     texts[src.file] = createHash('sha256').update(text).digest('hex');
-    if (DECLARES_COMMIT.test(text)) declaresCommit = true;
     const df = parseDockerfile(text, `${folder.name}/${src.file}`);
     for (const a of df.metaArgs) for (const x of a.args) declared.add(x.name);
     for (const st of df.stages) for (const ins of st.instructions) if (ins.kind === 'ARG') for (const x of ins.args) declared.add(x.name);
@@ -148,7 +143,7 @@ async function dockerfileFacts(folder: ImageFolder, names: ReadonlySet<string>, 
       }
     }
   }
-  return { deps: [...deps].sort(), aliases, texts, declaresCommit, declared };
+  return { deps: [...deps].sort(), aliases, texts, declared };
 }
 
 /**
@@ -272,7 +267,7 @@ export async function planImages(input: ImagesPlanInput): Promise<ImagesPlan> {
     for (const src of folder.sources.filter((s) => s.kind === 'image-source')) taken.set(src.file, await takeFromSource(folder, src, input.registries));
     const localBases = Object.fromEntries(fact.deps.map((d) => [d, hashes.get(d)!]));
     const imageSources = Object.fromEntries([...taken].map(([file, t]) => [file, t.artifactDigest]));
-    const commitSha = fact.declaresCommit && input.commitSha !== undefined ? input.commitSha : undefined;
+    const commitSha = fact.declared.has('BUILD_COMMIT_SHA') && input.commitSha !== undefined ? input.commitSha : undefined;
 
     for (const variant of variants) {
       const buildArgs = { ...argsOf(folder), ...(variant?.buildArgs ?? {}) };
