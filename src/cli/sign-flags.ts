@@ -1,9 +1,8 @@
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
-import type { SignerSpec } from '../config/signing.js';
 import { UsageError } from '../errors.js';
-import { loadSigners, repoOf, runKinds, selectSigners, signatureRepositoryFrom, signerFromFile, type SignatureRepository, type Signer } from '../sign/index.js';
+import { loadSigners, repoOf, runKinds, selectSigners, signatureRepositoryFrom, signerFromFile, type ImageSigner, type SignatureRepository, type SignedImage } from '../sign/index.js';
 import { parseKeyValues } from './flags.js';
 import type { CliIO } from './io.js';
 
@@ -41,16 +40,25 @@ export function listOf(v: string | readonly string[] | undefined): string[] {
  * that apply to this repository and run. `none` says why nothing signs (a pull request, no
  * signer configured or enabled).
  */
-export async function chooseSigners(args: SignerArgs, io: CliIO, configFile?: string): Promise<{ signers: Signer[]; none?: string; pullRequest?: true; notary?: { specs: SignerSpec[]; configFile: string } }> {
+export async function chooseSigners(args: SignerArgs, io: CliIO, configFile?: string): Promise<{ signers: ImageSigner[]; none?: string; pullRequest?: true }> {
   const keys = listOf(args.key);
   if (keys.length > 0) return { signers: await Promise.all(keys.map((k) => signerFromFile(k, { cwd: io.cwd, env: io.env }))) };
   if (args.repo !== undefined && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(args.repo)) throw new UsageError('BAD_FLAG', `--repo: "${args.repo}" is not org/repo`);
   const file = configFile !== undefined ? resolve(io.cwd, configFile) : join(io.cwd, CONFIG_FILE);
   const config = await loadConfig(file, { display: configFile ?? CONFIG_FILE });
-  const selection = selectSigners(config.signing, args.repo ?? repoOf(io.env), runKinds(io.env));
+  const selection = selectSigners(config.signing, args.repo ?? repoOf(io.env), runKinds(io.env), configFile ?? CONFIG_FILE);
   if (selection.signers.length === 0) return { signers: [], none: selection.none ?? 'no signer applies', ...(selection.pullRequest ? { pullRequest: true as const } : {}) };
-  const notary = selection.signers.filter((s) => s.type === 'notary');
-  return { signers: await loadSigners(selection.signers, { configFile: file, env: io.env }), ...(notary.length ? { notary: { specs: notary, configFile: file } } : {}) };
+  return { signers: await loadSigners(selection.signers, { configFile: file, env: io.env }) };
+}
+
+/** What the signers did for one image, for a line on stderr: `signed by k (-> reg/repo:sha256-….sig); svc (https://sign.example)`. */
+export function signatureSummary(r: SignedImage): string {
+  const part = (status: string, verb: string) => {
+    const rs = r.signatures.filter((s) => s.status === status);
+    return rs.length ? [`${verb} ${rs.map((s) => `${s.signer} -> ${s.where}`).join(', ')}`] : [];
+  };
+  const skipped = r.signatures.filter((s) => s.status === 'skipped').map((s) => `not signed by ${s.signer}: ${s.reason}`);
+  return [...part('added', 'signed by'), ...part('present', 'already signed by'), ...skipped].join('; ');
 }
 
 /** `berth release --sign [--recursive] [--key K]... [--repo org/repo]`. */
@@ -71,7 +79,7 @@ export function releaseSignFlags<T>(y: Argv<T>): Argv<T & ReleaseSignArgs> {
  * signatures go. Undefined without --sign, or when nothing signs here (a pull request: said on
  * stderr). Signing a release into a local layout is refused.
  */
-export async function releaseSigning(args: ReleaseSignArgs, io: CliIO, toRegistry: boolean): Promise<{ plan: { signers: string[]; recursive: boolean }; execute: { signers: Signer[]; recursive: boolean; signatureRepository?: SignatureRepository } } | undefined> {
+export async function releaseSigning(args: ReleaseSignArgs, io: CliIO, toRegistry: boolean): Promise<{ plan: { signers: string[]; recursive: boolean }; execute: { signers: ImageSigner[]; recursive: boolean; signatureRepository?: SignatureRepository } } | undefined> {
   if (!args.sign) {
     if (args.recursive || listOf(args.key).length > 0) throw new UsageError('BAD_FLAG', '--recursive and --key sign a release only with --sign');
     return undefined;
@@ -83,7 +91,7 @@ export async function releaseSigning(args: ReleaseSignArgs, io: CliIO, toRegistr
       io.stderr.write(`berth: not signing: ${none}\n`);
       return undefined;
     }
-    throw new UsageError('BAD_FLAG', `--sign: no key to sign with: pass --key cosign.key, or configure signing in berth.yaml (${none})`);
+    throw new UsageError('BAD_FLAG', `--sign: nothing to sign with: ${none}; or pass --key cosign.key`);
   }
   const signatureRepository = signatureRepositoryFrom(io.env);
   return {

@@ -7,7 +7,7 @@
  *       kyma-project/kyma: [kyma-key]
  *     signers:
  *       - name: release-key
- *         type: cosign-key      # the one type: a cosign / PEM key pair
+ *         type: cosign-key      # a cosign / PEM key pair (the types: src/sign/signer.ts SIGNER_KINDS)
  *         key: keys/cosign.key  # a path (relative to berth.yaml), or
  *         key-env: COSIGN_KEY   # an environment variable holding the PEM text
  *         password-env: COSIGN_PASSWORD   # where the key's password is (default COSIGN_PASSWORD)
@@ -81,7 +81,7 @@ const signerSection = section({
   'key-env': string({ check: envName }),
   'password-env': string({ check: envName }),
   'job-type': list(jobType),
-  endpoint: string({ check: (s) => (/^https?:\/\/[^/\s]+/.test(s) ? undefined : `"${s}" is not an http(s) address`) }),
+  endpoint: string({ check: (s) => (/^https:\/\/[^/\s]+/.test(s) ? undefined : /^http:\/\//.test(s) ? `"${s}" is not https: a signing service gets credentials only over https` : `"${s}" is not an https address`) }),
   secret: string({ check: (s) => (s === '' ? 'the secret path is empty' : undefined) }),
   'token-env': string({ check: envName }),
   ca: string({ check: (s) => (s === '' ? 'the CA path is empty' : undefined) }),

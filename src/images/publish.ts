@@ -16,9 +16,6 @@ import type { Image } from '../transport/image.js';
 import { manifestCache, presence, type Presence } from './presence.js';
 import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
 import type { ImageOutcome } from './report.js';
-import type { SignerSpec } from '../config/signing.js';
-import type { Digest } from '../oci/digest.js';
-import { checkNotarySigner, notarySign } from '../sign/notary.js';
 
 export interface PublishOptions {
   registries: Registries;
@@ -31,9 +28,8 @@ export interface PublishOptions {
   build: (image: PlannedImage, platforms: readonly PlannedPlatform[]) => Promise<Image[]>;
   /** Print the plan per image and touch nothing. */
   dryRun?: boolean;
+  /** Every signer (cosign keys, notary services) signs what is published, through the release executor. */
   sign?: ExecuteOptions['sign'];
-  /** notary signers (kyma's signing service): each published image's tags are sent to them. */
-  notary?: { specs: readonly SignerSpec[]; configFile: string; env: Readonly<Record<string, string | undefined>> };
   /** Called when one image is done, for progress lines. */
   onOutcome?: (o: ImageOutcome) => void;
 }
@@ -52,9 +48,6 @@ export function imageTags(image: PlannedImage, tags: readonly string[]): string[
 
 export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Promise<ImageOutcome[]> {
   if (opts.targets.length === 0) throw new UsageError('BAD_FLAG', 'no registry to push to: give --registry, or set images.registry (or images.registries by job type) in berth.yaml');
-  // A notary signer's credentials are read first: a push that cannot be signed publishes nothing
-  // (a re-run would find the image up to date and not sign it).
-  if (opts.notary && !opts.dryRun) for (const spec of opts.notary.specs) await checkNotarySigner(spec, { configFile: opts.notary.configFile, env: opts.notary.env });
   const outcomes: ImageOutcome[] = [];
   // Every image's index is asked for at once: a push with nothing to do is one round of HEADs.
   const asked = new Map<string, Promise<Presence>>();
@@ -71,11 +64,6 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
     const outcome: ImageOutcome = { name: displayName(image), contentHash: image.hash, repositories: [], platforms: [], added: [], tags, status: 'up-to-date', signed: false };
     try {
       for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome, asked);
-      if (opts.notary && outcome.status === 'published' && outcome.digest && outcome.size !== undefined) {
-        const targets = outcome.repositories.flatMap((repository) => tags.map((tag) => ({ repository, tag, digest: outcome.digest as Digest, size: outcome.size! })));
-        for (const spec of opts.notary.specs) await notarySign(spec, targets, { configFile: opts.notary.configFile, env: opts.notary.env });
-        outcome.signed = true;
-      }
     } catch (err) {
       outcome.status = 'failed';
       outcome.error = (err as Error).message;

@@ -16,7 +16,8 @@ import { writeLayout, type LayoutEntry } from '../transport/layout-write.js';
 import type { Artifact } from '../transport/image.js';
 import { readRegistry, writeRegistry, type PushResult } from '../transport/registry.js';
 import { imagePlatform } from '../transport/select.js';
-import { signTargets, type ImageTarget, type SignedImage, type SignOptions, type Signer } from '../sign/sign.js';
+import { signTargets, type ImageTarget, type SignedImage, type SignOptions } from '../sign/sign.js';
+import type { ImageSigner } from '../sign/signer.js';
 import type { PlannedComponent, PlanTarget, ReleasePlan } from './plan.js';
 
 export interface ExecuteOptions {
@@ -33,7 +34,7 @@ export interface ExecuteOptions {
    * `--sign`: after every component is published (tags included), sign each target's
    * artifact (with `recursive`, each per-arch image of an index too) with every signer.
    */
-  sign?: { signers: readonly Signer[]; recursive: boolean } & Pick<SignOptions, 'annotations' | 'signatureRepository'>;
+  sign?: { signers: readonly ImageSigner[]; recursive: boolean } & Pick<SignOptions, 'annotations' | 'signatureRepository'>;
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -240,9 +241,10 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
 async function signRelease(plan: ReleasePlan, results: ComponentResult[], registries: Registries, sign: NonNullable<ExecuteOptions['sign']>, signal?: AbortSignal): Promise<void> {
   const perComponent = plan.components.map((c) =>
     c.targets.flatMap((t): ImageTarget[] => {
-      const top = { registry: t.registry!, repository: t.path!, digest: t.digest as ImageTarget['digest'] };
+      const size = t.what === 'index' ? c.index.raw.length : c.images.find((i) => i.image.digest === t.digest)?.image.manifestRaw.length;
+      const top: ImageTarget = { registry: t.registry!, repository: t.path!, digest: t.digest as ImageTarget['digest'], ...(size !== undefined ? { size } : {}), tags: t.tags };
       if (!sign.recursive || t.what !== 'index') return [top];
-      return [top, ...c.images.map((i) => ({ ...top, digest: i.image.digest }))];
+      return [top, ...c.images.map((i): ImageTarget => ({ registry: top.registry, repository: top.repository, digest: i.image.digest, size: i.image.manifestRaw.length }))];
     }),
   );
   const signed = await signTargets(registries, perComponent.flat(), sign.signers, {

@@ -86,7 +86,7 @@ export function componentLines(result: ReleaseResult): string {
           ? 'already there under every tag; nothing written'
           : `${sum('uploaded')} blobs uploaded, ${sum('mounted')} mounted, ${sum('existing')} existing; read back and checked`;
     lines.push(`berth: released ${c.name} ${c.digest} (${how})`);
-    for (const s of c.signatures ?? []) lines.push(`berth: signed ${s.reference} (${[...s.added, ...s.present].join(', ')}) -> ${s.signatureTag}`);
+    for (const s of c.signatures ?? []) lines.push(`berth: signed ${s.reference}: ${s.signatures.map((r) => `${r.signer} (${r.type}) ${r.status === 'skipped' ? `skipped: ${r.reason}` : `-> ${r.where}`}`).join('; ')}`);
   }
   return lines.map((l) => `${l}\n`).join('');
 }

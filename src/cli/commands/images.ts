@@ -157,7 +157,6 @@ export const imagesCommand = defineCommand<ImagesArgs>({
                 tags: (image) => (ctx ? renderImageTags(args.tag ?? [], ctx, io.env, contentHashTag(image.hash), targets.defaultTag, jobType) : []),
                 dryRun: args['dry-run'],
                 ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
-                ...('notary' in signing && signing.notary ? { notary: { ...signing.notary, env: io.env } } : {}),
                 onOutcome: (o) => say(outcomeLines([o])),
               },
               registries,
