@@ -11,7 +11,7 @@
  *       restricted: [restricted.example/images]     # used instead with --restricted
  */
 import { checkRegistry } from './registry.js';
-import { list, section, string } from './schema.js';
+import { boolean, list, section, string } from './schema.js';
 
 /** Why a local-name template is unusable, or undefined: it must name the image (`{{ .Name }}`). */
 export function checkLocalName(value: string): string | undefined {
@@ -33,4 +33,6 @@ export const imagesSpec = section({
   registry: string({ check: checkRegistry }),
   'local-name': string({ check: checkLocalName }),
   registries: section({ presubmit: registries, postsubmit: registries, restricted: registries }),
+  /** `berth images push` attaches signed SLSA provenance, as --provenance. */
+  provenance: boolean(),
 });

@@ -18,6 +18,8 @@ import { readRegistry, writeRegistry, type PushResult } from '../transport/regis
 import { imagePlatform } from '../transport/select.js';
 import { signTargets, type ImageTarget, type SignedImage, type SignOptions } from '../sign/sign.js';
 import type { ImageSigner } from '../sign/signer.js';
+import { attestTargets, type AttestedImage, type AttestTarget } from '../sign/attest.js';
+import { provenanceStatement, SLSA_PROVENANCE_V1, statementBytes, type BuildFacts } from '../sign/provenance.js';
 import type { PlannedComponent, PlanTarget, ReleasePlan } from './plan.js';
 
 export interface ExecuteOptions {
@@ -35,6 +37,13 @@ export interface ExecuteOptions {
    * artifact (with `recursive`, each per-arch image of an index too) with every signer.
    */
   sign?: { signers: readonly ImageSigner[]; recursive: boolean } & Pick<SignOptions, 'annotations' | 'signatureRepository'>;
+  /**
+   * `--provenance`: after signing, attach to each target an in-toto statement (SLSA v1
+   * provenance) signed by `signers`; its subjects are the index and every platform image
+   * (with `recursive`, each platform image gets its own too). `facts` says what went into a
+   * component (or one of its platform images).
+   */
+  attest?: { signers: readonly ImageSigner[]; recursive: boolean; builder: { id?: string; version: string }; facts: (c: PlannedComponent, image?: PlannedComponent['images'][number]) => BuildFacts };
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -66,6 +75,8 @@ export interface ComponentResult {
   targets: TargetResult[];
   /** With --sign: what was signed, and where the signatures are. */
   signatures?: SignedImage[];
+  /** With --provenance: the attestations attached, and where. */
+  attestations?: AttestedImage[];
 }
 
 export interface ReleaseResult {
@@ -234,6 +245,7 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
   );
   if (results.some((r) => r.status === 'failed')) throw new ReleaseIncomplete({ format: plan.format, components: results });
   if (opts.sign) await signRelease(plan, results, registries, opts.sign, signal);
+  if (opts.attest) await attestRelease(plan, results, registries, opts.attest, signal);
   return { format: plan.format, components: results };
 }
 
@@ -255,6 +267,37 @@ async function signRelease(plan: ReleasePlan, results: ComponentResult[], regist
   let i = 0;
   perComponent.forEach((targets, j) => {
     results[j]!.signatures = signed.slice(i, i + targets.length);
+    i += targets.length;
+  });
+}
+
+/** Attestations after the signatures: per target, the statement about it (and with `recursive`, each per-arch image's own). */
+async function attestRelease(plan: ReleasePlan, results: ComponentResult[], registries: Registries, attest: NonNullable<ExecuteOptions['attest']>, signal?: AbortSignal): Promise<void> {
+  const perComponent = plan.components.map((c) =>
+    c.targets.flatMap((t): AttestTarget[] => {
+      const repo = { registry: t.registry!, repository: t.path! };
+      const name = `${repo.registry}/${repo.repository}`;
+      const statement = (subjects: { name: string; digest: AttestTarget['digest'] }[], facts: BuildFacts) => statementBytes(provenanceStatement(subjects, facts, attest.builder));
+      if (t.what === 'image') {
+        const img = c.images.find((i) => i.image.digest === t.digest)!;
+        return [{ ...repo, digest: t.digest, mediaType: img.image.mediaType, size: img.image.manifestRaw.length, statement: statement([{ name, digest: t.digest }], attest.facts(c, img)), predicateType: SLSA_PROVENANCE_V1 }];
+      }
+      const top: AttestTarget = {
+        ...repo,
+        digest: t.digest,
+        mediaType: c.index.mediaType,
+        size: c.index.raw.length,
+        statement: statement([{ name, digest: t.digest }, ...c.images.map((i) => ({ name, digest: i.image.digest }))], attest.facts(c)),
+        predicateType: SLSA_PROVENANCE_V1,
+      };
+      if (!attest.recursive) return [top];
+      return [top, ...c.images.map((i): AttestTarget => ({ ...repo, digest: i.image.digest, mediaType: i.image.mediaType, size: i.image.manifestRaw.length, statement: statement([{ name, digest: i.image.digest }], attest.facts(c, i)), predicateType: SLSA_PROVENANCE_V1 }))];
+    }),
+  );
+  const attested = await attestTargets(registries, perComponent.flat(), attest.signers, { ...(signal ? { signal } : {}) });
+  let i = 0;
+  perComponent.forEach((targets, j) => {
+    results[j]!.attestations = attested.slice(i, i + targets.length);
     i += targets.length;
   });
 }

@@ -14,7 +14,7 @@ import { loadPrivateKey } from './keys.js';
 import { signatureLayer, signatureTag } from './manifest.js';
 import { dockerReferenceOf, encodePayload } from './payload.js';
 import { addSignatures, settleAll } from './sign.js';
-import { SIGNATURE_ANNOTATION, signPayload } from './signature.js';
+import { SIGNATURE_ANNOTATION, signPayload, verifyPayload } from './signature.js';
 import type { ImageSigner, SignatureRecord, SignerContext, SignRun, SignTarget } from './signer.js';
 
 const name = (t: { registry: string; repository: string }) => `${t.registry}/${t.repository}`;
@@ -33,6 +33,7 @@ export function cosignKeySigner(shown: string, key: KeyObject): ImageSigner {
     type: 'cosign-key',
     description: `cosign-key ${shown}`,
     signBytes: (bytes) => ({ keyid, sig: signPayload(bytes, key) }),
+    verifyBytes: (bytes, sig) => verifyPayload(bytes, sig, publicKey),
     async signImages(targets: readonly SignTarget[], run: SignRun): Promise<SignatureRecord[]> {
       const limit = pLimit(run.jobs ?? run.registries.jobs);
       // Two targets sharing a signature tag (one digest in one repository, or one

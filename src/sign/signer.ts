@@ -62,6 +62,8 @@ export interface ImageSigner {
   signImages(targets: readonly SignTarget[], run: SignRun): Promise<SignatureRecord[]>;
   /** A detached signature over `bytes` (a DSSE envelope's); absent for a signer that signs only through a service. */
   signBytes?(bytes: Uint8Array): { keyid: string; sig: string };
+  /** Whether `sig` (base64) is this signer's over `bytes`; absent where the signer cannot tell. */
+  verifyBytes?(bytes: Uint8Array, sig: string): boolean;
 }
 
 /** What opening a signer may read: berth.yaml's folder (relative paths), the environment, and how to reach a service. */
