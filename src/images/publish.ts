@@ -15,7 +15,7 @@ import type { ExecuteOptions } from '../release/execute.js';
 import type { Image } from '../transport/image.js';
 import { manifestCache, presence, type Presence } from './presence.js';
 import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
-import type { ImageOutcome } from './report.js';
+import { signatureNotes, type ImageOutcome } from './report.js';
 
 export interface PublishOptions {
   registries: Registries;
@@ -30,6 +30,8 @@ export interface PublishOptions {
   dryRun?: boolean;
   /** Every signer (cosign keys, notary services) signs what is published, through the release executor. */
   sign?: ExecuteOptions['sign'];
+  /** --provenance: attach signed SLSA provenance made from each image's facts. */
+  attest?: Omit<NonNullable<ExecuteOptions['attest']>, 'facts'> & { facts: (image: PlannedImage) => import('../sign/provenance.js').BuildFacts };
   /** Called when one image is done, for progress lines. */
   onOutcome?: (o: ImageOutcome) => void;
 }
@@ -120,7 +122,8 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
     format: opts.format,
     ...(opts.sign ? { sign: { signers: opts.sign.signers.map((s) => s.name), recursive: opts.sign.recursive } } : {}),
   });
-  const result = await executePlan(plan, { registries: opts.registries, ...(opts.sign ? { sign: opts.sign } : {}) });
+  const attest = opts.attest;
+  const result = await executePlan(plan, { registries: opts.registries, ...(opts.sign ? { sign: opts.sign } : {}), ...(attest ? { attest: { ...attest, facts: () => attest.facts(image) } } : {}) });
   const c = result.components[0]!;
   // The index is immutable by digest: keep it, so the next run's check is one HEAD.
   await manifestCache(opts.registries)?.write(plan.components[0]!.index.digest, plan.components[0]!.index.raw);
@@ -130,5 +133,6 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
   outcome.platforms = c.platforms.map((p) => p.platform);
   outcome.added = [...new Set([...outcome.added, ...missing.map((m) => formatPlatform(m.platform))])];
   outcome.signed = (c.signatures ?? []).length > 0;
+  if (c.signatures?.length || c.attestations?.length) outcome.signatures = [...(outcome.signatures ?? []), ...signatureNotes(c)];
 }
 

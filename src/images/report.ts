@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../blob/atomic.js';
-import { appendGithubFiles } from '../release/index.js';
+import { appendGithubFiles, type ComponentResult } from '../release/index.js';
 
 export interface ImageOutcome {
   /** The image's name, with `-<variant>` for a variant. */
@@ -24,7 +24,15 @@ export interface ImageOutcome {
   /** `planned`: a dry run found platforms or tags to push. */
   status: 'published' | 'up-to-date' | 'planned' | 'failed';
   signed: boolean;
+  /** Who signed it and what is attached: `signed by key (cosign-key)`, `SLSA provenance -> reg/repo:sha256-….att`. */
+  signatures?: string[];
   error?: string;
+}
+
+/** The signers and attestations of a published component, one note each. */
+export function signatureNotes(c: Pick<ComponentResult, 'signatures' | 'attestations'>): string[] {
+  const by = [...new Set((c.signatures ?? []).flatMap((s) => s.signatures.filter((r) => r.status !== 'skipped').map((r) => `${r.signer} (${r.type})`)))];
+  return [...(by.length ? [`signed by ${by.join(', ')}`] : []), ...(c.attestations ?? []).map((a) => `SLSA provenance signed by ${a.signers.join(', ')} -> ${a.attestationTag}`)];
 }
 
 /** kyma's build-report fields for one image. */
@@ -58,7 +66,7 @@ export function outcomeLines(outcomes: readonly ImageOutcome[]): string {
       if (o.status === 'failed') return `berth: ${o.name}: failed: ${o.error ?? 'unknown error'}\n`;
       if (o.status === 'planned') return `berth: ${o.name}: would ${o.added.length ? `build ${o.added.join(', ')} and ` : ''}push to ${where} (dry run)\n`;
       if (o.status === 'up-to-date') return `berth: ${o.name}: ${where} has ${o.platforms.join(', ')}; nothing to push\n`;
-      return `berth: ${o.name}: pushed ${o.added.join(', ')} to ${where} (${o.digest}${o.signed ? ', signed' : ''})\n`;
+      return `berth: ${o.name}: pushed ${o.added.join(', ')} to ${where} (${o.digest}${o.signatures?.length ? `; ${o.signatures.join('; ')}` : o.signed ? ', signed' : ''})\n`;
     })
     .join('');
 }
@@ -71,7 +79,7 @@ export function summaryMarkdown(outcomes: readonly ImageOutcome[]): string {
     '',
     '| Image | URIs | Architectures | Status |',
     '|---|---|---|---|',
-    ...outcomes.map((o) => `| ${cell(o.name)} | ${cell(o.repositories.flatMap((r) => o.tags.map((t) => `${r}:${t}`)).join('<br>'))} | ${cell(o.platforms.join(', '))} | ${o.status}${o.error ? `: ${cell(o.error)}` : ''} |`),
+    ...outcomes.map((o) => `| ${cell(o.name)} | ${cell(o.repositories.flatMap((r) => o.tags.map((t) => `${r}:${t}`)).join('<br>'))} | ${cell(o.platforms.join(', '))} | ${o.status}${o.error ? `: ${cell(o.error)}` : ''}${o.signatures?.length ? `<br>${cell(o.signatures.join('<br>'))}` : ''} |`),
     '',
     '',
   ].join('\n');

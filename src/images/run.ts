@@ -18,7 +18,7 @@ import { readImagesRoot } from './folder.js';
 import { loadImage, type LoadTarget } from './load.js';
 import { planImages, type ImagesPlan, type PlannedImage } from './plan.js';
 import { presence } from './presence.js';
-import { publishImages } from './publish.js';
+import { publishImages, type PublishOptions } from './publish.js';
 import type { ImageOutcome } from './report.js';
 
 export interface FolderOptions {
@@ -117,6 +117,7 @@ export interface PushSettings extends BuildSettings {
   tags: (image: PlannedImage) => readonly string[];
   dryRun: boolean;
   sign?: ExecuteOptions['sign'];
+  attest?: PublishOptions['attest'];
   onOutcome?: (o: ImageOutcome) => void;
 }
 
@@ -124,7 +125,7 @@ export async function pushFolder(opts: FolderOptions, s: PushSettings, registrie
   const plan = await planFolder(opts, registries);
   return withWork(opts.cacheDir, async (work) => {
     const builder = imagesBuilder(plan, buildOptions(s, work, opts.cacheDir));
-    return publishImages(plan, { registries, targets: s.targets, tags: s.tags, format: s.format, build: builder.build, dryRun: s.dryRun, ...(s.sign ? { sign: s.sign } : {}), ...(s.onOutcome ? { onOutcome: s.onOutcome } : {}) });
+    return publishImages(plan, { registries, targets: s.targets, tags: s.tags, format: s.format, build: builder.build, dryRun: s.dryRun, ...(s.sign ? { sign: s.sign } : {}), ...(s.attest ? { attest: s.attest } : {}), ...(s.onOutcome ? { onOutcome: s.onOutcome } : {}) });
   });
 }
 

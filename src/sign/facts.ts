@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { gitIn } from '../status/git.js';
 import { UsageError } from '../errors.js';
-import { factsFileFor, parseFacts, type BuildFacts } from './provenance.js';
+import { writeFileAtomic } from '../blob/atomic.js';
+import { factsFileFor, looksSecret, parseFacts, type BuildFacts } from './provenance.js';
 
 /** The checkout's commit and state; undefined outside a git checkout. */
 export async function gitFacts(cwd: string, env: NodeJS.ProcessEnv): Promise<BuildFacts['git']> {
@@ -46,4 +47,15 @@ export async function readFactsBeside(output: string): Promise<BuildFacts | unde
     throw new UsageError('UNREADABLE', `${file}: cannot read (${code ?? 'error'})`);
   }
   return parseFacts(text, file);
+}
+
+/**
+ * Writes `facts` beside `output` (`<output>.provenance.json`, atomically), build arguments
+ * that look secret left out: what `berth build --provenance` leaves for release and push.
+ */
+export async function writeFactsBeside(output: string, facts: BuildFacts): Promise<string> {
+  const file = factsFileFor(output);
+  const buildArgs = Object.fromEntries(Object.entries(facts.buildArgs ?? {}).filter(([k]) => !looksSecret(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  await writeFileAtomic(file, `${JSON.stringify({ ...facts, buildArgs }, null, 2)}\n`);
+  return file;
 }

@@ -210,4 +210,100 @@ describe('berth release --sign --provenance', () => {
     const tags = await fetch(`http://${reg.host}/v2/nokey/controller/tags/list`);
     expect(tags.status).toBe(404);
   });
+
+  test('berth verify --attestation checks the signature, the subject and --require; --json prints the statement', async () => {
+    const result = JSON.parse((await ok(['release', ...flags(`${reg.host}/ver`, 'v1'), '--provenance', '--recursive', '--key', `${key}.key`, '--json'], env)).stdout) as Result;
+    const c = result.components[0]!;
+    const repo = `${reg.host}/ver/${c.name}`;
+    const v = await ok(['verify', '--attestation', 'slsaprovenance', '--key', `${key}.pub`, `${repo}:v1`, '--require', 'builder.id=https://berth.dev/builder/v1', '--json'], env);
+    const statement = JSON.parse(v.stdout);
+    expect(statement.subject[0]).toEqual({ name: repo, digest: { sha256: hexOf(c.digest) } });
+    expect(v.stderr).toContain(`berth: ${repo}@${c.digest}: 1 attestation verified with ${key}.pub`);
+    // A platform image verifies by its own (with --recursive).
+    await ok(['verify', '--attestation', 'slsaprovenance', '--key', `${key}.pub`, `${repo}@${c.platforms[0]!.digest}`], env);
+
+    // A --require that does not hold: exit 2, one line naming what the statement says.
+    const wrong = await berth(['verify', '--attestation', 'slsaprovenance', '--key', `${key}.pub`, `${repo}:v1`, '--require', 'builder.id=https://example.com/other'], { env });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wrong.stderr).toContain('(require) builder.id is "https://berth.dev/builder/v1", not "https://example.com/other"');
+
+    // Another key: exit 1.
+    await ok(['keygen', '--output-key-prefix', join(dir, 'other')], env);
+    const other = await berth(['verify', '--attestation', 'slsaprovenance', '--key', join(dir, 'other.pub'), `${repo}:v1`], { env });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('(signature) no signature of the envelope verifies with the key');
+
+    // An attestation whose subject is another image (one platform's .att put under the other's tag): exit 2.
+    const [a, b] = c.platforms.map((p) => p.digest);
+    const att = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${repo}:sha256-${hexOf(a!)}.att`]);
+    const put = await fetch(`http://${reg.host}/v2/ver/${c.name}/manifests/sha256-${hexOf(b!)}.att`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: att });
+    expect(put.status).toBe(201);
+    const moved = await berth(['verify', '--attestation', 'slsaprovenance', '--key', `${key}.pub`, `${repo}@${b}`], { env });
+    expect(moved.code).toBe(2);
+    expect(moved.stderr.trim().split('\n')).toHaveLength(1);
+    expect(moved.stderr).toContain(`(subject) its subjects (${a}) do not include this image's ${b}`);
+
+    // Bad flags.
+    for (const [argv, msg] of [
+      [['--attestation', 'sbom'], '--attestation: "sbom" is not a known type'],
+      [['--attestation', 'slsaprovenance', '--require', 'novalue'], '--require: "novalue" is not KEY=VALUE'],
+      [['--require', 'commit=abc'], '--require checks an attestation: give --attestation slsaprovenance'],
+    ] as const) {
+      const r = await berth(['verify', '--key', `${key}.pub`, `${repo}:v1`, ...argv], { env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(msg);
+    }
+  });
+
+  test('berth inspect --attestations lists the signatures, the attestations and the referrers', async () => {
+    const result = JSON.parse((await ok(['release', ...flags(`${reg.host}/insp`, 'v1'), '--sign', '--provenance', '--key', `${key}.key`, '--json'], env)).stdout) as Result;
+    const c = result.components[0]!;
+    const repo = `${reg.host}/insp/${c.name}`;
+    const r = await ok(['inspect', '--attestations', `${repo}:v1`], env);
+    expect(r.stdout).toContain(`signatures    ${repo}:sha256-${hexOf(c.digest)}.sig (1)`);
+    expect(r.stdout).toContain(`attestations  ${repo}:sha256-${hexOf(c.digest)}.att\n  https://slsa.dev/provenance/v1  sha256:`);
+    expect(r.stdout).toContain(`referrers     ${repo}:sha256-${hexOf(c.digest)} (referrers tag schema)\n  application/vnd.in-toto+json https://slsa.dev/provenance/v1  ${c.attestations[0]!.referrer.split('@')[1]}`);
+    const j = JSON.parse((await ok(['inspect', '--attestations', `${repo}:v1`, '--json'], env)).stdout);
+    expect(j.digest).toBe(c.digest);
+    const plain = JSON.parse((await ok(['inspect', '--attestations', `${repo}@${c.platforms[0]!.digest}`, '--json'], env)).stdout);
+    expect(plain).toMatchObject({ digest: c.platforms[0]!.digest });
+    expect(plain.attestations).toBeUndefined();
+  });
+
+  test('berth build --provenance facts flow into the statement: Dockerfile, arguments but secrets, the base by digest, the commit', async () => {
+    const project = join(dir, 'proj');
+    await run('mkdir', ['-p', join(project, 'images', 'app')]);
+    const baseDigest = (await ok(['push', join(dir, 'controller-amd64.tar'), `${reg.host}/bases/hello:v1`, '--quiet'], env)).stdout.trim();
+    await writeFile(join(project, 'images', 'app', 'Dockerfile'), `FROM ${reg.host}/bases/hello:v1\nARG FLAVOR\nCOPY motd /etc/motd\n`);
+    await writeFile(join(project, 'images', 'app', 'motd'), 'hi\n');
+    const git = (...a: string[]) => run('git', ['-C', project, ...a]);
+    await git('init', '-q');
+    await git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'add', '.');
+    await git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'app');
+    const sha = (await git('rev-parse', 'HEAD')).trim();
+    const tar = join(dir, 'app.tar');
+    const built = await berth(['build', '--dockerfile', 'images/app/Dockerfile', '--platform', 'linux/amd64', '--build-arg', 'FLAVOR=mint', '--build-arg', 'NPM_TOKEN=hush-42', '--provenance', '--output', tar], { env, cwd: project });
+    expect(built.code).toBe(0);
+    expect(built.stderr).toContain(`berth: build facts for provenance -> ${tar}.provenance.json`);
+    const rel = JSON.parse((await ok(['release', '--component', `app=${tar}`, '--registry', `${reg.host}/built`, '--tag', 'v1', '--provenance', '--key', `${key}.key`, '--json'], env, project)).stdout) as Result;
+    const repo = `${reg.host}/built/app`;
+    const v = await ok(['verify', '--attestation', 'slsaprovenance', '--key', `${key}.pub`, `${repo}:v1`, '--require', `commit=${sha}`, '--require', 'clean=true', '--require', 'dockerfile=images/app/Dockerfile', '--json'], env);
+    const statement = JSON.parse(v.stdout);
+    expect(validate(statement, STATEMENT_V1)).toEqual([]);
+    expect(validate(statement.predicate, SLSA_V1)).toEqual([]);
+    expect(statement.predicate.buildDefinition.externalParameters).toEqual({ dockerfile: 'images/app/Dockerfile', platforms: ['linux/amd64'], buildArgs: { FLAVOR: 'mint' } });
+    expect(JSON.stringify(statement)).not.toContain('hush-42');
+    expect(JSON.stringify(statement)).not.toContain('NPM_TOKEN');
+    expect(statement.predicate.buildDefinition.resolvedDependencies).toContainEqual({ uri: `docker-image://${reg.host}/bases/hello:v1`, digest: { sha256: hexOf(baseDigest) }, name: 'base' });
+    expect(statement.predicate.runDetails.builder.version.engine).toBe('native');
+    expect(statement.predicate.runDetails.metadata.startedOn).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(rel.components[0]!.attestations).toHaveLength(1);
+    // Built again: the same statement apart from its times.
+    await ok(['build', '--dockerfile', 'images/app/Dockerfile', '--platform', 'linux/amd64', '--build-arg', 'FLAVOR=mint', '--build-arg', 'NPM_TOKEN=hush-42', '--provenance', '--output', tar], env, project);
+    await ok(['release', '--component', `app=${tar}`, '--registry', `${reg.host}/built`, '--tag', 'v1', '--provenance', '--key', `${key}.key`], env, project);
+    const again = JSON.parse((await ok(['verify', '--attestation', 'slsaprovenance', '--key', `${key}.pub`, `${repo}:v1`, '--json'], env)).stdout);
+    const timeless = (s: { predicate: { runDetails: { metadata?: unknown } } }) => ({ ...s, predicate: { ...s.predicate, runDetails: { ...s.predicate.runDetails, metadata: undefined } } });
+    expect(timeless(again)).toEqual(timeless(statement));
+  });
 });
