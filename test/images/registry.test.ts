@@ -182,6 +182,19 @@ describe('berth images push', () => {
       const pub = join(repo.dir, 'keys', 'cosign.pub');
       const verified = await berthBin(['verify', '--key', pub, `${reg}/signed/base@${o!.digest}`], { cwd: repo.dir, env: env() });
       expect(verified.code).toBe(0);
+      // images.provenance: true attaches signed SLSA provenance; the notary service signs its .att tag too.
+      await put('berth.yaml', `images:\n  registry: ${reg}/signed\n  provenance: true\nsigning:\n  enabled-signers:\n    '*': [key, svc]\n  signers:\n    - name: key\n      type: cosign-key\n      key: keys/cosign.key\n    - name: svc\n      type: notary\n      endpoint: ${svc.url}\n      ca: ${svc.ca}\n      token-env: SIGN_TOKEN\n`);
+      await put('images/base/etc/motd', 'attested edition\n');
+      const summary = join(dir, 'gh-summary-att');
+      const att = await images(['push', 'base', '--json'], { JOB_TYPE: 'postsubmit', PULL_BASE_SHA: await repo.head(), SIGN_TOKEN: 's3cret-token', COSIGN_PASSWORD: '', GITHUB_STEP_SUMMARY: summary });
+      expect(att.code).toBe(0);
+      const [a] = JSON.parse(att.stdout) as { digest: string; signatures: string[] }[];
+      expect(a!.signatures).toEqual(['signed by key (cosign-key), svc (notary)', `SLSA provenance signed by key, svc -> ${reg}/signed/base:sha256-${a!.digest.slice(7)}.att`]);
+      expect(JSON.parse(bodies.at(-1)!.body).trustedCollections[0].targets[0].name).toBe(`sha256-${a!.digest.slice(7)}.att`);
+      expect(await readFile(summary, 'utf8')).toContain('signed by key (cosign-key), svc (notary)<br>SLSA provenance signed by key, svc');
+      const va = await berthBin(['verify', '--attestation', 'slsaprovenance', '--key', pub, `${reg}/signed/base@${a!.digest}`, '--require', 'dockerfile=images/base/Dockerfile', '--json'], { cwd: repo.dir, env: env() });
+      expect(va.stderr).toContain('1 attestation verified');
+      expect(va.code).toBe(0);
     } finally {
       await svc.close();
       await put('berth.yaml', `images:\n  dir: images\n  local-name: test.local/images/{{ .Name }}:latest\n`);
