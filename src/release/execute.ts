@@ -16,7 +16,7 @@ import { writeLayout, type LayoutEntry } from '../transport/layout-write.js';
 import type { Artifact } from '../transport/image.js';
 import { readRegistry, writeRegistry, type PushResult } from '../transport/registry.js';
 import { imagePlatform } from '../transport/select.js';
-import { signTargets, type ImageTarget, type SignedImage, type SignOptions } from '../sign/sign.js';
+import { settleAll, signTargets, type ImageTarget, type SignedImage, type SignOptions } from '../sign/sign.js';
 import type { ImageSigner } from '../sign/signer.js';
 import { attestTargets, type AttestedImage, type AttestTarget } from '../sign/attest.js';
 import { provenanceStatement, SLSA_PROVENANCE_V1, statementBytes, type BuildFacts } from '../sign/provenance.js';
@@ -244,8 +244,8 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
     r.status === 'fulfilled' ? r.value : { ...baseResult(plan.components[i]!, false, done[i]!), status: 'failed' as const, error: errorOf(r.reason) },
   );
   if (results.some((r) => r.status === 'failed')) throw new ReleaseIncomplete({ format: plan.format, components: results });
-  if (opts.sign) await signRelease(plan, results, registries, opts.sign, signal);
-  if (opts.attest) await attestRelease(plan, results, registries, opts.attest, signal);
+  // Signatures and attestations go to different tags: both at once.
+  await settleAll([...(opts.sign ? [signRelease(plan, results, registries, opts.sign, signal)] : []), ...(opts.attest ? [attestRelease(plan, results, registries, opts.attest, signal)] : [])]);
   return { format: plan.format, components: results };
 }
 

@@ -104,17 +104,23 @@ interface IndexEntry {
 }
 
 /** Adds `entry` to the referrers tag schema's index of `subject`, replacing an earlier entry of the same artifact and predicate type. */
-async function addToReferrersIndex(client: RegistryClient, repo: string, subject: Digest, entry: IndexEntry, signal?: AbortSignal): Promise<void> {
+/** The referrers tag schema's index of `subject` (its manifests), empty when there is none. */
+async function readReferrersIndex(client: RegistryClient, repo: string, subject: Digest, signal?: AbortSignal): Promise<IndexEntry[]> {
   const tag = referrersTag(subject);
-  let manifests: IndexEntry[] = [];
   try {
     const m = await client.getManifest(repo, tag, signal);
     const parsed = JSON.parse(Buffer.from(m.raw).toString('utf8')) as { manifests?: IndexEntry[] };
     if (!Array.isArray(parsed.manifests)) throw new OperationalError('BAD_MANIFEST', `${client.host}/${repo}:${tag}: is not a referrers index (no manifests list)`);
-    manifests = parsed.manifests;
+    return parsed.manifests;
   } catch (err) {
-    if (!(err instanceof RegistryError && err.code === 'NOT_FOUND')) throw err;
+    if (err instanceof RegistryError && err.code === 'NOT_FOUND') return [];
+    throw err;
   }
+}
+
+async function addToReferrersIndex(client: RegistryClient, repo: string, subject: Digest, entry: IndexEntry, had: Promise<IndexEntry[]>, signal?: AbortSignal): Promise<void> {
+  const tag = referrersTag(subject);
+  const manifests = await had;
   const predicate = entry.annotations?.[INTOTO_PREDICATE_ANNOTATION];
   if (manifests.some((d) => d.digest === entry.digest)) return;
   const kept = manifests.filter((d) => !(d.artifactType === entry.artifactType && d.annotations?.[INTOTO_PREDICATE_ANNOTATION] === predicate));
@@ -153,6 +159,14 @@ export async function attestTargets(registries: Registries, targets: readonly At
   const services = signers.filter((s) => typeof s.signBytes !== 'function');
   const signal = opts.signal;
   const limit = pLimit(opts.jobs ?? registries.jobs);
+  // The empty config is the same two bytes for every referrer: uploaded once per repository.
+  const emptyUploads = new Map<string, Promise<void>>();
+  const emptyConfigIn = (client: RegistryClient, repo: string) => {
+    const k = `${client.host}/${repo}`;
+    let p = emptyUploads.get(k);
+    if (!p) emptyUploads.set(k, (p = upload(client, repo, EMPTY_CONFIG.mediaType, EMPTY_CONFIG.bytes, signal)));
+    return p;
+  };
   const attested = await settleAll(
     targets.map((t) =>
       limit(async (): Promise<AttestedImage> => {
@@ -160,34 +174,38 @@ export async function attestTargets(registries: Registries, targets: readonly At
         const repo = t.repository;
         client.forPush(repo);
         const attTag = attestationTag(t.digest);
+        // Both read at once: what the .att tag and the referrers index hold now.
+        const indexP = readReferrersIndex(client, repo, t.digest, signal);
+        indexP.catch(() => {}); // awaited below, where a failure is raised
         const existing = await readSignatureManifest(client, repo, attTag, signal);
         // ECDSA signatures differ on every signing: an envelope there with the same statement,
         // signed by every one of these keys, is kept, so a re-run changes nothing.
         const envelope = (await sameEnvelope(client, repo, existing?.manifest.layers ?? [], t, keySigners, signal)) ?? envelopeBytes(signEnvelope(IN_TOTO_PAYLOAD_TYPE, t.statement, keySigners));
         const envDigest = sha256Of(envelope);
-        const emptyDigest = sha256Of(EMPTY_CONFIG.bytes);
-        // The blobs first: the envelope and the referrer's empty config.
-        await Promise.all([upload(client, repo, DSSE_MEDIA_TYPE, envelope, signal), client.hasBlob(repo, { mediaType: EMPTY_CONFIG.mediaType, digest: emptyDigest, size: 2 }, signal).then((has) => (has ? undefined : upload(client, repo, EMPTY_CONFIG.mediaType, EMPTY_CONFIG.bytes, signal)))]);
-
         // cosign's .att manifest: this envelope in place of an earlier one of its predicate type.
         const layer: Descriptor = { mediaType: DSSE_MEDIA_TYPE, digest: envDigest, size: envelope.length, annotations: { [SIGNATURE_ANNOTATION]: '', [PREDICATE_TYPE_ANNOTATION]: t.predicateType } };
         const others = (existing?.manifest.layers ?? []).filter((l) => l.annotations?.[PREDICATE_TYPE_ANNOTATION] !== t.predicateType);
         const artifact = buildSignatureArtifact([...others, layer], existing?.manifest);
-        let attDigest = existing?.digest;
-        if (attDigest !== artifact.manifest.digest) {
-          await client.uploadBlob(repo, { mediaType: artifact.config.mediaType, digest: artifact.config.digest, size: artifact.config.raw.length }, async () => Readable.from([Buffer.from(artifact.config.raw)]), signal ? { signal } : {});
-          await client.putManifest(repo, attTag, artifact.manifest, signal);
-          attDigest = artifact.manifest.digest;
-        }
-
-        // The OCI referrer, and the tag schema's index where the registry has no referrers API.
+        const attChanged = existing?.digest !== artifact.manifest.digest;
+        // The OCI referrer about the image.
         const subject: Descriptor = { mediaType: t.mediaType, digest: t.digest, size: t.size };
         const refRaw = referrerManifest({ mediaType: DSSE_MEDIA_TYPE, digest: envDigest, size: envelope.length }, subject, t.predicateType);
         const refDigest = sha256Of(refRaw);
-        const put = await client.putManifest(repo, refDigest, { mediaType: MediaType.ociManifest, raw: refRaw, digest: refDigest }, signal);
+        // The blobs first (the envelope, the referrer's empty config, the .att config), then
+        // the manifests that name them, the referrers index last.
+        await Promise.all([
+          upload(client, repo, DSSE_MEDIA_TYPE, envelope, signal),
+          emptyConfigIn(client, repo),
+          ...(attChanged ? [upload(client, repo, artifact.config.mediaType, artifact.config.raw, signal)] : []),
+        ]);
+        const [, put] = await Promise.all([
+          attChanged ? client.putManifest(repo, attTag, artifact.manifest, signal) : undefined,
+          client.putManifest(repo, refDigest, { mediaType: MediaType.ociManifest, raw: refRaw, digest: refDigest }, signal),
+        ]);
+        const attDigest = artifact.manifest.digest;
         let referrers: string = 'api';
         if (put.ociSubject === undefined) {
-          await addToReferrersIndex(client, repo, t.digest, { mediaType: MediaType.ociManifest, digest: refDigest, size: refRaw.length, artifactType: IN_TOTO_PAYLOAD_TYPE, annotations: { [INTOTO_PREDICATE_ANNOTATION]: t.predicateType } }, signal);
+          await addToReferrersIndex(client, repo, t.digest, { mediaType: MediaType.ociManifest, digest: refDigest, size: refRaw.length, artifactType: IN_TOTO_PAYLOAD_TYPE, annotations: { [INTOTO_PREDICATE_ANNOTATION]: t.predicateType } }, indexP, signal);
           referrers = `${t.registry}/${repo}:${referrersTag(t.digest)}`;
         }
         return {
