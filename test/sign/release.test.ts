@@ -104,6 +104,6 @@ describe('berth release --sign', () => {
     expect((await getManifest(reg.host, 'never/controller', 'v1')).status).toBe(404);
     const layout = await berth(['release', ...components.flatMap((c) => ['--component', c]), '--to', `oci:${join(dir, 'layout')}`, '--sign', '--key', `${key}.key`], { env });
     expect(layout.code).toBe(2);
-    expect(layout.stderr).toContain('--sign: signatures are stored in a registry');
+    expect(layout.stderr).toContain('--sign: signatures and attestations are stored in a registry');
   });
 });
