@@ -66,6 +66,12 @@ export async function readNotaryAuth(spec: SignerSpec, ctx: SignerContext): Prom
   const where = `signer ${spec.name}`;
   const auth: NotaryAuth = {};
   if (spec.ca) auth.ca = await readSecretFile(base, spec.ca, where, 'CA file');
+  if (spec.tokenFile) {
+    const token = (await readSecretFile(base, spec.tokenFile, where, 'token file')).trim();
+    if (token === '') throw new UsageError('BAD_KEY', `${where}: the token file ${spec.tokenFile} is empty (${spec.where})`);
+    auth.token = token;
+    return auth;
+  }
   if (spec.tokenEnv) {
     const token = ctx.env[spec.tokenEnv];
     if (!token || token.trim() === '') throw new UsageError('BAD_KEY', `${where}: ${spec.tokenEnv} is not set (${spec.where})`);
@@ -77,7 +83,12 @@ export async function readNotaryAuth(spec: SignerSpec, ctx: SignerContext): Prom
   try {
     parsed = JSON.parse(text) as typeof parsed;
   } catch {
-    throw new UsageError('BAD_KEY', `${where}: ${spec.secret} is not JSON with certData and privateKeyData`);
+    // kyma's signify.yaml: `certData: <base64>` and `privateKeyData: <base64>` lines.
+    const field = (k: string) => new RegExp(`^${k}:\\s*["']?([A-Za-z0-9+/=]+)["']?\\s*$`, 'm').exec(text)?.[1];
+    const certData = field('certData');
+    const privateKeyData = field('privateKeyData');
+    if (certData === undefined && privateKeyData === undefined) throw new UsageError('BAD_KEY', `${where}: ${spec.secret} is neither JSON nor YAML with certData and privateKeyData`);
+    parsed = { certData, privateKeyData };
   }
   if (typeof parsed !== 'object' || parsed === null || typeof parsed.certData !== 'string' || typeof parsed.privateKeyData !== 'string') throw new UsageError('BAD_KEY', `${where}: ${spec.secret} needs certData and privateKeyData (base64 PEM)`);
   auth.cert = Buffer.from(parsed.certData, 'base64').toString('utf8');

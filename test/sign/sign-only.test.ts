@@ -5,7 +5,7 @@
  * for one, a token for the other).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { berth } from '../helpers/cli.js';
 import { startNotary, type NotaryService } from '../helpers/notary.js';
@@ -163,5 +163,53 @@ describe('berth sign --config berth.yaml with notary signers (kyma sign-only)', 
     expect(JSON.parse(signify.seen[0]!.body)).toEqual({ trustedCollections: [{ gun: `${reg.host}/prod/rel`, targets: [{ name: 'v2', byteSize: expect.any(Number), digest: c.digest.slice(7) }] }] });
     expect(repoNotary.seen).toHaveLength(1);
     expect(r.stderr).toContain(`berth: signed ${reg.host}/prod/rel@${c.digest}: default-signify (notary) -> ${new URL(signify.url).origin}; repo-token-notary (notary) -> ${new URL(repoNotary.url).origin}`);
+  });
+
+  test("kyma's own sign-config shape: config {endpoint, timeout: 5m, retry-timeout: 10s, secret {path, type: signify|token}}", async () => {
+    const creds = JSON.parse(await readFile(signify.secretFile, 'utf8')) as { certData: string; privateKeyData: string };
+    await writeFile(join(project, 'signify.yaml'), `certData: ${creds.certData}\nprivateKeyData: ${creds.privateKeyData}\n`);
+    await writeFile(join(project, 'token'), 'tok-Zq81x\n');
+    await writeFile(
+      join(project, 'kyma.yaml'),
+      [
+        'signing:',
+        '  enabled-signers:',
+        "    '*':",
+        '      - default-signify',
+        '    kyma-project/test-infra:',
+        '      - repo-token-notary',
+        '  signers:',
+        '    - name: default-signify',
+        '      type: notary',
+        `      ca: ${signify.ca}`,
+        '      config:',
+        `        endpoint: ${signify.url}`,
+        '        timeout: 5m',
+        '        retry-timeout: 10s',
+        '        secret:',
+        '          path: signify.yaml',
+        '          type: signify',
+        '    - name: repo-token-notary',
+        '      type: notary',
+        `      ca: ${repoNotary.ca}`,
+        '      config:',
+        `        endpoint: ${repoNotary.url}`,
+        '        timeout: 5m',
+        '        retry-timeout: 10s',
+        '        secret:',
+        '          path: token',
+        '          type: token',
+        '',
+      ].join('\n'),
+    );
+    signify.seen.length = 0;
+    repoNotary.seen.length = 0;
+    await ok(['sign', '--config', 'kyma.yaml', `${reg.host}/prod/app:v1.2.3`], signEnv({ REPO_OWNER: 'kyma-project', REPO_NAME: 'test-infra', NOTARY_TOKEN: undefined }), project);
+    expect(signify.seen.map((x) => x.clientCN)).toEqual(['berth-ci']);
+    expect(repoNotary.seen.map((x) => x.auth)).toEqual(['Bearer tok-Zq81x']);
+    await writeFile(join(project, 'kyma.yaml'), "signing:\n  enabled-signers:\n    '*': [s]\n  signers:\n    - name: s\n      type: notary\n      config:\n        endpoint: https://x.example/sign\n        timeout: five minutes\n        secret: {path: t, type: token}\n");
+    const bad = await berth(['sign', '--config', 'kyma.yaml', `${reg.host}/prod/app:v1.2.3`], { env: signEnv(), cwd: project });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^berth: kyma\.yaml:\d+: signing\.signers\[0\]\.config\.timeout: "five minutes" is not a duration \(such as 30s, 5m, 1h\)$/);
   });
 });
