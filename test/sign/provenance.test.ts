@@ -5,7 +5,7 @@
  * statement checked against the in-toto Statement v1 and SLSA provenance v1 schemas.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { berth } from '../helpers/cli.js';
 import { validate, type Schema } from '../helpers/json-schema.js';
@@ -130,8 +130,14 @@ interface Result {
 
 describe('berth release --sign --provenance', () => {
   test('attaches a signed SLSA statement as the .att tag and as a referrer in the tag schema index', async () => {
-    const r = await ok(['release', ...flags(`${reg.host}/att`, 'v1'), '--sign', '--provenance', '--key', `${key}.key`, '--json'], env);
+    const summary = join(dir, 'step-summary.md');
+    const r = await ok(['release', ...flags(`${reg.host}/att`, 'v1'), '--sign', '--provenance', '--key', `${key}.key`, '--json'], { ...env, GITHUB_STEP_SUMMARY: summary });
     const result = JSON.parse(r.stdout) as Result;
+    // The GitHub summary names each image's signers and attestations.
+    const md = await readFile(summary, 'utf8');
+    for (const c of result.components) {
+      expect(md).toContain(`| ${c.name} | \`${reg.host}/att/${c.name}@${c.digest}\` | ${key}.key (cosign-key) | SLSA provenance by ${key}.key: \`${reg.host}/att/${c.name}:sha256-${hexOf(c.digest)}.att\` |`);
+    }
     for (const c of result.components) {
       const repo = `${reg.host}/att/${c.name}`;
       expect(c.attestations).toHaveLength(1);
