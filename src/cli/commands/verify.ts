@@ -20,7 +20,7 @@ interface VerifyArgs extends RegistryArgs {
 
 export const verifyCommand = defineCommand<VerifyArgs>({
   command: 'verify <image>',
-  describe: "Check an image's cosign signatures against a public key; exit 0 only when one verifies",
+  describe: "Check an image's cosign signatures (or, with --attestation, its signed attestations) against a public key; exit 0 only when one verifies",
   builder: (y) =>
     registryFlags(
       y
