@@ -86,7 +86,7 @@ export function componentLines(result: ReleaseResult): string {
           ? 'already there under every tag; nothing written'
           : `${sum('uploaded')} blobs uploaded, ${sum('mounted')} mounted, ${sum('existing')} existing; read back and checked`;
     lines.push(`berth: released ${c.name} ${c.digest} (${how})`);
-    for (const s of c.signatures ?? []) lines.push(`berth: signed ${s.reference}: ${s.signatures.map((r) => `${r.signer} (${r.type}) ${r.status === 'skipped' ? `skipped: ${r.reason}` : `-> ${r.where}`}`).join('; ')}`);
+    for (const s of c.signatures ?? []) lines.push(`berth: signed ${s.reference}: ${s.signatures.map((r) => `${r.signer} (${r.type}) ${r.status === 'skipped' ? `skipped: ${r.reason}` : `${r.status === 'present' ? '(there already) ' : ''}-> ${r.where}`}`).join('; ')}`);
     for (const a of c.attestations ?? []) lines.push(`berth: attested ${a.reference}: SLSA provenance signed by ${a.signers.join(', ')} -> ${a.attestationTag}, referrer ${a.referrer} (${a.referrers === 'api' ? 'referrers API' : `in ${a.referrers}`})`);
   }
   return lines.map((l) => `${l}\n`).join('');
