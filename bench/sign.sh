@@ -8,6 +8,12 @@
 #                 one node process: the figure the target is for (< 2 s for all 20)
 #   sign (CLI)    `berth sign --key K REF x20`: one process, key decryption included
 #   verify (CLI)  `berth verify --key PUB REF`, once for one of the images
+#   sign alone vs sign + attest   bench/lib/sign-attest.mjs: the 20 images signed with one key,
+#                 then signed with another while a signed SLSA provenance statement is attached
+#                 to each (.att tag, referrer, referrers index), in one process; the order
+#                 alternates by round. Target: sign + attest <= 1.5x sign alone.
+#   release --sign vs --sign --provenance   the CLI: the 5 components released into fresh
+#                 repositories (blobs mounted), with --recursive, each way
 #
 # Medians of the rounds are reported.
 #
@@ -76,6 +82,20 @@ for ((round = 1; round <= rounds; round++)); do
   t0=$(ms_now)
   "${berth[@]}" verify --key "$work/cli-$round.pub" "${refs[0]}" >/dev/null 2>"$work/verify.err" || { cat "$work/verify.err" >&2; exit 1; }
   record cli_verify $(($(ms_now) - t0))
+  # Sign alone, then sign + attest, on images no key has signed yet (order alternates).
+  "${berth[@]}" keygen --output-key-prefix "$work/sa-$round" 2>/dev/null
+  "${berth[@]}" keygen --output-key-prefix "$work/sb-$round" 2>/dev/null
+  order=$([[ $((round % 2)) == 1 ]] && echo sa || echo as)
+  line=$(node "$root/bench/lib/sign-attest.mjs" "$order" "$work/sa-$round.key" "$work/sb-$round.key" "${refs[@]}")
+  record sign_alone "$(node -e 'console.log(JSON.parse(process.argv[1]).signMs)' "$line")"
+  record sign_attest "$(node -e 'console.log(JSON.parse(process.argv[1]).signAttestMs)' "$line")"
+  for mode in sign prov; do
+    extra=(--sign)
+    [[ $mode == prov ]] && extra+=(--provenance)
+    t0=$(ms_now)
+    "${berth[@]}" release "${component_flags[@]}" --registry "$reg/$mode$round" --tag v1 --quiet --recursive --key "$work/cosign.key" "${extra[@]}" >/dev/null 2>"$work/rel.err" || { cat "$work/rel.err" >&2; exit 1; }
+    record "rel_$mode" $(($(ms_now) - t0))
+  done
   echo "bench/sign.sh: round $round done" >&2
 done
 stop_registry
@@ -89,4 +109,10 @@ show '  of which: sign 20' one_sign
 show '  of which: verify 20' one_verify
 show 'berth sign --key K REF x20 (one process)' cli_sign
 show 'berth verify --key PUB REF (one image)' cli_verify
+show 'sign 20 alone (one process)' sign_alone
+show 'sign 20 + attest 20 (one process)' sign_attest
+show 'berth release --sign --recursive (5x4)' rel_sign
+show 'berth release --sign --provenance --recursive' rel_prov
 awk -v t="$(med one_total)" 'BEGIN { printf "sign + verify 20 images in one process: %.2f s (target < 2 s)\n", t / 1000 }'
+awk -v a="$(med sign_attest)" -v s="$(med sign_alone)" 'BEGIN { printf "sign + attest 20 / sign 20 alone: %.2fx (target <= 1.5x)\n", a / s }'
+awk -v a="$(med rel_prov)" -v s="$(med rel_sign)" 'BEGIN { printf "release --sign --provenance / release --sign: %.2fx\n", a / s }'

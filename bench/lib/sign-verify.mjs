@@ -9,10 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 const t0 = performance.now();
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
-const { loadPrivateKey, loadPublicKey, signImages, verifyImage } = await import(join(dist, 'sign', 'index.js'));
+const { cosignKeySigner, loadPrivateKey, loadPublicKey, signImages, verifyImage } = await import(join(dist, 'sign', 'index.js'));
 const { Registries } = await import(join(dist, 'registry', 'pool.js'));
 const { parseReference } = await import(join(dist, 'oci', 'reference.js'));
-const { createPublicKey } = await import('node:crypto');
 
 const [keyFile, pubFile, ...refs] = process.argv.slice(2);
 if (!keyFile || !pubFile || refs.length === 0) {
@@ -25,7 +24,7 @@ const tKey = performance.now();
 const registries = new Registries({ env: process.env });
 try {
   const references = refs.map((r) => parseReference(r));
-  const signed = await signImages(registries, references, [{ name: keyFile, key, publicKey: createPublicKey(key) }]);
+  const signed = await signImages(registries, references, [cosignKeySigner(keyFile, key)]);
   const tSign = performance.now();
   const results = await Promise.all(references.map((r) => verifyImage(registries, r, pub)));
   const tVerify = performance.now();

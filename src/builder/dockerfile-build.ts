@@ -1,3 +1,4 @@
+import type { Digest } from '../oci/digest.js';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -77,6 +78,8 @@ export interface DockerfileBuildResult extends WrittenImages {
   /** `native`, or the RUN engine that built it (`buildah`, `docker`). */
   engine: string;
   warnings: string[];
+  /** The images the Dockerfile names (FROM, COPY --from), by the digest each platform used: for provenance. */
+  bases?: { name: string; digest: Digest }[];
 }
 
 /**
@@ -127,6 +130,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
     };
 
     const built: { image: Image; platform: Platform }[] = [];
+    const bases = new Map<string, { name: string; digest: Digest }>();
     const buildOne = async (plan: (typeof plans)[number], i: number) => {
       const platform = platforms[i]!;
       const source = async (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number, contents: boolean): Promise<Built | FsTree> => {
@@ -146,7 +150,9 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
           throw dockerfileError(shownName, line, (err as Error).message);
         }
         const location: AnyLocation = { kind: 'registry', ref };
-        return imageOf(key(describeLocation(location)), { kind: 'location', location }, stage.platform, where, contents);
+        const got = await imageOf(key(describeLocation(location)), { kind: 'location', location }, stage.platform, where, contents);
+        bases.set(`${describeLocation(location)}@${got.image.digest}`, { name: describeLocation(location), digest: got.image.digest });
+        return got;
       };
       const image = engine
         ? withLabels(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), opts.labels, platform, opts)
@@ -159,7 +165,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
     // An engine has its own store and parallelism. Stages of one platform still run at once.
     for (const [i, plan] of plans.entries()) await buildOne(plan, i);
     const written = await writeImages(opts.output, built, opts.tags, opts.format, opts.epoch);
-    return { ...written, engine: engine?.name ?? 'native', warnings };
+    return { ...written, engine: engine?.name ?? 'native', warnings, bases: [...bases.values()] };
   });
 }
 

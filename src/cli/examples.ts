@@ -12,6 +12,7 @@ export const EXAMPLES: Record<string, readonly (readonly [string, string])[]> = 
     ['berth inspect out/app.tar', 'names, platforms, layers and config of an image or index'],
     ['berth inspect --raw quay.io/org/app:v1', 'the manifest bytes as stored'],
     ['berth inspect --json oci:dist/release', 'every name and image as JSON'],
+    ['berth inspect --attestations quay.io/org/app:v1', 'signatures, attestations and referrers attached to an image'],
   ],
   base: [['berth base static -o out/static-base.tar -p linux/amd64 -p linux/arm64', "berth's distroless-static equivalent, as an index"]],
   status: [['berth status', 'the workspace status keys Bazel stamps with']],
@@ -31,9 +32,16 @@ export const EXAMPLES: Record<string, readonly (readonly [string, string])[]> = 
     ['berth release --config release.yaml --dry-run', 'print the plan; touch nothing'],
     ["berth release --component 'app=out/app-*.tar' --registry quay.io/org -t v1.2.3", 'publish one multi-arch index'],
     ["berth release --component 'app=out/app-*.tar' -t v1 -o oci:dist/release", 'into a local OCI layout, no network'],
+    ["berth release --component 'app=out/app-*.tar' --registry quay.io/org -t v1 --sign --provenance --key cosign.key", 'signed, with signed SLSA provenance attached'],
   ],
-  sign: [['COSIGN_PASSWORD=... berth sign --key cosign.key quay.io/org/app:v1 --recursive', 'sign an index and every image in it']],
-  verify: [['berth verify --key cosign.pub quay.io/org/app:v1', 'exit 0 only if a signature verifies']],
+  sign: [
+    ['COSIGN_PASSWORD=... berth sign --key cosign.key quay.io/org/app:v1 --recursive', 'sign an index and every image in it'],
+    ['berth sign --config berth.yaml europe-docker.pkg.dev/kyma-project/prod/app:v1', "sign-only: berth.yaml's signers (cosign keys, notary services) for this org/repo"],
+  ],
+  verify: [
+    ['berth verify --key cosign.pub quay.io/org/app:v1', 'exit 0 only if a signature verifies'],
+    ['berth verify --attestation slsaprovenance --key cosign.pub quay.io/org/app:v1 --require commit=1a2b3c4 --json', 'check the signed provenance; print the statement'],
+  ],
   keygen: [['COSIGN_PASSWORD=... berth keygen --output-key-prefix cosign', 'cosign.key and cosign.pub']],
   images: [
     ['berth images list --registry ghcr.io/org/images --json', 'content-hash tags, platforms, and what the registry has'],

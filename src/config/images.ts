@@ -26,7 +26,7 @@
  */
 import { checkRegistry } from './registry.js';
 import { parsePlatform } from '../oci/platform.js';
-import { configError, list, record, section, string, type Spec } from './schema.js';
+import { boolean, configError, list, record, section, string, type Spec } from './schema.js';
 
 /** Why a local-name template is unusable, or undefined: it must name the image (`{{ .Name }}`). */
 export function checkLocalName(value: string): string | undefined {
@@ -103,4 +103,6 @@ export const imagesSpec = section({
   platforms: list(platform),
   builds: record(build, { keyType: 'image names' }),
   'arch-suffix': string({ check: checkArchSuffix }),
+  /** `berth images push` attaches signed SLSA provenance, as --provenance. */
+  provenance: boolean(),
 });

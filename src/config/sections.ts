@@ -9,7 +9,7 @@ import { checkMirror } from './mirrors.js';
 import { checkTagSpec } from './tag-spec.js';
 import { imagesSpec } from './images.js';
 import { signingSpec } from './signing.js';
-import { list, section, string, type Infer } from './schema.js';
+import { boolean, list, section, string, type Infer } from './schema.js';
 
 export const berthYamlSchema = section({
   /** Default for STABLE_DOCKER_REGISTRY when $DOCKER_REGISTRY is not set. */
@@ -26,6 +26,8 @@ export const berthYamlSchema = section({
   signing: signingSpec,
   /** Image folders for `berth images` (see ./images.ts). */
   images: imagesSpec,
+  /** `berth release` defaults: `provenance: true` attaches signed SLSA provenance, as --provenance. */
+  release: section({ provenance: boolean() }),
 }, { renamed: { pushRegistry: 'push-registry' } });
 
 export type BerthConfig = Infer<typeof berthYamlSchema>;

@@ -7,7 +7,7 @@
  *       kyma-project/kyma: [kyma-key]
  *     signers:
  *       - name: release-key
- *         type: cosign-key      # the one type: a cosign / PEM key pair
+ *         type: cosign-key      # a cosign / PEM key pair (the types: src/sign/signer.ts SIGNER_KINDS)
  *         key: keys/cosign.key  # a path (relative to berth.yaml), or
  *         key-env: COSIGN_KEY   # an environment variable holding the PEM text
  *         password-env: COSIGN_PASSWORD   # where the key's password is (default COSIGN_PASSWORD)
@@ -20,6 +20,15 @@
  *         ca: ca.pem            # optional: the CA the endpoint's certificate is checked with
  *         timeout: 30           # optional: seconds per request (default 30)
  *         retry-timeout: 300    # optional: seconds to keep retrying until 202 (default 300)
+ *       - name: default-signify # or kyma image-builder's own shape, as its sign-config writes it:
+ *         type: notary
+ *         config:
+ *           endpoint: https://signing.example/sign
+ *           timeout: 5m         # Go durations
+ *           retry-timeout: 10s
+ *           secret:
+ *             path: signify.yaml  # type signify: certData / privateKeyData (base64 PEM); type token: the token
+ *             type: signify
  *
  * Checked whole when the file is read: every enabled name is a listed signer, names are
  * unique, a cosign-key signer has exactly one of key / key-env, a notary signer an endpoint
@@ -48,6 +57,8 @@ export interface SignerSpec {
   endpoint?: string;
   secret?: string;
   tokenEnv?: string;
+  /** notary (kyma's `secret: {type: token}`): a file holding the token. */
+  tokenFile?: string;
   ca?: string;
   timeoutSeconds?: number;
   retryTimeoutSeconds?: number;
@@ -74,6 +85,24 @@ const jobType: Spec<JobType> = {
   },
 };
 
+/** A Go duration (`5m`, `10s`, `1h30m`, `500ms`), as kyma's sign-config writes timeouts, in seconds; undefined when it is not one. */
+export function goDurationSeconds(text: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(h|m|s|ms))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) total += Number(m[1]) * { h: 3600, m: 60, s: 1, ms: 0.001 }[m[2] as 'h' | 'm' | 's' | 'ms'];
+  return total;
+}
+
+const duration = string({ check: (s) => (goDurationSeconds(s) === undefined ? `"${s}" is not a duration (such as 30s, 5m, 1h)` : undefined) });
+
+/** kyma image-builder's notary signer config, as its sign-config writes it. */
+const kymaNotaryConfig = section({
+  endpoint: string({ check: (s) => (/^https:\/\/[^/\s]+/.test(s) ? undefined : `"${s}" is not https: a signing service gets credentials only over https`) }),
+  timeout: duration,
+  'retry-timeout': duration,
+  secret: section({ path: string({ check: (s) => (s === '' ? 'the secret path is empty' : undefined) }), type: oneOf(['signify', 'token'] as const) }),
+});
+
 const signerSection = section({
   name: string({ check: (s) => (/^[A-Za-z0-9_.-]+$/.test(s) ? undefined : `"${s}" is not a signer name (letters, digits, _ . -)`) }),
   type: oneOf(SIGNER_TYPES),
@@ -81,12 +110,14 @@ const signerSection = section({
   'key-env': string({ check: envName }),
   'password-env': string({ check: envName }),
   'job-type': list(jobType),
-  endpoint: string({ check: (s) => (/^https?:\/\/[^/\s]+/.test(s) ? undefined : `"${s}" is not an http(s) address`) }),
+  endpoint: string({ check: (s) => (/^https:\/\/[^/\s]+/.test(s) ? undefined : /^http:\/\//.test(s) ? `"${s}" is not https: a signing service gets credentials only over https` : `"${s}" is not an https address`) }),
   secret: string({ check: (s) => (s === '' ? 'the secret path is empty' : undefined) }),
   'token-env': string({ check: envName }),
   ca: string({ check: (s) => (s === '' ? 'the CA path is empty' : undefined) }),
   timeout: integer({ min: 1, max: 3600 }),
   'retry-timeout': integer({ min: 0, max: 86400 }),
+  /** kyma's shape: `config: {endpoint, timeout: 5m, retry-timeout: 10s, secret: {path, type: signify|token}}`. */
+  config: kymaNotaryConfig,
 });
 
 const inner = section({
@@ -114,9 +145,30 @@ export const signingSpec: Spec<SigningConfig> = {
       if (seen.has(s.name)) throw configError(w, line, `signer "${s.name}" is listed twice`);
       seen.add(s.name);
       if (s.type === undefined) throw configError(w, line, `signer "${s.name}" needs a type (${SIGNER_TYPES.join(', ')})`);
-      const keys: (keyof typeof s)[] = s.type === 'notary' ? ['endpoint', 'secret', 'token-env', 'ca', 'timeout', 'retry-timeout'] : ['key', 'key-env', 'password-env'];
+      const keys: (keyof typeof s)[] = s.type === 'notary' ? ['endpoint', 'secret', 'token-env', 'ca', 'timeout', 'retry-timeout', 'config'] : ['key', 'key-env', 'password-env'];
       for (const k of Object.keys(s) as (keyof typeof s)[]) {
         if (!['name', 'type', 'job-type', ...keys].includes(k)) throw configError(w, line, `signer "${s.name}": ${String(k)} does not apply to a ${s.type} signer (it takes ${keys.join(', ')})`);
+      }
+      const kyma = s.config;
+      if (kyma !== undefined) {
+        const flat = (['endpoint', 'secret', 'token-env', 'timeout', 'retry-timeout'] as const).filter((k) => s[k] !== undefined);
+        if (flat.length) throw configError(w, line, `signer "${s.name}": give config: (kyma's sign-config shape) or ${flat.join(', ')}, not both`);
+        if (kyma.endpoint === undefined) throw configError(w, line, `signer "${s.name}": config needs an endpoint (the signing service's https address)`);
+        if (kyma.secret?.path === undefined || kyma.secret.type === undefined) throw configError(w, line, `signer "${s.name}": config needs secret: {path, type: signify or token}`);
+        const secs = (d: string | undefined) => (d === undefined ? undefined : Math.max(1, Math.ceil(goDurationSeconds(d)!)));
+        const timeout = secs(kyma.timeout);
+        const retry = kyma['retry-timeout'] === undefined ? undefined : Math.ceil(goDurationSeconds(kyma['retry-timeout'])!);
+        return {
+          name: s.name,
+          type: s.type,
+          ...(s['job-type'] !== undefined ? { jobTypes: s['job-type'] } : {}),
+          endpoint: kyma.endpoint,
+          ...(kyma.secret.type === 'signify' ? { secret: kyma.secret.path } : { tokenFile: kyma.secret.path }),
+          ...(s.ca !== undefined ? { ca: s.ca } : {}),
+          ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),
+          ...(retry !== undefined ? { retryTimeoutSeconds: retry } : {}),
+          where: `${where.file}:${line}`,
+        };
       }
       if (s.type === 'notary') {
         if (s.endpoint === undefined) throw configError(w, line, `signer "${s.name}" needs an endpoint (the signing service's https address)`);

@@ -15,10 +15,7 @@ import type { ExecuteOptions } from '../release/execute.js';
 import type { Image } from '../transport/image.js';
 import { manifestCache, presence, type Presence } from './presence.js';
 import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
-import type { ImageOutcome } from './report.js';
-import type { SignerSpec } from '../config/signing.js';
-import type { Digest } from '../oci/digest.js';
-import { checkNotarySigner, notarySign } from '../sign/notary.js';
+import { signatureNotes, type ImageOutcome } from './report.js';
 
 export interface PublishOptions {
   registries: Registries;
@@ -31,9 +28,10 @@ export interface PublishOptions {
   build: (image: PlannedImage, platforms: readonly PlannedPlatform[]) => Promise<Image[]>;
   /** Print the plan per image and touch nothing. */
   dryRun?: boolean;
+  /** Every signer (cosign keys, notary services) signs what is published, through the release executor. */
   sign?: ExecuteOptions['sign'];
-  /** notary signers (kyma's signing service): each published image's tags are sent to them. */
-  notary?: { specs: readonly SignerSpec[]; configFile: string; env: Readonly<Record<string, string | undefined>> };
+  /** --provenance: attach signed SLSA provenance made from each image's facts. */
+  attest?: Omit<NonNullable<ExecuteOptions['attest']>, 'facts'> & { facts: (image: PlannedImage) => import('../sign/provenance.js').BuildFacts };
   /** Called when one image is done, for progress lines. */
   onOutcome?: (o: ImageOutcome) => void;
   /** The repository people pull from for a pushed one (`images.registries.pull`), for printed URIs. */
@@ -58,9 +56,6 @@ export function imageTags(image: PlannedImage, tags: readonly string[]): string[
 
 export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Promise<ImageOutcome[]> {
   if (opts.targets.length === 0) throw new UsageError('BAD_FLAG', 'no registry to push to: give --registry, or set images.registry (or images.registries by job type) in berth.yaml');
-  // A notary signer's credentials are read first: a push that cannot be signed publishes nothing
-  // (a re-run would find the image up to date and not sign it).
-  if (opts.notary && !opts.dryRun) for (const spec of opts.notary.specs) await checkNotarySigner(spec, { configFile: opts.notary.configFile, env: opts.notary.env });
   const outcomes: ImageOutcome[] = [];
   const wanted = plan.images.filter((i) => i.wanted);
   // Every image's index is asked for at once: a push with nothing to do is one round of HEADs.
@@ -74,7 +69,7 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
     }
   }
   const failed = new Set<string>();
-  const willSign = !!(opts.sign?.signers.length || opts.notary?.specs.length);
+  const willSign = !!opts.sign?.signers.length;
   // One image failing does not stop the others; those built FROM it are skipped.
   for (const image of wanted) {
     const tags = imageTags(image, opts.tags(image));
@@ -87,12 +82,6 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
     } else {
       try {
         for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome, asked);
-        if (opts.notary && !opts.dryRun && outcome.status === 'published' && outcome.digest && outcome.size !== undefined) {
-          const targets = outcome.repositories.flatMap((repository) => tags.map((tag) => ({ repository, tag, digest: outcome.digest as Digest, size: outcome.size! })));
-          for (const spec of opts.notary.specs) await notarySign(spec, targets, { configFile: opts.notary.configFile, env: opts.notary.env });
-          outcome.signed = true;
-          outcome.signedBy = 'this run';
-        }
         if (opts.dryRun && outcome.status === 'planned' && willSign) outcome.wouldSign = [...outcome.repositories];
         if (willSign && !outcome.signed && outcome.digest && outcome.status !== 'planned') {
           const before = opts.signedBefore ?? ((repo: string, digest: string) => hasCosignSignature(opts.registries, repo, digest));
@@ -178,7 +167,8 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
     format: opts.format,
     ...(opts.sign ? { sign: { signers: opts.sign.signers.map((s) => s.name), recursive: opts.sign.recursive } } : {}),
   });
-  const result = await executePlan(plan, { registries: opts.registries, ...(opts.sign ? { sign: opts.sign } : {}) });
+  const attest = opts.attest;
+  const result = await executePlan(plan, { registries: opts.registries, ...(opts.sign ? { sign: opts.sign } : {}), ...(attest ? { attest: { ...attest, facts: () => attest.facts(image) } } : {}) });
   const c = result.components[0]!;
   // The index is immutable by digest: keep it, so the next run's check is one HEAD.
   await manifestCache(opts.registries)?.write(plan.components[0]!.index.digest, plan.components[0]!.index.raw);
@@ -189,5 +179,6 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
   outcome.added = [...new Set([...outcome.added, ...missing.map((m) => formatPlatform(m.platform))])];
   outcome.signed = (c.signatures ?? []).length > 0;
   if (outcome.signed) outcome.signedBy = 'this run';
+  if (c.signatures?.length || c.attestations?.length) outcome.signatures = [...(outcome.signatures ?? []), ...signatureNotes(c)];
 }
 

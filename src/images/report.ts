@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../blob/atomic.js';
-import { appendGithubFiles } from '../release/index.js';
+import { appendGithubFiles, type ComponentResult } from '../release/index.js';
 
 export interface ImageOutcome {
   /** The image's name, with `-<variant>` for a variant. */
@@ -33,10 +33,17 @@ export interface ImageOutcome {
   wouldSign?: string[];
   /** Where people pull from, when it differs from where it was pushed (`images.registries.pull`). */
   pullRepositories?: string[];
+  /** Who signed it and what is attached: `signed by key (cosign-key)`, `SLSA provenance -> reg/repo:sha256-….att`. */
+  signatures?: string[];
   error?: string;
 }
 
 const uris = (o: ImageOutcome) => (o.pullRepositories ?? o.repositories).flatMap((r) => o.tags.map((t) => `${r}:${t}`));
+/** The signers and attestations of a published component, one note each. */
+export function signatureNotes(c: Pick<ComponentResult, 'signatures' | 'attestations'>): string[] {
+  const by = [...new Set((c.signatures ?? []).flatMap((s) => s.signatures.filter((r) => r.status !== 'skipped').map((r) => `${r.signer} (${r.type})`)))];
+  return [...(by.length ? [`signed by ${by.join(', ')}`] : []), ...(c.attestations ?? []).map((a) => `SLSA provenance signed by ${a.signers.join(', ')} -> ${a.attestationTag}`)];
+}
 
 /** kyma's build-report fields for one image. */
 export function buildReport(o: ImageOutcome): Record<string, unknown> {
@@ -79,7 +86,7 @@ export function outcomeLines(outcomes: readonly ImageOutcome[]): string {
         return `berth: ${o.name}: would ${o.added.length ? `build ${o.added.join(', ')} and ` : ''}${wr}${o.wouldSign?.length ? ` and sign in ${o.wouldSign.join(', ')}` : ''} (dry run)\n`;
       }
       if (o.status === 'up-to-date') return `berth: ${o.name}: ${where} has ${o.platforms.join(', ')}; nothing to push${signed}\n`;
-      return `berth: ${o.name}: pushed ${o.added.join(', ')} to ${where} (${o.digest}${signed})\n`;
+      return `berth: ${o.name}: pushed ${o.added.join(', ')} to ${where} (${o.digest}${o.signatures?.length ? `; ${o.signatures.join('; ')}` : signed})\n`;
     })
     .join('');
 }
@@ -92,7 +99,7 @@ export function summaryMarkdown(outcomes: readonly ImageOutcome[]): string {
     '',
     '| Image | URIs | Architectures | Status |',
     '|---|---|---|---|',
-    ...outcomes.map((o) => `| ${cell(o.name)} | ${cell(uris(o).join('<br>'))} | ${cell(o.platforms.join(', '))} | ${o.status}${o.error ? `: ${cell(o.error)}` : ''} |`),
+    ...outcomes.map((o) => `| ${cell(o.name)} | ${cell(uris(o).join('<br>'))} | ${cell(o.platforms.join(', '))} | ${o.status}${o.error ? `: ${cell(o.error)}` : ''}${o.signatures?.length ? `<br>${cell(o.signatures.join('<br>'))}` : ''} |`),
     '',
     '',
   ].join('\n');

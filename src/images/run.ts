@@ -165,7 +165,7 @@ export interface PushSettings extends BuildSettings {
   tags: (image: PlannedImage) => readonly string[];
   dryRun: boolean;
   sign?: ExecuteOptions['sign'];
-  notary?: PublishOptions['notary'];
+  attest?: PublishOptions['attest'];
   onOutcome?: (o: ImageOutcome) => void;
   pull?: PublishOptions['pull'];
   archSuffix?: PublishOptions['archSuffix'];
@@ -186,7 +186,7 @@ export async function pushFolder(opts: FolderOptions, s: PushSettings, registrie
       build: builder.build,
       dryRun: s.dryRun,
       ...(s.sign ? { sign: s.sign } : {}),
-      ...(s.notary ? { notary: s.notary } : {}),
+      ...(s.attest ? { attest: s.attest } : {}),
       onOutcome: (o) => {
         const image = plan.images.find((i) => i.wanted && keyOf(i) === o.name);
         o.built = image ? image.platforms.map((p) => formatPlatform(p.platform)).filter((p) => builder.origins.get(`${o.name}@${p}`) === 'built') : [];

@@ -458,9 +458,13 @@ export class RegistryClient {
   }
 
   /** Stores a manifest under a tag or its digest; the registry's digest must be ours. */
-  async putManifest(repo: string, reference: string, manifest: { mediaType: string; raw: Uint8Array; digest: Digest }, signal?: AbortSignal): Promise<void> {
+  /**
+   * PUTs a manifest. Resolves to the `OCI-Subject` header of the answer, which a registry with
+   * the OCI 1.1 referrers API sends for a manifest with a `subject` (absent otherwise).
+   */
+  async putManifest(repo: string, reference: string, manifest: { mediaType: string; raw: Uint8Array; digest: Digest }, signal?: AbortSignal): Promise<{ ociSubject?: string }> {
     const what = isDigest(reference) ? `manifest ${reference}` : `tag ${reference} (manifest ${manifest.digest})`;
-    await this.retry(what, signal, async () => {
+    return this.retry(what, signal, async () => {
       const res = await this.request({
         method: 'PUT',
         path: `${repo}/manifests/${reference}`,
@@ -476,6 +480,8 @@ export class RegistryClient {
       });
       await drain(res);
       this.checkDigestHeader(res, 'PUT', manifest.digest, what);
+      const subject = header(res, 'oci-subject');
+      return subject ? { ociSubject: subject } : {};
     });
   }
 

@@ -21,10 +21,17 @@ export interface HttpTransport {
 /** The idle timeout when none is given (`--timeout`). */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-export function createTransport(opts: { maxSockets?: number; lookup?: LookupFunction; timeoutMs?: number } = {}): HttpTransport {
+/** TLS settings of a transport's HTTPS connections: a CA to trust, a client certificate (a signing service's mutual TLS). */
+export interface TlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+export function createTransport(opts: { maxSockets?: number; lookup?: LookupFunction; timeoutMs?: number; tls?: TlsOptions } = {}): HttpTransport {
   const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 16, ...(opts.lookup ? { lookup: opts.lookup } : {}) };
   const h = new http.Agent(agentOpts);
-  const s = new https.Agent(agentOpts);
+  const s = new https.Agent({ ...agentOpts, ...(opts.tls ?? {}) });
   return {
     http: h,
     https: s,

@@ -1,6 +1,8 @@
 import { mirrorsFor, type RegistryMirror } from '../config/mirrors.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
-import { createTransport, type HttpTransport } from './http.js';
+import type { LookupFunction } from 'node:net';
+import { createTransport, DEFAULT_TIMEOUT_MS, type HttpTransport } from './http.js';
+import { DEFAULT_RETRY, type RetryInfo, type RetryPolicy } from './retry.js';
 import { BlobLocations } from './locations.js';
 import type { Reporter } from './progress.js';
 
@@ -55,6 +57,20 @@ export class Registries {
   /** The mirrors to try, in order, before `host` for content named by digest. */
   mirrorsFor(host: string): RegistryMirror[] {
     return mirrorsFor(this.opts.mirrors ?? [], host);
+  }
+
+  /**
+   * How this run reaches a service that is not a registry (a signing service) through the same
+   * HTTP stack: its retry policy (`--retries`), idle timeout (`--timeout`) and resolver.
+   */
+  httpSettings(): { retry: RetryPolicy; timeoutMs: number; lookup?: LookupFunction; onRetry?: (info: RetryInfo) => void } {
+    const reporter = this.reporter;
+    return {
+      retry: { ...DEFAULT_RETRY, ...this.opts.retry },
+      timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
+      ...(reporter ? { onRetry: (info: RetryInfo) => reporter({ type: 'retry', ...info }) } : {}),
+    };
   }
 
   /** Debug lines, when asked for. */

@@ -16,7 +16,10 @@ import { writeLayout, type LayoutEntry } from '../transport/layout-write.js';
 import type { Artifact } from '../transport/image.js';
 import { readRegistry, writeRegistry, type PushResult } from '../transport/registry.js';
 import { imagePlatform } from '../transport/select.js';
-import { signTargets, type ImageTarget, type SignedImage, type SignOptions, type Signer } from '../sign/sign.js';
+import { settleAll, signTargets, type ImageTarget, type SignedImage, type SignOptions } from '../sign/sign.js';
+import type { ImageSigner } from '../sign/signer.js';
+import { attestTargets, type AttestedImage, type AttestTarget } from '../sign/attest.js';
+import { provenanceStatement, SLSA_PROVENANCE_V1, statementBytes, type BuildFacts } from '../sign/provenance.js';
 import type { PlannedComponent, PlanTarget, ReleasePlan } from './plan.js';
 
 export interface ExecuteOptions {
@@ -33,7 +36,14 @@ export interface ExecuteOptions {
    * `--sign`: after every component is published (tags included), sign each target's
    * artifact (with `recursive`, each per-arch image of an index too) with every signer.
    */
-  sign?: { signers: readonly Signer[]; recursive: boolean } & Pick<SignOptions, 'annotations' | 'signatureRepository'>;
+  sign?: { signers: readonly ImageSigner[]; recursive: boolean } & Pick<SignOptions, 'annotations' | 'signatureRepository'>;
+  /**
+   * `--provenance`: after signing, attach to each target an in-toto statement (SLSA v1
+   * provenance) signed by `signers`; its subjects are the index and every platform image
+   * (with `recursive`, each platform image gets its own too). `facts` says what went into a
+   * component (or one of its platform images).
+   */
+  attest?: { signers: readonly ImageSigner[]; recursive: boolean; builder: { id?: string; version: string }; facts: (c: PlannedComponent, image?: PlannedComponent['images'][number]) => BuildFacts };
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -65,6 +75,8 @@ export interface ComponentResult {
   targets: TargetResult[];
   /** With --sign: what was signed, and where the signatures are. */
   signatures?: SignedImage[];
+  /** With --provenance: the attestations attached, and where. */
+  attestations?: AttestedImage[];
 }
 
 export interface ReleaseResult {
@@ -232,7 +244,8 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
     r.status === 'fulfilled' ? r.value : { ...baseResult(plan.components[i]!, false, done[i]!), status: 'failed' as const, error: errorOf(r.reason) },
   );
   if (results.some((r) => r.status === 'failed')) throw new ReleaseIncomplete({ format: plan.format, components: results });
-  if (opts.sign) await signRelease(plan, results, registries, opts.sign, signal);
+  // Signatures and attestations go to different tags: both at once.
+  await settleAll([...(opts.sign ? [signRelease(plan, results, registries, opts.sign, signal)] : []), ...(opts.attest ? [attestRelease(plan, results, registries, opts.attest, signal)] : [])]);
   return { format: plan.format, components: results };
 }
 
@@ -240,9 +253,10 @@ export async function executePlan(plan: ReleasePlan, opts: ExecuteOptions): Prom
 async function signRelease(plan: ReleasePlan, results: ComponentResult[], registries: Registries, sign: NonNullable<ExecuteOptions['sign']>, signal?: AbortSignal): Promise<void> {
   const perComponent = plan.components.map((c) =>
     c.targets.flatMap((t): ImageTarget[] => {
-      const top = { registry: t.registry!, repository: t.path!, digest: t.digest as ImageTarget['digest'] };
+      const size = t.what === 'index' ? c.index.raw.length : c.images.find((i) => i.image.digest === t.digest)?.image.manifestRaw.length;
+      const top: ImageTarget = { registry: t.registry!, repository: t.path!, digest: t.digest as ImageTarget['digest'], ...(size !== undefined ? { size } : {}), tags: t.tags };
       if (!sign.recursive || t.what !== 'index') return [top];
-      return [top, ...c.images.map((i) => ({ ...top, digest: i.image.digest }))];
+      return [top, ...c.images.map((i): ImageTarget => ({ registry: top.registry, repository: top.repository, digest: i.image.digest, size: i.image.manifestRaw.length }))];
     }),
   );
   const signed = await signTargets(registries, perComponent.flat(), sign.signers, {
@@ -253,6 +267,37 @@ async function signRelease(plan: ReleasePlan, results: ComponentResult[], regist
   let i = 0;
   perComponent.forEach((targets, j) => {
     results[j]!.signatures = signed.slice(i, i + targets.length);
+    i += targets.length;
+  });
+}
+
+/** Attestations after the signatures: per target, the statement about it (and with `recursive`, each per-arch image's own). */
+async function attestRelease(plan: ReleasePlan, results: ComponentResult[], registries: Registries, attest: NonNullable<ExecuteOptions['attest']>, signal?: AbortSignal): Promise<void> {
+  const perComponent = plan.components.map((c) =>
+    c.targets.flatMap((t): AttestTarget[] => {
+      const repo = { registry: t.registry!, repository: t.path! };
+      const name = `${repo.registry}/${repo.repository}`;
+      const statement = (subjects: { name: string; digest: AttestTarget['digest'] }[], facts: BuildFacts) => statementBytes(provenanceStatement(subjects, facts, attest.builder));
+      if (t.what === 'image') {
+        const img = c.images.find((i) => i.image.digest === t.digest)!;
+        return [{ ...repo, digest: t.digest, mediaType: img.image.mediaType, size: img.image.manifestRaw.length, statement: statement([{ name, digest: t.digest }], attest.facts(c, img)), predicateType: SLSA_PROVENANCE_V1 }];
+      }
+      const top: AttestTarget = {
+        ...repo,
+        digest: t.digest,
+        mediaType: c.index.mediaType,
+        size: c.index.raw.length,
+        statement: statement([{ name, digest: t.digest }, ...c.images.map((i) => ({ name, digest: i.image.digest }))], attest.facts(c)),
+        predicateType: SLSA_PROVENANCE_V1,
+      };
+      if (!attest.recursive) return [top];
+      return [top, ...c.images.map((i): AttestTarget => ({ ...repo, digest: i.image.digest, mediaType: i.image.mediaType, size: i.image.manifestRaw.length, statement: statement([{ name, digest: i.image.digest }], attest.facts(c, i)), predicateType: SLSA_PROVENANCE_V1 }))];
+    }),
+  );
+  const attested = await attestTargets(registries, perComponent.flat(), attest.signers, { ...(signal ? { signal } : {}) });
+  let i = 0;
+  perComponent.forEach((targets, j) => {
+    results[j]!.attestations = attested.slice(i, i + targets.length);
     i += targets.length;
   });
 }

@@ -86,7 +86,8 @@ export function componentLines(result: ReleaseResult): string {
           ? 'already there under every tag; nothing written'
           : `${sum('uploaded')} blobs uploaded, ${sum('mounted')} mounted, ${sum('existing')} existing; read back and checked`;
     lines.push(`berth: released ${c.name} ${c.digest} (${how})`);
-    for (const s of c.signatures ?? []) lines.push(`berth: signed ${s.reference} (${[...s.added, ...s.present].join(', ')}) -> ${s.signatureTag}`);
+    for (const s of c.signatures ?? []) lines.push(`berth: signed ${s.reference}: ${s.signatures.map((r) => `${r.signer} (${r.type}) ${r.status === 'skipped' ? `skipped: ${r.reason}` : `${r.status === 'present' ? '(there already) ' : ''}-> ${r.where}`}`).join('; ')}`);
+    for (const a of c.attestations ?? []) lines.push(`berth: attested ${a.reference}: SLSA provenance signed by ${a.signers.join(', ')} -> ${a.attestationTag}, referrer ${a.referrer} (${a.referrers === 'api' ? 'referrers API' : `in ${a.referrers}`})`);
   }
   return lines.map((l) => `${l}\n`).join('');
 }
@@ -101,6 +102,18 @@ export function summaryMarkdown(result: ReleaseResult): string {
     '|---|---|---|---|---|',
     ...rows(result).map((r) => `| ${cell(r.component)} | ${cell(r.platforms)} | \`${r.digest}\` | ${cell(r.tags)} | ${cell(r.registries)} |`),
   ];
+  const signed = result.components.filter((c) => c.signatures?.length || c.attestations?.length);
+  if (signed.length) {
+    lines.push('', '| Component | Image | Signed by | Attestations |', '|---|---|---|---|');
+    for (const c of signed) {
+      const refs = [...new Set([...(c.signatures ?? []).map((s) => s.reference), ...(c.attestations ?? []).map((a) => a.reference)])];
+      for (const r of refs) {
+        const by = (c.signatures ?? []).filter((s) => s.reference === r).flatMap((s) => s.signatures.filter((x) => x.status !== 'skipped').map((x) => `${x.signer} (${x.type})`));
+        const att = (c.attestations ?? []).filter((a) => a.reference === r).map((a) => `SLSA provenance by ${a.signers.join(', ')}: \`${a.attestationTag}\``);
+        lines.push(`| ${cell(c.name)} | \`${r}\` | ${cell(by.join(', ') || '-')} | ${cell(att.join('<br>') || '-')} |`);
+      }
+    }
+  }
   const failed = result.components.filter((c) => c.status === 'failed');
   if (failed.length) lines.push('', `**Release incomplete**: ${failed.length} of ${result.components.length} components failed.`, '', ...failed.map((c) => `- ${cell(c.name)}: ${cell(c.error?.message ?? 'unknown error')}`));
   return lines.join('\n') + '\n\n';

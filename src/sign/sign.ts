@@ -19,54 +19,34 @@ import type { Reference } from '../oci/reference.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import type { Registries } from '../registry/pool.js';
-import { buildSignatureArtifact, parseSignatureManifest, signatureLayer, signatureTag, type SignatureManifest } from './manifest.js';
-import { dockerReferenceOf, encodePayload } from './payload.js';
-import { SIGNATURE_ANNOTATION, signPayload, verifyPayload } from './signature.js';
+import { buildSignatureArtifact, parseSignatureManifest, type SignatureManifest } from './manifest.js';
+import { SIGNATURE_ANNOTATION, verifyPayload } from './signature.js';
+import type { ImageSigner, SignatureRecord, SignRun, SignTarget } from './signer.js';
 
-/** A key that signs, under a name for messages (a path, `$VAR`, or a berth.yaml signer). */
-export interface Signer {
-  name: string;
-  key: KeyObject;
-  publicKey: KeyObject;
-}
+export type { SignatureRepository } from './signer.js';
 
-/** Where signatures go: a repository, as `$COSIGN_REPOSITORY` names one. */
-export interface SignatureRepository {
-  registry: string;
-  repository: string;
-}
+/** An image to sign: a repository and a manifest digest (with its size and the tags that named it, when known). */
+export type ImageTarget = SignTarget;
 
-/** An image to sign: a repository and a manifest digest. */
-export interface ImageTarget {
-  registry: string;
-  repository: string;
-  digest: Digest;
-}
-
-export interface SignOptions {
-  /** `-a KEY=VALUE`: the payload's `optional` section. */
-  annotations?: Readonly<Record<string, string>>;
+export interface SignOptions extends Omit<SignRun, 'registries'> {
   /** Sign every image an index lists too. */
   recursive?: boolean;
-  /** Store signatures here instead of beside each image. */
-  signatureRepository?: SignatureRepository;
-  /** Images signed at once (default: the registries' jobs). */
-  jobs?: number;
-  signal?: AbortSignal;
 }
 
 export interface SignedImage {
   /** `registry/repo@digest` of the image signed. */
   reference: string;
   digest: Digest;
-  /** `registry/repo:sha256-<hex>.sig` */
-  signatureTag: string;
+  /** `registry/repo:sha256-<hex>.sig`, when a cosign key signed. */
+  signatureTag?: string;
   /** The signature manifest's digest after the write. */
-  signatureManifest: Digest;
+  signatureManifest?: Digest;
   /** Signers whose signature was added. */
   added: string[];
   /** Signers whose signature over the same payload was there already. */
   present: string[];
+  /** What each signer did, in the order of the signers. */
+  signatures: SignatureRecord[];
 }
 
 const name = (t: { registry: string; repository: string }) => `${t.registry}/${t.repository}`;
@@ -75,7 +55,7 @@ const name = (t: { registry: string; repository: string }) => `${t.registry}/${t
  * The digest a reference names (a tag is resolved with a HEAD; a digest is checked to exist)
  * and its media type. A missing image is an OperationalError naming it.
  */
-export async function resolveImage(registries: Registries, ref: Reference, signal?: AbortSignal): Promise<{ digest: Digest; mediaType: string }> {
+export async function resolveImage(registries: Registries, ref: Reference, signal?: AbortSignal): Promise<{ digest: Digest; mediaType: string; size: number }> {
   const client = registries.client(ref.registry);
   const reference = ref.digest ?? ref.tag ?? 'latest';
   const shown = `${name(ref)}${ref.digest ? `@${ref.digest}` : `:${reference}`}`;
@@ -83,19 +63,19 @@ export async function resolveImage(registries: Registries, ref: Reference, signa
     throw err instanceof RegistryError && err.code !== 'UNAUTHORIZED' ? err.withContext(`resolving ${shown}`) : err;
   });
   if (!desc) throw new OperationalError('NOT_FOUND', `${shown}: no such image in the registry (check the name and tag, and that it was pushed)`);
-  return { digest: desc.digest, mediaType: desc.mediaType };
+  return { digest: desc.digest, mediaType: desc.mediaType, size: desc.size };
 }
 
 /** Every manifest digest an index lists, recursively (nested indexes included). */
-async function childrenOf(client: RegistryClient, repository: string, digest: Digest, signal: AbortSignal | undefined, seen: Set<string>): Promise<Digest[]> {
+async function childrenOf(client: RegistryClient, repository: string, digest: Digest, signal: AbortSignal | undefined, seen: Set<string>): Promise<Descriptor[]> {
   const m = await client.getManifest(repository, digest, signal);
   const parsed = parseManifestOrIndex(m.raw, `${client.host}/${repository}@${digest}`, m.mediaType);
   if (parsed.kind !== 'index') return [];
-  const out: Digest[] = [];
+  const out: Descriptor[] = [];
   for (const d of parsed.index.manifests) {
     if (seen.has(d.digest)) continue;
     seen.add(d.digest);
-    out.push(d.digest);
+    out.push(d);
     if (isIndexMediaType(d.mediaType)) out.push(...(await childrenOf(client, repository, d.digest, signal, seen)));
   }
   return out;
@@ -107,27 +87,29 @@ export async function resolveTargets(registries: Registries, refs: readonly Refe
   const lists = await settleAll(
     refs.map((ref) =>
       limit(async () => {
-        const { digest, mediaType } = await resolveImage(registries, ref, opts.signal);
-        const targets: ImageTarget[] = [{ registry: ref.registry, repository: ref.repository, digest }];
+        const { digest, mediaType, size } = await resolveImage(registries, ref, opts.signal);
+        const targets: ImageTarget[] = [{ registry: ref.registry, repository: ref.repository, digest, size, ...(ref.digest === undefined ? { tags: [ref.tag ?? 'latest'] } : {}) }];
         if (opts.recursive && isIndexMediaType(mediaType)) {
           const kids = await childrenOf(registries.client(ref.registry), ref.repository, digest, opts.signal, new Set([digest]));
-          for (const d of kids) targets.push({ registry: ref.registry, repository: ref.repository, digest: d });
+          for (const d of kids) targets.push({ registry: ref.registry, repository: ref.repository, digest: d.digest, size: d.size });
         }
         return targets;
       }),
     ),
   );
-  const seen = new Set<string>();
-  return lists.flat().filter((t) => {
+  // Each image once; the tags of every reference that named it kept.
+  const byKey = new Map<string, ImageTarget>();
+  for (const t of lists.flat()) {
     const k = `${name(t)}@${t.digest}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+    const had = byKey.get(k);
+    if (!had) byKey.set(k, t);
+    else if (t.tags) byKey.set(k, { ...had, tags: [...new Set([...(had.tags ?? []), ...t.tags])] });
+  }
+  return [...byKey.values()];
 }
 
 /** Promise.all that waits for every promise before raising the first failure. */
-async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
   const settled = await Promise.allSettled(promises);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
@@ -160,8 +142,8 @@ export async function readSignatureManifest(client: RegistryClient, repository: 
   return { digest: m.digest, manifest: parseSignatureManifest(m.raw, where, m.mediaType, configRaw) };
 }
 
-interface NewSignature {
-  signer: Signer;
+export interface NewSignature {
+  signer: { name: string; publicKey: KeyObject };
   payload: Uint8Array;
   layer: Descriptor;
 }
@@ -174,7 +156,7 @@ const MERGE_TRIES = 4;
  * payload blobs and the new config, writes the manifest, and reads the tag back; a tag that a
  * concurrent writer replaced in between is merged again.
  */
-async function addSignatures(client: RegistryClient, repository: string, tag: string, sigs: readonly NewSignature[], signal?: AbortSignal): Promise<{ digest: Digest; added: string[]; present: string[] }> {
+export async function addSignatures(client: RegistryClient, repository: string, tag: string, sigs: readonly NewSignature[], signal?: AbortSignal): Promise<{ digest: Digest; added: string[]; present: string[] }> {
   client.forPush(repository);
   for (let attempt = 1; ; attempt++) {
     const existing = await readSignatureManifest(client, repository, tag, signal);
@@ -208,38 +190,32 @@ async function addSignatures(client: RegistryClient, repository: string, tag: st
 }
 
 /**
- * Signs every image `targets` names with every signer, `jobs` images at a time, and returns
- * what was written for each. Every image settles before a failure is raised (the first), so
- * nothing is left running after the call returns.
+ * Signs every image `targets` names with every signer, one signer after the other (each
+ * `jobs` images at a time), and returns what each did for each image. A signer that fails
+ * stops the run (what the earlier ones signed stays).
  */
-export async function signTargets(registries: Registries, targets: readonly ImageTarget[], signers: readonly Signer[], opts: SignOptions = {}): Promise<SignedImage[]> {
-  const jobs = opts.jobs ?? registries.jobs;
-  const limit = pLimit(jobs);
-  const signal = opts.signal;
-  // Two targets sharing a signature tag (the same digest in one repository, or one
-  // $COSIGN_REPOSITORY for several repositories) are written one after the other.
-  const chains = new Map<string, Promise<unknown>>();
-  return settleAll(
-    targets.map((t) =>
-      limit(async (): Promise<SignedImage> => {
-        const sigRepo = opts.signatureRepository ?? t;
-        const tag = signatureTag(t.digest);
-        const payload = encodePayload(dockerReferenceOf(t), t.digest, opts.annotations);
-        const sigs = signers.map((signer): NewSignature => ({ signer, payload, layer: signatureLayer(payload, { [SIGNATURE_ANNOTATION]: signPayload(payload, signer.key) }) }));
-        const key = `${name(sigRepo)}:${tag}`;
-        const run = (chains.get(key) ?? Promise.resolve()).catch(() => {}).then(() => addSignatures(registries.client(sigRepo.registry), sigRepo.repository, tag, sigs, signal));
-        chains.set(key, run);
-        const r = await run.catch((err) => {
-          throw err instanceof RegistryError && err.code !== 'UNAUTHORIZED' ? err.withContext(`signing ${name(t)}@${t.digest}`) : err;
-        });
-        return { reference: `${name(t)}@${t.digest}`, digest: t.digest, signatureTag: `${name(sigRepo)}:${tag}`, signatureManifest: r.digest, added: r.added, present: r.present };
-      }),
-    ),
-  );
+export async function signTargets(registries: Registries, targets: readonly ImageTarget[], signers: readonly ImageSigner[], opts: Omit<SignOptions, 'recursive'> = {}): Promise<SignedImage[]> {
+  const run: SignRun = { registries, ...opts };
+  const out: SignedImage[] = targets.map((t) => ({ reference: `${name(t)}@${t.digest}`, digest: t.digest, added: [], present: [], signatures: [] }));
+  for (const signer of signers) {
+    const records = await signer.signImages(targets, run);
+    records.forEach((r, i) => {
+      const o = out[i]!;
+      o.signatures.push(r);
+      if (r.status === 'added') o.added.push(r.signer);
+      if (r.status === 'present') o.present.push(r.signer);
+      if (r.manifest && o.signatureTag === undefined) {
+        o.signatureTag = r.where;
+        o.signatureManifest = r.manifest;
+      } else if (r.manifest && o.signatureTag === r.where) o.signatureManifest = r.manifest;
+    });
+  }
+  return out;
 }
 
 /** Resolves `refs` and signs them: `berth sign`. */
-export async function signImages(registries: Registries, refs: readonly Reference[], signers: readonly Signer[], opts: SignOptions = {}): Promise<SignedImage[]> {
+export async function signImages(registries: Registries, refs: readonly Reference[], signers: readonly ImageSigner[], opts: SignOptions = {}): Promise<SignedImage[]> {
   const targets = await resolveTargets(registries, refs, { ...(opts.recursive ? { recursive: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.jobs ? { jobs: opts.jobs } : {}) });
-  return signTargets(registries, targets, signers, opts);
+  const { recursive: _r, ...rest } = opts;
+  return signTargets(registries, targets, signers, rest);
 }

@@ -5,15 +5,13 @@
  * signed. Keys are read and decrypted here, before anything is published, so a wrong password
  * fails a release before its first push.
  */
-import { createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { JobType, SignerSpec, SigningConfig } from '../config/signing.js';
-import { OperationalError, UsageError } from '../errors.js';
 import { ciContext } from '../status/ci.js';
 import { pickEnv } from '../status/env.js';
+import { cosignKeySigner, readKeyFile } from './cosign-signer.js';
 import { loadPrivateKey, loadPublicKey } from './keys.js';
-import type { Signer } from './sign.js';
+import { openSigners, type ImageSigner } from './signer.js';
 
 /** The kind of run the environment says this is; `presubmit` for a pull request. */
 export type RunKind = JobType | 'presubmit';
@@ -50,63 +48,41 @@ export interface Selection {
   pullRequest?: true;
 }
 
-/** The signers of `config` that apply to `repo` in a run of `kinds`. Pure. */
-export function selectSigners(config: SigningConfig | undefined, repo: string | undefined, kinds: readonly RunKind[]): Selection {
+/** `'*'` and `org/repo` entries, as `'*': [a, b]; org/repo: [c]`. */
+function enabledList(config: SigningConfig): string {
+  return config.enabledSigners.length ? config.enabledSigners.map((e) => `${e.repo === '*' ? "'*'" : e.repo}: [${e.names.join(', ')}]`).join('; ') : 'none';
+}
+
+/**
+ * The signers of `config` that apply to `repo` in a run of `kinds`. Pure. When none does,
+ * `none` says which signers exist and why none matched (the repository, the job type).
+ */
+export function selectSigners(config: SigningConfig | undefined, repo: string | undefined, kinds: readonly RunKind[], file = 'berth.yaml'): Selection {
   if (kinds.includes('presubmit')) return { signers: [], none: 'pull-request builds are not signed', pullRequest: true };
-  if (!config || config.signers.length === 0) return { signers: [], none: 'berth.yaml names no signers (signing.signers)' };
+  if (!config || config.signers.length === 0) return { signers: [], none: `${file} names no signers (signing.signers)` };
   const names = new Set<string>();
   for (const e of config.enabledSigners) if (e.repo === '*' || e.repo === repo) for (const n of e.names) names.add(n);
-  if (names.size === 0) return { signers: [], none: `no signer is enabled for ${repo ?? "this repository (no org/repo from CI or --repo)"} in signing.enabled-signers` };
+  const listed = config.signers.map((s) => `${s.name} (${s.type})`).join(', ');
+  if (names.size === 0) {
+    const forRepo = repo === undefined ? 'this build, which names no org/repo (give --repo, or run in CI with REPO_OWNER/REPO_NAME or GITHUB_REPOSITORY)' : repo;
+    return { signers: [], none: `${file} lists signers ${listed}, but signing.enabled-signers enables none for ${forRepo} (it enables ${enabledList(config)})` };
+  }
   const enabled = config.signers.filter((s) => names.has(s.name));
   const signers = enabled.filter((s) => !s.jobTypes || s.jobTypes.some((j) => kinds.includes(j)));
-  if (signers.length === 0) return { signers: [], none: `the enabled signers (${enabled.map((s) => s.name).join(', ')}) are limited to other job types than ${kinds.join('/')}` };
+  if (signers.length === 0) return { signers: [], none: `the enabled signers (${enabled.map((s) => `${s.name}: job-type ${s.jobTypes!.join('/')}`).join(', ')}) are limited to other job types than this run's (${kinds.join('/')})` };
   return { signers };
 }
 
-/** Reads a key file, saying which file when it cannot be read. */
-async function readKeyFile(path: string, shown: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError('UNREADABLE', `${shown}: no such key file`);
-    if (code === 'EISDIR') throw new UsageError('UNREADABLE', `${shown}: is a directory, not a key file`);
-    throw new OperationalError('UNREADABLE', `${shown}: cannot read the key file (${code ?? 'error'})`, { cause: err });
-  }
-}
-
-function passwordFrom(env: Readonly<Record<string, string | undefined>>, variable: string): string | undefined {
-  return env[variable];
-}
-
 /** A signer from a private key file (`--key`), its password from COSIGN_PASSWORD. */
-export async function signerFromFile(path: string, opts: { cwd: string; env: Readonly<Record<string, string | undefined>>; shown?: string }): Promise<Signer> {
+export async function signerFromFile(path: string, opts: { cwd: string; env: Readonly<Record<string, string | undefined>>; shown?: string }): Promise<ImageSigner> {
   const shown = opts.shown ?? path;
-  const key = await loadPrivateKey(await readKeyFile(resolve(opts.cwd, path), shown), { password: passwordFrom(opts.env, 'COSIGN_PASSWORD'), where: shown });
-  return { name: shown, key, publicKey: createPublicKey(key) };
+  const key = await loadPrivateKey(await readKeyFile(resolve(opts.cwd, path), shown), { password: opts.env.COSIGN_PASSWORD, where: shown });
+  return cosignKeySigner(shown, key);
 }
 
-/** The cosign-key signers of a selection, their keys read and decrypted. `configFile` is berth.yaml (key paths are relative to it). */
-export async function loadSigners(specs: readonly SignerSpec[], opts: { configFile: string; env: Readonly<Record<string, string | undefined>> }): Promise<Signer[]> {
-  // notary signers hold no key of berth's: they sign through their service (./notary.ts).
-  return Promise.all(
-    specs.filter((s) => s.type === 'cosign-key').map(async (s): Promise<Signer> => {
-      const passwordEnv = s.passwordEnv ?? 'COSIGN_PASSWORD';
-      let text: string;
-      let where: string;
-      if (s.keyEnv !== undefined) {
-        where = `signer ${s.name} ($${s.keyEnv})`;
-        const v = opts.env[s.keyEnv];
-        if (v === undefined || v.trim() === '') throw new UsageError('BAD_KEY', `${where}: ${s.keyEnv} is not set (${s.where})`);
-        text = v;
-      } else {
-        where = `signer ${s.name} (${s.key})`;
-        text = await readKeyFile(resolve(dirname(opts.configFile), s.key!), where);
-      }
-      const key = await loadPrivateKey(text, { password: passwordFrom(opts.env, passwordEnv), where, passwordSource: passwordEnv });
-      return { name: s.name, key, publicKey: createPublicKey(key) };
-    }),
-  );
+/** The signers of a selection, opened (keys decrypted, services' credentials read). `configFile` is berth.yaml (paths are relative to it). */
+export async function loadSigners(specs: readonly SignerSpec[], opts: { configFile: string; env: Readonly<Record<string, string | undefined>> }): Promise<ImageSigner[]> {
+  return openSigners(specs, opts);
 }
 
 /** A public key file (`berth verify --key`). */

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { berthBin, type CliResult } from '../helpers/cli.js';
+import { startNotary } from '../helpers/notary.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { makeBusyboxBase } from '../helpers/busybox-base.js';
@@ -161,42 +162,44 @@ describe('berth images push', () => {
     await mkdir(join(repo.dir, 'keys'), { recursive: true });
     const keygen = await berthBin(['keygen', '--format', 'pkcs8', '--output-key-prefix', join(repo.dir, 'keys', 'cosign')], { cwd: repo.dir, env: env({ COSIGN_PASSWORD: '' }) });
     expect(keygen.code).toBe(0);
-    const { createServer } = await import('node:http');
-    const bodies: { auth?: string; body: string }[] = [];
-    const svc = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        bodies.push({ ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), body });
-        res.statusCode = 202;
-        res.end();
-      });
-    });
-    await new Promise<void>((r) => svc.listen(0, '127.0.0.1', r));
-    const port = (svc.address() as import('node:net').AddressInfo).port;
+    const svc = await startNotary(repo.dir);
+    const bodies = svc.seen;
     await put(
       'berth.yaml',
-      `images:\n  registry: ${reg}/signed\nsigning:\n  enabled-signers:\n    '*': [key, svc]\n  signers:\n    - name: key\n      type: cosign-key\n      key: keys/cosign.key\n    - name: svc\n      type: notary\n      endpoint: http://127.0.0.1:${port}/sign\n      token-env: SIGN_TOKEN\n`,
+      `images:\n  registry: ${reg}/signed\nsigning:\n  enabled-signers:\n    '*': [key, svc]\n  signers:\n    - name: key\n      type: cosign-key\n      key: keys/cosign.key\n    - name: svc\n      type: notary\n      endpoint: ${svc.url}\n      ca: ${svc.ca}\n      token-env: SIGN_TOKEN\n`,
     );
     try {
-      const pre = await images(['push', 'base', '--json'], { JOB_TYPE: 'presubmit', PULL_NUMBER: '7', SIGN_TOKEN: 'tok-123', COSIGN_PASSWORD: '' });
+      const pre = await images(['push', 'base', '--json'], { JOB_TYPE: 'presubmit', PULL_NUMBER: '7', SIGN_TOKEN: 's3cret-token', COSIGN_PASSWORD: '' });
       expect(pre.code).toBe(0);
       expect(JSON.parse(pre.stdout)[0].signed).toBe(false);
       expect(bodies).toEqual([]);
       await put('images/base/etc/motd', 'signed edition\n');
-      const post = await images(['push', 'base', '--json'], { JOB_TYPE: 'postsubmit', PULL_BASE_SHA: await repo.head(), SIGN_TOKEN: 'tok-123', COSIGN_PASSWORD: '' });
-      expect(post.stderr).not.toContain('tok-123');
+      const post = await images(['push', 'base', '--json'], { JOB_TYPE: 'postsubmit', PULL_BASE_SHA: await repo.head(), SIGN_TOKEN: 's3cret-token', COSIGN_PASSWORD: '' });
+      expect(post.stderr).not.toContain('s3cret-token');
       expect(post.code).toBe(0);
       const [o] = JSON.parse(post.stdout) as { signed: boolean; digest: string; tags: string[]; size: number }[];
       expect(o!.signed).toBe(true);
       expect(bodies).toHaveLength(1);
-      expect(bodies[0]!.auth).toBe('Bearer tok-123');
+      expect(bodies[0]!.auth).toBe('Bearer s3cret-token');
       expect(JSON.parse(bodies[0]!.body)).toEqual({ trustedCollections: [{ gun: `${reg}/signed/base`, targets: o!.tags.map((name) => ({ name, byteSize: o!.size, digest: o!.digest.slice(7) })) }] });
       const pub = join(repo.dir, 'keys', 'cosign.pub');
       const verified = await berthBin(['verify', '--key', pub, `${reg}/signed/base@${o!.digest}`], { cwd: repo.dir, env: env() });
       expect(verified.code).toBe(0);
+      // images.provenance: true attaches signed SLSA provenance; the notary service signs its .att tag too.
+      await put('berth.yaml', `images:\n  registry: ${reg}/signed\n  provenance: true\nsigning:\n  enabled-signers:\n    '*': [key, svc]\n  signers:\n    - name: key\n      type: cosign-key\n      key: keys/cosign.key\n    - name: svc\n      type: notary\n      endpoint: ${svc.url}\n      ca: ${svc.ca}\n      token-env: SIGN_TOKEN\n`);
+      await put('images/base/etc/motd', 'attested edition\n');
+      const summary = join(dir, 'gh-summary-att');
+      const att = await images(['push', 'base', '--json'], { JOB_TYPE: 'postsubmit', PULL_BASE_SHA: await repo.head(), SIGN_TOKEN: 's3cret-token', COSIGN_PASSWORD: '', GITHUB_STEP_SUMMARY: summary });
+      expect(att.code).toBe(0);
+      const [a] = JSON.parse(att.stdout) as { digest: string; signatures: string[] }[];
+      expect(a!.signatures).toEqual(['signed by key (cosign-key), svc (notary)', `SLSA provenance signed by key, svc -> ${reg}/signed/base:sha256-${a!.digest.slice(7)}.att`]);
+      expect(JSON.parse(bodies.at(-1)!.body).trustedCollections[0].targets[0].name).toBe(`sha256-${a!.digest.slice(7)}.att`);
+      expect(await readFile(summary, 'utf8')).toContain('signed by key (cosign-key), svc (notary)<br>SLSA provenance signed by key, svc');
+      const va = await berthBin(['verify', '--attestation', 'slsaprovenance', '--key', pub, `${reg}/signed/base@${a!.digest}`, '--require', 'dockerfile=images/base/Dockerfile', '--json'], { cwd: repo.dir, env: env() });
+      expect(va.stderr).toContain('1 attestation verified');
+      expect(va.code).toBe(0);
     } finally {
-      svc.close();
+      await svc.close();
       await put('berth.yaml', `images:\n  dir: images\n  local-name: test.local/images/{{ .Name }}:latest\n`);
     }
   });

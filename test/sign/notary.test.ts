@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { SignerSpec } from '../../src/config/signing.js';
 import type { Digest } from '../../src/oci/digest.js';
-import { notaryPayload, notarySign, type NotaryTarget } from '../../src/sign/notary.js';
+import { notaryPayload, notarySign, readNotaryAuth, type NotaryHttp, type NotaryTarget } from '../../src/sign/notary.js';
+import { DEFAULT_RETRY } from '../../src/registry/retry.js';
 import { tempDir } from '../helpers/tools.js';
 
 /** A local HTTPS signing service: a CA, a server certificate for 127.0.0.1, a client certificate. */
@@ -43,7 +44,7 @@ beforeAll(async () => {
       seen.push({ body, ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), ...(authorized && peer?.subject ? { clientCN: String(peer.subject.CN) } : {}) });
       const token = req.headers.authorization === 'Bearer s3cret-token';
       res.statusCode = !authorized && !token ? 401 : (answers.shift() ?? 202);
-      res.end();
+      res.end(res.statusCode === 400 ? '\n  {"error":"gun reg.example/team/app is not allowed"}\nsecond line\n' : '');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -73,44 +74,80 @@ describe('notary signer', () => {
     });
   });
 
+  const http = (over: Partial<NotaryHttp> = {}): NotaryHttp => ({ retry: { ...DEFAULT_RETRY, baseDelayMs: 20, maxDelayMs: 40 }, timeoutMs: 5000, ...over });
+  const sign = async (sp: SignerSpec, ts: readonly NotaryTarget[], env: Record<string, string> = {}, h: NotaryHttp = http()) => notarySign(sp, await readNotaryAuth(sp, { configFile: join(dir, 'berth.yaml'), env }), ts, h);
+
   test('a client certificate from the secret file signs; 503s are retried until 202', async () => {
     seen.length = 0;
     answers.push(503, 500);
-    await notarySign(spec({ secret: 'creds.json' }), targets, { configFile: join(dir, 'berth.yaml'), env: {}, retryIntervalSeconds: 0.05 });
+    const retries: string[] = [];
+    await sign(spec({ secret: 'creds.json' }), targets, {}, http({ onRetry: (i) => retries.push(i.reason) }));
     expect(seen).toHaveLength(3);
+    expect(retries).toHaveLength(2);
     expect(seen.every((s) => s.clientCN === 'berth-ci')).toBe(true);
     expect(JSON.parse(seen[2]!.body)).toEqual(JSON.parse(notaryPayload(targets)));
   });
 
   test('a bearer token from the environment signs', async () => {
     seen.length = 0;
-    await notarySign(spec({ tokenEnv: 'SIGNING_TOKEN' }), targets.slice(0, 1), { configFile: join(dir, 'berth.yaml'), env: { SIGNING_TOKEN: 's3cret-token' } });
+    await sign(spec({ tokenEnv: 'SIGNING_TOKEN' }), targets.slice(0, 1), { SIGNING_TOKEN: 's3cret-token' });
     expect(seen.map((s) => s.auth)).toEqual(['Bearer s3cret-token']);
   });
 
-  test('a refused token fails at once, and the message holds no secret', async () => {
-    const err = await notarySign(spec({ tokenEnv: 'SIGNING_TOKEN' }), targets, { configFile: join(dir, 'berth.yaml'), env: { SIGNING_TOKEN: 'wrong-token' }, retryIntervalSeconds: 0.05 }).catch((e: Error) => e);
+  test('a refused token fails at once with the status, and the message holds no secret', async () => {
+    seen.length = 0;
+    const err = await sign(spec({ tokenEnv: 'SIGNING_TOKEN' }), targets, { SIGNING_TOKEN: 'wrong-token' }).catch((e: Error) => e);
     expect(String(err)).toContain(`signer svc: ${new URL(url).origin} answered 401: check its credentials`);
     expect(String(err)).not.toContain('wrong-token');
+    expect(seen).toHaveLength(1);
   });
 
-  test('a service that never accepts fails after the retry time, naming its last answer', async () => {
-    answers.push(...Array(50).fill(503));
-    const err = await notarySign(spec({ secret: 'creds.json', retryTimeoutSeconds: 0 }), targets, { configFile: join(dir, 'berth.yaml'), env: {}, retryIntervalSeconds: 0.05 }).catch((e: Error) => e);
+  test('--retries bounds the tries; the last answer is named', async () => {
+    seen.length = 0;
+    answers.push(...Array(10).fill(503));
+    const err = await sign(spec({ secret: 'creds.json' }), targets, {}, http({ retry: { ...DEFAULT_RETRY, retries: 2, baseDelayMs: 10, maxDelayMs: 20 } })).catch((e: Error) => e);
     answers.length = 0;
-    expect(String(err)).toMatch(/did not accept the signing request \(answered 503\) within 0 s/);
+    expect(seen).toHaveLength(3);
+    expect(String(err)).toMatch(/signer svc: gave up after 3 tries: https:\/\/127\.0\.0\.1:\d+ answered 503/);
+  });
+
+  test('a service that never accepts fails once the retry time is spent', async () => {
+    answers.push(...Array(50).fill(503));
+    const err = await sign(spec({ secret: 'creds.json', retryTimeoutSeconds: 0 }), targets).catch((e: Error) => e);
+    answers.length = 0;
+    expect(String(err)).toMatch(/signer svc: gave up after 1 try: no progress for 0 s: .*answered 503/);
+  });
+
+  test('an abort stops the wait between tries at once', async () => {
+    answers.push(...Array(50).fill(503));
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(new Error('interrupted')), 200);
+    const t0 = Date.now();
+    const err = await sign(spec({ secret: 'creds.json' }), targets, {}, http({ retry: { ...DEFAULT_RETRY, baseDelayMs: 30_000, maxDelayMs: 30_000 }, signal: ctl.signal })).catch((e: Error) => e);
+    answers.length = 0;
+    expect(String(err)).toContain('interrupted');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  test('a 400 names the first line of the answer and is not retried', async () => {
+    seen.length = 0;
+    answers.push(400);
+    const err = await sign(spec({ secret: 'creds.json' }), targets).catch((e: Error) => e);
+    expect(String(err)).toMatch(/signer svc: https:\/\/127\.0\.0\.1:\d+ answered 400 \(\{"error":"gun reg.example\/team\/app is not allowed"\}\)$/);
+    expect(String(err)).not.toContain('undefined');
+    expect(seen).toHaveLength(1);
   });
 
   test('an untrusted server certificate is not sent anything', async () => {
     seen.length = 0;
-    const err = await notarySign(spec({ secret: 'creds.json', ca: undefined, retryTimeoutSeconds: 0 }), targets, { configFile: join(dir, 'berth.yaml'), env: {}, retryIntervalSeconds: 0.05 }).catch((e: Error) => e);
-    expect(String(err)).toMatch(/did not accept the signing request \(.*certificate/);
+    const err = await sign(spec({ secret: 'creds.json', ca: undefined, retryTimeoutSeconds: 0 }), targets).catch((e: Error) => e);
+    expect(String(err)).toMatch(/signer svc: .*certificate/);
     expect(seen).toHaveLength(0);
   });
 
-  test('a secret file that is not kyma\'s shape is bad input', async () => {
+  test("a secret file that is not kyma's shape is bad input", async () => {
     writeFileSync(join(dir, 'bad.json'), '{"cert":"x"}');
-    await expect(notarySign(spec({ secret: 'bad.json' }), targets, { configFile: join(dir, 'berth.yaml'), env: {} })).rejects.toThrow('signer svc: bad.json needs certData and privateKeyData (base64 PEM)');
+    await expect(sign(spec({ secret: 'bad.json' }), targets)).rejects.toThrow('signer svc: bad.json needs certData and privateKeyData (base64 PEM)');
   });
 });
 
@@ -126,7 +163,9 @@ describe('notary signers in berth.yaml', () => {
     ['      type: notary\n      endpoint: https://s.example\n', 'needs one of secret (a client certificate file) or token-env'],
     ['      type: notary\n      endpoint: https://s.example\n      token-env: T\n      key: k.pem\n', 'signer "svc": key does not apply to a notary signer'],
     ['      type: cosign-key\n      key: k\n      endpoint: https://s.example\n', 'signer "svc": endpoint does not apply to a cosign-key signer'],
-    ['      type: notary\n      endpoint: ftp://s\n      token-env: T\n', '"ftp://s" is not an http(s) address'],
+    ['      type: notary\n      endpoint: ftp://s\n      token-env: T\n', '"ftp://s" is not an https address'],
+    ['      type: notary\n      endpoint: http://sign.example/x\n      token-env: T\n', '"http://sign.example/x" is not https: a signing service gets credentials only over https'],
+    ['      type: gpg\n      key: k\n', 'berth.yaml:6: signing.signers[0].type'],
   ])('refused: %j', async (signer, msg) => {
     const { parseConfig } = await import('../../src/config/load.js');
     await expect(parseConfig(yaml(signer), 'berth.yaml')).rejects.toThrow(msg);

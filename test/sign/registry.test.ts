@@ -226,7 +226,7 @@ describe('berth sign and verify against a real registry', () => {
       [['sign', '--key', join(dir, 'rsa.key'), `${reg.host}/team/app:v1`], env, /rsa\.key: is an RSA key; berth signs and verifies with ECDSA P-256 keys/],
       [['verify', '--key', join(dir, 'rsa.pub'), `${reg.host}/team/app:v1`], env, /rsa\.pub: is an RSA key/],
       [['verify', '--key', `${k1}.key`, `${reg.host}/team/app:v1`], env, /k1\.key: is a private key; verification takes the public key/],
-      [['sign', `${reg.host}/team/app:v1`], env, /no key to sign with: pass --key cosign\.key, or configure signing in berth\.yaml/],
+      [['sign', `${reg.host}/team/app:v1`], env, /^berth: nothing to sign with: berth\.yaml names no signers \(signing\.signers\); or pass --key cosign\.key$/],
     ];
     for (const [argv, e, message] of cases) {
       const r = await berth(argv, { env: e, cwd: dir });

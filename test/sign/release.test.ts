@@ -94,7 +94,7 @@ describe('berth release --sign', () => {
     // Another repository has no signer enabled: nothing to sign with, said in one line.
     const other = await berth(['sign', `${reg.host}/pr/controller:pr-7`, '--repo', 'someone/else'], { env: { ...keyEnv, JOB_TYPE: 'postsubmit' }, cwd });
     expect(other.code).toBe(2);
-    expect(other.stderr).toContain('no signer is enabled for someone/else');
+    expect(other.stderr).toContain('berth: nothing to sign with: berth.yaml lists signers acme (cosign-key), but signing.enabled-signers enables none for someone/else (it enables acme/widgets: [acme]); or pass --key cosign.key\n');
   });
 
   test('refused before anything is pushed: a wrong password, or --sign into a local layout', async () => {
@@ -104,6 +104,6 @@ describe('berth release --sign', () => {
     expect((await getManifest(reg.host, 'never/controller', 'v1')).status).toBe(404);
     const layout = await berth(['release', ...components.flatMap((c) => ['--component', c]), '--to', `oci:${join(dir, 'layout')}`, '--sign', '--key', `${key}.key`], { env });
     expect(layout.code).toBe(2);
-    expect(layout.stderr).toContain('--sign: signatures are stored in a registry');
+    expect(layout.stderr).toContain('--sign: signatures and attestations are stored in a registry');
   });
 });

@@ -9,13 +9,16 @@ import { UsageError } from '../../errors.js';
 import { labelsFromStatus, parseStatusFile } from '../../status/labels.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
-import { parseAnyLocation, parseLocation } from '../../transport/location.js';
+import { outputPath, parseAnyLocation, parseLocation } from '../../transport/location.js';
+import { gitFacts, writeFactsBeside } from '../../sign/facts.js';
+import type { BuildFacts } from '../../sign/provenance.js';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
 import { parseArgv, parseCompressionLevel, parseExpose, parseFormat, parseKeyValues, parseOwner, parseUser, print, sourceDateEpoch } from '../flags.js';
 
 interface BuildArgs extends RegistryArgs {
+  provenance?: boolean;
   base?: string;
   platform?: string[];
   dockerfile?: string;
@@ -88,6 +91,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       .option('expose', { type: 'string', array: true, describe: 'PORT[/PROTO] to declare' })
       .option('tag', { type: 'string', array: true, describe: 'registry/repo:tag the image is named (RepoTags, ref.name)' })
       .option('output', { type: 'string', demandOption: true, describe: 'image tarball path, or oci:DIR[:NAME] to add to a layout' })
+      .option('provenance', { type: 'boolean', default: false, describe: 'write what went in (Dockerfile, target, platforms, build arguments but secrets, bases by digest, engine, git commit, times) to OUTPUT.provenance.json; berth release --provenance signs it into SLSA provenance' })
       .option('format', { type: 'string', default: 'oci', describe: 'media types: oci or docker' })
       .option('compression-level', { type: 'number', default: 1, describe: 'gzip level for new layers, 0-9 (1 is fastest)' }),
   async handler(args, io) {
@@ -100,6 +104,7 @@ export const buildCommand = defineCommand<BuildArgs>({
     const cmd = args.cmd === undefined ? undefined : parseArgv(args.cmd, '--cmd');
     if (args.workdir !== undefined && !args.workdir.startsWith('/')) throw new UsageError('BAD_FLAG', `--workdir: "${args.workdir}" must be an absolute path`);
     const base = parseBase(args.base, io.cwd);
+    const started = new Date();
     if (base.kind === 'static' && platform && platform.os !== 'linux') throw new UsageError('BAD_FLAG', `--platform: "${args.platform}": the static base is for linux only`);
     const result = await buildImage({
       base,
@@ -126,6 +131,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       // Only a registry base needs them (and berth.yaml read for insecure hosts): not on every Bazel action.
       ...(base.kind === 'location' && base.location.kind === 'registry' ? { registry: await registryOptions(args, io) } : {}),
     });
+    if (args.provenance) await provenanceFacts(io, args.output, { platforms: [result.platform] }, started, io.cwd);
     io.stderr.write(`berth: built ${result.platform} image ${result.digest} -> ${result.output}\n`);
     print(io, args.json, result, result.digest);
   },
@@ -138,6 +144,7 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
   const fileArgs = args['build-arg-file'] === undefined ? {} : await readArgFile(args['build-arg-file'], io.cwd);
   const contexts = Object.fromEntries(Object.entries(parseKeyValues(args['build-context'], '--build-context')).map(([name, source]) => [name, parseContextSource(source, io.cwd, `--build-context ${name}`)]));
   const dockerfile = resolve(io.cwd, args.dockerfile!);
+  const started = new Date();
   const sha = await gitIn(resolve(dockerfile, '..'), io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
   const result = await buildDockerfile({
     dockerfile,
@@ -158,6 +165,10 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
     registry: await registryOptions(args, io),
     log: (line) => io.stderr.write(`berth: ${line}\n`),
   });
+  if (args.provenance) {
+    const buildArgs = { ...fileArgs, ...parseKeyValues(args['build-arg'], '--build-arg') };
+    await provenanceFacts(io, args.output, { dockerfile: args.dockerfile!, ...(args.target !== undefined ? { target: args.target } : {}), platforms: result.images.map((i) => i.platform), buildArgs, engine: result.engine, bases: result.bases ?? [] }, started, resolve(dockerfile, '..'));
+  }
   io.stderr.write(`berth: built ${result.images.map((i) => i.platform).join(', ')} from ${args.dockerfile} (${result.engine}) ${result.digest} -> ${result.output}\n`);
   print(io, args.json, result, result.digest);
 }
@@ -170,3 +181,12 @@ async function readArgFile(file: string, cwd: string): Promise<Record<string, st
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
   return parseKeyValues(lines, `--build-arg-file ${file}`);
 }
+
+/** `--provenance`: the build's facts, its git checkout and times added, beside the output. */
+async function provenanceFacts(io: CliIO, output: string, facts: BuildFacts, started: Date, gitDir: string): Promise<void> {
+  const git = await gitFacts(gitDir, io.env);
+  const file = await writeFactsBeside(outputPath(parseLocation(output, io.cwd, '--output')), { ...facts, ...(git ? { git } : {}), startedOn: isoSeconds(started), finishedOn: isoSeconds(new Date()) });
+  io.stderr.write(`berth: build facts for provenance -> ${file}\n`);
+}
+
+const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');

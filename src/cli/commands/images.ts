@@ -18,7 +18,10 @@ import { defineCommand } from '../command.js';
 import { parseCompressionLevel, parseFormat, parseKeyValues, sourceDateEpoch } from '../flags.js';
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
-import { chooseSigners } from '../sign-flags.js';
+import { chooseSigners, PROVENANCE_OPTION } from '../sign-flags.js';
+import { imageFacts } from '../../images/provenance.js';
+import { gitFacts } from '../../sign/facts.js';
+import { berthVersion } from '../version.js';
 
 const ACTIONS = ['list', 'build', 'push', 'load'] as const;
 const ENGINES = ['auto', 'native', 'buildah', 'docker'] as const;
@@ -39,6 +42,7 @@ interface ImagesArgs extends RegistryArgs {
   'job-type'?: string;
   restricted: boolean;
   'dry-run': boolean;
+  provenance?: boolean;
   report?: string;
   output?: string;
   into?: string;
@@ -81,6 +85,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
         .option('job-type', { type: 'string', describe: 'presubmit or postsubmit (default: from Prow or GitHub Actions)' })
         .option('restricted', { type: 'boolean', default: false, describe: 'push to images.registries.restricted' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'push: say what would be built and pushed; touch nothing' })
+        .option('provenance', { ...PROVENANCE_OPTION, describe: `push: ${PROVENANCE_OPTION.describe} (images.provenance)` })
         .option('report', { type: 'string', describe: "push: write kyma's build report (JSON) to FILE" })
         .option('output', { type: 'string', describe: 'build: the folder for the image tarballs (default dist/images)' })
         .option('into', { type: 'string', describe: 'load: docker, podman, FILE.tar or oci:DIR (default: Docker if its daemon answers, else podman)' })
@@ -173,8 +178,12 @@ export const imagesCommand = defineCommand<ImagesArgs>({
         case 'push': {
           // git is asked only when a tag needs it (a no-op push is mostly start-up).
           const ctx = args.tag?.length || targets.defaultTag || folder.builds?.some((b) => b.tags?.length) ? await collectTagContext({ cwd: io.cwd, env: io.env }) : undefined;
+          const provenance = (args.provenance ?? config.provenance ?? false) && !args['dry-run'] && jobType !== 'presubmit';
           // Chosen for a dry run too: it lists the signatures a real run would write.
-          const signing = args.sign && jobType !== 'presubmit' ? await chooseSigners({}, io) : { signers: [] };
+          const signing = (args.sign || provenance) && jobType !== 'presubmit' ? await chooseSigners({}, io) : { signers: [] };
+          if (provenance && !signing.signers.some((s) => s.signBytes)) throw new UsageError('BAD_FLAG', `--provenance: the attestation is a DSSE envelope signed with a key, and no signer here has one (${signing.signers.map((s) => s.description).join(', ') || ('none' in signing && signing.none) || 'none'}); add a cosign-key signer to berth.yaml`);
+          const git = provenance ? await gitFacts(io.cwd, io.env) : undefined;
+          const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
           const pullOf = new Map((config.registries?.pull ?? []).map((e) => [e.key.replace(/\/+$/, ''), e.value.replace(/\/+$/, '')]));
           const pull = pullOf.size
             ? (repo: string) => {
@@ -194,8 +203,8 @@ export const imagesCommand = defineCommand<ImagesArgs>({
                 ...(pull ? { pull } : {}),
                 ...(config['arch-suffix'] !== undefined ? { archSuffix: (name: string, p: Platform) => `${name}${archSuffix(config['arch-suffix']!, p.architecture, p.variant)}` } : args['arch-suffixed-repos'] ? { archSuffix: true } : {}),
                 dryRun: args['dry-run'],
-                ...(signing.signers.length ? { sign: { signers: signing.signers, recursive: false } } : {}),
-                ...('notary' in signing && signing.notary ? { notary: { ...signing.notary, env: io.env } } : {}),
+                ...(signing.signers.length && args.sign ? { sign: { signers: signing.signers, recursive: false } } : {}),
+                ...(provenance ? { attest: { signers: signing.signers, recursive: false, builder: { version: berthVersion(), ...(io.env.BERTH_BUILDER_ID ? { id: io.env.BERTH_BUILDER_ID } : {}) }, facts: (image) => imageFacts(image, { cwd: io.cwd, ...(git ? { git } : {}), startedOn: started }) } } : {}),
                 onOutcome: (o) => say(outcomeLines([o])),
               },
               registries,

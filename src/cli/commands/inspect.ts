@@ -9,12 +9,25 @@ import { imagePlatform, selectImage } from '../../transport/select.js';
 import { defineCommand } from '../command.js';
 import { print } from '../flags.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
+import { listAttached, type Attached } from '../../sign/verify-attestation.js';
+
+/** `inspect --attestations` for people: one block per kind, one line per item. */
+function attachedText(a: Attached): string {
+  const lines = [`reference     ${a.reference}`];
+  lines.push(a.signatures ? `signatures    ${a.signatures.tag} (${a.signatures.layers.length})` : 'signatures    none');
+  lines.push(a.attestations ? `attestations  ${a.attestations.tag}` : 'attestations  none');
+  for (const l of a.attestations?.layers ?? []) lines.push(`  ${l.predicateType ?? '(no predicate type)'}  ${l.digest}`);
+  lines.push(a.referrers ? `referrers     ${a.referrers.tag} (referrers tag schema)` : 'referrers     none');
+  for (const m of a.referrers?.manifests ?? []) lines.push(`  ${m.artifactType ?? '(no artifact type)'}${m.predicateType ? ` ${m.predicateType}` : ''}  ${m.digest}`);
+  return lines.join('\n');
+}
 
 interface InspectArgs extends RegistryArgs {
   image: string;
   raw: boolean;
   config: boolean;
   platform?: string;
+  attestations: boolean;
 }
 
 export const inspectCommand = defineCommand<InspectArgs>({
@@ -24,10 +37,17 @@ export const inspectCommand = defineCommand<InspectArgs>({
     registryFlags(y.positional('image', { type: 'string', demandOption: true, describe: 'an image tarball, oci:DIR[:NAME], docker-archive:PATH, oci-archive:PATH, or [docker://]registry/repo[:tag][@digest]' }))
       .option('raw', { type: 'boolean', default: false, describe: 'print the manifest or index bytes exactly as stored (as crane manifest, skopeo inspect --raw)' })
       .option('config', { type: 'boolean', default: false, describe: "print the image's config bytes exactly as stored (as crane config, skopeo inspect --config --raw)" })
-      .option('platform', { type: 'string', describe: 'os/arch[/variant]: inspect only that image out of an index' }) as never,
+      .option('platform', { type: 'string', describe: 'os/arch[/variant]: inspect only that image out of an index' })
+      .option('attestations', { type: 'boolean', default: false, describe: 'list what is attached to a registry image: cosign signatures (.sig), attestations (.att) and OCI referrers' }) as never,
   async handler(args, io) {
     if (args.raw && args.config) throw new UsageError('BAD_FLAG', '--raw and --config: give one');
     const loc = parseAnyLocation(args.image, io.cwd, 'image');
+    if (args.attestations) {
+      if (loc.kind !== 'registry') throw new UsageError('BAD_FLAG', `--attestations: ${describeLocation(loc)} is not in a registry; signatures and attestations are stored beside images in registries`);
+      const attached = await withRegistries(await registryOptions(args, io), (registries) => listAttached(registries, loc.ref));
+      print(io, args.json, attached, attachedText(attached));
+      return;
+    }
     const platform = args.platform === undefined ? undefined : parsePlatform(args.platform);
     const where = describeLocation(loc);
     const show = async (found: Artifact, names: NameEntry[], reference?: string): Promise<void> => {

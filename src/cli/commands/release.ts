@@ -17,6 +17,11 @@ import {
   type ReleaseSpec,
 } from '../../release/index.js';
 import { parseLocation } from '../../transport/location.js';
+import { join } from 'node:path';
+import { CONFIG_FILE, loadConfig } from '../../config/load.js';
+import { releaseFacts } from '../../release/provenance.js';
+import { gitFacts } from '../../sign/facts.js';
+import { berthVersion } from '../version.js';
 import { defineCommand } from '../command.js';
 import { parseFormat, sourceDateEpoch } from '../flags.js';
 import { transferFlags, withTransfer, type TransferArgs } from '../registry-flags.js';
@@ -78,14 +83,17 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
     });
     const tagOrigin = (args.tag ?? []).length ? '--tag' : `${args.config ?? ''} tags`;
     const epoch = sourceDateEpoch(io.env);
-    const signing = await releaseSigning(args, io, layoutDir === undefined && spec.registries.length > 0);
+    const berthYaml = await loadConfig(join(io.cwd, CONFIG_FILE), { display: CONFIG_FILE });
+    const signing = await releaseSigning(args, io, layoutDir === undefined && spec.registries.length > 0, args.provenance ?? berthYaml.release?.provenance ?? false);
+    const git = signing?.attest ? await gitFacts(io.cwd, io.env) : undefined;
 
     let incomplete: ReleaseIncomplete | undefined;
     const outcome = await withTransfer(args, io, 'releasing', async (registries) => {
-      const plan = await planFromSpec(spec, format ?? base.format ?? 'oci', registries, { cwd: io.cwd, env: io.env, tagOrigin, skipEmptyTags: args['skip-empty-tags'], note: (l) => io.stderr.write(`berth: ${l}\n`), ...(layoutDir !== undefined ? { layoutDir } : {}), ...(signing ? { sign: signing.plan } : {}) });
+      const plan = await planFromSpec(spec, format ?? base.format ?? 'oci', registries, { cwd: io.cwd, env: io.env, tagOrigin, skipEmptyTags: args['skip-empty-tags'], note: (l) => io.stderr.write(`berth: ${l}\n`), ...(layoutDir !== undefined ? { layoutDir } : {}), ...(signing?.plan ? { sign: signing.plan } : {}) });
       if (args['dry-run']) return { plan: await markExisting(plan, registries) };
       try {
-        return { plan, result: await executePlan(plan, { registries, ifMissing: args['if-missing'], epoch, ...(signing ? { sign: signing.execute } : {}) }) };
+        const attest = signing?.attest ? { ...signing.attest, builder: { version: berthVersion(), ...(io.env.BERTH_BUILDER_ID ? { id: io.env.BERTH_BUILDER_ID } : {}) }, facts: await releaseFacts(plan, { cwd: io.cwd, ...(git ? { git } : {}) }) } : undefined;
+        return { plan, result: await executePlan(plan, { registries, ifMissing: args['if-missing'], epoch, ...(signing?.execute ? { sign: signing.execute } : {}), ...(attest ? { attest } : {}) }) };
       } catch (err) {
         if (!(err instanceof ReleaseIncomplete)) throw err;
         incomplete = err;

@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js';
 import { signatureRepositoryFrom, signImages } from '../../sign/index.js';
 import { defineCommand } from '../command.js';
 import { parseRegistryReference, transferFlags, withTransfer, type TransferArgs } from '../registry-flags.js';
-import { annotationsOf, chooseSigners, signerFlags, type SignerArgs } from '../sign-flags.js';
+import { annotationsOf, chooseSigners, signatureSummary, signerFlags, type SignerArgs } from '../sign-flags.js';
 
 interface SignArgs extends TransferArgs, SignerArgs {
   images: string[];
@@ -36,15 +36,16 @@ export const signCommand = defineCommand<SignArgs>({
         if (args.json) io.stdout.write('[]\n');
         return;
       }
-      throw new UsageError('BAD_FLAG', `no key to sign with: pass --key cosign.key, or configure signing in berth.yaml (${none})`);
+      throw new UsageError('BAD_FLAG', `nothing to sign with: ${none}; or pass --key cosign.key`);
     }
     const results = await withTransfer({ ...args, quiet: true }, io, 'signing', (registries) =>
       signImages(registries, refs, signers, { annotations, recursive: args.recursive, ...(signatureRepository ? { signatureRepository } : {}) }),
     );
-    for (const r of results) {
-      const parts = [...(r.added.length ? [`signed by ${r.added.join(', ')}`] : []), ...(r.present.length ? [`already signed by ${r.present.join(', ')}`] : [])];
-      io.stderr.write(`berth: ${r.reference}: ${parts.join('; ')} -> ${r.signatureTag}\n`);
+    if (results.every((r) => r.signatures.every((s) => s.status === 'skipped'))) {
+      const why = [...new Set(results.flatMap((r) => r.signatures.map((s) => `${s.signer}: ${s.reason}`)))];
+      throw new UsageError('BAD_FLAG', `nothing was signed: ${why.join('; ')}`);
     }
+    for (const r of results) io.stderr.write(`berth: ${r.reference}: ${signatureSummary(r)}\n`);
     if (args.json) io.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
     else io.stdout.write(results.map((r) => `${r.reference}\n`).join(''));
   },
