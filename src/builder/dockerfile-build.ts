@@ -20,6 +20,7 @@ import { hostPlatform } from './engines/platform-args.js';
 import { buildNative, builtFromImage, type Built } from './native.js';
 import { withOutputWorkdir, writeImages, type WrittenImages } from './output.js';
 import { contextTree, FsTree } from './rootfs.js';
+import { stepExecutor, type StepOptions } from './steps/index.js';
 
 /** A `--build-context NAME=SOURCE`: a folder, or an image berth reads itself. */
 export type ContextSource = { kind: 'dir'; path: string } | { kind: 'image'; base: BaseSpec };
@@ -69,6 +70,8 @@ export interface DockerfileBuildOptions {
   log: (line: string) => void;
   /** RUN engines to choose from (tests may pass their own); by default buildah and Docker as found. */
   engines?: Partial<Record<RunEngineName, RunEngine>>;
+  /** Step cache, secrets and RUN mounts (src/builder/steps/): used when buildah runs the RUNs. */
+  steps?: StepOptions;
 }
 
 export interface DockerfileBuildResult extends WrittenImages {
@@ -101,6 +104,8 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   const firstRun = plans.flatMap((p) => p.stages).flatMap((s) => s.stage.instructions).find((i) => i.kind === 'RUN');
   const chosen = await chooseEngine({ choice: opts.engine, ...(firstRun ? { firstRun: `${shownName}:${firstRun.line}` } : {}), ...(opts.engines ? { engines: opts.engines } : {}) });
   const engine = chosen.kind === 'run' ? chosen.engine : undefined;
+  // buildah runs RUN steps one by one under berth (steps/), unless a test brought its own engine.
+  const stepwise = engine?.name === 'buildah' && !opts.engines?.buildah;
 
   return withOutputWorkdir(opts.output, async (work) => {
     // Image contexts are read once, per platform on use; folders are walked once.
@@ -144,7 +149,9 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
         const location: AnyLocation = { kind: 'registry', ref };
         return imageOf(key(describeLocation(location)), { kind: 'location', location }, stage.platform, where, contents);
       };
-      const image = engine
+      const image = stepwise
+        ? await withSteps(opts, contextDir, ignore, (run) => buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), run }))
+        : engine
         ? withLabels(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), opts.labels, platform, opts)
         : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`) });
       built[i] = { image, platform };
@@ -157,6 +164,16 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
     const written = await writeImages(opts.output, built, opts.tags, opts.format, opts.epoch);
     return { ...written, engine: engine?.name ?? 'native', warnings };
   });
+}
+
+/** Runs `build` with a step executor for this build's options, its working containers removed after. */
+async function withSteps<T>(opts: DockerfileBuildOptions, contextDir: string, ignore: IgnoreRules, build: (run: ReturnType<typeof stepExecutor>) => Promise<T>): Promise<T> {
+  const run = stepExecutor({ ...opts.steps, cacheDir: opts.steps?.cacheDir ?? opts.registry.cacheDir, epoch: opts.epoch, level: opts.compressionLevel, contextDir, contextWhole: ignore.isEmpty(), registry: opts.registry, log: (line) => opts.log(`buildah: ${line}`) });
+  try {
+    return await build(run);
+  } finally {
+    await run.close();
+  }
 }
 
 /** An engine's image with --label/--labels-from-status added to its config (no new layer or history). */

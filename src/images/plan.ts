@@ -88,6 +88,7 @@ async function localDeps(folder: ImageFolder, names: ReadonlySet<string>, host: 
     for (const st of plan.stages) {
       if (st.base.kind === 'context') deps.add(st.base.name);
       for (const from of st.copyFrom.values()) if (from.kind === 'context') deps.add(from.name);
+      for (const froms of st.mountFrom?.values() ?? []) for (const from of froms) if (from.kind === 'context') deps.add(from.name);
     }
   }
   deps.delete(folder.name);
