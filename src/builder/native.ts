@@ -50,6 +50,8 @@ export interface NativeOptions {
 /** What runs a RUN step for the native engine: its layer, or undefined when it changed no file. */
 export interface RunStepper {
   run(input: RunStepInput): Promise<{ digest: Digest; diffID: Digest; size: number; path: string } | undefined>;
+  /** The history text of an instruction, as the engine that runs RUN writes it. */
+  historyText?(op: Op): string;
 }
 
 export interface RunStepInput {
@@ -122,7 +124,7 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
         const mountFrom = await Promise.all((planned.mountFrom.get(ins as never) ?? []).map((src) => sourceOf(src, planned, op.layer!.line)));
         const parent = { layers: [...(base?.image.manifest.layers ?? []), ...layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size }))], diffIDs: [...((base?.image.config.rootfs.diff_ids ?? []) as Digest[]), ...layers.map((l) => l.diffID)], blobs: fileBlobs(built, `berth build --dockerfile (${planned.label})`, base?.image.blobs) };
         const got = await opts.run.run({ step: op.layer, planned, file: df.file, parent, tree: await stageTree(), work: join(work, `run-${n}`), mountFrom, context: opts.context });
-        const h: HistoryEntry = { created_by: op.createdBy };
+        const h: HistoryEntry = { created_by: opts.run.historyText?.(op) ?? op.createdBy };
         if (!got) {
           history.push({ ...h, empty_layer: true });
           continue;
@@ -133,14 +135,15 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
         continue;
       }
       const entries = await layerEntries(op, planned, stageTree, work);
+      const createdBy = opts.run?.historyText?.(op) ?? op.createdBy;
       if (!entries) {
-        history.push({ created_by: op.createdBy, empty_layer: true });
+        history.push({ created_by: createdBy, empty_layer: true });
         continue;
       }
       const path = join(work, `layer-${n}`);
       const layer = await buildLayer(entries, { outPath: path, level: opts.level });
       built.set(layer.digest, path);
-      const h: HistoryEntry = { created_by: op.createdBy };
+      const h: HistoryEntry = { created_by: createdBy };
       layers.push({ ...layer, history: h });
       history.push(h);
     }

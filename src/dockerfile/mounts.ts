@@ -52,7 +52,7 @@ const id = (v: string, what: string) => {
   return Number(v);
 };
 const bool = (v: string | undefined, what: string) => {
-  if (v === undefined || v === 'true' || v === '1') return true;
+  if (v === undefined || v === '' || v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
   throw new MountError(`--mount: ${what}=${v}: give true or false`);
 };

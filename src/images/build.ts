@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { buildDockerfile, type ContextSource } from '../builder/dockerfile-build.js';
+import type { StepOptions } from '../builder/steps/index.js';
 import type { EngineChoice } from '../builder/engines/engine.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js';
@@ -33,6 +34,8 @@ export interface BuildSettings {
   /** One line of output about `image` (a build's warnings, an engine's or build_binaries' output). */
   log: (image: string, line: string) => void;
   commitSha?: string;
+  /** Step cache, secrets and RUN mounts for Dockerfiles with RUN. */
+  steps?: StepOptions;
 }
 
 export interface ImagesBuildOptions extends BuildSettings {
@@ -80,6 +83,7 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
           buildArgs: image.buildArgs,
           contexts,
           engine: opts.engine,
+          ...(opts.steps ? { steps: opts.steps } : {}),
           labels: {},
           tags: [],
           format: opts.format,

@@ -6,7 +6,8 @@ import { dockerfileError } from '../../dockerfile/errors.js';
 import { MountError, parseRunFlags, type RunMount } from '../../dockerfile/mounts.js';
 import { UsageError } from '../../errors.js';
 import { formatPlatform } from '../../oci/platform.js';
-import { RUN_MOUNT_POINTS } from '../engines/normalize.js';
+import type { Op } from '../../dockerfile/dispatch.js';
+import { canonicalCreatedBy, RUN_MOUNT_POINTS } from '../engines/normalize.js';
 import type { Built, RunStepInput, RunStepper } from '../native.js';
 import { FsTree } from '../rootfs.js';
 import type { StepCache, StepLayer, StepResult } from './cache.js';
@@ -106,6 +107,15 @@ export class StepExecutor implements RunStepper {
     }
     if (result) applyMembers(input.tree, await layerMembers(result.path, `${where}: RUN layer`, join(input.work, 'members')));
     return result;
+  }
+
+  /**
+   * History as the whole-Dockerfile engines give it once normalized (engines/normalize.ts): a
+   * RUN its command (`/bin/sh -c ...`), a COPY or ADD its destination, so an image's digest
+   * is the same whether buildah ran it step by step or Docker ran the whole Dockerfile.
+   */
+  historyText(op: Op): string {
+    return canonicalCreatedBy(op.layer?.kind === 'run' ? op.layer.argv.join(' ') : op.createdBy);
   }
 
   /** Removes every working container this executor made. */

@@ -17,11 +17,12 @@ import { parseCompressionLevel, parseFormat, parseKeyValues, sourceDateEpoch } f
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
 import { chooseSigners } from '../sign-flags.js';
+import { stepFlags, stepOptions, type StepArgs } from '../step-flags.js';
 
 const ACTIONS = ['list', 'build', 'push', 'load'] as const;
 const ENGINES = ['auto', 'native', 'buildah', 'docker'] as const;
 
-interface ImagesArgs extends RegistryArgs {
+interface ImagesArgs extends RegistryArgs, StepArgs {
   action: (typeof ACTIONS)[number];
   names?: string[];
   all: boolean;
@@ -61,7 +62,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
   describe: 'Image folders (images/<name>/Dockerfile...): list, build, push what the registry lacks, load locally',
   builder: (y) =>
     registryFlags(
-      y
+      stepFlags(y)
         .positional('action', { choices: ACTIONS, demandOption: true, describe: 'list: hashes, tags, platforms; build: image tarballs; push: what the registry lacks; load: into docker, podman or a file' })
         .positional('names', { type: 'string', array: true, describe: 'image names (folder names); none with --all' })
         .option('all', { type: 'boolean', default: false, describe: 'every image of the folder' })
@@ -113,6 +114,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
       registry: registryOpts,
       jobs: args.jobs,
       log,
+      steps: stepOptions(args, io, registryOpts.cacheDir, config['cache-repo']),
     };
     const jobType = jobTypeOf(io.env, args['job-type']);
     const chosen = () => chooseTargets({ config, flags: args.registry ?? [], ...(jobType ? { jobType } : {}), restricted: args.restricted });
