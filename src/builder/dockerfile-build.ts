@@ -6,7 +6,11 @@ import { dockerfileError } from '../dockerfile/errors.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
 import { planBuild, type PlannedStage, type Source } from '../dockerfile/plan.js';
 import { UsageError } from '../errors.js';
-import { assembleImage } from '../image/assemble.js';
+import { assembleImage, manifestOver } from '../image/assemble.js';
+import type { Digest } from '../oci/digest.js';
+import { encodeJson } from '../oci/manifest.js';
+import { mediaTypesFor } from '../oci/mediatype.js';
+import { normalizeConfig } from './engines/normalize.js';
 import type { Format } from '../oci/mediatype.js';
 import type { Platform } from '../oci/platform.js';
 import { parseReference, type Reference } from '../oci/reference.js';
@@ -20,7 +24,7 @@ import { hostPlatform } from './engines/platform-args.js';
 import { buildNative, builtFromImage, type Built } from './native.js';
 import { withOutputWorkdir, writeImages, type WrittenImages } from './output.js';
 import { contextTree, FsTree } from './rootfs.js';
-import { stepExecutor, type StepOptions } from './steps/index.js';
+import { pruneToLimit, stepExecutor, type StepOptions } from './steps/index.js';
 
 /** A `--build-context NAME=SOURCE`: a folder, or an image berth reads itself. */
 export type ContextSource = { kind: 'dir'; path: string } | { kind: 'image'; base: BaseSpec };
@@ -150,7 +154,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
         return imageOf(key(describeLocation(location)), { kind: 'location', location }, stage.platform, where, contents);
       };
       const image = stepwise
-        ? await withSteps(opts, contextDir, ignore, (run) => buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), run }))
+        ? await withSteps(opts, contextDir, ignore, platform, join(work, `steps-${i}`), (run) => buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), run }))
         : engine
         ? withLabels(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), opts.labels, platform, opts)
         : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`) });
@@ -167,13 +171,24 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
 }
 
 /** Runs `build` with a step executor for this build's options, its working containers removed after. */
-async function withSteps<T>(opts: DockerfileBuildOptions, contextDir: string, ignore: IgnoreRules, build: (run: ReturnType<typeof stepExecutor>) => Promise<T>): Promise<T> {
+async function withSteps(opts: DockerfileBuildOptions, contextDir: string, ignore: IgnoreRules, platform: Platform, work: string, build: (run: ReturnType<typeof stepExecutor>) => Promise<Image>): Promise<Image> {
   const run = stepExecutor({ ...opts.steps, cacheDir: opts.steps?.cacheDir ?? opts.registry.cacheDir, epoch: opts.epoch, level: opts.compressionLevel, contextDir, contextWhole: ignore.isEmpty(), registry: opts.registry, log: (line) => opts.log(`buildah: ${line}`) });
   try {
-    return await build(run);
+    // Its config as a RUN engine's normalized output is, so the digest is the one `--engine docker` gives.
+    const out = asEngineOutput(await build(run), opts.epoch, opts.format, platform);
+    await run.pushMounts(join(work, 'cache-mounts'));
+    // New steps stored: keep the folder within its bound ($BERTH_CACHE_MAX_SIZE, else 10 GiB).
+    if (run.counts.ran + run.counts.remote > 0) await pruneToLimit(opts.steps?.cacheDir ?? opts.registry.cacheDir, opts.steps?.env ?? process.env);
+    return out;
   } finally {
     await run.close();
   }
+}
+
+function asEngineOutput(image: Image, epoch: number, format: Format, platform: Platform): Image {
+  const config = normalizeConfig({ ...image.config, os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, image.config.rootfs.diff_ids as Digest[], image.config.history?.length ?? 0, epoch);
+  const configRaw = encodeJson(config);
+  return { ...image, ...manifestOver(configRaw, image.manifest.layers, mediaTypesFor(format)), configRaw, config };
 }
 
 /** An engine's image with --label/--labels-from-status added to its config (no new layer or history). */

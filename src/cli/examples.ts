@@ -35,6 +35,10 @@ export const EXAMPLES: Record<string, readonly (readonly [string, string])[]> = 
   sign: [['COSIGN_PASSWORD=... berth sign --key cosign.key quay.io/org/app:v1 --recursive', 'sign an index and every image in it']],
   verify: [['berth verify --key cosign.pub quay.io/org/app:v1', 'exit 0 only if a signature verifies']],
   keygen: [['COSIGN_PASSWORD=... berth keygen --output-key-prefix cosign', 'cosign.key and cosign.pub']],
+  cache: [
+    ['berth cache prune --max-size 2GB', 'keep the most recently used RUN steps and cache mounts that fit in 2 GB'],
+    ['berth cache prune --all', 'empty the step cache'],
+  ],
   images: [
     ['berth images list --registry ghcr.io/org/images --json', 'content-hash tags, platforms, and what the registry has'],
     ['berth images push --all --registry ghcr.io/org/images -p linux/amd64 -p linux/arm64', 'build and push only what the registry lacks'],

@@ -13,7 +13,7 @@ export interface StepArgs {
 }
 
 export const STEP_OPTIONS = {
-  secret: { type: 'string', array: true, describe: 'id=NAME,src=FILE or id=NAME,env=VAR: a secret for RUN --mount=type=secret (never in a layer, the history, a log or the cache key)' },
+  secret: { type: 'string', array: true, describe: 'id=NAME,src=FILE or id=NAME,env=VAR: a secret a RUN mounts with type=secret (never in a layer, the history, a log or the cache key)' },
   'cache-to': { type: 'string', array: true, describe: 'REF (or type=registry,ref=REF): push the RUN steps built here to this repository, for --cache-from elsewhere' },
   'cache-from': { type: 'string', array: true, describe: 'REF (or type=registry,ref=REF): reuse RUN steps found in this repository' },
 } as const;

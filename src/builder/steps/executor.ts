@@ -15,7 +15,10 @@ import type { BuildahRunner, Container, HostMount } from './container.js';
 import { applyMembers, diffLayer, extractLayer, layerMembers, snapshot, writeTree } from './rootfs-dir.js';
 import { readSecret, type SecretSource } from './secrets.js';
 
-/** A step cache in a registry (--cache-from / --cache-to). */
+/**
+ * A step cache in a registry (--cache-from / --cache-to). A key `mount-<hash>` holds a RUN
+ * cache mount's contents (one layer) rather than a step.
+ */
 export interface RemoteStepCache {
   get(key: string, copyTo: string): Promise<(StepResult & { path?: string }) | undefined>;
   put(key: string, result: StepResult, path?: string): Promise<void>;
@@ -54,6 +57,8 @@ export class StepExecutor implements RunStepper {
   private readonly stages = new WeakMap<FsTree, { container?: Container; applied: number }>();
   private readonly containers: Container[] = [];
   private readonly digests = new WeakMap<object, Map<string, Promise<string>>>();
+  /** Cache mounts used by this build: name (`mount-<hash>`) → folder. */
+  private readonly usedMounts = new Map<string, string>();
   /** What ran and what was reused, for the build's summary and the tests. */
   readonly counts = { ran: 0, reused: 0, remote: 0 };
 
@@ -118,6 +123,19 @@ export class StepExecutor implements RunStepper {
     return canonicalCreatedBy(op.layer?.kind === 'run' ? op.layer.argv.join(' ') : op.createdBy);
   }
 
+  /** Pushes the cache mounts this build used to --cache-to (each as one layer of its whole folder). */
+  async pushMounts(work: string): Promise<void> {
+    if (!this.opts.cacheTo?.length) return;
+    await mkdir(work, { recursive: true });
+    for (const [name, dir] of this.usedMounts) {
+      const entries = await diffLayer(dir, new Map(), await snapshot(dir), this.opts.epoch, []);
+      const path = join(work, `${name}.tar.gz`);
+      const { buildLayer } = await import('../../blob/layer.js');
+      const info = await buildLayer(entries, { outPath: path, level: this.opts.level });
+      for (const remote of this.opts.cacheTo) await remote.put(name, { digest: info.digest, diffID: info.diffID, size: info.size }, path);
+    }
+  }
+
   /** Removes every working container this executor made. */
   async close(): Promise<void> {
     await Promise.all(this.containers.splice(0).map((c) => this.opts.runner.remove(c)));
@@ -149,7 +167,7 @@ export class StepExecutor implements RunStepper {
       if (target) for (let p = target.replace(/^\/+/, ''); p && p !== '.'; p = posix.dirname(p)) stubs.add(p);
       if (m.type === 'tmpfs') host.push({ type: 'tmpfs', target, ...(m.size ? { size: m.size } : {}) });
       else if (m.type === 'bind') host.push({ type: 'bind', source: await this.bindSource(m, from, join(private_, `bind-${n}`), input), target, readonly: !m.rw });
-      else if (m.type === 'cache') host.push({ type: 'bind', source: await this.cacheMount(m), target, readonly: m.readonly });
+      else if (m.type === 'cache') host.push({ type: 'bind', source: await this.cacheMount(m, input.work), target, readonly: m.readonly });
       else {
         const src = this.opts.secrets.get(m.id);
         const value = src ? await readSecret(src, this.opts.env) : undefined;
@@ -197,14 +215,25 @@ export class StepExecutor implements RunStepper {
     return m.source ? join(scratch, m.source) : scratch;
   }
 
-  private async cacheMount(m: Extract<RunMount, { type: 'cache' }>): Promise<string> {
-    const dir = join(this.opts.cacheDir, 'run-cache', createHash('sha256').update(m.id).digest('hex').slice(0, 32));
+  private async cacheMount(m: Extract<RunMount, { type: 'cache' }>, work: string): Promise<string> {
+    const hash = createHash('sha256').update(m.id).digest('hex').slice(0, 32);
+    const dir = join(this.opts.cacheDir, 'run-cache', hash);
+    this.usedMounts.set(`mount-${hash}`, dir);
     const made = await stat(dir).catch(() => undefined);
     if (!made) {
       const tmp = `${dir}.${randomBytes(6).toString('hex')}`;
       await mkdir(tmp, { recursive: true });
       await chown(tmp, m.uid, m.gid);
       await chmod(tmp, m.mode);
+      // An empty disk: the mount as another runner left it (--cache-from).
+      for (const remote of this.opts.cacheFrom ?? []) {
+        const layer = join(work, `mount-${hash}.tar.gz`);
+        const got = await remote.get(`mount-${hash}`, layer).catch(() => undefined);
+        if (!got || got.empty) continue;
+        await extractLayer(createReadStream(layer), tmp, `--cache-from cache mount ${m.id}`, `${layer}-spool`);
+        this.opts.log(`cache mount ${m.target}: taken from --cache-from`);
+        break;
+      }
       await import('node:fs/promises').then((fs) => fs.rename(tmp, dir)).catch(() => rm(tmp, { recursive: true, force: true }));
     } else {
       const now = new Date();

@@ -1,7 +1,7 @@
 import { defaultCacheDir } from '../../registry/cache.js';
 import type { Reference } from '../../oci/reference.js';
 import { Registries, type RegistryOptions } from '../../registry/pool.js';
-import { StepCache } from './cache.js';
+import { DEFAULT_CACHE_LIMIT, parseSize, pruneSteps, StepCache } from './cache.js';
 import { buildahRunner, type BuildahRunner } from './container.js';
 import { StepExecutor } from './executor.js';
 import { registryStepCache } from './registry-cache.js';
@@ -59,6 +59,12 @@ export function stepExecutor(input: ExecutorInput): StepExecutor & { close(): Pr
     }
   };
   return executor;
+}
+
+/** Prunes the step cache to $BERTH_CACHE_MAX_SIZE (else the default limit); a bad value is ignored here (`berth cache prune` names it). */
+export async function pruneToLimit(cacheDir: string | undefined, env: NodeJS.ProcessEnv): Promise<void> {
+  const limit = (env.BERTH_CACHE_MAX_SIZE !== undefined ? parseSize(env.BERTH_CACHE_MAX_SIZE) : undefined) ?? DEFAULT_CACHE_LIMIT;
+  await pruneSteps(cacheDir ?? defaultCacheDir(env), limit).catch(() => {});
 }
 
 export { StepCache, pruneSteps, parseSize, DEFAULT_CACHE_LIMIT } from './cache.js';

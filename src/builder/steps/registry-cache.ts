@@ -23,7 +23,7 @@ const LAYER_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export function registryStepCache(registries: Registries, ref: Reference, jobs = 4): RemoteStepCache {
   const client = registries.client(ref.registry);
   const repo = ref.repository;
-  const tag = (key: string) => `step-${key}`;
+  const tag = (key: string) => (key.startsWith('mount-') ? key : `step-${key}`);
   return {
     async get(key, copyTo) {
       const head = await client.headManifest(repo, tag(key));

@@ -210,6 +210,14 @@ describe('the registry cache (--cache-to, --cache-from)', () => {
     expect(third.digest).toBe(first.digest);
   }, 300_000);
 
+  it('a RUN cache mount travels too: a runner with an empty disk starts from what the other left in it', async () => {
+    const ctx = await files(join(dir, 'mount-carry'), { Dockerfile: 'FROM base\nARG V\nRUN --mount=type=cache,target=/c,id=gomod echo $V >> /c/log && cat /c/log > /seen\n' });
+    const ref = `${registry.host}/cache/mounts`;
+    await build(ctx, join(dir, 'carry-1.tar'), join(dir, 'carry-cache-1'), ['--build-arg', 'V=one', '--cache-to', ref]);
+    await build(ctx, join(dir, 'carry-2.tar'), join(dir, 'carry-cache-2'), ['--build-arg', 'V=two', '--cache-from', ref]);
+    expect(await treeOf(join(dir, 'carry-2.tar'))).toContain('seen regular file 644 0:0 "one\\ntwo\\n"');
+  }, 300_000);
+
   it('--cache-to type=local is refused with exit 2', async () => {
     const ctx = await files(join(dir, 'remote-bad'), { Dockerfile: 'FROM base\nRUN true\n' });
     const r = await berthBin(['build', '--dockerfile', join(ctx, 'Dockerfile'), '--build-context', `base=${base}`, '--output', join(dir, 'x.tar'), '--cache-to', 'type=local,dest=/tmp/x'], { env: { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: join(dir, 'bad-cache') } });
