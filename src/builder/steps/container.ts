@@ -40,8 +40,10 @@ export interface RunSpec {
 
 export function buildahRunner(opts: { bin?: string; storage?: string; env?: NodeJS.ProcessEnv } = {}): BuildahRunner {
   const bin = opts.bin ?? 'buildah';
-  const env = opts.env ?? process.env;
-  const storage = opts.storage ?? buildahStorage(env);
+  // berth never pulls through buildah here (containers are FROM scratch): a DOCKER_CONFIG or
+  // REGISTRY_AUTH_FILE naming a missing file must not fail `buildah from` (it checks them).
+  const { DOCKER_CONFIG: _d, REGISTRY_AUTH_FILE: _r, ...env } = opts.env ?? process.env;
+  const storage = opts.storage ?? buildahStorage(opts.env ?? process.env);
   const global = ['--storage-driver', 'vfs', '--root', join(storage, 'root'), '--runroot', join(storage, 'run')];
   const tool = async (args: string[], log: (line: string) => void, doing: string): Promise<string[]> => {
     const lines: string[] = [];
