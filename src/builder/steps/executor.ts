@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, chown, mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { withLock } from '../../blob/atomic.js';
 import { dockerfileError } from '../../dockerfile/errors.js';
 import { MountError, parseRunFlags, type RunMount } from '../../dockerfile/mounts.js';
 import { UsageError } from '../../errors.js';
@@ -85,30 +86,19 @@ export class StepExecutor implements RunStepper {
     await mkdir(input.work, { recursive: true });
     const layerPath = join(input.work, 'layer.tar.gz');
     const where = `${file}:${step.line}`;
-    let hit = await this.opts.cache.get(key, layerPath);
-    if (!hit) {
-      for (const remote of this.opts.cacheFrom ?? []) {
-        hit = await remote.get(key, layerPath).catch((err: Error) => {
-          this.opts.log(`cache: ${where}: --cache-from: ${err.message}`);
-          return undefined;
-        });
-        if (hit) {
-          this.counts.remote++;
-          if (hit.empty) await this.opts.cache.putRecord(key, { empty: true });
-          else await this.opts.cache.putFile(key, hit as StepLayer, hit.path!);
-          break;
-        }
-      }
-    }
-    let result: (StepLayer & { path: string }) | undefined;
-    if (hit) {
-      this.counts.reused++;
-      this.opts.log(`${where}: RUN reused from the step cache`);
-      result = hit.empty ? undefined : { digest: hit.digest, diffID: hit.diffID, size: hit.size, path: layerPath };
-    } else {
-      this.counts.ran++;
-      result = await this.execute(input, flags.network, mounts, key, layerPath);
-      for (const remote of this.opts.cacheTo ?? []) await remote.put(key, result ? { digest: result.digest, diffID: result.diffID, size: result.size } : { empty: true }, result?.path);
+    // One RUN per key at a time, across the builds of this process and other berth processes
+    // sharing the cache folder: the second finds the first's result (as BuildKit dedupes).
+    let result = await this.lookup(key, layerPath, where, false);
+    if (result === 'miss') {
+      await mkdir(join(this.opts.cache.dir, 'locks'), { recursive: true });
+      result = await withLock(join(this.opts.cache.dir, 'locks', key), async () => {
+        const found = await this.lookup(key, layerPath, where, true);
+        if (found !== 'miss') return found;
+        this.counts.ran++;
+        const made = await this.execute(input, flags.network, mounts, key, layerPath);
+        for (const remote of this.opts.cacheTo ?? []) await remote.put(key, made ? { digest: made.digest, diffID: made.diffID, size: made.size } : { empty: true }, made?.path);
+        return made;
+      });
     }
     if (result) applyMembers(input.tree, await layerMembers(result.path, `${where}: RUN layer`, join(input.work, 'members')));
     return result;
@@ -121,6 +111,29 @@ export class StepExecutor implements RunStepper {
    */
   historyText(op: Op): string {
     return canonicalCreatedBy(op.layer?.kind === 'run' ? op.layer.argv.join(' ') : op.createdBy);
+  }
+
+  /** The cached result of `key` (local, then --cache-from when `remote`), 'miss' when there is none. */
+  private async lookup(key: string, layerPath: string, where: string, remote: boolean): Promise<(StepLayer & { path: string }) | undefined | 'miss'> {
+    let hit = await this.opts.cache.get(key, layerPath);
+    if (!hit && remote) {
+      for (const from of this.opts.cacheFrom ?? []) {
+        hit = await from.get(key, layerPath).catch((err: Error) => {
+          this.opts.log(`cache: ${where}: --cache-from: ${err.message}`);
+          return undefined;
+        });
+        if (hit) {
+          this.counts.remote++;
+          if (hit.empty) await this.opts.cache.putRecord(key, { empty: true });
+          else await this.opts.cache.putFile(key, hit as StepLayer, hit.path!);
+          break;
+        }
+      }
+    }
+    if (!hit) return 'miss';
+    this.counts.reused++;
+    this.opts.log(`${where}: RUN reused from the step cache`);
+    return hit.empty ? undefined : { digest: hit.digest, diffID: hit.diffID, size: hit.size, path: layerPath };
   }
 
   /** Pushes the cache mounts this build used to --cache-to (each as one layer of its whole folder). */
