@@ -226,6 +226,34 @@ describe('the registry cache (--cache-to, --cache-from)', () => {
   });
 });
 
+describe('berth images with RUN', () => {
+  it("a component FROM base-image carries base-image's layers, the same blobs in the registry; RUN steps are one layer each", async () => {
+    const tree = join(dir, 'ms');
+    await files(tree, {
+      'images/base-image/Dockerfile': `FROM ${registry.host}/lib/busybox:1\nRUN mkdir -p /etc/base && echo base > /etc/base/release\nRUN echo tools > /usr-tools\n`,
+      'images/cli/Dockerfile': 'FROM base-image\nCOPY cli /usr/bin/cli\nRUN echo configured > /etc/cli.conf\n',
+      'images/cli/cli': 'cli\n',
+    });
+    const push = await berthBin(['push', base, `${registry.host}/lib/busybox:1`], { env: { PATH: process.env.PATH, HOME: dir } });
+    expect(push.code).toBe(0);
+    const env = { PATH: process.env.PATH, HOME: dir, SOURCE_DATE_EPOCH: EPOCH, XDG_CACHE_HOME: join(dir, 'ms-cache') };
+    const r = await berthBin(['images', 'push', '--all', '--registry', `${registry.host}/ms`, '--platform', 'linux/amd64', '--no-sign'], { cwd: tree, env });
+    expect(r.stderr).toContain('pushed');
+    expect(r.code).toBe(0);
+    const layersOf = async (name: string) => {
+      const tags = JSON.parse(await run('skopeo', ['list-tags', '--tls-verify=false', `docker://${registry.host}/ms/${name}`])) as { Tags: string[] };
+      const m = JSON.parse(await run('skopeo', ['inspect', '--raw', '--tls-verify=false', '--override-arch', 'amd64', `docker://${registry.host}/ms/${name}:${tags.Tags[0]}`])) as { manifests?: { digest: string }[]; layers?: { digest: string }[] };
+      const one = m.manifests ? (JSON.parse(await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/ms/${name}@${m.manifests[0]!.digest}`])) as { layers: { digest: string }[] }) : (m as { layers: { digest: string }[] });
+      return one.layers.map((l) => l.digest);
+    };
+    const baseLayers = await layersOf('base-image');
+    const cliLayers = await layersOf('cli');
+    expect(baseLayers).toHaveLength(3); // busybox, RUN, RUN
+    expect(cliLayers).toHaveLength(5); // base-image's three, COPY, RUN
+    expect(cliLayers.slice(0, 3)).toEqual(baseLayers);
+  }, 300_000);
+});
+
 describe('RUN --mount', () => {
   const SECRET = 's3cr3t-VALUE-9f8e7d';
   it('type=secret: the RUN reads it; it is in no layer, history, log line, output or cache record, and not in the key', async () => {
