@@ -137,6 +137,15 @@ COPY app.txt /opt/app.txt
     expect(await treeOf(join(dir, 'mid-2.tar'))).toContain('both regular file 644 0:0 "two\\nfirst\\n"');
   }, 300_000);
 
+  it('two berth processes sharing one cache folder build the same Dockerfile at once: both succeed, same digest, the RUN runs once', async () => {
+    const ctx = await files(join(dir, 'twice'), { Dockerfile: 'FROM base\nRUN --mount=type=cache,target=/count,id=runs echo x >> /count/runs && sleep 2 && echo twice > /t\nCOPY f /f\n', f: 'f\n' });
+    const cache = join(dir, 'twice-cache');
+    const [a, b] = await Promise.all([build(ctx, join(dir, 'twice-a.tar'), cache), build(ctx, join(dir, 'twice-b.tar'), cache)]);
+    expect(a.digest).toBe(b.digest);
+    expect(await runCount(cache)).toBe(1);
+    expect([a.stderr, b.stderr].filter((e) => e.includes('RUN reused from the step cache'))).toHaveLength(1);
+  }, 300_000);
+
   it('`berth cache prune` bounds the cache: least recently used first, then the RUN runs again', async () => {
     const ctx = await files(join(dir, 'prune'), { Dockerfile: 'FROM base\nRUN head -c 200000 /dev/urandom > /big && echo prune-ran\n' });
     const cache = join(dir, 'prune-cache');
