@@ -320,6 +320,20 @@ RUN --mount=type=secret,id=absent ls /run/secrets > /listing 2>&1 || echo none >
     expect(await readFile(join(ctx, 'in-context'), 'utf8')).toBe('orig\n');
   }, 300_000);
 
+  it('type=bind from= a stage, source= a folder of it: read, not copied into the layer; a change in that stage re-runs the RUN', async () => {
+    const ctx = await files(join(dir, 'bindfrom'), { Dockerfile: 'FROM base AS gen\nCOPY g /out/g\nFROM base\nRUN --mount=from=gen,source=/out,target=/in cat /in/g > /got && echo bind-from-ran\n', g: 'generated\n' });
+    const cache = join(dir, 'bindfrom-cache');
+    const first = await build(ctx, join(dir, 'bindfrom-1.tar'), cache);
+    expect(await treeOf(join(dir, 'bindfrom-1.tar'))).toEqual(expect.arrayContaining(['got regular file 644 0:0 "generated\\n"']));
+    expect((await treeOf(join(dir, 'bindfrom-1.tar'))).filter((l) => l.startsWith('in'))).toEqual([]);
+    expect(first.stderr).toContain('bind-from-ran');
+    expect((await build(ctx, join(dir, 'bindfrom-2.tar'), cache)).stderr).not.toContain('bind-from-ran');
+    await writeFile(join(ctx, 'g'), 'regenerated\n');
+    const third = await build(ctx, join(dir, 'bindfrom-3.tar'), cache);
+    expect(third.stderr).toContain('bind-from-ran');
+    expect(await treeOf(join(dir, 'bindfrom-3.tar'))).toEqual(expect.arrayContaining(['got regular file 644 0:0 "regenerated\\n"']));
+  }, 300_000);
+
   it("kyma's example: FROM --platform=$BUILDPLATFORM builder, go mod download, RUN --mount=target=. go build, FROM scratch; two platforms; a changed source re-runs only the build", async () => {
     // A stand-in for go: `mod download` fills the module cache, `build -o OUT .` writes what it was asked to build.
     const goScript = `#!/bin/sh
