@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OperationalError } from '../../errors.js';
@@ -38,6 +39,24 @@ export interface RunSpec {
   platform: Platform;
 }
 
+/** This process's PID namespace (its inode number), so a sweep judges only pids it can see. */
+const PID_NS = (() => {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+  } catch {
+    return '0';
+  }
+})();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function buildahRunner(opts: { bin?: string; storage?: string; env?: NodeJS.ProcessEnv } = {}): BuildahRunner {
   const bin = opts.bin ?? 'buildah';
   // berth never pulls through buildah here (containers are FROM scratch): a DOCKER_CONFIG or
@@ -54,10 +73,23 @@ export function buildahRunner(opts: { bin?: string; storage?: string; env?: Node
     return lines;
   };
   const quiet = () => {};
+  // Working containers a killed berth left (its pid gone) are removed once per process: each
+  // holds a whole root folder in vfs storage.
+  let swept: Promise<void> | undefined;
+  const sweep = async () => {
+    const names = await tool(['containers', '--noheading', '--format', '{{.ContainerName}}'], quiet, 'listing working containers').catch(() => [] as string[]);
+    for (const name of names.map((n) => n.trim())) {
+      // Only this PID namespace's: another namespace's pid says nothing here (two CI jobs in containers sharing a cache folder).
+      const m = /^berth-run-(\d+)-(\d+)-[0-9a-f]+$/.exec(name);
+      if (!m || m[1] !== PID_NS || Number(m[2]) === process.pid || alive(Number(m[2]))) continue;
+      await tool(['rm', name], quiet, 'removing a left-over working container').catch(() => {});
+    }
+  };
   return {
     async create(platform, log) {
       await mkdir(storage, { recursive: true });
-      const name = `berth-run-${process.pid}-${randomBytes(6).toString('hex')}`;
+      await (swept ??= sweep());
+      const name = `berth-run-${PID_NS}-${process.pid}-${randomBytes(6).toString('hex')}`;
       await tool(['from', '--quiet', '--pull=never', '--name', name, '--platform', formatPlatform(platform), 'scratch'], log, 'making a working container');
       const out = await tool(['mount', name], quiet, 'mounting the working container');
       const root = out.map((l) => l.trim()).filter(Boolean).at(-1);
