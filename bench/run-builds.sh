@@ -49,11 +49,15 @@ bench=bench/run-builds.sh
 # shellcheck source=bench/lib/registry.sh
 source "$root/bench/lib/registry.sh"
 dockerd_pid=
+dk=
 cleanup() {
-  [[ -n $reg_pid ]] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
-  if [[ -n $dockerd_pid ]]; then kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null || true; fi
-  buildah --storage-driver vfs --root "$work/bh/root" --runroot "$work/bh/run" rm --all >/dev/null 2>&1 || true
-  rm -rf "$work" 2>/dev/null || true
+  set +e # every step runs, whatever the one before returned
+  stop_registry
+  if [[ -n $dockerd_pid ]]; then kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null; fi
+  buildah --storage-driver vfs --root "$work/bh/root" --runroot "$work/bh/run" rm --all >/dev/null 2>&1
+  rm -rf "$work" 2>/dev/null
+  [[ -n $dk ]] && rm -rf "$dk" 2>/dev/null
+  true
 }
 trap cleanup EXIT
 export SOURCE_DATE_EPOCH=1700000000 BUILDAH_ISOLATION=chroot
