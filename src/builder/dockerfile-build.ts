@@ -1,4 +1,3 @@
-import type { Digest } from '../oci/digest.js';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -7,7 +6,11 @@ import { dockerfileError } from '../dockerfile/errors.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
 import { planBuild, type PlannedStage, type Source } from '../dockerfile/plan.js';
 import { UsageError } from '../errors.js';
-import { assembleImage } from '../image/assemble.js';
+import { assembleImage, manifestOver } from '../image/assemble.js';
+import type { Digest } from '../oci/digest.js';
+import { encodeJson } from '../oci/manifest.js';
+import { mediaTypesFor } from '../oci/mediatype.js';
+import { normalizeConfig } from './engines/normalize.js';
 import type { Format } from '../oci/mediatype.js';
 import type { Platform } from '../oci/platform.js';
 import { parseReference, type Reference } from '../oci/reference.js';
@@ -21,6 +24,7 @@ import { hostPlatform } from './engines/platform-args.js';
 import { buildNative, builtFromImage, type Built } from './native.js';
 import { withOutputWorkdir, writeImages, type WrittenImages } from './output.js';
 import { contextTree, FsTree } from './rootfs.js';
+import { pruneToLimit, stepExecutor, type StepOptions } from './steps/index.js';
 
 /** A `--build-context NAME=SOURCE`: a folder, or an image berth reads itself. */
 export type ContextSource = { kind: 'dir'; path: string } | { kind: 'image'; base: BaseSpec };
@@ -72,6 +76,8 @@ export interface DockerfileBuildOptions {
   log: (line: string) => void;
   /** RUN engines to choose from (tests may pass their own); by default buildah and Docker as found. */
   engines?: Partial<Record<RunEngineName, RunEngine>>;
+  /** Step cache, secrets and RUN mounts (src/builder/steps/): used when buildah runs the RUNs. */
+  steps?: StepOptions;
 }
 
 export interface DockerfileBuildResult extends WrittenImages {
@@ -106,6 +112,8 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   const firstRun = plans.flatMap((p) => p.stages).flatMap((s) => s.stage.instructions).find((i) => i.kind === 'RUN');
   const chosen = await chooseEngine({ choice: opts.engine, ...(firstRun ? { firstRun: `${shownName}:${firstRun.line}` } : {}), ...(opts.engines ? { engines: opts.engines } : {}) });
   const engine = chosen.kind === 'run' ? chosen.engine : undefined;
+  // buildah runs RUN steps one by one under berth (steps/), unless a test brought its own engine.
+  const stepwise = engine?.name === 'buildah' && !opts.engines?.buildah;
 
   return withOutputWorkdir(opts.output, async (work) => {
     // Image contexts are read once, per platform on use; folders are walked once.
@@ -154,7 +162,9 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
         bases.set(`${describeLocation(location)}@${got.image.digest}`, { name: describeLocation(location), digest: got.image.digest });
         return got;
       };
-      const image = engine
+      const image = stepwise
+        ? await withSteps(opts, contextDir, ignore, platform, join(work, `steps-${i}`), (run) => buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), run }))
+        : engine
         ? withLabels(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), opts.labels, platform, opts)
         : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`) });
       built[i] = { image, platform };
@@ -167,6 +177,27 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
     const written = await writeImages(opts.output, built, opts.tags, opts.format, opts.epoch);
     return { ...written, engine: engine?.name ?? 'native', warnings, bases: [...bases.values()] };
   });
+}
+
+/** Runs `build` with a step executor for this build's options, its working containers removed after. */
+async function withSteps(opts: DockerfileBuildOptions, contextDir: string, ignore: IgnoreRules, platform: Platform, work: string, build: (run: ReturnType<typeof stepExecutor>) => Promise<Image>): Promise<Image> {
+  const run = stepExecutor({ ...opts.steps, cacheDir: opts.steps?.cacheDir ?? opts.registry.cacheDir, epoch: opts.epoch, level: opts.compressionLevel, contextDir, contextWhole: ignore.isEmpty(), registry: opts.registry, log: (line) => opts.log(`buildah: ${line}`) });
+  try {
+    // Its config as a RUN engine's normalized output is, so the digest is the one `--engine docker` gives.
+    const out = asEngineOutput(await build(run), opts.epoch, opts.format, platform);
+    await run.pushMounts(join(work, 'cache-mounts'));
+    // New steps stored: keep the folder within its bound ($BERTH_CACHE_MAX_SIZE, else 10 GiB).
+    if (run.counts.ran + run.counts.remote > 0) await pruneToLimit(opts.steps?.cacheDir ?? opts.registry.cacheDir, opts.steps?.env ?? process.env);
+    return out;
+  } finally {
+    await run.close();
+  }
+}
+
+function asEngineOutput(image: Image, epoch: number, format: Format, platform: Platform): Image {
+  const config = normalizeConfig({ ...image.config, os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, image.config.rootfs.diff_ids as Digest[], image.config.history?.length ?? 0, epoch);
+  const configRaw = encodeJson(config);
+  return { ...image, ...manifestOver(configRaw, image.manifest.layers, mediaTypesFor(format)), configRaw, config };
 }
 
 /** An engine's image with --label/--labels-from-status added to its config (no new layer or history). */

@@ -2,18 +2,19 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLayer } from '../blob/layer.js';
 import type { TarEntry } from '../blob/tar.js';
-import { dispatchStage, type Op } from '../dockerfile/dispatch.js';
+import { dispatchStage, type Op, type RunStep } from '../dockerfile/dispatch.js';
 import { dockerfileError } from '../dockerfile/errors.js';
 import type { Dockerfile } from '../dockerfile/instructions.js';
 import type { BuildPlan, PlannedStage, Source } from '../dockerfile/plan.js';
 import { assembleImage, type NewLayer } from '../image/assemble.js';
 import { scratchConfig } from '../image/config.js';
 import type { Digest } from '../oci/digest.js';
+import type { Descriptor } from '../oci/descriptor.js';
 import type { HistoryEntry, ImageConfig } from '../oci/manifest.js';
 import type { Platform } from '../oci/platform.js';
 import type { Format } from '../oci/mediatype.js';
 import { fileBlobs } from '../transport/file-blobs.js';
-import type { Image } from '../transport/image.js';
+import type { BlobSource, Image } from '../transport/image.js';
 import { copyEntries } from './copy.js';
 import { FsTree, imageTree } from './rootfs.js';
 
@@ -42,6 +43,32 @@ export interface NativeOptions {
   work: string;
   /** A warning about the build (a foreign ELF file copied into the target's image). */
   warn?: (line: string) => void;
+  /** Runs RUN steps (src/builder/steps/); without it a RUN is refused. */
+  run?: RunStepper;
+}
+
+/** What runs a RUN step for the native engine: its layer, or undefined when it changed no file. */
+export interface RunStepper {
+  run(input: RunStepInput): Promise<{ digest: Digest; diffID: Digest; size: number; path: string } | undefined>;
+  /** The history text of an instruction, as the engine that runs RUN writes it. */
+  historyText?(op: Op): string;
+}
+
+export interface RunStepInput {
+  step: RunStep;
+  planned: PlannedStage;
+  /** The Dockerfile's name in messages. */
+  file: string;
+  /** The stage's layers so far, the base's first, and where to read them. */
+  parent: { layers: Descriptor[]; diffIDs: Digest[]; blobs: BlobSource };
+  /** The stage's file tree; the stepper applies the RUN's changes to it. */
+  tree: FsTree;
+  /** A scratch folder of this stage. */
+  work: string;
+  /** Where a `--mount=from=` reads (in the plan's order of the RUN's mounts with from=). */
+  mountFrom: (Built | FsTree)[];
+  /** The build context (a bind mount without from=). */
+  context: () => Promise<FsTree>;
 }
 
 /**
@@ -92,15 +119,31 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
     const layers: NewLayer[] = [];
     const history: HistoryEntry[] = [];
     for (const [n, op] of dispatched.ops.entries()) {
+      if (op.layer?.kind === 'run' && opts.run) {
+        const ins = planned.stage.instructions.find((i) => i.line === op.layer!.line && i.kind === 'RUN');
+        const mountFrom = await Promise.all((planned.mountFrom.get(ins as never) ?? []).map((src) => sourceOf(src, planned, op.layer!.line)));
+        const parent = { layers: [...(base?.image.manifest.layers ?? []), ...layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size }))], diffIDs: [...((base?.image.config.rootfs.diff_ids ?? []) as Digest[]), ...layers.map((l) => l.diffID)], blobs: fileBlobs(built, `berth build --dockerfile (${planned.label})`, base?.image.blobs) };
+        const got = await opts.run.run({ step: op.layer, planned, file: df.file, parent, tree: await stageTree(), work: join(work, `run-${n}`), mountFrom, context: opts.context });
+        const h: HistoryEntry = { created_by: opts.run.historyText?.(op) ?? op.createdBy };
+        if (!got) {
+          history.push({ ...h, empty_layer: true });
+          continue;
+        }
+        built.set(got.digest, got.path);
+        layers.push({ digest: got.digest, diffID: got.diffID, size: got.size, history: h });
+        history.push(h);
+        continue;
+      }
       const entries = await layerEntries(op, planned, stageTree, work);
+      const createdBy = opts.run?.historyText?.(op) ?? op.createdBy;
       if (!entries) {
-        history.push({ created_by: op.createdBy, empty_layer: true });
+        history.push({ created_by: createdBy, empty_layer: true });
         continue;
       }
       const path = join(work, `layer-${n}`);
       const layer = await buildLayer(entries, { outPath: path, level: opts.level });
       built.set(layer.digest, path);
-      const h: HistoryEntry = { created_by: op.createdBy };
+      const h: HistoryEntry = { created_by: createdBy };
       layers.push({ ...layer, history: h });
       history.push(h);
     }
@@ -143,15 +186,19 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
     let from: FsTree;
     const src = layer.from;
     if (src.kind === 'build-context') from = await opts.context();
-    else if (src.kind === 'stage') from = await (await stage(src.index)).tree();
-    else if (src.kind === 'scratch') from = new FsTree('rootfs');
     else {
-      const got = await opts.source(src, planned, layer.line, true);
+      const got = await sourceOf(src, planned, layer.line);
       from = got instanceof FsTree ? got : await got.tree();
     }
     // Only the target's files run on its platform: a builder stage may hold cross-compiled ones.
     const check = planned === opts.plan.target && opts.warn ? { platform: planned.platform, warn: opts.warn } : {};
     return copyEntries({ step: layer, file: df.file, from, target, epoch: opts.epoch, work, ...check });
+  };
+
+  const sourceOf = async (src: Source, planned: PlannedStage, line: number): Promise<Built | FsTree> => {
+    if (src.kind === 'stage') return stage(src.index);
+    if (src.kind === 'scratch') return new FsTree('rootfs');
+    return opts.source(src, planned, line, true);
   };
 
   return (await stage(opts.plan.target.stage.index)).image;

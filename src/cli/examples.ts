@@ -43,6 +43,10 @@ export const EXAMPLES: Record<string, readonly (readonly [string, string])[]> = 
     ['berth verify --attestation slsaprovenance --key cosign.pub quay.io/org/app:v1 --require commit=1a2b3c4 --json', 'check the signed provenance; print the statement'],
   ],
   keygen: [['COSIGN_PASSWORD=... berth keygen --output-key-prefix cosign', 'cosign.key and cosign.pub']],
+  cache: [
+    ['berth cache prune --max-size 2GB', 'keep the most recently used RUN steps and cache mounts that fit in 2 GB'],
+    ['berth cache prune --all', 'empty the step cache'],
+  ],
   images: [
     ['berth images list --registry ghcr.io/org/images --json', 'content-hash tags, platforms, and what the registry has'],
     ['berth images push --all --registry ghcr.io/org/images -p linux/amd64 -p linux/arm64', 'build and push only what the registry lacks'],

@@ -99,6 +99,8 @@ export const imagesSpec = section({
   dir: string(),
   registry: string({ check: checkRegistry }),
   'local-name': string({ check: checkLocalName }),
+  /** A repository RUN steps are read from and written to (as --cache-from and --cache-to). */
+  'cache-repo': string(),
   registries: section({ presubmit: registries, postsubmit: registries, restricted, pull: record(string({ check: checkRegistry }), { keyType: 'registries' }) }),
   platforms: list(platform),
   builds: record(build, { keyType: 'image names' }),

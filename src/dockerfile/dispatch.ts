@@ -28,7 +28,21 @@ export interface CopyStep {
 export interface Op {
   createdBy: string;
   line: number;
-  layer?: CopyStep | { kind: 'workdir'; path: string; line: number } | { kind: 'run'; line: number };
+  layer?: CopyStep | { kind: 'workdir'; path: string; line: number } | RunStep;
+}
+
+/** A RUN with what it runs in: the config and ARGs in effect at its line, its flags expanded. */
+export interface RunStep {
+  kind: 'run';
+  line: number;
+  /** The command: exec form as written, shell form behind the SHELL in effect. */
+  argv: string[];
+  /** ENV in effect, then ARGs in scope that no ENV names (as BuildKit passes them). */
+  env: string[];
+  workdir: string;
+  user: string;
+  /** `--mount=...`, `--network=...` with ARGs expanded. */
+  flags: string[];
 }
 
 export interface DispatchResult {
@@ -169,9 +183,14 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
         config.OnBuild = [...((config.OnBuild as string[] | undefined) ?? []), ins.expression];
         note(ins);
         break;
-      case 'RUN':
-        note(ins, { kind: 'run', line: ins.line });
+      case 'RUN': {
+        const env = [...(config.Env ?? [])];
+        const named = new Set(env.map((e) => e.split('=')[0]));
+        for (const [k, v] of args) if (!named.has(k)) env.push(`${k}=${v}`);
+        const argv = ins.command.form === 'exec' ? ins.command.argv : [...((config.Shell as string[] | undefined) ?? DEFAULT_SHELL), runText(ins)];
+        note(ins, { kind: 'run', line: ins.line, argv, env, workdir: config.WorkingDir || '/', user: config.User ?? '', flags: ins.flags.map((f) => word(ins, f)) });
         break;
+      }
       case 'COPY':
       case 'ADD':
         note(ins, copyStep(ins, planned, config.WorkingDir || '/', (t) => word(ins, t), err));
@@ -181,6 +200,13 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
     }
   }
   return { config, ops, ...(author !== undefined ? { author } : {}) };
+}
+
+/** A shell-form RUN's text, heredoc bodies appended as the shell reads them. */
+function runText(ins: Extract<Instruction, { kind: 'RUN' }>): string {
+  const text = (ins.command as { text: string }).text;
+  if (!ins.heredocs.length) return text;
+  return [text, ...ins.heredocs.map((h) => `${h.content}${h.content.endsWith('\n') ? '' : '\n'}${h.name}`)].join('\n');
 }
 
 function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, word: (t: string) => string, err: (line: number, what: string) => Error): CopyStep {

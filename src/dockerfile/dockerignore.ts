@@ -18,6 +18,11 @@ interface Pattern {
 export class IgnoreRules {
   private constructor(private readonly patterns: readonly Pattern[]) {}
 
+  /** No pattern: the context is the whole folder. */
+  isEmpty(): boolean {
+    return this.patterns.length === 0;
+  }
+
   /** Reads a .dockerignore file's text (`file` names it in errors). */
   static parse(text: string, file = '.dockerignore'): IgnoreRules {
     const lines: string[] = [];

@@ -56,6 +56,8 @@ export interface RunInstruction extends Base {
   kind: 'RUN';
   command: CommandLine;
   heredocs: Heredoc[];
+  /** Its flags as written (`--mount=...`, `--network=...`), expanded by the dispatcher. */
+  flags: string[];
 }
 
 export interface CommandInstruction extends Base {

@@ -111,9 +111,9 @@ export function parseInstruction(keyword: string, raw: string, line: number, esc
       return copy;
     }
     case 'RUN': {
-      const { rest } = flagsOf();
+      const { flags, rest } = flagsOf();
       if (rest === '') throw new InstructionError('requires at least 1 argument');
-      return { kind: 'RUN', ...base, command: commandLine(rest), heredocs: heredocs!.docs };
+      return { kind: 'RUN', ...base, command: commandLine(rest), heredocs: heredocs!.docs, flags: flags.written };
     }
     case 'CMD':
     case 'ENTRYPOINT':

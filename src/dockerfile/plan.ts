@@ -1,7 +1,8 @@
 import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js';
 import { UsageError } from '../errors.js';
 import { dockerfileError } from './errors.js';
-import type { CopyInstruction, Dockerfile, Stage } from './instructions.js';
+import type { CopyInstruction, Dockerfile, RunInstruction, Stage } from './instructions.js';
+import { MountError, parseRunFlags } from './mounts.js';
 import { LexError, processWord, type Vars } from './lex.js';
 
 /** Where a stage starts, or where a `COPY --from` reads. */
@@ -22,6 +23,8 @@ export interface PlannedStage {
   platform: Platform;
   /** Where each `COPY --from` of the stage reads. */
   copyFrom: Map<CopyInstruction, Source>;
+  /** Where each `RUN --mount=from=...` of the stage reads, in the order of its mounts that have from=. */
+  mountFrom: Map<RunInstruction, Source[]>;
   /** Values of the stage's ARGs that are known before dispatch (build args, platform args, globals). */
   argValues: Map<string, string>;
   /** Global ARG values a stage's `ARG NAME` (without default) inherits. */
@@ -142,9 +145,23 @@ export function planBuild(input: PlanInput): BuildPlan {
     }
     const argValues = new Map<string, string>();
     const copyFrom = new Map<CopyInstruction, Source>();
+    const mountFrom = new Map<RunInstruction, Source[]>();
     let hasRun = false;
     for (const ins of stage.instructions) {
-      if (ins.kind === 'RUN') hasRun = true;
+      if (ins.kind === 'RUN') {
+        hasRun = true;
+        const scope = new Map([...metaArgs, ...argValues]);
+        const flags = ins.flags.map((f) => expand(f, scope, ins.line, 'RUN'));
+        let parsed;
+        try {
+          parsed = parseRunFlags(flags, '/');
+        } catch (e) {
+          if (e instanceof MountError) throw err(ins.line, `RUN: ${e.message}`);
+          throw e;
+        }
+        const froms = parsed.mounts.flatMap((m) => ('from' in m && m.from !== undefined ? [resolveName(m.from, stage, false, ins.line)] : []));
+        if (froms.length) mountFrom.set(ins, froms);
+      }
       if (ins.kind === 'ARG') {
         for (const { name, default: def } of ins.args) {
           const value = given.get(name) ?? predefined.get(name) ?? (def !== undefined ? safeExpand(def, new Map([...metaArgs, ...argValues]), df.escape) : metaArgs.get(name));
@@ -158,7 +175,7 @@ export function planBuild(input: PlanInput): BuildPlan {
       }
     }
     const label = stage.name ? `stage "${stage.name}"` : `stage ${stage.index}`;
-    return { stage, label, base, platform, copyFrom, argValues, metaArgs, hasRun };
+    return { stage, label, base, platform, copyFrom, mountFrom, argValues, metaArgs, hasRun };
   });
 
   let target = planned.at(-1)!;
@@ -181,6 +198,7 @@ export function planBuild(input: PlanInput): BuildPlan {
     state.set(p.stage.index, 'open');
     if (p.base.kind === 'stage') visit(planned[p.base.index]!, p.stage.from.line);
     for (const [ins, src] of p.copyFrom) if (src.kind === 'stage') visit(planned[src.index]!, ins.line);
+    for (const [ins, srcs] of p.mountFrom) for (const src of srcs) if (src.kind === 'stage') visit(planned[src.index]!, ins.line);
     state.set(p.stage.index, 'done');
     order.push(p);
   };

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { BaseSpec } from '../builder/build.js';
 import { buildDockerfile } from '../builder/dockerfile-build.js';
+import type { StepOptions } from '../builder/steps/index.js';
 import type { EngineChoice } from '../builder/engines/engine.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js';
@@ -41,6 +42,8 @@ export interface BuildSettings {
   jobs: number;
   /** One line of output about `image` (a build's warnings, an engine's or build_binaries' output). */
   log: (image: string, line: string) => void;
+  /** Step cache, secrets and RUN mounts for Dockerfiles with RUN. */
+  steps?: StepOptions;
 }
 
 export interface ImagesBuildOptions extends BuildSettings {
@@ -124,6 +127,7 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
           contexts: {},
           knownImages,
           engine: opts.engine,
+          ...(opts.steps ? { steps: opts.steps } : {}),
           labels: {},
           tags: [],
           format: opts.format,

@@ -134,6 +134,7 @@ async function dockerfileFacts(folder: ImageFolder, names: ReadonlySet<string>, 
     for (const st of plan.stages) {
       if (st.base.kind === 'image') refs.push(st.base.ref);
       for (const from of st.copyFrom.values()) if (from.kind === 'image') refs.push(from.ref);
+      for (const froms of st.mountFrom?.values() ?? []) for (const from of froms) if (from.kind === 'image') refs.push(from.ref);
     }
     for (const ref of refs) {
       const local = localImageFor(ref, names, targets);

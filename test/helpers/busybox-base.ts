@@ -12,11 +12,24 @@ export const BUSYBOX = '/bin/busybox';
  * `foreignShell`: `/bin/sh` is instead a bare aarch64 ELF header, which an amd64 kernel
  * without qemu/binfmt refuses with "exec format error" (an arm64 base no one can RUN in).
  */
-export async function makeBusyboxBase(dir: string, opts: { name?: string; platform?: string; foreignShell?: boolean; epoch?: number } = {}): Promise<string> {
+export async function makeBusyboxBase(dir: string, opts: { name?: string; platform?: string; foreignShell?: boolean; epoch?: number; mergedUsr?: boolean } = {}): Promise<string> {
   const root = join(dir, `${opts.name ?? 'busybox'}-root`);
-  await mkdir(join(root, 'bin'), { recursive: true });
   await mkdir(join(root, 'tmp'), { recursive: true });
-  if (opts.foreignShell) {
+  if (opts.mergedUsr) {
+    // As Debian 12, Ubuntu and Fedora lay it out: /bin, /sbin and /lib are symlinks into usr/.
+    for (const d of ['bin', 'sbin', 'lib']) {
+      await mkdir(join(root, 'usr', d), { recursive: true });
+      await symlink(`usr/${d}`, join(root, d));
+    }
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await writeFile(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n');
+    await writeFile(join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
+    await copyFile(BUSYBOX, join(root, 'usr', 'bin', 'busybox'));
+    await symlink('busybox', join(root, 'usr', 'bin', 'sh'));
+  } else await mkdir(join(root, 'bin'), { recursive: true });
+  if (opts.mergedUsr) {
+    // done above
+  } else if (opts.foreignShell) {
     await writeFile(join(root, 'bin', 'sh'), aarch64ElfHeader(), { mode: 0o755 });
   } else {
     await copyFile(BUSYBOX, join(root, 'bin', 'busybox'));

@@ -15,9 +15,10 @@ import type { BuildFacts } from '../../sign/provenance.js';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
+import { stepFlags, stepOptions, type StepArgs } from '../step-flags.js';
 import { parseArgv, parseCompressionLevel, parseExpose, parseFormat, parseKeyValues, parseOwner, parseUser, print, sourceDateEpoch } from '../flags.js';
 
-interface BuildArgs extends RegistryArgs {
+interface BuildArgs extends RegistryArgs, StepArgs {
   provenance?: boolean;
   base?: string;
   platform?: string[];
@@ -66,7 +67,7 @@ export const buildCommand = defineCommand<BuildArgs>({
   command: 'build',
   describe: 'Build an image: a base, a layer of files, config changes; or a Dockerfile (--dockerfile), per platform',
   builder: (y) =>
-    registryFlags(y)
+    stepFlags(registryFlags(y))
       .option('base', { type: 'string', describe: 'scratch, static, an image tarball, oci:DIR[:NAME], or registry/repo[:tag][@digest] (required without --dockerfile)' })
       .option('platform', { type: 'string', array: true, describe: 'os/arch[/variant]; picks from a multi-platform base (default: the base image\'s, else linux/amd64). With --dockerfile, several make one image each and an index' })
       .option('dockerfile', { type: 'string', describe: 'build this Dockerfile (natively without RUN, else through buildah or Docker)' })
@@ -97,6 +98,7 @@ export const buildCommand = defineCommand<BuildArgs>({
   async handler(args, io) {
     if (args.dockerfile !== undefined) return dockerfileHandler(args, io);
     if (args.base === undefined) throw new UsageError('BAD_FLAG', 'build needs --base (or --dockerfile)');
+    for (const flag of DOCKERFILE_ONLY_FLAGS) if (args[flag] !== undefined) throw new UsageError('BAD_FLAG', `--${flag} goes with --dockerfile (it is for RUN steps)`);
     if ((args.platform ?? []).length > 1) throw new UsageError('BAD_FLAG', '--platform: give one platform (several are for --dockerfile; berth base static and berth index make indexes)');
     const platform = args.platform?.[0] === undefined ? undefined : parsePlatform(args.platform[0]);
     const tags = (args.tag ?? []).map((t) => parseReference(t, { what: '--tag' }));
@@ -138,6 +140,7 @@ export const buildCommand = defineCommand<BuildArgs>({
 });
 
 const FILE_ONLY_FLAGS = ['base', 'file', 'layer', 'entrypoint', 'cmd', 'user', 'workdir', 'env', 'expose', 'annotation'] as const;
+const DOCKERFILE_ONLY_FLAGS = ['secret', 'cache-to', 'cache-from'] as const;
 
 async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promise<void> {
   for (const flag of FILE_ONLY_FLAGS) if (args[flag] !== undefined) throw new UsageError('BAD_FLAG', `--${flag} does not go with --dockerfile; write it in the Dockerfile`);
@@ -146,7 +149,9 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
   const dockerfile = resolve(io.cwd, args.dockerfile!);
   const started = new Date();
   const sha = await gitIn(resolve(dockerfile, '..'), io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
+  const registry = await registryOptions(args, io);
   const result = await buildDockerfile({
+    steps: stepOptions(args, io, registry.cacheDir),
     dockerfile,
     dockerfileName: args.dockerfile!,
     ...(args.context !== undefined ? { context: resolve(io.cwd, args.context) } : {}),
@@ -162,7 +167,7 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
     compressionLevel: parseCompressionLevel(args['compression-level']),
     epoch: sourceDateEpoch(io.env),
     output: parseLocation(args.output, io.cwd, '--output'),
-    registry: await registryOptions(args, io),
+    registry,
     log: (line) => io.stderr.write(`berth: ${line}\n`),
   });
   if (args.provenance) {

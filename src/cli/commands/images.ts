@@ -22,11 +22,12 @@ import { chooseSigners, PROVENANCE_OPTION } from '../sign-flags.js';
 import { imageFacts } from '../../images/provenance.js';
 import { gitFacts } from '../../sign/facts.js';
 import { berthVersion } from '../version.js';
+import { stepFlags, stepOptions, type StepArgs } from '../step-flags.js';
 
 const ACTIONS = ['list', 'build', 'push', 'load'] as const;
 const ENGINES = ['auto', 'native', 'buildah', 'docker'] as const;
 
-interface ImagesArgs extends RegistryArgs {
+interface ImagesArgs extends RegistryArgs, StepArgs {
   action: (typeof ACTIONS)[number];
   names?: string[];
   all: boolean;
@@ -69,7 +70,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
   describe: 'Image folders (images/<name>/Dockerfile...): list, build, push what the registry lacks, load locally',
   builder: (y) =>
     registryFlags(
-      y
+      stepFlags(y)
         .positional('action', { choices: ACTIONS, demandOption: true, describe: 'list: hashes, tags, platforms; build: image tarballs; push: what the registry lacks; load: into docker, podman or a file' })
         .positional('names', { type: 'string', array: true, describe: 'image names (folder paths such as basic/busybox, or basic_busybox); none with --all' })
         .option('all', { type: 'boolean', default: false, describe: 'every image of the folder' })
@@ -144,6 +145,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
       registry: registryOpts,
       jobs: args.jobs,
       log,
+      steps: stepOptions(args, io, registryOpts.cacheDir, config['cache-repo']),
     };
     const jobType = jobTypeOf(io.env, args['job-type']);
     const chosen = () => chooseTargets({ config, flags: args.registry ?? [], ...(jobType ? { jobType } : {}), restricted: args.restricted });

@@ -1,0 +1,42 @@
+import { resolve } from 'node:path';
+import { DEFAULT_CACHE_LIMIT, parseSize, pruneSteps } from '../../builder/steps/index.js';
+import { UsageError } from '../../errors.js';
+import { defaultCacheDir } from '../../registry/cache.js';
+import { defineCommand } from '../command.js';
+import { print } from '../flags.js';
+
+interface CacheArgs {
+  action: 'prune';
+  'max-size'?: string;
+  all: boolean;
+  'cache-dir'?: string;
+}
+
+const human = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
+
+export const cacheCommand = defineCommand<CacheArgs>({
+  command: 'cache <action>',
+  describe: "berth's step cache (RUN layers and RUN cache mounts in the cache folder): prune it to a size, least recently used first",
+  builder: (y) =>
+    y
+      .positional('action', { choices: ['prune'] as const, demandOption: true, describe: 'prune: remove least recently used steps and cache mounts until the rest fits --max-size' })
+      .option('max-size', { type: 'string', describe: `what may stay, e.g. 2GB, 500MiB (default ${human(DEFAULT_CACHE_LIMIT)}, or $BERTH_CACHE_MAX_SIZE)` })
+      .option('all', { type: 'boolean', default: false, describe: 'remove every step and cache mount' })
+      .option('cache-dir', { type: 'string', describe: "berth's cache folder (default $XDG_CACHE_HOME/berth or ~/.cache/berth)" }) as never,
+  async handler(args, io) {
+    const text = args['max-size'] ?? io.env.BERTH_CACHE_MAX_SIZE;
+    let limit = DEFAULT_CACHE_LIMIT;
+    if (args.all) {
+      if (args['max-size'] !== undefined) throw new UsageError('BAD_FLAG', '--all and --max-size: give one');
+      limit = 0;
+    } else if (text !== undefined) {
+      const n = parseSize(text);
+      if (n === undefined) throw new UsageError('BAD_FLAG', `${args['max-size'] !== undefined ? '--max-size' : 'BERTH_CACHE_MAX_SIZE'}: "${text}" is not a size (such as 2GB or 500MiB)`);
+      limit = n;
+    }
+    const dir = args['cache-dir'] !== undefined ? resolve(io.cwd, args['cache-dir']) : defaultCacheDir(io.env);
+    const r = await pruneSteps(dir, limit);
+    io.stderr.write(`berth: cache prune: removed ${r.removed} step${r.removed === 1 ? '' : 's'} or mounts (${human(r.freed)}); ${r.kept} kept, ${human(r.size)}\n`);
+    print(io, args.json, { ...r, limit }, `${r.size}`);
+  },
+});
