@@ -4,7 +4,7 @@ import { localImageName } from '../../config/images.js';
 import { UsageError } from '../../errors.js';
 import { jobType as jobTypeOf } from '../../images/job-type.js';
 import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
-import { outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../images/report.js';
+import { checkOutcomeFiles, outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../images/report.js';
 import { buildFolder, listImages, loadFolderImage, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
 import { chooseTargets, renderImageTags, type Targets } from '../../images/targets.js';
 import { contentHashTag } from '../../images/content-hash.js';
@@ -146,6 +146,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
           // git is asked only when a tag needs it (a no-op push is mostly start-up).
           const ctx = args.tag?.length || targets.defaultTag ? await collectTagContext({ cwd: io.cwd, env: io.env }) : undefined;
           const signing = args.sign && !args['dry-run'] && jobType !== 'presubmit' ? await chooseSigners({}, io) : { signers: [] };
+          if (!args['dry-run']) await checkOutcomeFiles({ ...(args.report !== undefined ? { report: args.report } : {}), cwd: io.cwd, env: io.env });
           let outcomes: ImageOutcome[] = [];
           try {
             outcomes = await pushFolder(
