@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createDirs, makeScratchDir, removeScratchDir } from '../blob/scratch.js';
+import { createDirs, removeScratchDir } from '../blob/scratch.js';
+import { makeScratchDir } from '../blob/work-folders.js';
 import type { Location } from '../transport/location.js';
 
 /**

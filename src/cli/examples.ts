@@ -14,6 +14,7 @@ export const EXAMPLES: Record<string, readonly (readonly [string, string])[]> = 
     ['berth inspect --json oci:dist/release', 'every name and image as JSON'],
   ],
   base: [['berth base static -o out/static-base.tar -p linux/amd64 -p linux/arm64', "berth's distroless-static equivalent, as an index"]],
+  cache: [['berth cache prune', 'remove the work folders of berth runs killed with -9']],
   status: [['berth status', 'the workspace status keys Bazel stamps with']],
   tags: [
     ["berth tags -t 'v{{ .Date }}-{{ .ShortSHA }}' --semver", 'the tags this commit gets'],

@@ -4,7 +4,7 @@
  * to an image tarball or a layout. The image goes in under one local name; Docker and podman
  * receive it as an image tarball (`docker load` / `podman load`), which both read.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { makeWorkFolder } from '../blob/work-folders.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
@@ -52,7 +52,8 @@ export async function loadImage(image: Image, platform: Platform, ref: Reference
     await writeLocation(target.location, content, [name], epoch);
     return { into: describeLocation(target.location), name };
   }
-  const dir = await mkdtemp(join(tmpdir(), 'berth-load-'));
+  const work = await makeWorkFolder(tmpdir(), 'berth-load', { mode: 0o700 });
+  const dir = work.dir;
   try {
     const tar = join(dir, 'image.tar');
     await writeLocation({ kind: 'tarball', path: tar }, content, [name], epoch);
@@ -61,7 +62,7 @@ export async function loadImage(image: Image, platform: Platform, ref: Reference
     if (r.exitCode !== 0) throw new OperationalError('LOAD_FAILED', `${target.kind} load failed: ${String(r.all ?? '').trim().split('\n').pop() ?? `exit ${r.exitCode}`}`);
     return { into: target.kind, name };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await work.remove();
   }
 }
 

@@ -16,6 +16,7 @@ import { verifyCommand } from './verify.js';
 import { versionCommand } from './version.js';
 import { imagesCommand } from './images.js';
 import { loadCommand } from './load.js';
+import { cacheCommand } from './cache.js';
 
 /** Every berth command, in the order `berth --help` lists them. */
-export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand, signCommand, verifyCommand, keygenCommand, imagesCommand, loadCommand, loginCommand, logoutCommand, versionCommand];
+export const commands: Command<any>[] = [buildCommand, inspectCommand, baseCommand, statusCommand, tagsCommand, pushCommand, pullCommand, copyCommand, indexCommand, releaseCommand, signCommand, verifyCommand, keygenCommand, imagesCommand, loadCommand, loginCommand, logoutCommand, cacheCommand, versionCommand];
