@@ -23,8 +23,13 @@ export function trackScratch(path: string): () => void {
   return () => scratch.delete(path);
 }
 
+/**
+ * Removes a work folder. Never throws: a folder another task still writes into answers
+ * ENOTEMPTY, and that must not hide the error that ended the work (a full disk's ENOSPC); a
+ * folder left behind is swept by a later run (work-folders.ts).
+ */
 export async function removeScratchDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 }).catch(() => {});
   scratch.delete(dir);
 }
 

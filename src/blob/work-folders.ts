@@ -69,8 +69,9 @@ export async function makeWorkFolder(parent: string, prefix: string, opts: { mod
   }
   return {
     dir,
+    // Never throws (see removeScratchDir): what ended the work is the error to report.
     remove: async () => {
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 }).catch(() => {});
       untrack();
     },
   };

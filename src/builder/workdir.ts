@@ -30,7 +30,7 @@ export async function withWorkdir<T>(parent: string, fn: (dir: string) => Promis
     return result;
   } catch (err) {
     if (dir !== undefined) await removeScratchDir(dir);
-    await created.undo();
+    await created.undo().catch(() => {}); // the work's own error is the one to report
     throw err;
   }
 }
