@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trackScratch } from './scratch.js';
 
@@ -87,14 +88,14 @@ export async function makeScratchDir(parent: string): Promise<string> {
 }
 
 /** Removes, in `parent`, the work folders whose owner has ended. Returns the paths removed. Never fails: a sweep only tidies. */
-export async function sweepWorkFolders(parent: string): Promise<string[]> {
+export async function sweepWorkFolders(parent: string, prefixes: readonly string[] = WORK_PREFIXES): Promise<string[]> {
   const names = await readdir(parent).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {
-    if (!WORK_PREFIXES.some((p) => name.startsWith(`${p}-`))) continue;
+    if (!prefixes.some((p) => name.startsWith(`${p}-`))) continue;
     const m = OWNED.exec(name);
     let dead = false;
-    if (m && (WORK_PREFIXES as readonly string[]).includes(m[1]!)) dead = !ownerAlive(Number(m[2]), m[3]!);
+    if (m && prefixes.includes(m[1]!)) dead = !ownerAlive(Number(m[2]), m[3]!);
     else if (LEGACY.test(name)) dead = await stat(join(parent, name)).then((s) => Date.now() - s.mtimeMs > LEGACY_AGE_MS, () => false);
     if (!dead) continue;
     const path = join(parent, name);
@@ -103,7 +104,7 @@ export async function sweepWorkFolders(parent: string): Promise<string[]> {
   return removed;
 }
 
-/** What `berth cache prune` sweeps: the cache's work/ folder and the cache folder itself. */
+/** What `berth cache prune` sweeps: the cache's work/ folder, the cache folder itself, and berth-load-* in the temp folder. */
 export async function pruneCacheWorkFolders(cacheDir: string): Promise<string[]> {
-  return [...(await sweepWorkFolders(join(cacheDir, 'work'))), ...(await sweepWorkFolders(cacheDir))];
+  return [...(await sweepWorkFolders(join(cacheDir, 'work'))), ...(await sweepWorkFolders(cacheDir)), ...(await sweepWorkFolders(tmpdir(), ['berth-load']))];
 }
