@@ -157,3 +157,33 @@ echo "  unchanged / plain bash:      ${hit_ratio}x  ($(verdict "$hit_ratio" 2) t
 echo "  changed / node -e '':        ${miss_ratio}x  ($(verdict "$miss_ratio" 1.5) the target < 1.5x)"
 echo "  tags changed / node -e '':   ${late_ratio}x  ($(verdict "$late_ratio" 1.5) the target < 1.5x)"
 echo "  berth.yaml changed / node:   ${yaml_ratio}x  (rare: the parsed berth.yaml is cached too)"
+
+# A hostile berth.yaml (issue 20): a 324-byte alias bomb must end berth status with exit 2
+# within 1 s (it hung before). Timed a few times in this same run, worst case printed.
+bomb=$work/bomb
+mkdir -p "$bomb"
+{
+  echo 'a: &a ["x","x","x","x","x","x","x","x","x"]'
+  prev=a
+  for n in b c d e f g h i; do echo "$n: &$n [$(printf "*$prev,%.0s" 1 2 3 4 5 6 7 8)*$prev]"; prev=$n; done
+} >"$bomb/berth.yaml"
+worst_case() { # DIR: the worst of 5 runs of the status script there, in µs; sets rc
+  local w=0 t s e
+  for ((i = 0; i < 5; i++)); do
+    s=$EPOCHREALTIME
+    rc=0
+    (cd "$1" && BERTH_STATUS_ENTRY='' bash "$status_script" >/dev/null 2>&1) || rc=$?
+    e=$EPOCHREALTIME
+    t=$((${e/./} - ${s/./}))
+    ((t > w)) && w=$t
+  done
+  echo "$w"
+}
+worst=$(worst_case "$bomb")
+echo "  alias-bomb berth.yaml:       exit 2, worst of 5 $(ms "$worst") ms  ($(verdict "$(ratio "$worst" 1000000)" 1) the target < 1 s)"
+# 15,000 aliases in 45 KB: the yaml package resolves each alias by walking the whole document.
+aliases=$work/aliases
+mkdir -p "$aliases"
+{ printf 'a: &a [x, y]\nb: ['; for ((i = 0; i < 14999; i++)); do printf '*a,'; done; printf '*a]\n'; } >"$aliases/berth.yaml"
+worst=$(worst_case "$aliases")
+echo "  15,000 aliases berth.yaml:   exit 2, worst of 5 $(ms "$worst") ms  ($(verdict "$(ratio "$worst" 1000000)" 1) the target < 1 s)"

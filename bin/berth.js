@@ -14,6 +14,29 @@ import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
 const argv = process.argv.slice(2);
+
+// A password in --creds USER:PASSWORD (or --src-creds, --dest-creds) is shown to every user of
+// the machine by ps (/proc/PID/cmdline). berth overwrites its own command line with the
+// password masked as soon as it starts, which leaves it visible only during start-up; --creds
+// USER with the password on stdin or in BERTH_CREDS_PASSWORD never shows it.
+{
+  const CREDS = /^--(?:src-|dest-)?creds$/;
+  const CREDS_EQ = /^(--(?:src-|dest-)?creds=)(.*)$/;
+  const mask = (v) => (v.includes(':') ? `${v.slice(0, v.indexOf(':'))}:***` : v);
+  let changed = false;
+  const shown = argv.map((a, i) => {
+    const eq = CREDS_EQ.exec(a);
+    const out = eq ? `${eq[1]}${mask(eq[2])}` : i > 0 && CREDS.test(argv[i - 1]) ? mask(a) : a;
+    changed ||= out !== a;
+    return out;
+  });
+  if (changed) {
+    const title = [process.argv0, process.argv[1], ...shown].join(' ');
+    const room = process.argv.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0) - 1;
+    if (Buffer.byteLength(title) <= room) process.title = title;
+    else process.title = 'berth';
+  }
+}
 const here = dirname(fileURLToPath(import.meta.url));
 const stat = (rel) => statSync(join(here, rel), { throwIfNoEntry: false });
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { constants, createWriteStream, lstatSync, readlinkSync } from 'node:fs';
 import { once } from 'node:events';
-import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { access, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { trackScratch } from './scratch.js';
@@ -13,13 +13,61 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Writes `data` to `path` so that readers see the old file or the whole new one, never half. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = tempPathFor(path);
+/**
+ * Where writing `path` really lands. `file`: a regular file or nothing, at `path` itself or,
+ * through symlinks, at their end (berth renames a finished file there, so the symlink stays).
+ * `stream`: a device, FIFO or socket, or anything reached through /proc (`/dev/stdout`,
+ * `/dev/fd/N`), or `-` for berth's stdout: written to directly, never renamed over.
+ * `directory`: a folder.
+ */
+export type OutputTarget = { kind: 'file'; path: string } | { kind: 'stream'; path: string; fd?: number } | { kind: 'directory'; path: string };
+
+const STD_STREAMS: Record<string, number> = { '-': 1, '/dev/stdout': 1, '/dev/stderr': 2, '/dev/fd/1': 1, '/dev/fd/2': 2, '/proc/self/fd/1': 1, '/proc/self/fd/2': 2 };
+
+/** True when writing `path` means writing berth's own stdout (`-`, /dev/stdout, /dev/fd/1). */
+export function isStdout(path: string): boolean {
+  return STD_STREAMS[path] === 1;
+}
+
+/** Synchronous (a few lstat calls), so a caller's stream is piped before its first event. */
+export function resolveOutput(path: string): OutputTarget {
+  const fd = STD_STREAMS[path];
+  if (fd !== undefined) return { kind: 'stream', path, fd };
+  let p = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    // /proc's links (fd/N, self) point at pipes and open files, not at names a rename could replace.
+    if (p === '/proc' || p.startsWith('/proc/')) return { kind: 'stream', path };
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch (err) {
+      // Nothing there (a parent that is a file is for the writability check to name).
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+    }
+    if (st === undefined || st.isFile()) return { kind: 'file', path: p };
+    if (st.isDirectory()) return { kind: 'directory', path: p };
+    if (!st.isSymbolicLink()) return { kind: 'stream', path };
+    p = resolve(dirname(p), readlinkSync(p));
+  }
+  throw Object.assign(new Error(`ELOOP: too many symbolic links encountered, open '${path}'`), { code: 'ELOOP', syscall: 'open', path });
+}
+
+/** Writes `data` to `path` so that readers see the old file or the whole new one, never half (see resolveOutput for paths that are not files). */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: { mode?: number } = {}): Promise<void> {
+  const target = resolveOutput(path);
+  if (target.kind === 'stream') {
+    await writeStreamTarget(target, async (out) => {
+      await out.write(data);
+    });
+    return;
+  }
+  if (target.kind === 'directory') throw isDirError(path);
+  const tmp = tempPathFor(target.path);
   const untrack = trackScratch(tmp);
   try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
+    await writeFile(tmp, data, opts.mode !== undefined ? { mode: opts.mode } : {});
+    await rename(tmp, target.path);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => {}); // the first error is the one to report
     throw err;
@@ -28,14 +76,22 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   }
 }
 
-/** Streams into `path` through a temporary file; on any failure nothing is left behind. */
+/** Streams into `path` through a temporary file; on any failure nothing is left behind. A stream target (resolveOutput) is written directly. */
 export async function streamToFileAtomic(path: string, source: Readable): Promise<void> {
-  const tmp = tempPathFor(path);
+  const target = resolveOutput(path);
+  if (target.kind === 'stream') {
+    await writeStreamTarget(target, async (out) => {
+      for await (const chunk of source) await out.write(chunk as Uint8Array);
+    });
+    return;
+  }
+  if (target.kind === 'directory') throw isDirError(path);
+  const tmp = tempPathFor(target.path);
   const untrack = trackScratch(tmp);
   const out = createWriteStream(tmp);
   try {
     await pipeline(source, out);
-    await rename(tmp, path);
+    await rename(tmp, target.path);
   } catch (err) {
     // The file is opened asynchronously: a source failing first would otherwise have the
     // temporary file created after it was removed. Wait until the stream has closed.
@@ -47,15 +103,93 @@ export async function streamToFileAtomic(path: string, source: Readable): Promis
   }
 }
 
+/** Opens a stream target (without O_TRUNC or O_CREAT: it exists, and is not ours to replace) or uses berth's own stdout. */
+async function writeStreamTarget(target: { path: string; fd?: number }, fn: (out: { write: (b: Uint8Array | string) => Promise<unknown> }) => Promise<void>): Promise<void> {
+  if (target.fd !== undefined) {
+    const { write } = await import('node:fs');
+    const fd = target.fd;
+    const writeAll = (b: Uint8Array | string) =>
+      new Promise<void>((res, rej) => {
+        const buf = typeof b === 'string' ? Buffer.from(b) : b;
+        const step = (off: number): void => {
+          if (off >= buf.length) return res();
+          write(fd, buf, off, buf.length - off, null, (err, n) => {
+            if (err && err.code === 'EAGAIN') setTimeout(() => step(off), 5);
+            else if (err) rej(err);
+            else step(off + n);
+          });
+        };
+        step(0);
+      });
+    await fn({ write: writeAll });
+    return;
+  }
+  const fh = await open(target.path, constants.O_WRONLY);
+  try {
+    await fn({ write: (b) => fh.write(b as Uint8Array) });
+  } finally {
+    await fh.close();
+  }
+}
+
+function isDirError(path: string): Error {
+  return Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), { code: 'EISDIR', syscall: 'open', path });
+}
+
+/**
+ * Checks, before any work, that berth will be able to write `path` as the user gave it: a
+ * file (or nothing) whose folder, or nearest existing ancestor, berth may write; or, where
+ * `stream` allows it, a device, FIFO or stdout. Throws Node's own error with `path` as given,
+ * for the caller's withFsErrors to name, or a UsageError for a path that cannot be a file.
+ */
+export async function checkOutputWritable(path: string, opts: { stream?: boolean; append?: boolean } = {}): Promise<OutputTarget> {
+  const target = resolveOutput(path);
+  // Node's error, naming the user's path where it is about the target itself (not a parent folder).
+  const fail = (err: unknown): never => {
+    const e = err as NodeJS.ErrnoException;
+    throw e.path === undefined || e.path === target.path ? Object.assign(e, { path, syscall: 'open' }) : e;
+  };
+  if (target.kind === 'directory') throw isDirError(path);
+  if (target.kind === 'stream') {
+    if (!opts.stream) throw new UsageError('BAD_PATH', `cannot write ${path}: not a regular file (a device, FIFO, socket or /proc); give a file path`);
+    if (target.fd === undefined) await access(target.path, constants.W_OK).catch(fail);
+    return target;
+  }
+  const exists = await stat(target.path).then(() => true, () => false);
+  if (exists) await access(target.path, constants.W_OK).catch(fail);
+  if (exists && opts.append) return target;
+  // A rename into the folder (or creating the file, and missing folders above it) needs the nearest existing folder writable.
+  let dir = dirname(target.path);
+  for (;;) {
+    const st = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' || err.code === 'ENOTDIR' ? undefined : fail(err)));
+    if (st !== undefined) {
+      if (!st.isDirectory()) fail(Object.assign(new Error(`ENOTDIR: not a directory, open '${dir}'`), { code: 'ENOTDIR', syscall: 'open', path: dir }));
+      // An unwritable folder is reported as the output's own problem, as the write itself would be.
+      await access(dir, constants.W_OK).catch((err: NodeJS.ErrnoException) => fail(Object.assign(err, { path: target.path })));
+      return target;
+    }
+    if (dirname(dir) === dir) return target;
+    dir = dirname(dir);
+  }
+}
+
 /**
  * Refuses, before any work, an output path that exists and is not a regular file: a folder
- * (Node's own EISDIR error), or a device, FIFO or socket (such as /dev/stdout), which the
- * rename that puts a finished file in place would replace rather than write to.
+ * (Node's own EISDIR error), or a device, FIFO, socket or a path through /proc (such as
+ * /dev/stdout), which the rename that puts a finished file in place would replace rather
+ * than write to. For outputs that cannot be streamed (a layout, a report made by rename).
  */
 export async function refuseNonFile(path: string): Promise<void> {
-  const st = await stat(path).catch(() => undefined);
-  if (st?.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), { code: 'EISDIR', syscall: 'open', path });
-  if (st && !st.isFile()) throw new UsageError('BAD_PATH', `cannot write ${path}: not a regular file (a device, FIFO or socket); give a file path`);
+  const target = resolveOutput(path);
+  if (target.kind === 'directory') throw isDirError(path);
+  if (target.kind === 'stream') throw new UsageError('BAD_PATH', `cannot write ${path}: not a regular file (a device, FIFO or socket); give a file path`);
+}
+
+/** Refuses, before any work, a layout folder path that is a device, FIFO, socket or reached through /proc: a layout cannot stream. */
+export async function refuseNonFolder(path: string): Promise<undefined> {
+  const target = resolveOutput(path);
+  if (target.kind === 'stream') throw new UsageError('BAD_PATH', `cannot write ${path}: not a folder (a device, FIFO, socket or stdout); an OCI layout is a folder`);
+  return undefined;
 }
 
 const LOCK_STALE_MS = 120_000;

@@ -4,10 +4,9 @@
  * still empty). The CLI removes them on SIGINT, SIGTERM and SIGHUP (removeScratchOnSignals);
  * the code that made them removes them when it is done or fails.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 
 interface ScratchState {
   scratch: Set<string>;
@@ -25,25 +24,12 @@ export function trackScratch(path: string): () => void {
 }
 
 /**
- * A new empty work folder `<parent>/.berth-work-*`, tracked as scratch until removeScratchDir.
- * Made with the umask's mode (not mkdtemp's 0700), since a new layout built in it is renamed into place.
+ * Removes a work folder. Never throws: a folder another task still writes into answers
+ * ENOTEMPTY, and that must not hide the error that ended the work (a full disk's ENOSPC); a
+ * folder left behind is swept by a later run (work-folders.ts).
  */
-export async function makeScratchDir(parent: string): Promise<string> {
-  const dir = join(parent, `.berth-work-${randomBytes(6).toString('hex')}`);
-  // Tracked before it exists: a signal handled after mkdir returns, but before this code
-  // resumes, must still find it.
-  scratch.add(dir);
-  try {
-    await mkdir(dir);
-  } catch (err) {
-    scratch.delete(dir);
-    throw err;
-  }
-  return dir;
-}
-
 export async function removeScratchDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 }).catch(() => {});
   scratch.delete(dir);
 }
 

@@ -35,6 +35,8 @@ export type ContextSource = { kind: 'dir'; path: string } | { kind: 'image'; bas
  * tarball, a registry reference, or `berth:static` (berth's static base, made offline).
  */
 export function parseContextSource(text: string, cwd: string, what: string): ContextSource {
+  // Empty, it would resolve to the current folder: a typo (`foo=$UNSET`) must not mean `.`.
+  if (text.trim() === '') throw new UsageError('BAD_FLAG', `${what}: names no source (empty after =); give a folder, an image tarball, oci:DIR[:NAME], docker-image://REF, oci-layout://DIR[:TAG] or berth:static`);
   if (text === 'berth:static') return { kind: 'image', base: { kind: 'static' } };
   if (text.startsWith('docker-image://')) return { kind: 'image', base: { kind: 'location', location: { kind: 'registry', ref: parseReference(text.slice('docker-image://'.length), { what, strict: false }) } } };
   if (text.startsWith('oci-layout://')) {

@@ -5,7 +5,8 @@ import { formatPlatform, type Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import { writeLocation } from '../transport/copy.js';
 import type { Image } from '../transport/image.js';
-import { refuseNonFile } from '../blob/atomic.js';
+import { checkOutputWritable, refuseNonFolder } from '../blob/atomic.js';
+import { tmpdir } from 'node:os';
 import { withFsErrors } from '../blob/fs-errors.js';
 import { describeLocation, outputPath, type Location } from '../transport/location.js';
 import { withWorkdir, workParentFor } from './workdir.js';
@@ -22,12 +23,13 @@ export interface WrittenImages {
 /**
  * The scratch folder of a build that writes to `output`: on its file system, removed afterwards
  * (and on a signal). A file-system failure on the way is reported naming `output`, the path the
- * user gave; a tarball path that is a device, FIFO or socket is refused before any work.
+ * user gave, checked writable before any work; a tarball may stream to `-`, a device or a FIFO.
  */
 export function withOutputWorkdir<T>(output: Location, fn: (dir: string) => Promise<T>): Promise<T> {
   return withFsErrors(outputPath(output), async () => {
-    if (output.kind === 'tarball') await refuseNonFile(output.path);
-    return withWorkdir(workParentFor(output), fn);
+    // A tarball may stream to stdout, a device or a FIFO; its work folder then goes to the temp folder.
+    const target = output.kind === 'tarball' ? await checkOutputWritable(output.path, { stream: true }) : await refuseNonFolder(output.dir);
+    return withWorkdir(target?.kind === 'stream' ? tmpdir() : workParentFor(output), fn);
   });
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createDirs, makeScratchDir, removeScratchDir } from '../blob/scratch.js';
+import { createDirs, removeScratchDir } from '../blob/scratch.js';
+import { makeScratchDir } from '../blob/work-folders.js';
 import type { Location } from '../transport/location.js';
 
 /**
@@ -29,7 +30,7 @@ export async function withWorkdir<T>(parent: string, fn: (dir: string) => Promis
     return result;
   } catch (err) {
     if (dir !== undefined) await removeScratchDir(dir);
-    await created.undo();
+    await created.undo().catch(() => {}); // the work's own error is the one to report
     throw err;
   }
 }

@@ -46,6 +46,7 @@ export const EXAMPLES: Record<string, readonly (readonly [string, string])[]> = 
   cache: [
     ['berth cache prune --max-size 2GB', 'keep the most recently used RUN steps and cache mounts that fit in 2 GB'],
     ['berth cache prune --all', 'empty the step cache'],
+    ['berth cache prune', 'also removes the work folders of berth runs killed with -9'],
   ],
   images: [
     ['berth images list --registry ghcr.io/org/images --json', 'content-hash tags, platforms, and what the registry has'],

@@ -31,7 +31,7 @@ export interface TransferArgs extends RegistryArgs {
 export const REGISTRY_OPTIONS = {
   'insecure-registry': { type: 'string', array: true, describe: 'HOST[:PORT] to reach over plain HTTP (localhost, 127.0.0.0/8 and ::1 always are; NAME.localhost when it resolves to loopback)' },
   'cache-dir': { type: 'string', describe: "berth's cache: pulled bases, where blobs were seen (default $XDG_CACHE_HOME/berth or ~/.cache/berth)" },
-  creds: { type: 'string', describe: 'USER[:PASSWORD] for the registry, in place of a stored login; without :PASSWORD the password is read from stdin' },
+  creds: { type: 'string', describe: 'USER[:PASSWORD] for the registry, in place of a stored login; better USER alone, with the password in $BERTH_CREDS_PASSWORD or on stdin: a command line is visible to every user of the machine (ps)' },
   timeout: { type: 'number', default: DEFAULT_TIMEOUT_MS / 1000, describe: 'seconds a registry request may move no byte before it fails (an idle timeout: a slow transfer that keeps moving never times out); retried once' },
 } as const;
 
@@ -86,15 +86,28 @@ export async function readStdin(io: CliIO, what: string): Promise<string> {
   return text;
 }
 
+/** The variable that may hold the password of `flag` (--creds: BERTH_CREDS_PASSWORD, --src-creds: BERTH_SRC_CREDS_PASSWORD). */
+export function credsPasswordVariable(flag: string): string {
+  return `BERTH_${flag.replace(/^--/, '').toUpperCase().replaceAll('-', '_')}_PASSWORD`;
+}
+
 /**
- * `--creds`-style USER[:PASSWORD], as skopeo takes it; without the password it is read from
- * stdin. `flag` names it in errors and as the credential's source, never the secret.
+ * `--creds`-style USER[:PASSWORD], as skopeo takes it; without the password it comes from
+ * BERTH_CREDS_PASSWORD (credsPasswordVariable), else stdin. A password on the command line is
+ * shown to every user of the machine by ps, so it gets a warning. `flag` names it in errors
+ * and as the credential's source, never the secret.
  */
 export async function parseCreds(text: string, flag: string, io: CliIO): Promise<Credential> {
   const colon = text.indexOf(':');
   const username = colon < 0 ? text : text.slice(0, colon);
   if (username === '') throw new UsageError('BAD_FLAG', `${flag}: give USER[:PASSWORD]; the user is empty`);
-  const password = colon < 0 ? await readStdin(io, flag) : text.slice(colon + 1);
+  const variable = credsPasswordVariable(flag);
+  if (colon >= 0) {
+    io.stderr.write(`berth: warning: ${flag} USER:PASSWORD shows the password to every user of this machine (ps); give ${flag} USER with the password in ${variable} or on stdin\n`);
+    return { username, password: text.slice(colon + 1), source: flag };
+  }
+  const fromEnv = io.env[variable];
+  const password = fromEnv !== undefined && fromEnv !== '' ? fromEnv : await readStdin(io, `${flag} (or ${variable})`);
   return { username, password, source: flag };
 }
 

@@ -41,7 +41,14 @@ export type Infer<S> = S extends Spec<infer T> ? T : never;
 /** The error every schema failure raises: `file:line: key: message`. */
 export function configError(where: Where, line: number, message: string): UsageError {
   const at = where.path === '' ? '' : `${where.path}: `;
-  return new UsageError('BAD_BERTH_YAML', `${where.file}:${line}: ${at}${message}`);
+  return new UsageError('BAD_BERTH_YAML', printable(`${where.file}:${line}: ${at}${message}`));
+}
+
+/** One line of text a terminal shows as it is: control characters escaped, at most 400 characters. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return line.length > 400 ? `${line.slice(0, 399)}…` : line;
 }
 
 function describeNode(node: Located): string {

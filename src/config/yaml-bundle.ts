@@ -3,4 +3,4 @@
  * dist/lean/yaml.cjs (see the build script), so the status entry point loads it only when
  * berth.yaml has to be parsed.
  */
-export { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+export { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';

@@ -86,18 +86,16 @@ async function runOnce(folder: ImageFolder, platform: Platform, opts: BuildBinar
   };
   const { execa } = await import('execa');
   const proc = execa(folder.buildBinaries, [], { cwd: folder.dir, env, extendEnv: false, reject: false, all: true, buffer: false, stdin: 'ignore' });
-  let pending = '';
+  const lines = lineSplitter(opts.log);
   proc.all?.setEncoding('utf8');
-  proc.all?.on('data', (chunk: string) => {
-    const lines = (pending + chunk).split('\n');
-    pending = lines.pop()!;
-    for (const l of lines) opts.log(l);
-  });
+  proc.all?.on('data', (chunk: string) => lines.push(chunk));
   const result = await proc;
-  if (pending) opts.log(pending);
+  lines.end();
   if (result.exitCode !== 0) {
+    const what = `${folder.name}/build_binaries (${formatPlatform(platform)})`;
+    if (result.exitCode === undefined && !result.signal) throw new OperationalError('BUILD_BINARIES_FAILED', `${what} could not be started: ${await whyNotStarted(folder.buildBinaries, (result as { code?: string }).code)}`);
     const why = result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`;
-    throw new OperationalError('BUILD_BINARIES_FAILED', `${folder.name}/build_binaries (${formatPlatform(platform)}) ${why}; its output is above`);
+    throw new OperationalError('BUILD_BINARIES_FAILED', `${what} ${why}; its output is above`);
   }
 
   const after = await split(folder);
@@ -115,4 +113,44 @@ async function runOnce(folder: ImageFolder, platform: Platform, opts: BuildBinar
   await writeFile(tmp, JSON.stringify(recs));
   await rename(tmp, file);
   return true;
+}
+
+/** Longest line passed on whole; the rest of a longer one is dropped (50 MB without a newline must not take seconds). */
+const MAX_LINE = 16 * 1024;
+
+/** Splits output into lines in linear time; a line longer than MAX_LINE is cut, once, with a note. */
+export function lineSplitter(log: (line: string) => void): { push: (chunk: string) => void; end: () => void } {
+  let pending = '';
+  let cut = false;
+  const push = (chunk: string) => {
+    let start = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+      if (!cut) log(pending + chunk.slice(start, nl));
+      pending = '';
+      cut = false;
+      start = nl + 1;
+    }
+    if (cut) return;
+    pending += chunk.slice(start);
+    if (pending.length > MAX_LINE) {
+      log(`${pending.slice(0, MAX_LINE)}… (line cut at ${MAX_LINE} characters)`);
+      pending = '';
+      cut = true;
+    }
+  };
+  const end = () => {
+    if (pending && !cut) log(pending);
+    pending = '';
+  };
+  return { push, end };
+}
+
+/** Why the kernel would not start `file`: most often a `#!` interpreter that is not there. */
+async function whyNotStarted(file: string, code: string | undefined): Promise<string> {
+  const head = await readFile(file).then((b) => b.subarray(0, 256).toString('latin1'), () => '');
+  const interpreter = /^#!\s*(\S+)/.exec(head)?.[1];
+  if (code === 'ENOENT' && interpreter) return `its interpreter ${interpreter} (the #! line) is not installed (ENOENT)`;
+  if (code === 'EACCES') return 'it is not executable (EACCES); chmod +x it';
+  if (code === 'ENOEXEC') return 'it is not a program the system can run, and has no #! line (ENOEXEC)';
+  return `${code ?? 'unknown error'}`;
 }

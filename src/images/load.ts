@@ -4,7 +4,7 @@
  * to an image tarball or a layout. The image goes in under one local name; Docker and podman
  * receive it as an image tarball (`docker load` / `podman load`), which both read.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { makeWorkFolder } from '../blob/work-folders.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
@@ -52,17 +52,29 @@ export async function loadImage(image: Image, platform: Platform, ref: Reference
     await writeLocation(target.location, content, [name], epoch);
     return { into: describeLocation(target.location), name };
   }
-  const dir = await mkdtemp(join(tmpdir(), 'berth-load-'));
+  const work = await makeWorkFolder(tmpdir(), 'berth-load', { mode: 0o700 });
+  const dir = work.dir;
   try {
     const tar = join(dir, 'image.tar');
     await writeLocation({ kind: 'tarball', path: tar }, content, [name], epoch);
     const { execa } = await import('execa');
     const r = await execa(target.kind, ['load', '-i', tar], { reject: false, all: true, stdin: 'ignore' });
-    if (r.exitCode !== 0) throw new OperationalError('LOAD_FAILED', `${target.kind} load failed: ${String(r.all ?? '').trim().split('\n').pop() ?? `exit ${r.exitCode}`}`);
+    if (r.exitCode !== 0) throw new OperationalError('LOAD_FAILED', `${target.kind} load failed: ${loaderError(String(r.all ?? ''), r.exitCode, (r as { code?: string }).code)}`);
     return { into: target.kind, name };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await work.remove();
   }
+}
+
+/**
+ * The line of a loader's output that says what went wrong: its last `Error:` line (podman
+ * follows it with details, a last line that hides the cause), else its last line.
+ */
+export function loaderError(output: string, exitCode: number | undefined, code?: string): string {
+  if (exitCode === undefined) return code === 'ENOENT' ? 'it is not installed (not on PATH)' : `it could not be started (${code ?? 'unknown error'})`;
+  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const line = lines.filter((l) => /^(Error|error)\b/.test(l)).at(-1) ?? lines.at(-1) ?? `exit ${exitCode}`;
+  return line.length > 400 ? `${line.slice(0, 399)}…` : line;
 }
 
 /** The names a tarball's or layout's index.json gives its entries (ref.name, containerd's name). */
@@ -71,6 +83,11 @@ export async function locationNames(loc: Location): Promise<string[]> {
   const { refNames } = await import('../transport/layout-read.js');
   const files = loc.kind === 'tarball' ? await tarballFiles(loc.path) : directoryFiles(loc.dir);
   let index: { manifests?: { annotations?: Record<string, string> }[] };
+  if (loc.kind === 'tarball' && !(await files.has('index.json'))) {
+    // A docker save archive without an OCI layout (older Docker, skopeo's docker-archive:): its RepoTags.
+    const { dockerArchiveTags } = await import('../transport/docker-archive.js');
+    return dockerArchiveTags(files, loc.path);
+  }
   try {
     index = JSON.parse(Buffer.from(await files.read('index.json')).toString('utf8')) as typeof index;
   } catch {

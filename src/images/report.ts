@@ -4,8 +4,10 @@
  * people. The renderings are pure; writeOutcomeFiles writes the files.
  */
 import { resolve } from 'node:path';
-import { writeFileAtomic } from '../blob/atomic.js';
-import { appendGithubFiles, type ComponentResult } from '../release/index.js';
+import { UsageError } from '../errors.js';
+import { checkOutputWritable, writeFileAtomic } from '../blob/atomic.js';
+import { withFsErrors } from '../blob/fs-errors.js';
+import { appendGithubFiles, checkGithubFiles, type ComponentResult } from '../release/index.js';
 
 export interface ImageOutcome {
   /** The image's name, with `-<variant>` for a variant. */
@@ -117,8 +119,19 @@ export function githubOutputs(outcomes: readonly ImageOutcome[]): string {
   return `images=${JSON.stringify(images)}\narchitectures=${architectures}\ndigest=${digest}\n`;
 }
 
+/** Checks, before anything is pushed, that the report file and the GitHub Actions files can be written; errors name the path as given. */
+export async function checkOutcomeFiles(opts: { report?: string; cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
+  const report = opts.report;
+  if (report !== undefined) {
+    if (report === '') throw new UsageError('BAD_FLAG', '--report: is empty');
+    await withFsErrors(report, () => checkOutputWritable(report === '-' ? report : resolve(opts.cwd, report), { stream: true }));
+  }
+  await checkGithubFiles(opts.env);
+}
+
 /** Writes the report file (`--report`, when given) and the GitHub Actions files, when it names them. */
 export async function writeOutcomeFiles(outcomes: readonly ImageOutcome[], opts: { report?: string; cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
-  if (opts.report !== undefined) await writeFileAtomic(resolve(opts.cwd, opts.report), reportFile(outcomes));
+  const report = opts.report;
+  if (report !== undefined) await withFsErrors(report, () => writeFileAtomic(resolve(opts.cwd, report), reportFile(outcomes)));
   await appendGithubFiles(opts.env, summaryMarkdown(outcomes), githubOutputs(outcomes));
 }

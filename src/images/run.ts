@@ -3,7 +3,8 @@
  * load. Each plans first (where bad input is refused, before anything is built or written),
  * then builds and publishes through the builder and the release executor.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { makeWorkFolder } from '../blob/work-folders.js';
 import { join } from 'node:path';
 import { hostPlatform } from '../builder/engines/platform-args.js';
 import { writeImages } from '../builder/output.js';
@@ -74,11 +75,12 @@ export async function planFolder(opts: FolderOptions, registries?: Registries): 
 /** A work folder under the cache (same file system as the cache, removed after). */
 async function withWork<T>(cacheDir: string, fn: (work: string) => Promise<T>): Promise<T> {
   await mkdir(join(cacheDir, 'work'), { recursive: true });
-  const work = await mkdtemp(join(cacheDir, 'work', 'images-'));
+  // Named after this process, so a later run removes it if this one is killed (work-folders.ts).
+  const work = await makeWorkFolder(join(cacheDir, 'work'), 'images', { mode: 0o700 });
   try {
-    return await fn(work);
+    return await fn(work.dir);
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await work.remove();
   }
 }
 

@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../blob/atomic.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
@@ -150,15 +151,17 @@ async function runHelper(name: string, verb: 'store' | 'erase', input: string, e
   if (r.failed) throw new OperationalError('UNREADABLE', (r as { code?: string }).code === 'ENOENT' ? `credential helper ${program} is named in the config but is not on PATH` : `credential helper ${program} ${verb} failed (exit ${r.exitCode ?? '?'})`);
 }
 
-/** Rewrites the config file with `change` applied, keeping every other key; written to a temporary file, then renamed, mode 0600. */
+/**
+ * Rewrites the config file with `change` applied, keeping every other key; written to a
+ * temporary file, then renamed, mode 0600. A symlinked config.json (dotfiles kept in a
+ * repository) is written through: the file it points to is replaced, the symlink kept.
+ */
 async function updateConfig(env: NodeJS.ProcessEnv, change: (file: AuthConfigFile) => boolean): Promise<boolean> {
   const { path, display } = dockerConfigFile(env);
   const file = (await readAuthFile(path, display)) ?? {};
   if (!change(file)) return false;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(file, null, '\t')}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  await writeFileAtomic(path, `${JSON.stringify(file, null, '\t')}\n`, { mode: 0o600 });
   return true;
 }
 

@@ -53,11 +53,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * An operation's retry budget, kept per request: `step(name)` says which request of the
  * operation runs now (`POST`, `PUT`, `PATCH 0-…`) and `progress()` that one succeeded. Each
- * request has `retries` tries after its first (`timeoutRetries` when it timed out), and no
+ * request has `retries` tries after its first, of which `timeoutRetries` may follow a timeout, and no
  * try starts once `deadlineMs` has passed since the operation last made progress.
  */
 export class RetryBudget {
   private readonly failures = new Map<string, number>();
+  /** Timeouts of each request, counted apart: a timeout after a 5xx still gets its one more try. */
+  private readonly timeouts = new Map<string, number>();
   private current = '';
   private since = Date.now();
 
@@ -82,7 +84,9 @@ export class RetryBudget {
     this.failures.set(this.current, attempt);
     const tries = `${attempt} ${attempt === 1 ? 'try' : 'tries'}`;
     const timedOut = (e.cause as { code?: string } | undefined)?.code === 'ETIMEDOUT';
-    if (attempt > (timedOut ? Math.min(this.policy.timeoutRetries, this.policy.retries) : this.policy.retries)) throw e.withContext(`gave up after ${tries}`, false);
+    const timeouts = (this.timeouts.get(this.current) ?? 0) + (timedOut ? 1 : 0);
+    this.timeouts.set(this.current, timeouts);
+    if (attempt > this.policy.retries || timeouts > Math.min(this.policy.timeoutRetries, this.policy.retries)) throw e.withContext(`gave up after ${tries}`, false);
     const asked = e.details.retryAfterMs;
     if (asked !== undefined && asked > this.policy.maxRetryAfterMs) {
       throw e.withContext(`gave up after ${tries}: the registry asked to wait ${Math.ceil(asked / 1000)} s`, false);

@@ -14,7 +14,7 @@ import { renderTags, resolveComponents } from './resolve.js';
 export { componentsFromFlags, EMPTY_SPEC, expandGlob, loadReleaseConfig, withOverrides, parseReleaseYaml, releaseYamlSchema, type ComponentSpec, type ReleaseSpec, type SourceSpec } from './config.js';
 export { executePlan, ReleaseIncomplete, type ComponentResult, type ExecuteOptions, type ReleaseResult, type TargetResult } from './execute.js';
 export { convertImage, planRelease, planToJson, planToText, type PlanInput, type PlannedComponent, type PlannedImage, type PlanTarget, type ReleaseDestination, type ReleasePlan, type ResolvedComponent, type ResolvedSource, type Step } from './plan.js';
-export { appendGithubFiles, componentLines, githubOutputs, summaryMarkdown, summaryTable, writeGithubFiles } from './report.js';
+export { appendGithubFiles, checkGithubFiles, componentLines, githubOutputs, summaryMarkdown, summaryTable, writeGithubFiles } from './report.js';
 export { renderTags, resolveComponents } from './resolve.js';
 
 export interface PlanFromSpecOptions {

@@ -4,6 +4,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { OperationalError } from '../errors.js';
+import { checkOutputWritable } from '../blob/atomic.js';
 import type { ReleaseResult } from './execute.js';
 
 interface Row {
@@ -136,6 +137,17 @@ export function githubOutputs(result: ReleaseResult): string {
 /** Appends the step summary and the outputs to the files GitHub Actions names, when it names them. */
 export async function writeGithubFiles(result: ReleaseResult, env: NodeJS.ProcessEnv): Promise<void> {
   await appendGithubFiles(env, summaryMarkdown(result), githubOutputs(result));
+}
+
+/** Checks, before anything is pushed, that GITHUB_STEP_SUMMARY and GITHUB_OUTPUT (where named) can be appended to. */
+export async function checkGithubFiles(env: NodeJS.ProcessEnv): Promise<void> {
+  for (const name of ['GITHUB_STEP_SUMMARY', 'GITHUB_OUTPUT'] as const) {
+    const file = env[name];
+    if (!file) continue;
+    await checkOutputWritable(file, { stream: true, append: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new OperationalError('IO', `${name} (${file}): cannot append to it (${err.code ?? err.message}); nothing was pushed`, { cause: err });
+    });
+  }
 }
 
 /** Appends to GITHUB_STEP_SUMMARY and GITHUB_OUTPUT, where GitHub Actions names them; one error line naming the file. */

@@ -55,6 +55,12 @@ export async function readDockerArchive(path: string, name?: string): Promise<Im
   };
 }
 
+/** The names (RepoTags) a docker save archive without an OCI layout gives its images, in manifest.json's order. */
+export async function dockerArchiveTags(files: LayoutFiles, path: string): Promise<string[]> {
+  if (!(await files.has('manifest.json'))) return [];
+  return [...new Set(parseDockerManifest(await files.read('manifest.json'), path).flatMap((e) => e.RepoTags))];
+}
+
 interface DockerManifestEntry {
   Config: string;
   RepoTags: string[];

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { summariseImage, summariseIndex, type NameEntry, type Summary } from '../image/summary.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Artifact } from './image.js';
+import { dockerArchiveTags, readDockerArchive } from './docker-archive.js';
 import { directoryFiles, tarballFiles } from './layout-files.js';
 import { layoutEntries, loadArtifact, refNames } from './layout-read.js';
 import type { Location } from './location.js';
@@ -28,13 +29,21 @@ export async function inspectArtifact(artifact: Artifact): Promise<Summary> {
 /**
  * The names a local location gives its images (index.json's ref.name annotations), each with
  * what it points at. Entries without a name are listed as "(no name)". A Docker archive with
- * no OCI layout gives none here.
+ * no OCI layout gives its RepoTags.
  */
 export async function locationNames(loc: Location): Promise<NameEntry[]> {
   const path = loc.kind === 'layout' ? loc.dir : loc.path;
   const files = loc.kind === 'layout' || (await stat(path)).isDirectory() ? directoryFiles(path) : await tarballFiles(path);
-  if (!(await files.has('oci-layout'))) return [];
   const out: NameEntry[] = [];
+  if (!(await files.has('oci-layout'))) {
+    // A docker save archive (older Docker, skopeo's docker-archive:): its names are manifest.json's RepoTags.
+    if (loc.kind !== 'tarball') return [];
+    for (const name of await dockerArchiveTags(files, path)) {
+      const image = await readDockerArchive(path, name);
+      out.push({ name, digest: image.digest, mediaType: image.mediaType, platforms: [formatPlatform(imagePlatform(image))] });
+    }
+    return out;
+  }
   for (const desc of await layoutEntries(files, loc.name)) {
     const artifact = await loadArtifact(files, desc);
     const platforms =

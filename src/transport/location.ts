@@ -40,7 +40,8 @@ export function parseLocation(text: string, cwd: string, what: string): Location
   if (/^[a-z][a-z0-9+.-]*:\/\//.test(text) || text.startsWith('docker://')) {
     throw new UsageError('BAD_FLAG', `${what}: "${text}": registry references are not accepted here; give an image tarball or oci:DIR[:NAME] (berth push and berth copy write to registries)`);
   }
-  return { kind: 'tarball', path: resolve(cwd, text) };
+  // `-` is stdout (a tarball streams there); other outputs refuse it before any work.
+  return { kind: 'tarball', path: text === '-' ? '-' : resolve(cwd, text) };
 }
 
 /** An image in a registry, for commands that read or write registries as well. */

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { refuseNonFile, streamToFileAtomic } from '../blob/atomic.js';
+import { checkOutputWritable, streamToFileAtomic } from '../blob/atomic.js';
 import { createDirs } from '../blob/scratch.js';
 import { createTarStream, type TarEntry } from '../blob/tar.js';
 import { Annotation } from '../oci/annotations.js';
@@ -46,8 +46,13 @@ export async function writeImageTarball(path: string, content: WritableContent, 
     Layers: image.manifest.layers.map((l) => blobPath(l.digest)),
   }));
   entries.push(file('index.json', encodeJson(index)), file('manifest.json', encodeJson(dockerManifest)), file('oci-layout', Buffer.from(OCI_LAYOUT_FILE)));
-  await refuseNonFile(path); // before the work, not at the final rename
-  const created = await createDirs(dirname(path)); // as berth build does for --output; removed again on failure
+  // Before the work, not at the final rename; stdout, a device or a FIFO is written as a stream.
+  const target = await checkOutputWritable(path, { stream: true });
+  if (target.kind === 'stream') {
+    await streamToFileAtomic(path, createTarStream(entries));
+    return;
+  }
+  const created = await createDirs(dirname(target.path)); // as berth build does for --output; removed again on failure
   try {
     await streamToFileAtomic(path, createTarStream(entries));
   } catch (err) {

@@ -84,16 +84,23 @@ describe('a wrong output path: exit 2, one line, nothing written', () => {
     });
   });
 
-  test('a device or FIFO as the output (/dev/null, a named pipe): refused before any work, the node kept', async () => {
+  test('a device or FIFO as the output (/dev/null, a named pipe): a tarball streams into it, a layout is refused before any work; the node is kept', async () => {
     const fifo = join(dir, 'a-fifo');
     await run('mkfifo', [fifo]);
+    const toNull = await berthBin(['build', '--base', 'scratch', '--file', `${join(dir, 'small')}:/f`, '--output', '/dev/null'], { env });
+    expect(toNull.code).toBe(0);
+    // A reader on the FIFO, as `cat fifo > file` would be: it gets the tarball's bytes.
+    const reader = run('sh', ['-c', `cat '${fifo}' > '${join(dir, 'from-fifo.tar')}'`]);
+    const toFifo = await berthBin(['copy', join(dir, 'small.tar'), fifo], { env });
+    await reader;
+    expect(toFifo.code).toBe(0);
+    expect(await readFile(join(dir, 'from-fifo.tar'))).toEqual(await readFile(join(dir, 'small.tar')));
     for (const [args, path] of [
-      [['build', '--base', 'scratch', '--file', `${join(dir, 'small')}:/f`, '--output', '/dev/null'], '/dev/null'],
-      [['copy', join(dir, 'small.tar'), fifo], fifo],
-      [['base', 'static', '--output', fifo], fifo],
+      [['base', 'static', '--output', `oci:${fifo}`], fifo],
+      [['build', '--base', 'scratch', '--file', `${join(dir, 'small')}:/f`, '--output', 'oci:/dev/null'], '/dev/null'],
     ] as const) {
       const r = await berthBin([...args], { env });
-      expectOneLine(r, 2, new RegExp(`^berth: cannot write ${esc(path)}: not a regular file \\(a device, FIFO or socket\\); give a file path$`));
+      expectOneLine(r, 2, new RegExp(`^berth: cannot write ${esc(path)}: not a folder \\(a device, FIFO, socket or stdout\\); an OCI layout is a folder$`));
     }
     expect((await stat('/dev/null')).isCharacterDevice()).toBe(true);
     expect((await stat(fifo)).isFIFO()).toBe(true);

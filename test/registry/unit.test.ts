@@ -152,6 +152,24 @@ describe('retries', () => {
     expect(n).toBe(2);
   });
 
+  test('a timeout after an earlier 5xx still gets its one more try (issue 20): 5xx, timeout, timeout is three tries', async () => {
+    let n = 0;
+    const timedOut = () => new RegistryError('NETWORK', 'GET x: silent', { method: 'GET', url: 'x', registryCodes: [], temporary: true }, { cause: Object.assign(new Error('t'), { code: 'ETIMEDOUT' }) });
+    const unavailable = () => new RegistryError('REGISTRY', 'GET x answered 503', { method: 'GET', url: 'x', status: 503, registryCodes: [], temporary: true });
+    await expect(withRetries({ ...policy, timeoutRetries: 1 }, 'x', async () => {
+      n++;
+      throw n === 1 ? unavailable() : timedOut();
+    })).rejects.toThrow('gave up after 3 tries: GET x: silent');
+    expect(n).toBe(3);
+    n = 0;
+    await expect(withRetries({ ...policy, timeoutRetries: 1 }, 'x', async () => {
+      n++;
+      if (n === 1) throw unavailable();
+      if (n === 2) throw timedOut();
+      return 'ok';
+    })).resolves.toBe('ok');
+  });
+
   test('backoff doubles, is capped, and has jitter within [half, full]', () => {
     const p = { ...DEFAULT_RETRY, baseDelayMs: 100, maxDelayMs: 1000 };
     expect([1, 2, 3, 4, 5].map((a) => backoffDelay(p, a, () => 0))).toEqual([50, 100, 200, 400, 500]);

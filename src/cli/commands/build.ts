@@ -9,7 +9,8 @@ import { UsageError } from '../../errors.js';
 import { labelsFromStatus, parseStatusFile } from '../../status/labels.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
-import { outputPath, parseAnyLocation, parseLocation } from '../../transport/location.js';
+import { outputPath, parseAnyLocation, parseLocation, type Location } from '../../transport/location.js';
+import { isStdout } from '../../blob/atomic.js';
 import { gitFacts, writeFactsBeside } from '../../sign/facts.js';
 import type { BuildFacts } from '../../sign/provenance.js';
 import { defineCommand, type GlobalArgs } from '../command.js';
@@ -102,6 +103,7 @@ export const buildCommand = defineCommand<BuildArgs>({
     if ((args.platform ?? []).length > 1) throw new UsageError('BAD_FLAG', '--platform: give one platform (several are for --dockerfile; berth base static and berth index make indexes)');
     const platform = args.platform?.[0] === undefined ? undefined : parsePlatform(args.platform[0]);
     const tags = (args.tag ?? []).map((t) => parseReference(t, { what: '--tag' }));
+    const { output, toStdout } = outputFlag(args, io);
     const entrypoint = args.entrypoint === undefined ? undefined : parseArgv(args.entrypoint, '--entrypoint');
     const cmd = args.cmd === undefined ? undefined : parseArgv(args.cmd, '--cmd');
     if (args.workdir !== undefined && !args.workdir.startsWith('/')) throw new UsageError('BAD_FLAG', `--workdir: "${args.workdir}" must be an absolute path`);
@@ -129,21 +131,30 @@ export const buildCommand = defineCommand<BuildArgs>({
       format: parseFormat(args.format),
       compressionLevel: parseCompressionLevel(args['compression-level']),
       epoch: sourceDateEpoch(io.env),
-      output: parseLocation(args.output, io.cwd, '--output'),
+      output,
       // Only a registry base needs them (and berth.yaml read for insecure hosts): not on every Bazel action.
       ...(base.kind === 'location' && base.location.kind === 'registry' ? { registry: await registryOptions(args, io) } : {}),
     });
     if (args.provenance) await provenanceFacts(io, args.output, { platforms: [result.platform] }, started, io.cwd);
     io.stderr.write(`berth: built ${result.platform} image ${result.digest} -> ${result.output}\n`);
-    print(io, args.json, result, result.digest);
+    if (!toStdout) print(io, args.json, result, result.digest);
   },
 });
+
+/** --output, parsed; `-o -` (or /dev/stdout) streams the tarball to stdout, so the digest is not printed there. */
+function outputFlag(args: BuildArgs & GlobalArgs, io: CliIO): { output: Location; toStdout: boolean } {
+  const output = parseLocation(args.output, io.cwd, '--output');
+  const toStdout = output.kind === 'tarball' && isStdout(output.path);
+  if (toStdout && args.json) throw new UsageError('BAD_FLAG', `--json and --output ${args.output}: both would write to stdout; give a file path`);
+  return { output, toStdout };
+}
 
 const FILE_ONLY_FLAGS = ['base', 'file', 'layer', 'entrypoint', 'cmd', 'user', 'workdir', 'env', 'expose', 'annotation'] as const;
 const DOCKERFILE_ONLY_FLAGS = ['secret', 'cache-to', 'cache-from'] as const;
 
 async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promise<void> {
   for (const flag of FILE_ONLY_FLAGS) if (args[flag] !== undefined) throw new UsageError('BAD_FLAG', `--${flag} does not go with --dockerfile; write it in the Dockerfile`);
+  const { output, toStdout } = outputFlag(args, io);
   const fileArgs = args['build-arg-file'] === undefined ? {} : await readArgFile(args['build-arg-file'], io.cwd);
   const contexts = Object.fromEntries(Object.entries(parseKeyValues(args['build-context'], '--build-context')).map(([name, source]) => [name, parseContextSource(source, io.cwd, `--build-context ${name}`)]));
   const dockerfile = resolve(io.cwd, args.dockerfile!);
@@ -166,7 +177,7 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
     format: parseFormat(args.format),
     compressionLevel: parseCompressionLevel(args['compression-level']),
     epoch: sourceDateEpoch(io.env),
-    output: parseLocation(args.output, io.cwd, '--output'),
+    output,
     registry,
     log: (line) => io.stderr.write(`berth: ${line}\n`),
   });
@@ -175,7 +186,7 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
     await provenanceFacts(io, args.output, { dockerfile: args.dockerfile!, ...(args.target !== undefined ? { target: args.target } : {}), platforms: result.images.map((i) => i.platform), buildArgs, engine: result.engine, bases: result.bases ?? [] }, started, resolve(dockerfile, '..'));
   }
   io.stderr.write(`berth: built ${result.images.map((i) => i.platform).join(', ')} from ${args.dockerfile} (${result.engine}) ${result.digest} -> ${result.output}\n`);
-  print(io, args.json, result, result.digest);
+  if (!toStdout) print(io, args.json, result, result.digest);
 }
 
 /** `--build-arg-file`: KEY=VALUE lines, blank lines and # comments skipped (kyma's envs file). */

@@ -30,8 +30,8 @@ export const copyCommand = defineCommand<CopyArgs>({
           .positional('destination', { type: 'string', demandOption: true, describe: 'as for the source' })
           .option('platform', { type: 'string', describe: 'os/arch[/variant]: copy only that image out of an index' })
           .option('tag', { type: 'string', array: true, describe: 'registry/repo:tag to name a local copy by (RepoTags, ref.name), in place of the source\'s names' })
-          .option('src-creds', { type: 'string', describe: "USER[:PASSWORD] for the source's registry (as skopeo's); without :PASSWORD it is read from stdin" })
-          .option('dest-creds', { type: 'string', describe: "USER[:PASSWORD] for the destination's registry (as skopeo's); without :PASSWORD it is read from stdin" }),
+          .option('src-creds', { type: 'string', describe: "USER[:PASSWORD] for the source's registry (as skopeo's); better USER alone, the password in $BERTH_SRC_CREDS_PASSWORD or on stdin (ps shows a command line to every user)" })
+          .option('dest-creds', { type: 'string', describe: "USER[:PASSWORD] for the destination's registry (as skopeo's); better USER alone, the password in $BERTH_DEST_CREDS_PASSWORD or on stdin (ps shows a command line to every user)" }),
       ),
       '--tag',
     ) as never,

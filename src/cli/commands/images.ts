@@ -4,7 +4,7 @@ import { archSuffix, localImageName } from '../../config/images.js';
 import { UsageError } from '../../errors.js';
 import { jobType as jobTypeOf } from '../../images/job-type.js';
 import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
-import { outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../images/report.js';
+import { checkOutcomeFiles, outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../images/report.js';
 import { buildFolder, listImages, loadFolderImages, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
 import { readArgFile } from '../../images/folder.js';
 import { gitIn } from '../../status/git.js';
@@ -193,6 +193,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
                 return repo;
               }
             : undefined;
+          if (!args['dry-run']) await checkOutcomeFiles({ ...(args.report !== undefined ? { report: args.report } : {}), cwd: io.cwd, env: io.env });
           let outcomes: ImageOutcome[] = [];
           try {
             outcomes = await pushFolder(

@@ -13,6 +13,7 @@ import {
   ReleaseIncomplete,
   summaryTable,
   writeGithubFiles,
+  checkGithubFiles,
   withOverrides,
   type ReleaseSpec,
 } from '../../release/index.js';
@@ -87,6 +88,7 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
     const signing = await releaseSigning(args, io, layoutDir === undefined && spec.registries.length > 0, args.provenance ?? berthYaml.release?.provenance ?? false);
     const git = signing?.attest ? await gitFacts(io.cwd, io.env) : undefined;
 
+    if (!args['dry-run']) await checkGithubFiles(io.env);
     let incomplete: ReleaseIncomplete | undefined;
     const outcome = await withTransfer(args, io, 'releasing', async (registries) => {
       const plan = await planFromSpec(spec, format ?? base.format ?? 'oci', registries, { cwd: io.cwd, env: io.env, tagOrigin, skipEmptyTags: args['skip-empty-tags'], note: (l) => io.stderr.write(`berth: ${l}\n`), ...(layoutDir !== undefined ? { layoutDir } : {}), ...(signing?.plan ? { sign: signing.plan } : {}) });
