@@ -7,6 +7,7 @@ import { commands } from './commands/index.js';
 import { EXAMPLES, SHORT_FLAGS } from './examples.js';
 import type { CliIO } from './io.js';
 import { reportError } from './report.js';
+import { screenIO } from './screen.js';
 import { positionals, spelled, translateFailure, type CommandShape } from './usage-errors.js';
 import { versionText } from './version.js';
 
@@ -71,7 +72,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
           logJson = (args as { 'log-format'?: string })['log-format'] === 'json';
           checkNamedConfig(args.config, io);
           checkNumbers(args, argv, current);
-          await c.handler(args, io);
+          await c.handler(args, screenIO(io));
         },
       );
     }
@@ -89,9 +90,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-/** Help fits the terminal; piped (a file, a pager, less), 80 columns. */
+/** Help fits the terminal (short of its last column, where some wrap); piped (a file, a pager), 80 columns. */
 function helpWidth(): number {
-  return process.stdout.isTTY && process.stdout.columns ? Math.max(40, process.stdout.columns) : 80;
+  return process.stdout.isTTY && process.stdout.columns ? Math.max(40, process.stdout.columns - 1) : 80;
 }
 
 /** The flags and spellings a command declares, read from its yargs instance. */

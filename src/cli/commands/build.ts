@@ -13,6 +13,7 @@ import { parseAnyLocation, parseLocation } from '../../transport/location.js';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
+import { busy } from '../screen.js';
 import { parseArgv, parseCompressionLevel, parseExpose, parseFormat, parseKeyValues, parseOwner, parseUser, print, sourceDateEpoch } from '../flags.js';
 
 interface BuildArgs extends RegistryArgs {
@@ -101,7 +102,7 @@ export const buildCommand = defineCommand<BuildArgs>({
     if (args.workdir !== undefined && !args.workdir.startsWith('/')) throw new UsageError('BAD_FLAG', `--workdir: "${args.workdir}" must be an absolute path`);
     const base = parseBase(args.base, io.cwd);
     if (base.kind === 'static' && platform && platform.os !== 'linux') throw new UsageError('BAD_FLAG', `--platform: "${args.platform}": the static base is for linux only`);
-    const result = await buildImage({
+    const result = await busy(io, `building ${args.output}`, async () => buildImage({
       base,
       ...(platform ? { platform } : {}),
       files: (args.file ?? []).map((f) => parseFileSpec(f, io.cwd)),
@@ -125,7 +126,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       output: parseLocation(args.output, io.cwd, '--output'),
       // Only a registry base needs them (and berth.yaml read for insecure hosts): not on every Bazel action.
       ...(base.kind === 'location' && base.location.kind === 'registry' ? { registry: await registryOptions(args, io) } : {}),
-    });
+    }));
     io.stderr.write(`berth: built ${result.platform} image ${result.digest} -> ${result.output}\n`);
     print(io, args.json, result, result.digest);
   },
@@ -139,7 +140,8 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
   const contexts = Object.fromEntries(Object.entries(parseKeyValues(args['build-context'], '--build-context')).map(([name, source]) => [name, parseContextSource(source, io.cwd, `--build-context ${name}`)]));
   const dockerfile = resolve(io.cwd, args.dockerfile!);
   const sha = await gitIn(resolve(dockerfile, '..'), io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
-  const result = await buildDockerfile({
+  const registry = await registryOptions(args, io);
+  const result = await busy(io, `building ${args.dockerfile}`, async () => buildDockerfile({
     dockerfile,
     dockerfileName: args.dockerfile!,
     ...(args.context !== undefined ? { context: resolve(io.cwd, args.context) } : {}),
@@ -155,9 +157,9 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
     compressionLevel: parseCompressionLevel(args['compression-level']),
     epoch: sourceDateEpoch(io.env),
     output: parseLocation(args.output, io.cwd, '--output'),
-    registry: await registryOptions(args, io),
+    registry,
     log: (line) => io.stderr.write(`berth: ${line}\n`),
-  });
+  }));
   io.stderr.write(`berth: built ${result.images.map((i) => i.platform).join(', ')} from ${args.dockerfile} (${result.engine}) ${result.digest} -> ${result.output}\n`);
   print(io, args.json, result, result.digest);
 }
