@@ -48,6 +48,13 @@ export interface RendererOptions {
 /** Sizes as people read them: `628 B`, `1.4 KiB`, `24.0 MiB` (not "0.0 MiB" for a small blob). */
 const mib = humanBytes;
 
+/** `50.0/101.0 MiB`, or `628 B/1.4 KiB` when the units differ. */
+function pair(done: number, total: number): string {
+  const [a, b] = [mib(done), mib(total)];
+  const [na, ua] = a.split(' ');
+  return ua === b.split(' ')[1] ? `${na}/${b}` : `${a}/${b}`;
+}
+
 function shortDigest(d: string): string {
   return d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
 }
@@ -141,12 +148,12 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
       settled += settledCount(g);
       for (const [digest, size] of g.active) {
         const d = g.done.get(digest) ?? 0;
-        lines.push(fitLine(`  ${name} ${shortDigest(digest).slice(7, 19)}`, size ? d / size : 1, [`${mib(d)}/${mib(size)}`], w));
+        lines.push(fitLine(`  ${name} ${shortDigest(digest).slice(7, 19)}`, size ? d / size : 1, [pair(d, size)], w));
       }
     }
     const rate = perSecond(transferred, started);
     const left = rate > 0 && done < bytes ? `${Math.ceil((bytes - done) / rate)}s left` : '';
-    lines.push(fitLine(`${opts.verb}`, bytes ? done / bytes : 1, [`${mib(done)}/${mib(bytes)}`, `${settled}/${blobs} blobs`, `${mib(rate)}/s`, left].filter(Boolean), w));
+    lines.push(fitLine(`${opts.verb}`, bytes ? done / bytes : 1, [pair(done, bytes), `${settled}/${blobs} blobs`, `${mib(rate)}/s`, left].filter(Boolean), w));
     return lines.join('\n');
   };
 

@@ -74,16 +74,17 @@ export async function copyImage(src: AnyLocation, dst: AnyLocation, opts: CopyOp
   if (dst.kind === 'registry' && opts.names?.length) {
     throw new UsageError('BAD_FLAG', `--tag names a local copy (image tarball or oci:DIR); for a registry, put the tag in the destination (${describeLocation(dst)})`);
   }
+  // Reach the destination registry (API check, credentials) while the source is read.
+  if (dst.kind === 'registry') opts.registries.client(dst.ref.registry).prepare();
   // A layout of several names read whole is an index stored nowhere, over other indexes: a
   // registry would hold a nested index that podman and docker refuse. One name is meant.
   if (dst.kind === 'registry' && src.kind !== 'registry' && src.name === undefined && !opts.platform) {
-    const named = [...new Set((await locationNames(src)).map((n) => n.name))];
+    // An unreadable source is reported by the read below, as for any copy.
+    const named = [...new Set((await locationNames(src).catch(() => [])).map((n) => n.name))];
     const path = src.kind === 'layout' ? src.dir : src.path;
     const transport = src.kind === 'layout' || (await stat(path)).isDirectory() ? 'oci' : 'oci-archive';
     if (named.length > 1) throw new UsageError('BAD_LAYOUT', `${where} holds ${named.length} names (${named.join(', ')}): push one of them, as ${transport}:${path}:NAME`);
   }
-  // Reach the destination registry (API check, credentials) while the source is read.
-  if (dst.kind === 'registry') opts.registries.client(dst.ref.registry).prepare();
   let artifact = await readAnyLocation(src, opts.registries);
   if (opts.platform) artifact = await selectImage(artifact, opts.platform, where);
   const base = {
