@@ -19,6 +19,7 @@ beforeAll(async () => {
 afterAll(async () => cleanup?.());
 
 const cases: [string, string[], string][] = [
+  ["a mistyped flag of berth's own", ['--verison'], 'unknown flag --verison; did you mean --version? (name a command first; see berth --help)'],
   ['a mistyped flag: did you mean', ['build', '--bse', 'static', '-o', 'x.tar'], 'unknown flag --bse; did you mean --base? (see berth build --help)'],
   ['a required flag by its full spelling and short form', ['build', '--base', 'static'], '--output/-o: required (see berth build --help)'],
   ['a missing positional by name', ['push', 'app.tar'], 'missing TARGET: berth push SOURCE TARGET (see berth push --help)'],
@@ -68,4 +69,25 @@ test('--into with a / or .tar, and the default ./berth.yaml being absent, are st
   await writeFile(join(dir, 'other.yaml'), 'registry: quay.io/acme\n');
   const named = await berth(['status', '--config', 'other.yaml'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir } });
   expect(named.stdout).toContain('STABLE_DOCKER_REGISTRY quay.io/acme\n');
+});
+
+test("berth index --help says what --tag sets: ref.name, not RepoTags (which stays empty)", async () => {
+  const help = (await berthBin(['index', '--help'])).stdout.replace(/\s+/g, ' ');
+  expect(help).toContain('RepoTags stays empty');
+  expect(help).not.toContain('(RepoTags, ref.name)');
+  expect((await berth(['base', 'static', '-p', 'linux/arm64', '-o', 'arm.tar'], { cwd: dir })).code).toBe(0);
+  expect((await berth(['index', '--image', 'app.tar', '--image', 'arm.tar', '-t', 'example.test/idx:v1', '-o', 'idx.tar'], { cwd: dir })).code).toBe(0);
+  const { run } = await import('./helpers/tools.js');
+  expect(JSON.parse(await run('tar', ['-xOf', join(dir, 'idx.tar'), 'manifest.json'])).map((m: { RepoTags: string[] }) => m.RepoTags)).toEqual([[], []]);
+});
+
+test('the docs write the template of an environment variable as berth takes it: {{ .Env "X" }}', async () => {
+  const { readFile, readdir: list } = await import('node:fs/promises');
+  const { REPO_ROOT } = await import('./helpers/paths.js');
+  for (const f of ['README.md', ...(await list(join(REPO_ROOT, 'docs'))).map((d) => `docs/${d}`)]) {
+    expect({ f, refused: /\{\{\s*\.Env\.\w/.test(await readFile(join(REPO_ROOT, f), 'utf8')) }).toEqual({ f, refused: false });
+  }
+  const env = { PATH: process.env.PATH, HOME: dir, X: 'from-env' };
+  expect((await berth(['tags', '-t', '{{ .Env "X" }}'], { cwd: dir, env })).stdout).toBe('from-env\n');
+  expect((await berth(['tags', '-t', '{{ .Env.X }}'], { cwd: dir, env })).code).toBe(2);
 });

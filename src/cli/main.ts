@@ -8,6 +8,7 @@ import { EXAMPLES, SHORT_FLAGS } from './examples.js';
 import type { CliIO } from './io.js';
 import { reportError } from './report.js';
 import { screenIO } from './screen.js';
+import { closest } from '../suggest.js';
 import { positionals, spelled, translateFailure, type CommandShape } from './usage-errors.js';
 import { versionText } from './version.js';
 
@@ -51,6 +52,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         const suggestion = /^Did you mean (.+)\?$/.exec(msg ?? '');
         const ours = current && !suggestion ? translateFailure(msg ?? '', argv, current.name, commandShape(current.usage, current.y)) : undefined;
         if (ours !== undefined) throw new UsageError('BAD_FLAG', ours);
+        // No command yet: a flag of berth's own mistyped (`berth --verison`).
+        const stray = current ? undefined : argv.find((a) => a.startsWith('-') && !['--help', '-h', '--version', '--debug', '--json'].includes(a.split('=')[0]!));
+        if (stray !== undefined) {
+          const near = closest(stray.replace(/^-+/, '').split('=')[0]!, ['help', 'version', 'debug', 'json']);
+          throw new UsageError('BAD_FLAG', `unknown flag ${stray.split('=')[0]}${near ? `; did you mean --${near}?` : ''} (name a command first; see berth --help)`);
+        }
         // Errors are one line: yargs' multi-line ones (bad choices) are joined, not cut.
         const line = (msg ?? '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
         throw new UsageError('BAD_FLAG', suggestion ? `unknown command "${argv[0]}"; did you mean ${suggestion[1]}? (see berth --help)` : line);
