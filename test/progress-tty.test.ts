@@ -96,8 +96,9 @@ describe.each([80, 200])('a push in a %i-column terminal', (width) => {
     expect(joined(all).filter((l) => /^berth: retrying .* answered 503 Service Unavailable \(UNAVAILABLE: injected by the fault proxy\)$/.test(l))).toHaveLength(2);
     expect(all.filter((l) => /done/.test(l))).toHaveLength(1);
     expect(all.find((l) => /done/.test(l))).toMatch(/^berth: pushing done: 2 images, /);
-    // On a terminal the digest is shortened as docker shows it; whole on stdout.
-    expect(joined(all).filter((l) => /^berth: pushed sha256:[0-9a-f]{12} -> \S+ \(\d+ uploaded, \d+ mounted, \d+ existing\)$/.test(l))).toHaveLength(1);
+    // On a terminal too narrow for it the digest is shortened as docker shows it; whole on stdout.
+    const hex = width === 80 ? 12 : 64;
+    expect(joined(all).filter((l) => new RegExp(`^berth: pushed sha256:[0-9a-f]{${hex}} -> \\S+ \\(\\d+ uploaded, \\d+ mounted, \\d+ existing\\)$`).test(l))).toHaveLength(1);
     expect(all.filter((l) => /^sha256:[0-9a-f]{64}$/.test(l))).toHaveLength(1);
   }, 180_000);
 });
@@ -204,4 +205,17 @@ test('help fits the terminal (120 columns used) and is 80 columns piped', async 
   const at = (flag: string) => wide.findIndex((l) => l.includes(flag));
   expect(at('--component')).toBeLessThan(at('--sign '));
   expect(at('--registry ')).toBeLessThan(at('--key '));
+}, 60_000);
+
+test('inspect on an 80-column terminal: digests shortened where a line would not fit; whole piped and in --json', async () => {
+  const all = lines(await inTmux(80, ['inspect', 'multi.tar']));
+  expect(all.at(-1)).toBe('EXIT=0');
+  expect(all.filter((l) => l.length >= 80)).toEqual([]);
+  expect(all).toContainEqual(expect.stringMatching(/^index {6}sha256:[0-9a-f]{12}$/));
+  const piped = await berthBin(['inspect', 'multi.tar'], { cwd: dir });
+  expect(piped.stdout).toMatch(/^index {6}sha256:[0-9a-f]{64}$/m);
+  const wide = lines(await inTmux(120, ['inspect', 'multi.tar']));
+  expect(wide).toContainEqual(expect.stringMatching(/^index {6}sha256:[0-9a-f]{64}$/));
+  const raw = lines(await inTmux(80, ['inspect', '--raw', 'multi.tar']));
+  expect(raw.join('')).toMatch(/"digest":"sha256:[0-9a-f]{64}"/);
 }, 60_000);

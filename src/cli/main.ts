@@ -79,7 +79,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
           logJson = (args as { 'log-format'?: string })['log-format'] === 'json';
           checkNamedConfig(args.config, io);
           checkNumbers(args, argv, current);
-          await c.handler(args, screenIO(io));
+          await c.handler(args, screenIO(io, { exact: g.json || args.raw === true || args.config === true }));
         },
       );
     }

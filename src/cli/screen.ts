@@ -13,11 +13,15 @@ const SCREEN = Symbol('berth.screen');
 const ESC = '\u001b';
 const FRAMES = ['|', '/', '-', '\\'];
 
-/** A line fitted to `width` columns: digests shortened, then wrapped at spaces with a 2-space indent. */
-export function fitToWidth(line: string, width: number): string {
-  const short = line.replace(/\b(sha256:[0-9a-f]{12})[0-9a-f]{52}\b/g, '$1');
+/**
+ * A line fitted to `width` columns: as it is when it fits; else its digests shortened; else
+ * also wrapped at spaces with a 4-space indent (unless `wrap` is false).
+ */
+export function fitToWidth(line: string, width: number, opts: { wrap?: boolean } = {}): string {
   const w = Math.max(20, width - 1); // the last column makes some terminals wrap
-  if (short.length <= w) return short;
+  if (line.length <= w) return line;
+  const short = line.replace(/\b(sha256:[0-9a-f]{12})[0-9a-f]{52}\b/g, '$1');
+  if (short.length <= w || opts.wrap === false) return short;
   const out: string[] = [];
   let rest = short;
   let indent = '';
@@ -74,11 +78,26 @@ class TerminalStderr {
   }
 }
 
-/** The io a command runs with: on a terminal, stderr fitted to it; elsewhere `io` itself. */
-export function screenIO(io: CliIO): CliIO {
-  if (io.stderr.isTTY !== true) return io;
+/**
+ * The io a command runs with: on a terminal, stderr fitted to it, and stdout's lines too wide
+ * for it fitted too (digests shortened, then wrapped: `inspect`), unless `exact` (--json, --raw: bytes a
+ * program reads). Elsewhere `io` itself.
+ */
+export function screenIO(io: CliIO, opts: { exact?: boolean } = {}): CliIO {
+  let out = io;
+  const stdout = io.stdout as CliIO['stdout'] & { isTTY?: boolean; columns?: number };
+  if (stdout.isTTY === true && !opts.exact) {
+    out = {
+      ...out,
+      stdout: {
+        write: (chunk: string) =>
+          chunk.endsWith('\n') && !chunk.includes(ESC) ? stdout.write(`${chunk.slice(0, -1).split('\n').map((l) => fitToWidth(l, stdout.columns ?? 80)).join('\n')}\n`) : stdout.write(chunk),
+      },
+    };
+  }
+  if (io.stderr.isTTY !== true) return out;
   const stderr = new TerminalStderr(io.stderr);
-  return { ...io, stderr: Object.assign(stderr, { [SCREEN]: stderr }) };
+  return { ...out, stderr: Object.assign(stderr, { [SCREEN]: stderr }) };
 }
 
 /**
