@@ -155,3 +155,12 @@ test("README's build example adds a file that is there (the demo's hello program
   expect(sources.length).toBeGreaterThan(0);
   for (const source of sources) expect({ source, there: await readFile(join(REPO_ROOT, source)).then(() => true, () => false) }).toEqual({ source, there: true });
 });
+
+test('every `npx jest` the docs show runs with --experimental-vm-modules (the tests are ES modules)', async () => {
+  const files = ['README.md', ...(await readdir(join(REPO_ROOT, 'docs'))).map((f) => `docs/${f}`)];
+  for (const file of files) {
+    for (const m of (await readFile(join(REPO_ROOT, file), 'utf8')).matchAll(/[^`\n]*npx jest[^`\n]*/g)) {
+      expect({ file, line: m[0], vmModules: m[0].includes('NODE_OPTIONS=--experimental-vm-modules') }).toEqual({ file, line: m[0], vmModules: true });
+    }
+  }
+});
