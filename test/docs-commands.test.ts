@@ -164,3 +164,11 @@ test('every `npx jest` the docs show runs with --experimental-vm-modules (the te
     }
   }
 });
+
+test('the docs stand alone: no path outside the repository, no design page it does not hold', async () => {
+  const files = ['README.md', ...(await readdir(join(REPO_ROOT, 'docs'))).map((f) => `docs/${f}`)];
+  for (const file of files) {
+    const text = await readFile(join(REPO_ROOT, file), 'utf8');
+    expect({ file, outside: text.match(/\/work\/|\.\.\/shared|DESIGN\.md/g) ?? [] }).toEqual({ file, outside: [] });
+  }
+});
