@@ -18,8 +18,13 @@ BIG_MIB=${BENCH_BIG_MIB:-1024}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# berth builds an image holding $1 at /app/file into the tarball $2 (for platform $3).
-berth_build() { node "$REPO/bin/berth.js" build --base scratch --platform "${3:-linux/amd64}" --file "$1:/app/file:0755" --output "$2" 2>/dev/null; }
+# berth builds an image holding $1 at /app/file into the tarball $2 (for platform $3). The
+# input is made of this machine's ELF binary: in another platform's image it is foreign, so
+# --allow-foreign-binaries. A failure shows berth's message (it was silent: exit 1, nothing).
+berth_build() {
+  local err
+  err=$(node "$REPO/bin/berth.js" build --base scratch --platform "${3:-linux/amd64}" --allow-foreign-binaries --file "$1:/app/file:0755" --output "$2" 2>&1 >/dev/null) || { echo "bench: berth build failed: $err" >&2; return 1; }
+}
 export -f berth_build
 export REPO
 

@@ -66,7 +66,9 @@ skopeo_as_user() {
   shift
   mkdir -p "$data"
   chmod 777 "$data"
-  setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$data" XDG_DATA_HOME="$data" skopeo "$@"
+  # Its own auth file and runtime folder: where podman has run, skopeo as nobody otherwise
+  # tries /run/containers/65534/auth.json, which it may not read.
+  setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$data" XDG_DATA_HOME="$data" XDG_RUNTIME_DIR="$data" REGISTRY_AUTH_FILE="$data/auth.json" skopeo "$@"
 }
 skopeo_push() { skopeo_as_user "$1" copy --quiet --dest-tls-verify=false "oci:$work/layout:bench" "docker://$2"; }
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The Debian packages berth's tests use: the real tools they read berth's output with and talk
-# to. Installs the missing ones (as root, with apt-get), or with --check only prints their
-# names and exits 1 when any is missing (the test run's first step: test/helpers/check-tools.js).
+# to. Installs the missing ones with apt-get (as root: directly, as containers and CI images
+# run it, where there is no sudo; as another user: through sudo, saying so, or naming the
+# command to run as root when there is no sudo), or with --check only prints their names and
+# exits 1 when any is missing (the test run's first step: test/helpers/check-tools.js).
 #
-#   sudo hack/install-deps.sh          # on a fresh Debian machine, before npm test
+#   hack/install-deps.sh               # on a fresh Debian machine, before npm test
 #   hack/install-deps.sh --check       # what is missing, installing nothing
 #
 # One line per package: the command (or file) that shows it is there, then the package.
@@ -48,8 +50,17 @@ if [[ "${1:-}" == --check ]]; then
   exit 0
 fi
 if ((${#need[@]})); then
+  as_root=()
+  if ((EUID != 0)); then
+    if ! command -v sudo >/dev/null; then
+      echo "install-deps: installing ${need[*]} needs root, and there is no sudo: run hack/install-deps.sh as root (su -c hack/install-deps.sh)" >&2
+      exit 1
+    fi
+    echo "install-deps: not root: running apt-get through sudo" >&2
+    as_root=(sudo DEBIAN_FRONTEND=noninteractive)
+  fi
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

@@ -97,3 +97,44 @@ test('a multi-platform tarball: a note that docker load tags nothing, and the pe
   expect(JSON.parse(await run('tar', ['xOf', join(dir, 'one.tar'), 'manifest.json']))[0].RepoTags).toEqual(['localhost/x:v1']);
   expect((await berth(['index', '--image', 'multi.tar', '-o', 'oci:idx'], { cwd: dir })).stderr).not.toContain('note:');
 });
+
+/**
+ * A named multi-platform tarball, as `base static -t -p A -p B`, `berth index -t` and `images
+ * build` write it: one index.json entry (ref.name and io.containerd.image.name both naming it).
+ * The name once, every platform's image, --platform picks one, --raw the index as skopeo.
+ */
+test.each([
+  ['base static -t', ['base', 'static', '-t', 'quay.io/x/app:v1', '-p', 'linux/amd64', '-p', 'linux/arm64', '-o', 'named-base.tar'], 'named-base.tar'],
+  ['index -t', ['index', '--image', 'amd64.tar', '--image', 'arm64.tar', '-t', 'quay.io/x/app:v1', '-o', 'named-index.tar'], 'named-index.tar'],
+])('a named multi-platform tarball (%s): named once, every image, --platform, --raw the index', async (_what, argv, out) => {
+  for (const arch of ['amd64', 'arm64']) if (argv.includes(`${arch}.tar`)) expect((await berth(['base', 'static', '-p', `linux/${arch}`, '-o', `${arch}.tar`], { cwd: dir })).code).toBe(0);
+  expect((await berth(argv, { cwd: dir })).code).toBe(0);
+  const r = await berth(['inspect', out], { cwd: dir });
+  expect(r.code).toBe(0);
+  expect(r.stdout.split('\n').slice(0, 3)).toEqual(['names', `  quay.io/x/app:v1  -> index ${indexDigest} (linux/amd64, linux/arm64)`, '']);
+  expect(r.stdout.match(/^ {2}platform {3}.*$/gm)).toEqual(['  platform   linux/amd64', '  platform   linux/arm64']);
+  const raw = await berthBin(['inspect', '--raw', out], { cwd: dir });
+  expect(raw.stdout).toBe(await run('skopeo', ['inspect', '--raw', `oci-archive:${join(dir, out)}`]));
+  expect(sha256(raw.stdout)).toBe(indexDigest);
+  const arm = await berth(['inspect', '--platform', 'linux/arm64', out], { cwd: dir });
+  expect(arm.stdout.match(/^platform {3}.*$/gm)).toEqual(['platform   linux/arm64']);
+  // README's own example.
+  const config = await berthBin(['inspect', '--config', '--platform', 'linux/arm64', out], { cwd: dir });
+  expect({ code: config.code, arch: JSON.parse(config.stdout).architecture }).toEqual({ code: 0, arch: 'arm64' });
+  expect(config.stdout).toBe(await run('skopeo', ['inspect', '--config', '--raw', '--override-arch', 'arm64', `oci-archive:${join(dir, out)}`]));
+});
+
+test('push of a layout with several names and no :NAME: exit 2 naming them, nothing pushed; with :NAME it pushes that one', async () => {
+  for (const [arch, name] of [['amd64', 'x/a:1'], ['arm64', 'x/b:1']]) {
+    expect((await berth(['base', 'static', '-p', `linux/${arch}`, '-o', `one-${arch}.tar`], { cwd: dir })).code).toBe(0);
+    expect((await berth(['copy', `one-${arch}.tar`, `oci:two-names:${name}`], { cwd: dir })).code).toBe(0);
+  }
+  for (const source of ['two-names', 'oci:two-names']) {
+    const r = await berth(['push', source, `${registry.host}/two-names/app:v1`], { cwd: dir });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `berth: ${source === 'two-names' ? '' : 'oci:'}${join(dir, 'two-names')} holds 2 names (x/a:1, x/b:1): push one of them, as oci:${join(dir, 'two-names')}:NAME\n` });
+  }
+  expect((await fetch(`http://${registry.host}/v2/two-names/app/tags/list`)).status).toBe(404);
+  const one = await berth(['push', 'oci:two-names:x/b:1', `${registry.host}/two-names/app:v1`], { cwd: dir });
+  expect(one.code).toBe(0);
+  expect(JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${registry.host}/two-names/app:v1`])).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+});

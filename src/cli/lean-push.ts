@@ -14,6 +14,7 @@ import { pushCommand } from './commands/push.js';
 import { processIO, type CliIO } from './io.js';
 import { TRANSFER_OPTIONS } from './registry-flags.js';
 import { reportError } from './report.js';
+import { screenIO } from './screen.js';
 
 type Parsed = Parameters<typeof pushCommand.handler>[0];
 
@@ -50,7 +51,7 @@ export async function runLeanPush(argv: readonly string[], io: CliIO): Promise<n
   const args = parseLeanPush(argv);
   if (!args) return undefined;
   try {
-    await pushCommand.handler(args, io);
+    await pushCommand.handler(args, screenIO(io));
     return 0;
   } catch (err) {
     return reportError(err, io, { debug: args.debug, json: args.json });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { GlobalArgs } from './command.js';
@@ -5,6 +7,9 @@ import { commands } from './commands/index.js';
 import { EXAMPLES, SHORT_FLAGS } from './examples.js';
 import type { CliIO } from './io.js';
 import { reportError } from './report.js';
+import { screenIO } from './screen.js';
+import { closest } from '../suggest.js';
+import { positionals, spelled, translateFailure, type CommandShape } from './usage-errors.js';
 import { versionText } from './version.js';
 
 /**
@@ -20,6 +25,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(versionText());
       return 0;
     }
+    // The command being parsed, for berth's wording of yargs' failures (./usage-errors.ts).
+    let current: { name: string; usage: string; y: Argv } | undefined;
     let parser = yargs(argv)
       .scriptName('berth')
       .usage('berth <command> [options]\n\nBuild, stamp and release multi-architecture container images, with no Docker daemon.')
@@ -32,12 +39,25 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       .option('version', { type: 'boolean', global: false, describe: "Show berth's version, node's and the platform" })
       .help()
       .alias('help', 'h')
-      .wrap(Math.min(110, process.stdout.columns ?? 100))
+      .wrap(helpWidth())
       .exitProcess(false)
       .fail((msg, err) => {
+        // yargs-parser's own failures (a flag of nargs 1 with nothing after it) come as a YError.
+        if (err && err.name === 'YError' && current) {
+          const ours = translateFailure(err.message, argv, current.name, commandShape(current.usage, current.y));
+          if (ours !== undefined) throw new UsageError('BAD_FLAG', ours);
+        }
         if (err) throw err;
         // yargs' suggestion alone ("Did you mean copy?") does not say what was wrong.
         const suggestion = /^Did you mean (.+)\?$/.exec(msg ?? '');
+        const ours = current && !suggestion ? translateFailure(msg ?? '', argv, current.name, commandShape(current.usage, current.y)) : undefined;
+        if (ours !== undefined) throw new UsageError('BAD_FLAG', ours);
+        // No command yet: a flag of berth's own mistyped (`berth --verison`).
+        const stray = current ? undefined : argv.find((a) => a.startsWith('-') && !['--help', '-h', '--version', '--debug', '--json'].includes(a.split('=')[0]!));
+        if (stray !== undefined) {
+          const near = closest(stray.replace(/^-+/, '').split('=')[0]!, ['help', 'version', 'debug', 'json']);
+          throw new UsageError('BAD_FLAG', `unknown flag ${stray.split('=')[0]}${near ? `; did you mean --${near}?` : ''} (name a command first; see berth --help)`);
+        }
         // Errors are one line: yargs' multi-line ones (bad choices) are joined, not cut.
         const line = (msg ?? '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
         throw new UsageError('BAD_FLAG', suggestion ? `unknown command "${argv[0]}"; did you mean ${suggestion[1]}? (see berth --help)` : line);
@@ -46,13 +66,20 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       parser = parser.command(
         c.command,
         c.describe,
-        (y) => withConventions(c.command.split(' ')[0]!, c.builder(y as never) as unknown as Argv),
+        (y) => {
+          const name = c.command.split(' ')[0]!;
+          const built = withConventions(name, c.builder(y as never) as unknown as Argv);
+          current = { name, usage: c.command, y: built };
+          return built;
+        },
         async (args) => {
           const g = args as unknown as GlobalArgs;
           debug = g.debug;
           json = g.json;
           logJson = (args as { 'log-format'?: string })['log-format'] === 'json';
-          await c.handler(args, io);
+          checkNamedConfig(args.config, io);
+          checkNumbers(args, argv, current);
+          await c.handler(args, screenIO(io, { exact: g.json || args.raw === true || args.config === true }));
         },
       );
     }
@@ -68,6 +95,55 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     return reportError(err, io, { debug, json, logJson });
   }
+}
+
+/** Help fits the terminal (short of its last column, where some wrap); piped (a file, a pager), 80 columns. */
+function helpWidth(): number {
+  return process.stdout.isTTY && process.stdout.columns ? Math.max(40, process.stdout.columns - 1) : 80;
+}
+
+/** The flags and spellings a command declares, read from its yargs instance. */
+function commandShape(usage: string, y: Argv): CommandShape {
+  const o = (y as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]>; hiddenOptions: string[] } }).getOptions();
+  const hidden = new Set([...o.hiddenOptions, ...positionals(usage).map((p) => p.name.replace(/\.+$/, '').toLowerCase())]);
+  const flags = Object.keys(o.key).filter((k) => !hidden.has(k) && k.length > 1 && !/[A-Z]/.test(k) && !['help', 'version', '$0'].includes(k));
+  return { usage, flags, aliases: o.alias };
+}
+
+/**
+ * yargs makes a number flag's non-number NaN, and a message printing NaN names nothing the
+ * user typed: say what was typed (`--compression-level fast`).
+ */
+function checkNumbers(args: Record<string, unknown>, argv: string[], current: { name: string; usage: string; y: Argv } | undefined): void {
+  if (current) {
+    // A number flag with nothing after it is left undefined, and its default used: say so.
+    const o = (current.y as unknown as { getOptions(): { number: string[] } }).getOptions();
+    const shape = commandShape(current.usage, current.y);
+    for (const key of o.number) {
+      const spellings = [key, ...(shape.aliases[key] ?? [])].map((f) => (f.length === 1 ? `-${f}` : `--${f}`));
+      const at = argv.findIndex((a) => spellings.includes(a));
+      if (at >= 0 && (at === argv.length - 1 || /^-[^\d]/.test(argv[at + 1]!))) throw new UsageError('BAD_FLAG', `${spelled(key, shape)}: needs a value (see berth ${current.name} --help)`);
+    }
+  }
+  for (const [key, value] of Object.entries(args)) {
+    if (typeof value !== 'number' || !Number.isNaN(value) || /[A-Z]/.test(key)) continue;
+    const shape = current ? commandShape(current.usage, current.y) : undefined;
+    const spellings = [key, ...(shape?.aliases[key] ?? [])].map((f) => (f.length === 1 ? `-${f}` : `--${f}`));
+    const at = argv.findIndex((a) => spellings.includes(a) || spellings.some((f) => a.startsWith(`${f}=`)));
+    const typed = at < 0 ? '' : argv[at]!.includes('=') ? argv[at]!.slice(argv[at]!.indexOf('=') + 1) : (argv[at + 1] ?? '');
+    const hint = key === 'compression-level' ? ' (a gzip level 0-9: gzip --fast is 1, --best 9)' : '';
+    throw new UsageError('BAD_FLAG', `${spelled(key, shape)}: "${typed}" is not a number${hint}`);
+  }
+}
+
+/**
+ * A --config FILE named on the command line must be there: only the default ./berth.yaml may
+ * be absent (a typo was read as "no config" and its settings silently left out).
+ */
+function checkNamedConfig(config: unknown, io: CliIO): void {
+  if (typeof config !== 'string') return;
+  const path = resolve(io.cwd, config);
+  if (!existsSync(path)) throw new UsageError('BAD_FLAG', `--config ${config}: no such file${config === path ? '' : ` (${path})`}`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { humanBytes } from '../blob/human-bytes.js';
 import type { Digest } from '../oci/digest.js';
 import type { BlobOutcome, ProgressEvent, Reporter } from '../registry/progress.js';
 
@@ -35,6 +36,8 @@ export interface ProgressStream {
 export interface RendererOptions {
   /** Lines redrawn in place; otherwise plain lines. */
   tty: boolean;
+  /** --quiet: one summary line per image at the end, nothing else (not on a TTY either). */
+  quiet?: boolean;
   /** "pushing", "pulling", "copying". */
   verb: string;
   /** Plain mode: how often a line per busy group is written. */
@@ -42,10 +45,14 @@ export interface RendererOptions {
   now?: () => number;
 }
 
-const MiB = 1024 * 1024;
+/** Sizes as people read them: `628 B`, `1.4 KiB`, `24.0 MiB` (not "0.0 MiB" for a small blob). */
+const mib = humanBytes;
 
-function mib(n: number): string {
-  return `${(n / MiB).toFixed(1)} MiB`;
+/** `50.0/101.0 MiB`, or `628 B/1.4 KiB` when the units differ. */
+function pair(done: number, total: number): string {
+  const [a, b] = [mib(done), mib(total)];
+  const [na, ua] = a.split(' ');
+  return ua === b.split(' ')[1] ? `${na}/${b}` : `${a}/${b}`;
 }
 
 function shortDigest(d: string): string {
@@ -141,12 +148,12 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
       settled += settledCount(g);
       for (const [digest, size] of g.active) {
         const d = g.done.get(digest) ?? 0;
-        lines.push(fitLine(`  ${name} ${shortDigest(digest).slice(7, 19)}`, size ? d / size : 1, [`${(d / MiB).toFixed(1)}/${mib(size)}`], w));
+        lines.push(fitLine(`  ${name} ${shortDigest(digest).slice(7, 19)}`, size ? d / size : 1, [pair(d, size)], w));
       }
     }
     const rate = perSecond(transferred, started);
     const left = rate > 0 && done < bytes ? `${Math.ceil((bytes - done) / rate)}s left` : '';
-    lines.push(fitLine(`${opts.verb}`, bytes ? done / bytes : 1, [`${(done / MiB).toFixed(1)}/${mib(bytes)}`, `${settled}/${blobs} blobs`, `${mib(rate)}/s`, left].filter(Boolean), w));
+    lines.push(fitLine(`${opts.verb}`, bytes ? done / bytes : 1, [pair(done, bytes), `${settled}/${blobs} blobs`, `${mib(rate)}/s`, left].filter(Boolean), w));
     return lines.join('\n');
   };
 
@@ -172,7 +179,8 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
       out.write(`berth: ${opts.verb} ${name}: ${mib(d)} of ${mib(g.bytes)} (${g.bytes ? Math.floor((100 * d) / g.bytes) : 100}%), ${mib(perSecond(g.transferred, g.started))}/s\n`);
     }
   };
-  const timer = opts.tty ? undefined : setInterval(plainTick, opts.intervalMs ?? 10_000);
+  const quiet = opts.quiet === true && !opts.tty;
+  const timer = opts.tty || quiet ? undefined : setInterval(plainTick, opts.intervalMs ?? 10_000);
   timer?.unref();
 
   const reporter: Reporter = (e: ProgressEvent) => {
@@ -181,7 +189,7 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
         const g = group(e.group);
         g.blobs += e.blobs;
         g.bytes += e.bytes;
-        if (!opts.tty) out.write(`berth: ${opts.verb} ${e.group}: ${e.blobs} blobs, ${mib(e.bytes)}\n`);
+        if (!opts.tty && !quiet) out.write(`berth: ${opts.verb} ${e.group}: ${e.blobs} blobs, ${mib(e.bytes)}\n`);
         break;
       }
       case 'bytes': {
@@ -197,10 +205,11 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
         g.done.set(e.digest, e.size);
         g.active.delete(e.digest);
         g.settled.set(e.how, (g.settled.get(e.how) ?? 0) + 1);
-        if (!opts.tty) out.write(`berth: ${opts.verb} ${e.group}: ${shortDigest(e.digest)} ${mib(e.size)} ${HOW[e.how]}\n`);
+        if (!opts.tty && !quiet) out.write(`berth: ${opts.verb} ${e.group}: ${shortDigest(e.digest)} ${mib(e.size)} ${HOW[e.how]}\n`);
         break;
       }
       case 'retry': {
+        if (quiet) return;
         const line = `berth: retrying ${e.what.replace(/sha256:[0-9a-f]{64}/g, shortDigest)} in ${(e.delayMs / 1000).toFixed(1)} s (try ${e.attempt + 1}): ${e.reason}`;
         persist(line);
         break;

@@ -39,7 +39,7 @@ export const TRANSFER_OPTIONS = {
   ...REGISTRY_OPTIONS,
   jobs: { type: 'number', default: DEFAULT_JOBS, describe: 'blobs transferred at once' },
   retries: { type: 'number', default: DEFAULT_RETRY.retries, describe: `tries after the first for each failed request (connection errors, 5xx, 429), with backoff; an operation stops retrying after ${DEFAULT_RETRY.deadlineMs / 60_000} min without progress` },
-  quiet: { type: 'boolean', default: false, describe: 'no progress bar: plain periodic lines only' },
+  quiet: { type: 'boolean', default: false, describe: 'no progress: one summary line per image at the end' },
 } as const;
 
 export function registryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
@@ -140,7 +140,7 @@ export async function registryOptions(args: RegistryArgs & Partial<TransferArgs>
 export async function withTransfer<T>(args: TransferArgs & GlobalArgs, io: CliIO, verb: string, fn: (r: Registries) => Promise<T>, credsByHost?: Map<string, Credential>): Promise<T> {
   const options = await registryOptions(args, io, credsByHost);
   const tty = io.stderr.isTTY === true && !args.quiet && !args.json;
-  const progress = progressRenderer(io.stderr, { tty, verb });
+  const progress = progressRenderer(io.stderr, { tty, verb, quiet: args.quiet });
   let succeeded = false;
   try {
     const result = await withRegistries({ ...options, reporter: progress.reporter }, fn);

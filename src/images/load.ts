@@ -8,6 +8,7 @@ import { makeWorkFolder } from '../blob/work-folders.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import type { Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
@@ -19,6 +20,10 @@ export type LoadTarget = { kind: 'docker' } | { kind: 'podman' } | { kind: 'loca
 /** `--into`: docker, podman, an image tarball path, or oci:DIR[:NAME]. */
 export function parseLoadTarget(text: string, cwd: string): LoadTarget {
   if (text === 'docker' || text === 'podman') return { kind: text };
+  // A bare word is a typo of an engine far more often than a file name (`--into dokcer`).
+  if (!/^(oci|oci-archive|docker-archive):/.test(text) && !text.endsWith('.tar') && !text.includes('/')) {
+    throw new UsageError('BAD_FLAG', `--into "${text}": give docker, podman, a FILE.tar, oci:DIR[:NAME], or a path with a / (./${text})${didYouMean(text, ['docker', 'podman'])}`);
+  }
   return { kind: 'location', location: parseLocation(text, cwd, '--into') };
 }
 

@@ -37,6 +37,11 @@ const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64
  * variants are errors that list what is known, so a typo fails before any work is done.
  */
 export function parsePlatform(text: string, what = '--platform'): Platform {
+  // buildx's habit: one flag, a comma list.
+  if (text.includes(',')) {
+    const each = text.split(',').filter(Boolean);
+    throw new UsageError('BAD_PLATFORM', `${what}: "${text}" is several platforms: give one per flag (${each.map((p) => `${what} ${p}`).join(' ')}), not buildx's comma list`);
+  }
   const parts = text.split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
     throw new UsageError('BAD_PLATFORM', `${what}: "${text}" is not a platform; write os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`);

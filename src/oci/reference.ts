@@ -64,6 +64,8 @@ export function parseReference(text: string, opts: ParseReferenceOptions = {}): 
     if (!isValidTag(tag)) fail(`the tag "${tag}" does not fit [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
     rest = rest.slice(0, colon);
   }
+  // `app:v1:extra`: a second colon after the last slash is not a port (ports precede a /).
+  if (tag !== undefined && rest.slice(rest.lastIndexOf('/') + 1).includes(':')) fail(`it has more than one tag (a name takes one :TAG; "${rest.slice(rest.lastIndexOf('/') + 1)}:${tag}")`);
   const parts = rest.split('/');
   let registry: string;
   const first = parts[0]!;

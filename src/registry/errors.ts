@@ -102,13 +102,19 @@ export function networkError(method: string, url: URL, err: unknown): RegistryEr
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      why = `TLS: ${e.message} (${code}); plain HTTP needs --insecure-registry ${host}`;
+      why = `TLS: ${oneLine(e.message)} (${code}); plain HTTP needs --insecure-registry ${host}`;
       break;
     case 'EPROTO':
-      why = `TLS handshake with ${host} failed (${e.message}); if it speaks plain HTTP, use --insecure-registry ${host}`;
+      // OpenSSL's message ends in a newline (and may hold more): berth's error is one line.
+      why = `TLS handshake with ${host} failed (${oneLine(e.message)}); if it speaks plain HTTP, use --insecure-registry ${host}`;
       break;
     default:
-      why = `${e?.message ?? String(err)}${code && !String(e?.message).includes(code) ? ` (${code})` : ''}`;
+      why = `${oneLine(e?.message ?? String(err))}${code && !String(e?.message).includes(code) ? ` (${code})` : ''}`;
   }
   return new RegistryError('NETWORK', `${method} ${redactUrl(url)}: ${why}`, { method, url: redactUrl(url), registryCodes: [], temporary }, { cause: err });
+}
+
+/** A message on one line: OpenSSL's end in a newline, some hold several. */
+function oneLine(text: string): string {
+  return text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
 }

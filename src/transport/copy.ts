@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { Platform } from '../oci/platform.js';
@@ -11,6 +12,7 @@ import { withFsErrors } from '../blob/fs-errors.js';
 import { describeLocation, outputPath, readAnyLocation, type AnyLocation, type Location } from './location.js';
 import { targetTags, writeRegistry, type PushResult } from './registry.js';
 import { imagePlatform, selectImage } from './select.js';
+import { locationNames } from './inspect.js';
 
 /** An image, or an index whose children are images, as the local writers take it. */
 export async function toWritableContent(artifact: Artifact, where: string): Promise<WritableContent> {
@@ -74,6 +76,15 @@ export async function copyImage(src: AnyLocation, dst: AnyLocation, opts: CopyOp
   }
   // Reach the destination registry (API check, credentials) while the source is read.
   if (dst.kind === 'registry') opts.registries.client(dst.ref.registry).prepare();
+  // A layout of several names read whole is an index stored nowhere, over other indexes: a
+  // registry would hold a nested index that podman and docker refuse. One name is meant.
+  if (dst.kind === 'registry' && src.kind !== 'registry' && src.name === undefined && !opts.platform) {
+    // An unreadable source is reported by the read below, as for any copy.
+    const named = [...new Set((await locationNames(src).catch(() => [])).map((n) => n.name))];
+    const path = src.kind === 'layout' ? src.dir : src.path;
+    const transport = src.kind === 'layout' || (await stat(path)).isDirectory() ? 'oci' : 'oci-archive';
+    if (named.length > 1) throw new UsageError('BAD_LAYOUT', `${where} holds ${named.length} names (${named.join(', ')}): push one of them, as ${transport}:${path}:NAME`);
+  }
   let artifact = await readAnyLocation(src, opts.registries);
   if (opts.platform) artifact = await selectImage(artifact, opts.platform, where);
   const base = {

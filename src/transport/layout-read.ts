@@ -67,7 +67,8 @@ function makeIndex(files: LayoutFiles, mediaType: string, digest: Digest, raw: U
 /** The names an entry of index.json goes by. */
 export function refNames(desc: Descriptor): string[] {
   const a = desc.annotations ?? {};
-  return [a[Annotation.refName], a[Annotation.containerdImageName]].filter((n): n is string => typeof n === 'string');
+  // berth (and containerd) write both, usually the same name: one name, named once.
+  return [...new Set([a[Annotation.refName], a[Annotation.containerdImageName]].filter((n): n is string => typeof n === 'string'))];
 }
 
 /** Whether an index.json entry answers to `name`: its full name, or the tag of a full reference. */

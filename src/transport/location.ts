@@ -59,8 +59,15 @@ export type AnyLocation = Location | RegistryLocation;
 export function parseAnyLocation(text: string, cwd: string, what: string): AnyLocation {
   if (text.startsWith('docker://')) return { kind: 'registry', ref: parseReference(text.slice('docker://'.length), { what }) };
   if (looksLikeRegistryReference(text) && !existsSync(resolve(cwd, text))) return { kind: 'registry', ref: parseReference(text, { what, strict: false }) };
-  return parseLocation(text, cwd, what);
+  const loc = parseLocation(text, cwd, what);
+  // `alpine`, `nginx:latest`: docker's and crane's Docker Hub short names. Read as a path (a
+  // file may have that name); if there is none, the error says how to mean the registry.
+  if (DOCKER_HUB_SHORT_NAME.test(text) && !text.endsWith('.tar')) registryHints.set(loc, `; for the registry image, write docker://${text}`);
+  return loc;
 }
+
+const DOCKER_HUB_SHORT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)?(?::\w[\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+const registryHints = new WeakMap<Location, string>();
 
 function looksLikeRegistryReference(text: string): boolean {
   if (/^(oci|oci-archive|docker-archive):/.test(text) || /^[/.~]/.test(text) || text.endsWith('.tar')) return false;
@@ -89,7 +96,7 @@ export async function readAnyLocation(loc: AnyLocation, registries: Registries):
 export async function readLocation(loc: Location): Promise<Artifact> {
   if (loc.kind === 'layout') return readLayout(directoryFiles(loc.dir), loc.name);
   const s = await stat(loc.path).catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError('UNREADABLE', `${loc.path}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
+    throw new UsageError('UNREADABLE', `${loc.path}: ${err.code === 'ENOENT' ? `no such file${registryHints.get(loc) ?? ''}` : `cannot read (${err.code})`}`);
   });
   if (s.isDirectory()) return readLayout(directoryFiles(loc.path), loc.name);
   const files = await tarballFiles(loc.path);

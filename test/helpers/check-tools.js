@@ -11,5 +11,5 @@ export default function checkTools() {
   const r = spawnSync('/bin/bash', [script, '--check'], { encoding: 'utf8', env: process.env });
   if (r.status === 0) return;
   const missing = (r.stdout ?? '').trim() || `(the check itself failed: ${r.error?.message ?? r.stderr})`;
-  throw new Error(`berth's tests need Debian packages that are not installed: ${missing}\nInstall them with: sudo hack/install-deps.sh (then run npm test again)`);
+  throw new Error(`berth's tests need Debian packages that are not installed: ${missing}\nInstall them with: hack/install-deps.sh (as root, or it asks sudo; then run npm test again)`);
 }

@@ -70,7 +70,7 @@ describe('berth release against a real registry', () => {
     const firstJson = JSON.parse(r.stdout) as { components: { name: string; digest: string }[] };
     expect(firstJson.components.map((c) => c.name)).toEqual(COMPONENTS);
     // One summary line per image pushed: per repository and platform, never merged across components.
-    const summaries = r.stderr.split('\n').filter((l) => /^berth: releasing ns[12]\/\S+ linux\/\S+: \d+ blobs, [\d.]+ MiB \(.+\)$/.test(l));
+    const summaries = r.stderr.split('\n').filter((l) => /^berth: releasing ns[12]\/\S+ linux\/\S+: \d+ blobs, [\d.]+ (?:B|KiB|MiB) \(.+\)$/.test(l));
     expect(summaries).toHaveLength(COMPONENTS.length * 2 * PLATFORMS.length);
     expect(new Set(summaries.map((l) => l.split(':')[1])).size).toBe(summaries.length);
     for (const c of firstJson.components) {

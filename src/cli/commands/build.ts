@@ -17,6 +17,7 @@ import { defineCommand, type GlobalArgs } from '../command.js';
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
 import { stepFlags, stepOptions, type StepArgs } from '../step-flags.js';
+import { busy } from '../screen.js';
 import { parseArgv, parseCompressionLevel, parseExpose, parseFormat, parseKeyValues, parseOwner, parseUser, print, sourceDateEpoch } from '../flags.js';
 
 interface BuildArgs extends RegistryArgs, StepArgs {
@@ -110,7 +111,7 @@ export const buildCommand = defineCommand<BuildArgs>({
     const base = parseBase(args.base, io.cwd);
     const started = new Date();
     if (base.kind === 'static' && platform && platform.os !== 'linux') throw new UsageError('BAD_FLAG', `--platform: "${args.platform}": the static base is for linux only`);
-    const result = await buildImage({
+    const result = await busy(io, `building ${args.output}`, async () => buildImage({
       base,
       ...(platform ? { platform } : {}),
       files: (args.file ?? []).map((f) => parseFileSpec(f, io.cwd)),
@@ -134,7 +135,7 @@ export const buildCommand = defineCommand<BuildArgs>({
       output,
       // Only a registry base needs them (and berth.yaml read for insecure hosts): not on every Bazel action.
       ...(base.kind === 'location' && base.location.kind === 'registry' ? { registry: await registryOptions(args, io) } : {}),
-    });
+    }));
     if (args.provenance) await provenanceFacts(io, args.output, { platforms: [result.platform] }, started, io.cwd);
     io.stderr.write(`berth: built ${result.platform} image ${result.digest} -> ${result.output}\n`);
     if (!toStdout) print(io, args.json, result, result.digest);
@@ -161,7 +162,7 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
   const started = new Date();
   const sha = await gitIn(resolve(dockerfile, '..'), io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
   const registry = await registryOptions(args, io);
-  const result = await buildDockerfile({
+  const result = await busy(io, `building ${args.dockerfile}`, async () => buildDockerfile({
     steps: stepOptions(args, io, registry.cacheDir),
     dockerfile,
     dockerfileName: args.dockerfile!,
@@ -180,7 +181,7 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
     output,
     registry,
     log: (line) => io.stderr.write(`berth: ${line}\n`),
-  });
+  }));
   if (args.provenance) {
     const buildArgs = { ...fileArgs, ...parseKeyValues(args['build-arg'], '--build-arg') };
     await provenanceFacts(io, args.output, { dockerfile: args.dockerfile!, ...(args.target !== undefined ? { target: args.target } : {}), platforms: result.images.map((i) => i.platform), buildArgs, engine: result.engine, bases: result.bases ?? [] }, started, resolve(dockerfile, '..'));

@@ -22,7 +22,7 @@ export const indexCommand = defineCommand<IndexArgs>({
       .option('image', { type: 'string', array: true, demandOption: true, describe: 'an image tarball or oci:DIR[:NAME] (repeat; an index adds each of its images)' })
       .option('output', { type: 'string', demandOption: true, describe: 'image tarball path, or oci:DIR[:NAME]' })
       .option('format', { type: 'string', default: 'oci', describe: 'oci (an index) or docker (a manifest list); per-arch manifests are converted where needed' })
-      .option('tag', { type: 'string', array: true, describe: 'registry/repo:tag to name the index by (RepoTags, ref.name)' }) as never,
+      .option('tag', { type: 'string', array: true, describe: 'registry/repo:tag to name the index by (its ref.name annotation; RepoTags stays empty: an index has no one image to give it)' }) as never,
   async handler(args, io) {
     if (args.image.length === 0) throw new UsageError('BAD_FLAG', '--image: name at least one image');
     const format = parseFormat(args.format);

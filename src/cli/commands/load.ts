@@ -26,13 +26,14 @@ export const loadCommand = defineCommand<LoadArgs>({
       .option('name', { type: 'string', describe: "the name to load it under (default: the image's own name)" }) as never,
   async handler(args, io) {
     const source = parseLocation(args.image, io.cwd, 'image');
+    const into = args.into !== undefined ? parseLoadTarget(args.into, io.cwd) : undefined;
     const artifact = await readLocation(source);
     const platform = args.platform !== undefined ? parsePlatform(args.platform) : artifact.kind === 'image' ? imagePlatform(artifact) : hostPlatform();
     const image = await selectImage(artifact, platform, args.image);
     const named = args.name ?? source.name ?? (await locationNames(source))[0];
     if (!named) throw new UsageError('BAD_FLAG', `${args.image} names no image; give --name REPO:TAG`);
     const ref = parseReference(named, { what: '--name' });
-    const target = args.into !== undefined ? parseLoadTarget(args.into, io.cwd) : await defaultLoadTarget();
+    const target = into ?? (await defaultLoadTarget());
     const r = await loadImage(image, platform, ref, target, sourceDateEpoch(io.env));
     io.stderr.write(`berth: loaded ${formatReference(ref)} (${image.digest}) into ${describeLoadTarget(target)}\n`);
     print(io, args.json, { ...r, digest: image.digest }, image.digest);

@@ -60,7 +60,10 @@ export const releaseCommand = defineCommand<ReleaseArgs>({
         .option('arch-suffixed-repos', { type: 'boolean', describe: 'also push each image as NAME-ARCH:TAG' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and touch nothing' })
         .option('if-missing', { type: 'boolean', default: false, describe: 'skip a component whose tag already points at the same index' }),
-    ) as never,
+    )
+      // What to release and where first; signing and transfer tuning after.
+      .group(['config', 'component', 'registry', 'tag', 'output', 'format', 'dry-run', 'if-missing', 'skip-empty-tags', 'arch-suffixed-repos', 'status-file'], 'Options:')
+      .group(['sign', 'recursive', 'key', 'repo'], 'Signing:') as never,
   async handler(args, io) {
     if (args.config === undefined && (args.component ?? []).length === 0) throw new UsageError('BAD_FLAG', 'name what to release: --config release.yaml or --component NAME=GLOB');
     if (args.output !== undefined && args.to !== undefined) throw new UsageError('BAD_FLAG', '--output and --to: --to is the old name of --output; give one');

@@ -18,7 +18,7 @@ export const signCommand = defineCommand<SignArgs>({
     signerFlags(
       transferFlags(
         y
-          .positional('images', { type: 'string', array: true, demandOption: true, describe: 'registry/repo:tag or registry/repo@digest (tags are resolved to digests)' })
+          .positional('images', { type: 'string', array: true, default: undefined, describe: 'registry/repo:tag or registry/repo@digest (tags are resolved to digests)' })
           .option('recursive', { type: 'boolean', default: false, describe: 'sign every image an index lists too' })
           .option('annotation', { alias: 'a', type: 'string', array: true, nargs: 1, describe: "KEY=VALUE put in the payload's optional section; repeatable" })
           .option('config', { type: 'string', describe: 'berth.yaml with the signing: section (default ./berth.yaml), used when no --key is given' }),
