@@ -47,7 +47,7 @@ export function compileGlob(pattern: string, doublestar: boolean): Glob {
       tokens.push({ k: 'lit', c: chars[++i]! });
     } else if (ch === '[') {
       let j = i + 1;
-      const negated = chars[j] === '^' || chars[j] === '!'; // Docker, buildah and BuildKit take both
+      const negated = chars[j] === '^'; // as Go's filepath.Match: `[!a]` is a class of ! and a (Docker, buildah and BuildKit agree)
       if (negated) j++;
       const ranges: [string, string][] = [];
       for (let first = true; ; first = false) {
