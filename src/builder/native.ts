@@ -9,12 +9,13 @@ import type { BuildPlan, PlannedStage, Source } from '../dockerfile/plan.js';
 import { assembleImage, type NewLayer } from '../image/assemble.js';
 import { scratchConfig } from '../image/config.js';
 import type { Digest } from '../oci/digest.js';
-import type { HistoryEntry, ImageConfig } from '../oci/manifest.js';
+import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/manifest.js';
 import type { Platform } from '../oci/platform.js';
 import type { Format } from '../oci/mediatype.js';
 import { fileBlobs } from '../transport/file-blobs.js';
 import type { Image } from '../transport/image.js';
-import { copyEntries } from './copy.js';
+import { copyEntries, resolveOwner, type FetchLimits } from './copy.js';
+import { canonicalCreatedBy } from './engines/normalize.js';
 import { FsTree, imageTree } from './rootfs.js';
 
 /** What a stage or a named source gives COPY --from and FROM. */
@@ -22,6 +23,8 @@ export interface Built {
   image: Image;
   /** Its file system, read when first needed. */
   tree: () => Promise<FsTree>;
+  /** A stage's ARG values at its end, which a stage FROM it inherits (as BuildKit does). */
+  args?: ReadonlyMap<string, string>;
 }
 
 export interface NativeOptions {
@@ -42,6 +45,8 @@ export interface NativeOptions {
   work: string;
   /** A warning about the build (a foreign ELF file copied into the target's image). */
   warn?: (line: string) => void;
+  /** ADD <url> limits (default DEFAULT_FETCH_LIMITS). */
+  fetchLimits?: FetchLimits;
 }
 
 /**
@@ -83,7 +88,7 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       base = got;
     }
     const baseConfig = base?.image.config ?? dockerfileScratch(planned.platform);
-    const dispatched = dispatchStage(df, planned, baseConfig.config ?? {});
+    const dispatched = dispatchStage(df, planned, withPath(baseConfig.config ?? {}, planned.platform), planned.base.kind === 'stage' ? base?.args : undefined);
     if (planned === opts.plan.target && Object.keys(opts.labels).length) dispatched.config.Labels = { ...(dispatched.config.Labels ?? {}), ...opts.labels };
 
     let tree: FsTree | undefined;
@@ -94,13 +99,14 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
     for (const [n, op] of dispatched.ops.entries()) {
       const entries = await layerEntries(op, planned, stageTree, work);
       if (!entries) {
-        history.push({ created_by: op.createdBy, empty_layer: true });
+        history.push({ created_by: canonicalCreatedBy(op.createdBy), empty_layer: true });
         continue;
       }
       const path = join(work, `layer-${n}`);
       const layer = await buildLayer(entries, { outPath: path, level: opts.level });
       built.set(layer.digest, path);
-      const h: HistoryEntry = { created_by: op.createdBy };
+      // The text the engine path records too, so native and engine builds give one digest.
+      const h: HistoryEntry = { created_by: canonicalCreatedBy(op.createdBy) };
       layers.push({ ...layer, history: h });
       history.push(h);
     }
@@ -111,7 +117,7 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       format: opts.format,
     });
     const image: Image = { kind: 'image', ...assembled, blobs: fileBlobs(built, `berth build --dockerfile (${planned.label})`, base?.image.blobs) };
-    return { image, tree: stageTree };
+    return { image, tree: stageTree, args: dispatched.args };
   };
 
   const layerEntries = async (op: Op, planned: PlannedStage, stageTree: () => Promise<FsTree>, work: string): Promise<TarEntry[] | undefined> => {
@@ -132,12 +138,18 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
         missing.push({ path: p, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: opts.epoch });
       }
       if (missing.length === 0) return undefined;
+      // Made by the current USER, as BuildKit and buildah make it.
+      if (layer.user !== undefined) {
+        const [user = '', group] = layer.user.split(':');
+        const owner = await resolveOwner(group === undefined ? { user } : { user, group }, target, (what) => dockerfileError(df.file, layer.line, `WORKDIR (as USER ${layer.user}): ${what.replace(/^--chown(=\S*)?: /, '')}`));
+        for (const m of missing) Object.assign(m, { uid: owner.uid, gid: owner.gid });
+      }
       // Parents that exist go in as they are, as in a layer diff.
       const entries = parts.map((_, i) => parts.slice(0, i + 1).join('/')).map((p): TarEntry => {
         const node = target.get(p);
         return node ? { path: p, type: 'directory', mode: node.mode, uid: node.uid, gid: node.gid, mtime: opts.epoch } : missing.find((m) => m.path === p)!;
       });
-      for (const m of missing) target.set(m.path, { type: 'directory', mode: m.mode, uid: 0, gid: 0 });
+      for (const m of missing) target.set(m.path, { type: 'directory', mode: m.mode, uid: m.uid, gid: m.gid });
       return entries;
     }
     let from: FsTree;
@@ -150,17 +162,23 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       from = got instanceof FsTree ? got : await got.tree();
     }
     // Only the target's files run on its platform: a builder stage may hold cross-compiled ones.
-    const check = planned === opts.plan.target && opts.warn ? { platform: planned.platform, warn: opts.warn } : {};
-    return copyEntries({ step: layer, file: df.file, from, target, epoch: opts.epoch, work, ...check });
+    const check = { ...(planned === opts.plan.target && opts.warn ? { platform: planned.platform } : {}), ...(opts.warn ? { warn: opts.warn } : {}) };
+    return copyEntries({ step: layer, file: df.file, from, target, epoch: opts.epoch, work, ...check, ...(opts.fetchLimits ? { fetchLimits: opts.fetchLimits } : {}) });
   };
 
   return (await stage(opts.plan.target.stage.index)).image;
 }
 
-/** FROM scratch as BuildKit and buildah start it: an empty file system, PATH set (on Linux). */
+/** FROM scratch as BuildKit starts it: an empty file system, PATH set and WorkingDir / (on Linux). */
 function dockerfileScratch(platform: Platform): ImageConfig {
   const config = scratchConfig(platform);
-  return platform.os === 'linux' ? { ...config, config: { Env: [DEFAULT_PATH] } } : config;
+  return platform.os === 'linux' ? { ...config, config: { Env: [DEFAULT_PATH], WorkingDir: '/' } } : config;
+}
+
+/** A Linux base whose Env has no PATH gets the default one, as BuildKit, buildah and Docker give it. */
+function withPath(config: ContainerConfig, platform: Platform): ContainerConfig {
+  if (platform.os !== 'linux' || (config.Env ?? []).some((e) => e.startsWith('PATH='))) return config;
+  return { ...config, Env: [DEFAULT_PATH, ...(config.Env ?? [])] };
 }
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -24,6 +24,10 @@ export interface CopyStep {
   /** A symbolic --chmod (`u+x,go-w`), applied to each copied entry's own mode; `chmod` is then unset. */
   chmodSymbolic?: string;
   checksum?: string;
+  /** --exclude patterns (expanded), matched as .dockerignore lines against paths below each source. */
+  exclude?: string[];
+  /** --parents: each source's path (below a `/./` pivot) is kept under the destination. */
+  parents?: boolean;
 }
 
 /** One history entry of the image and, for COPY/ADD/WORKDIR, the layer it makes. */
@@ -37,6 +41,8 @@ export interface DispatchResult {
   config: ContainerConfig;
   ops: Op[];
   author?: string;
+  /** The stage's ARG values at its end: a stage built FROM this one starts with them (BuildKit). */
+  args: Map<string, string>;
 }
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -46,14 +52,14 @@ const DEFAULT_SHELL = ['/bin/sh', '-c'];
  * image's ONBUILD triggers first) and returns the stage's container config and the ordered
  * history/layer operations. Pure: the native engine performs the layer operations.
  */
-export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig: ContainerConfig): DispatchResult {
+export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig: ContainerConfig, inheritedArgs?: ReadonlyMap<string, string>): DispatchResult {
   const err = (line: number, what: string) => dockerfileError(df.file, line, what);
   const config: ContainerConfig = structuredClone(baseConfig);
   const triggers = (config.OnBuild as string[] | undefined) ?? [];
   delete config.OnBuild;
   const instructions: Instruction[] = [...triggers.map((t) => parseTrigger(t, planned.stage.from.line, df.file, df.escape)), ...planned.stage.instructions];
 
-  const args = new Map<string, string>();
+  const args = new Map<string, string>(inheritedArgs ?? []);
   const ops: Op[] = [];
   let cmdSet = false;
   let author: string | undefined;
@@ -184,7 +190,7 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
         throw err(ins.line, 'FROM inside a stage');
     }
   }
-  return { config, ops, ...(author !== undefined ? { author } : {}) };
+  return { config, ops, ...(author !== undefined ? { author } : {}), args };
 }
 
 function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, word: (t: string) => string, err: (line: number, what: string) => Error): CopyStep {
@@ -221,6 +227,11 @@ function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, 
     if (/^[0-7]{3,4}$/.test(mode)) step.chmod = parseInt(mode, 8);
     else if (SYMBOLIC_MODE.test(mode)) step.chmodSymbolic = mode;
     else throw err(ins.line, `${ins.kind}: --chmod=${mode}: give an octal mode such as 755 or 0644, or a symbolic one such as u+x,go-w`);
+  }
+  if (ins.exclude) step.exclude = ins.exclude.map((e) => word(e));
+  if (ins.parents) {
+    step.parents = true;
+    step.destIsDir = true;
   }
   if (ins.checksum !== undefined) {
     const sum = word(ins.checksum);

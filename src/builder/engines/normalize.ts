@@ -316,7 +316,7 @@ export function canonicalCreatedBy(createdBy: string): string {
   const run = /^RUN (.*) # buildkit$/s.exec(createdBy);
   if (run) return run[1]!;
   const text = createdBy.replace(/ # buildkit$/, '').replace(/^\/bin\/sh -c #\(nop\)\s*/, '').trim();
-  const copy = /^(COPY|ADD)\s.*?(\S+)$/s.exec(text);
+  const copy = /^(COPY|ADD)\s.*?(\S+)$/.exec(text.split('\n')[0]!); // a heredoc's body aside
   if (copy) return `${copy[1]} ${copy[2]}`;
   return text.startsWith('/bin/sh -c ') ? text : text.replace(/\s+/g, ' ');
 }
