@@ -15,7 +15,9 @@ import type { Format } from '../oci/mediatype.js';
 import { fileBlobs } from '../transport/file-blobs.js';
 import type { Image } from '../transport/image.js';
 import { copyEntries, resolveOwner, type FetchLimits } from './copy.js';
-import { canonicalCreatedBy } from './engines/normalize.js';
+import { canonicalCreatedBy, specOrder } from './engines/normalize.js';
+import { sha256Of } from '../oci/digest.js';
+import { encodeJson } from '../oci/manifest.js';
 import { FsTree, imageTree } from './rootfs.js';
 
 /** What a stage or a named source gives COPY --from and FROM. */
@@ -116,7 +118,12 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       changes: { platform: planned.platform, created: opts.epoch, containerConfig: dispatched.config, history, ...(dispatched.author !== undefined ? { author: dispatched.author } : {}) },
       format: opts.format,
     });
-    const image: Image = { kind: 'image', ...assembled, blobs: fileBlobs(built, `berth build --dockerfile (${planned.label})`, base?.image.blobs) };
+    // The config's keys in the order the engine path writes them: one digest for one image.
+    const configRaw = encodeJson(specOrder(assembled.config));
+    const manifest = { ...assembled.manifest, config: { ...assembled.manifest.config, digest: sha256Of(configRaw), size: configRaw.length } };
+    const manifestRaw = encodeJson(manifest);
+    const ordered = { ...assembled, config: JSON.parse(Buffer.from(configRaw).toString('utf8')) as ImageConfig, configRaw, manifest, manifestRaw, digest: sha256Of(manifestRaw) };
+    const image: Image = { kind: 'image', ...ordered, blobs: fileBlobs(built, `berth build --dockerfile (${planned.label})`, base?.image.blobs) };
     return { image, tree: stageTree, args: dispatched.args };
   };
 
