@@ -4,12 +4,15 @@ import { Readable } from 'node:stream';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { readFileHead } from '../blob/files.js';
 import { describeElf, elfMatchesPlatform, formatElf } from '../oci/elf.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
 import type { TarEntry } from '../blob/tar.js';
-import type { CopyStep } from '../dockerfile/dispatch.js';
+import { applySymbolicMode, type CopyStep } from '../dockerfile/dispatch.js';
 import { dockerfileError } from '../dockerfile/errors.js';
+import { BadPattern, compileGlob } from '../dockerfile/glob.js';
+import { IgnoreRules } from '../dockerfile/dockerignore.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { FsTree, PathEscape, readMembers, type FsNode } from './rootfs.js';
 
@@ -27,11 +30,30 @@ export interface CopyInput {
   /** With `warn`: files copied that are ELF programs for another platform than this are warned of. */
   platform?: Platform;
   warn?: (line: string) => void;
+  /** ADD <url>: how long the server may send nothing (ms) and how many bytes it may send. */
+  fetchLimits?: FetchLimits;
+}
+
+export interface FetchLimits {
+  idleMs?: number;
+  maxBytes?: number;
+}
+
+/** ADD <url> defaults: 30 s without a byte, 1 GiB in all. */
+export const DEFAULT_FETCH_LIMITS: Required<FetchLimits> = { idleMs: 30_000, maxBytes: 1 << 30 };
+
+/** A URL as it may be shown: a user name and password in it replaced by `***`. */
+export function redactUrl(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
 }
 
 interface Item {
   dest: string;
   node: FsNode;
+  /** Archive members keep their owners (unless --chown), as Docker extracts them. */
+  keepOwner?: boolean;
+  /** The destination folder of a folder copy: an existing one is left as it is, a new one made 0755, never --chmod'ed. */
+  destFolder?: boolean;
 }
 
 /**
@@ -55,13 +77,23 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
   for (const doc of step.inline) {
     items.push({ dest: destIsDir ? posix.join(destRel, doc.name) : destRel, node: { type: 'file', mode: 0o644, uid: 0, gid: 0, source: Buffer.from(doc.content) } });
   }
+  let excluded: IgnoreRules | undefined;
+  if (step.exclude?.length) {
+    try {
+      excluded = IgnoreRules.fromPatterns(step.exclude, '--exclude');
+    } catch (err) {
+      if (err instanceof UsageError) throw fail(err.message);
+      throw err;
+    }
+  }
   for (const source of step.sources) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || source.startsWith('git@')) {
-      if (!step.add) throw fail(`"${source}": COPY takes no URLs (ADD does, with --checksum)`);
-      if (!/^https?:\/\//i.test(source)) throw fail(`"${source}": only http and https URLs are supported`);
-      if (!step.checksum) throw fail(`"${source}": ADD of a URL needs --checksum=sha256:<hex>, so the build is reproducible`);
+      const shown = redactUrl(source);
+      if (!step.add) throw fail(`"${shown}": COPY takes no URLs (ADD does, with --checksum)`);
+      if (!/^https?:\/\//i.test(source)) throw fail(`"${shown}": only http and https URLs are supported`);
+      if (!step.checksum) throw fail(`"${shown}": ADD of a URL needs --checksum=sha256:<hex>, so the build is reproducible`);
       const path = join(input.work, `download-${step.line}-${downloads++}`);
-      await download(source, step.checksum, path, fail);
+      await download(source, step.checksum, path, fail, { ...DEFAULT_FETCH_LIMITS, ...input.fetchLimits });
       const name = posix.basename(new URL(source).pathname) || 'index.html';
       items.push({ dest: destIsDir ? posix.join(destRel, name) : destRel, node: { type: 'file', mode: 0o600, uid: 0, gid: 0, source: path, size: (await statSize(path)) } });
       continue;
@@ -70,11 +102,16 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
     if (isContext && source.startsWith('/')) throw fail(`source "${source}" is an absolute path; sources are relative to the build context`);
     const clean = posix.normalize(source).replace(/\/+$/, '');
     if (isContext && (clean === '..' || clean.startsWith('../'))) throw fail(`source "${source}" is outside the build context`);
-    const matches = hasMeta(clean) ? globMatches(from, clean) : [clean === '.' || clean === '/' ? '' : clean.replace(/^\/+/, '')];
+    const matches = hasMeta(clean) ? globMatches(from, clean, fail) : [clean === '.' || clean === '/' ? '' : clean.replace(/^\/+/, '')];
     if (matches.length === 0) throw fail(`no file in ${isContext ? 'the build context' : 'the source'} matches "${source}"`);
     const manyTargets = matches.length > 1 || step.sources.length + step.inline.length > 1;
     if (manyTargets && !destIsDir) throw fail('with several sources the destination must be a folder ending in /');
+    // --parents keeps a source's folders: all of them, or those below a `/./` pivot.
+    const pivot = source.indexOf('/./');
+    const pivotPrefix = pivot < 0 ? '' : posix.normalize(source.slice(0, pivot)).replace(/^\.?\/*/, '');
+    const kept = (match: string) => (pivotPrefix && match.startsWith(`${pivotPrefix}/`) ? match.slice(pivotPrefix.length + 1) : match);
     for (const match of matches) {
+      if (excluded?.matches(match) || excluded?.matches(posix.basename(match))) continue;
       let resolved: string;
       try {
         resolved = from.resolve(match, true);
@@ -85,14 +122,20 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
       const node = from.get(resolved);
       if (!node) throw fail(`"${source}" not found in ${isContext ? 'the build context' : 'the source'}`);
       if (node.type === 'directory') {
-        if (destRel !== '') items.push({ dest: destRel, node: { ...node, mode: 0o755 } });
-        for (const p of from.under(resolved)) items.push({ dest: posix.join(destRel, p.slice(resolved === '' ? 0 : resolved.length + 1)), node: linked(from, from.get(p)!) });
+        const under = step.parents ? posix.join(destRel, kept(match)) : destRel;
+        if (under !== '') items.push({ dest: under, node: { type: 'directory', mode: 0o755, uid: 0, gid: 0 }, destFolder: true });
+        for (const p of from.under(resolved)) {
+          const inside = p.slice(resolved === '' ? 0 : resolved.length + 1);
+          if (excluded?.matches(inside)) continue;
+          items.push({ dest: posix.join(under, inside), node: linked(from, from.get(p)!) });
+        }
         continue;
       }
-      const dest = destIsDir || manyTargets ? posix.join(destRel, posix.basename(match)) : destRel;
+      const dest = step.parents ? posix.join(destRel, kept(match)) : destIsDir || manyTargets ? posix.join(destRel, posix.basename(match)) : destRel;
       const fileNode = linked(from, node);
-      if (step.add && fileNode.type === 'file' && (await isTarArchive(fileNode))) {
-        items.push(...(await extractArchive(fileNode, destRel, input.work, `${step.line}-${downloads++}`, fail)));
+      const archive = step.add && fileNode.type === 'file' ? await asTarArchive(fileNode, input.work, `${step.line}-${downloads}`) : undefined;
+      if (archive) {
+        items.push(...(await extractArchive(archive, destRel, input.work, `${step.line}-${downloads++}`, fail, input.warn)));
       } else {
         items.push({ dest, node: fileNode });
       }
@@ -107,15 +150,45 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
     }
   }
 
-  const stamp = (node: FsNode, forced: boolean): Pick<TarEntry, 'mode' | 'uid' | 'gid'> => ({
-    mode: forced && step.chmod !== undefined ? step.chmod : node.mode,
-    uid: owner?.uid ?? (isContext ? 0 : node.uid),
-    gid: owner?.gid ?? (isContext ? 0 : node.gid),
+  const stamp = (item: Item): Pick<TarEntry, 'mode' | 'uid' | 'gid'> => ({
+    mode: item.destFolder ? item.node.mode : step.chmod !== undefined ? step.chmod : step.chmodSymbolic !== undefined ? applySymbolicMode(step.chmodSymbolic, item.node.mode, item.node.type === 'directory') : item.node.mode,
+    uid: owner?.uid ?? (isContext && !item.keepOwner ? 0 : item.node.uid),
+    gid: owner?.gid ?? (isContext && !item.keepOwner ? 0 : item.node.gid),
   });
+  // Where each destination lands: symlinked folders of the target (a merged-/usr base's /bin ->
+  // usr/bin) are written through, as Docker and buildah do, never replaced.
+  const placed = new Map<string, string>();
+  const place = (dest: string, node: FsNode): string => {
+    let at = dest;
+    try {
+      at = target.resolve(dest, false);
+      if (target.get(at)?.type === 'symlink') {
+        // A folder goes through a link to a folder; a file through a link to anything but a
+        // folder, as BuildKit and Docker write it (buildah replaces the link).
+        const through = target.resolve(at, true);
+        const isDir = target.get(through)?.type === 'directory';
+        if (node.type === 'directory' ? isDir : node.type === 'file' && !isDir && through !== '') at = through;
+      }
+    } catch {
+      at = dest;
+    }
+    placed.set(dest, at);
+    return at;
+  };
   const entries = new Map<string, TarEntry>();
-  for (const { dest, node } of items) {
+  for (const item of items) {
+    const { node } = item;
+    if (item.dest === '') continue;
+    const dest = place(item.dest, node);
     if (dest === '') continue;
-    const e: TarEntry = { path: dest, type: node.type, ...stamp(node, true), mtime: input.epoch };
+    if (item.destFolder) {
+      const existing = target.get(dest);
+      if (existing?.type === 'directory') {
+        entries.set(dest, { path: dest, type: 'directory', mode: existing.mode, uid: existing.uid, gid: existing.gid, mtime: input.epoch });
+        continue;
+      }
+    }
+    const e: TarEntry = { path: dest, type: node.type, ...stamp(item), mtime: input.epoch };
     if (node.type === 'file') {
       if (node.source !== undefined) e.source = node.source;
       e.size = node.source !== undefined && typeof node.source !== 'string' && typeof node.source !== 'function' ? node.source.byteLength : (node.size ?? 0);
@@ -123,6 +196,8 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
     if (node.linkname !== undefined) e.linkname = node.linkname;
     entries.set(dest, e);
   }
+  for (const e of entries.values()) if (e.type === 'hardlink' && e.linkname !== undefined) e.linkname = placed.get(e.linkname) ?? e.linkname;
+  orderHardLinks(entries);
   // Every parent folder, as the layer diff of Docker holds them: existing ones as they are.
   for (const path of [...entries.keys()]) {
     for (let dir = posix.dirname(path); dir !== '.'; dir = posix.dirname(dir)) {
@@ -136,6 +211,35 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
   const out = [...entries.values()];
   for (const e of out) target.set(e.path, { type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, ...(e.size !== undefined ? { size: e.size } : {}), ...(e.source !== undefined ? { source: e.source } : {}), ...(e.linkname !== undefined ? { linkname: e.linkname } : {}) });
   return out;
+}
+
+/**
+ * A hard link must come after the file it links to, and the tar writer sorts by name: in each
+ * group of names for one file, the name sorting first holds the content and the others link
+ * to it (GNU tar, umoci and podman refuse a link to a name not seen yet).
+ */
+export function orderHardLinks(entries: Map<string, TarEntry>): void {
+  const groups = new Map<string, string[]>();
+  for (const e of entries.values()) {
+    if (e.type !== 'hardlink' || e.linkname === undefined) continue;
+    let root = entries.get(e.linkname);
+    for (let hops = 0; root?.type === 'hardlink' && root.linkname !== undefined && hops < 40; hops++) root = entries.get(root.linkname);
+    if (root?.type !== 'file') continue;
+    const names = groups.get(root.path) ?? [root.path];
+    names.push(e.path);
+    groups.set(root.path, names);
+  }
+  const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  for (const [file, names] of groups) {
+    const first = [...names].sort(byBytes)[0]!;
+    const content = entries.get(file)!;
+    for (const name of names) {
+      const e = entries.get(name)!;
+      const { source: _s, size: _z, linkname: _l, ...meta } = e;
+      if (name === first) entries.set(name, { ...meta, type: 'file', size: content.size ?? 0, ...(content.source !== undefined ? { source: content.source } : {}) });
+      else entries.set(name, { ...meta, type: 'hardlink', linkname: first });
+    }
+  }
 }
 
 /** A hard link becomes a copy of the file it links to (its content read from there). */
@@ -159,29 +263,24 @@ function rel(abs: string): string {
 
 const hasMeta = (p: string) => /[*?[]/.test(p);
 
-/** Tree paths matching a glob (Go's filepath.Match: `*`, `?`, `[...]`, none crossing `/`), sorted. */
-function globMatches(tree: FsTree, pattern: string): string[] {
-  const clean = pattern.replace(/^\/+/, '');
-  let re = '^';
-  for (let i = 0; i < clean.length; i++) {
-    const ch = clean[i]!;
-    if (ch === '*') re += '[^/]*';
-    else if (ch === '?') re += '[^/]';
-    else if (ch === '[') {
-      const end = clean.indexOf(']', i + 1);
-      if (end < 0) return [];
-      re += `[${clean.slice(i + 1, end).replace(/^!/, '^')}]`;
-      i = end;
-    } else if (ch === '\\' && i + 1 < clean.length) re += `\\${clean[++i]}`;
-    else re += /[.+(){}|^$\\]/.test(ch) ? `\\${ch}` : ch;
+/** Tree paths matching a glob (Go's filepath.Match: `*`, `?`, `[...]`, none crossing `/`), sorted; matched without backtracking. */
+function globMatches(tree: FsTree, pattern: string, fail: (w: string) => Error): string[] {
+  let glob;
+  try {
+    glob = compileGlob(pattern.replace(/^\/+/, ''), false);
+  } catch (err) {
+    if (err instanceof BadPattern) throw fail(`syntax error in pattern "${pattern}": ${err.message}`);
+    throw err;
   }
-  const regexp = new RegExp(`${re}$`);
-  return [...tree.nodes.keys()].filter((k) => regexp.test(k)).sort();
+  return [...tree.nodes.keys()].filter((k) => glob.test(k)).sort();
 }
 
-async function resolveOwner(chown: { user: string; group?: string }, target: FsTree, fail: (w: string) => Error): Promise<{ uid: number; gid: number }> {
+export async function resolveOwner(chown: { user: string; group?: string }, target: FsTree, fail: (w: string) => Error): Promise<{ uid: number; gid: number }> {
   const lookup = async (file: string, name: string, what: string): Promise<{ id: number; gid?: number }> => {
-    if (/^\d+$/.test(name)) return { id: Number(name) };
+    if (/^\d+$/.test(name)) {
+      if (Number(name) > 0x7fffffff) throw fail(`--chown=${chown.user}${chown.group !== undefined ? `:${chown.group}` : ''}: ${what} ID ${name} is out of range (at most 2147483647)`);
+      return { id: Number(name) };
+    }
     const text = (await target.readSmall(file))?.toString('utf8');
     if (text === undefined) throw fail(`--chown=${chown.user}${chown.group ? `:${chown.group}` : ''}: no ${file} in the image to look up ${what} "${name}"; give numbers`);
     for (const line of text.split('\n')) {
@@ -204,32 +303,114 @@ async function statSize(path: string): Promise<number> {
   }
 }
 
-/** Fetches `url` into `path`, hashing as it streams; the file is kept only when it matches `checksum`. */
-async function download(url: string, checksum: string, path: string, fail: (w: string) => UsageError): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: 'follow' });
-  } catch (err) {
-    throw new OperationalError('NETWORK', `ADD ${url}: cannot fetch (${(err as Error).message})`, { cause: err });
+/**
+ * Fetches `url` into `path`, hashing as it streams; the file is kept only when it matches
+ * `checksum`. Credentials in the URL go in an Authorization header and are never shown; the
+ * transfer fails when the server sends nothing for `idleMs` or more than `maxBytes`.
+ */
+async function download(url: string, checksum: string, path: string, fail: (w: string) => UsageError, limits: Required<FetchLimits>): Promise<void> {
+  const shown = redactUrl(url);
+  const target = new URL(url);
+  const headers: Record<string, string> = {};
+  if (target.username || target.password) {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
+    target.username = '';
+    target.password = '';
   }
-  if (!res.ok || !res.body) throw new OperationalError('NETWORK', `ADD ${url}: the server answered ${res.status}`);
-  const hash = createHash('sha256');
-  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  await pipeline(body, async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      yield chunk;
+  const abort = new AbortController();
+  let idle: NodeJS.Timeout | undefined;
+  let why = '';
+  const touch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      why = `the server sent nothing for ${Math.round(limits.idleMs / 1000)} s`;
+      abort.abort();
+    }, limits.idleMs);
+  };
+  const failed = (err: unknown) => new OperationalError('NETWORK', `ADD ${shown}: ${why || `cannot fetch (${redactUrl((err as Error).message)})`}`, { cause: err });
+  touch();
+  try {
+    let res: Response;
+    try {
+      res = await fetch(target, { redirect: 'follow', headers, signal: abort.signal });
+    } catch (err) {
+      throw failed(err);
     }
-  }, createWriteStream(path));
-  const got = `sha256:${hash.digest('hex')}`;
-  if (got !== checksum) throw fail(`${url}: its content is ${got}, not the --checksum ${checksum}`);
+    if (!res.ok || !res.body) throw new OperationalError('NETWORK', `ADD ${shown}: the server answered ${res.status}`);
+    const stated = Number(res.headers.get('content-length') ?? NaN);
+    if (stated > limits.maxBytes) throw fail(`${shown}: the server sends ${stated} bytes, more than the limit of ${limits.maxBytes}`);
+    const hash = createHash('sha256');
+    const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    let total = 0;
+    try {
+      await pipeline(body, async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          touch();
+          total += chunk.length;
+          if (total > limits.maxBytes) throw fail(`${shown}: the server sent more than the limit of ${limits.maxBytes} bytes`);
+          hash.update(chunk);
+          yield chunk;
+        }
+      }, createWriteStream(path));
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw failed(err);
+    }
+    const got = `sha256:${hash.digest('hex')}`;
+    if (got !== checksum) throw fail(`${shown}: its content is ${got}, not the --checksum ${checksum}`);
+  } finally {
+    clearTimeout(idle);
+  }
 }
 
-/** A tar archive (plain or gzip) by its content, as ADD recognises one. */
-async function isTarArchive(node: FsNode): Promise<boolean> {
-  const head = await readHead(node, 512);
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
+
+/** The compression of a file by its magic bytes, as Docker's DetectCompression reads it. */
+function compressionOf(head: Buffer): Compression {
+  if (head.length >= 3 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return 'gzip';
+  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+/** A tar header: the ustar magic, or (old v7 archives) a checksum that adds up, as Go's tar reader accepts. */
+function isTarHeader(h: Buffer): boolean {
+  if (h.length < 512) return false;
+  if (h.subarray(257, 262).toString('latin1') === 'ustar') return true;
+  const stated = parseInt(h.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').trim(), 8);
+  if (!Number.isFinite(stated) || h[0] === 0) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+  return sum === stated;
+}
+
+/**
+ * ADD's test for a local archive, as Docker's: a tar, plain or compressed with gzip, bzip2 or
+ * xz (decompressed to a file in `work` for the last two). Anything else, a gzip of a file that
+ * is not a tar included, is copied as it is. Returns the tar's bytes as a node, or undefined.
+ */
+async function asTarArchive(node: FsNode, work: string, tag: string): Promise<FsNode | undefined> {
+  const head = await readHead(node, 64 << 10);
+  const kind = compressionOf(head);
+  if (kind === 'none') return isTarHeader(head) ? node : undefined;
+  if (kind === 'zstd') return undefined;
+  if (kind === 'gzip') {
+    let inner: Buffer;
+    try {
+      inner = gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch {
+      return undefined;
+    }
+    return isTarHeader(inner) ? node : undefined;
+  }
+  const out = join(work, `decompressed-${tag}`);
+  const { execa } = await import('execa');
+  const input = typeof node.source === 'string' ? { inputFile: node.source } : { input: Buffer.from(node.source as Uint8Array) };
+  const r = await execa(kind, ['-dc'], { ...input, stdout: { file: out } as never, reject: false, stderr: 'pipe' }).catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
+  if (r.exitCode !== 0) return undefined;
+  const tarNode: FsNode = { type: 'file', mode: node.mode, uid: node.uid, gid: node.gid, source: out, size: await statSize(out) };
+  return isTarHeader(await readHead(tarNode, 512)) ? tarNode : undefined;
 }
 
 async function readHead(node: FsNode, n: number): Promise<Buffer> {
@@ -239,7 +420,7 @@ async function readHead(node: FsNode, n: number): Promise<Buffer> {
 }
 
 /** ADD of a local archive: its members under `dest`, read through berth's safe layer walk. */
-async function extractArchive(node: FsNode, dest: string, work: string, tag: string, fail: (w: string) => UsageError): Promise<Item[]> {
+async function extractArchive(node: FsNode, dest: string, work: string, tag: string, fail: (w: string) => UsageError, warn?: (line: string) => void): Promise<Item[]> {
   const src = typeof node.source === 'string' ? createReadStream(node.source) : Readable.from([Buffer.from(node.source as Uint8Array)]);
   let members;
   try {
@@ -249,14 +430,16 @@ async function extractArchive(node: FsNode, dest: string, work: string, tag: str
     throw err;
   }
   const items: Item[] = [];
+  const dropped = members.filter((m) => m.type === 'other');
+  if (dropped.length) warn?.(`${fail('').message.replace(/: $/, '')}: the archive's ${dropped.length === 1 ? 'member' : `${dropped.length} members`} ${dropped.slice(0, 3).map((m) => `/${m.path}`).join(', ')}${dropped.length > 3 ? ', ...' : ''} (device, FIFO or socket) left out: images built here hold no special files`);
   for (const m of members) {
     if (m.path === '' || m.type === 'other') continue;
     const path = posix.join(dest, m.path);
     const meta = { mode: m.mode, uid: m.uid, gid: m.gid };
-    if (m.type === 'file') items.push({ dest: path, node: { type: 'file', ...meta, size: m.size, ...(m.source !== undefined ? { source: m.source } : {}) } });
-    else if (m.type === 'directory') items.push({ dest: path, node: { type: 'directory', ...meta } });
-    else if (m.type === 'symlink') items.push({ dest: path, node: { type: 'symlink', ...meta, linkname: m.linkname } });
-    else items.push({ dest: path, node: { type: 'hardlink', ...meta, linkname: posix.join(dest, m.linkname) } });
+    if (m.type === 'file') items.push({ dest: path, keepOwner: true, node: { type: 'file', ...meta, size: m.size, ...(m.source !== undefined ? { source: m.source } : {}) } });
+    else if (m.type === 'directory') items.push({ dest: path, keepOwner: true, node: { type: 'directory', ...meta } });
+    else if (m.type === 'symlink') items.push({ dest: path, keepOwner: true, node: { type: 'symlink', ...meta, linkname: m.linkname } });
+    else items.push({ dest: path, keepOwner: true, node: { type: 'hardlink', ...meta, linkname: posix.join(dest, m.linkname) } });
   }
   return items;
 }

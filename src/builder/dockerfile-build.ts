@@ -12,7 +12,7 @@ import { encodeJson } from '../oci/manifest.js';
 import { mediaTypesFor } from '../oci/mediatype.js';
 import { normalizeConfig } from './engines/normalize.js';
 import type { Format } from '../oci/mediatype.js';
-import type { Platform } from '../oci/platform.js';
+import { formatPlatform, type Platform } from '../oci/platform.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
 import { describeLocation, parseAnyLocation, type AnyLocation, type Location } from '../transport/location.js';
@@ -22,6 +22,7 @@ import { chooseEngine } from './engines/choose.js';
 import { contextLocalName, type EngineChoice, type EngineContext, type RunEngine, type RunEngineName } from './engines/engine.js';
 import { hostPlatform } from './engines/platform-args.js';
 import { buildNative, builtFromImage, type Built } from './native.js';
+import { redactUrl } from './copy.js';
 import { withOutputWorkdir, writeImages, type WrittenImages } from './output.js';
 import { contextTree, FsTree } from './rootfs.js';
 import { pruneToLimit, stepExecutor, type StepOptions } from './steps/index.js';
@@ -98,6 +99,7 @@ export interface DockerfileBuildResult extends WrittenImages {
 export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<DockerfileBuildResult> {
   const dockerfilePath = opts.dockerfile;
   const shownName = opts.dockerfileName ?? opts.dockerfile;
+  refuseSpecial(dockerfilePath, `--dockerfile ${shownName}`);
   const text = await readFile(dockerfilePath, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UsageError('UNREADABLE', `--dockerfile ${shownName}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
   });
@@ -106,9 +108,15 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   const df = parseDockerfile(text, shownName);
   const ignore = await readIgnore(dockerfilePath, contextDir);
   const buildPlatform = hostPlatform();
-  const platforms = opts.platforms.length ? opts.platforms : [DEFAULT_PLATFORM];
+  const platforms = dockerfilePlatforms(opts.platforms);
   const contextNames = new Set(Object.keys(opts.contexts));
   const plans = platforms.map((platform) => planBuild({ dockerfile: df, platform, buildPlatform, buildArgs: opts.buildArgs, contextNames, ...(opts.target ? { target: opts.target } : {}), ...(opts.commitSha ? { commitSha: opts.commitSha } : {}) }));
+  // Every engine's rule, checked before any runs: an ADD of a URL has --checksum.
+  for (const ins of plans.flatMap((p) => p.stages).flatMap((st) => st.stage.instructions)) {
+    if (ins.kind !== 'ADD' || ins.checksum !== undefined) continue;
+    const url = ins.sources.find((src) => /^[a-z][a-z0-9+.-]*:\/\//i.test(src) || src.startsWith('git@'));
+    if (url) throw dockerfileError(shownName, ins.line, `ADD: "${redactUrl(url)}": ADD of a URL needs --checksum=sha256:<hex>, so the build is reproducible`);
+  }
   const warnings = plans[0]!.warnings;
   for (const w of warnings) opts.log(`warning: ${w}`);
   const firstRun = plans.flatMap((p) => p.stages).flatMap((s) => s.stage.instructions).find((i) => i.kind === 'RUN');
@@ -168,7 +176,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
         ? await withSteps(opts, contextDir, ignore, platform, join(work, `steps-${i}`), (run) => buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), run }))
         : engine
         ? withLabels(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), opts.labels, platform, opts)
-        : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`) });
+        : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), ...(opts.registry.timeoutMs !== undefined ? { fetchLimits: { idleMs: opts.registry.timeoutMs } } : {}) });
       built[i] = { image, platform };
     };
     // One platform at a time: each layer's gzip already keeps every core busy, and several
@@ -209,9 +217,34 @@ function withLabels(image: Image, labels: Record<string, string>, platform: Plat
   return { ...image, ...assembled };
 }
 
+/** A FIFO, socket or device where a file is read would block or never end: refused (one line, exit 2). */
+function refuseSpecial(path: string, what: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return; // absent: the reader says so
+  }
+  if (!st.isFile()) throw new UsageError('UNREADABLE', `${what}: ${st.isDirectory() ? 'a folder' : 'not a regular file (a FIFO, socket or device)'}; give a file`);
+}
+
+/**
+ * The platforms to build, as BuildKit normalizes them: `linux/arm64/v8` is `linux/arm64` (its
+ * TARGETVARIANT empty), and a platform named twice is built once (one index entry each).
+ */
+export function dockerfilePlatforms(asked: readonly Platform[]): Platform[] {
+  const out = new Map<string, Platform>();
+  for (const p of asked.length ? asked : [DEFAULT_PLATFORM]) {
+    const normal = p.architecture === 'arm64' && p.variant === 'v8' ? { os: p.os, architecture: p.architecture } : p;
+    out.set(formatPlatform(normal), normal);
+  }
+  return [...out.values()];
+}
+
 /** `.dockerignore` of the context, or `<Dockerfile>.dockerignore` beside the Dockerfile, which wins (the content hash of `berth images` reads the same). */
 export async function readIgnore(dockerfilePath: string, contextDir: string): Promise<IgnoreRules> {
   for (const path of [`${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
+    refuseSpecial(path, path);
     const text = await readFile(path, 'utf8').catch(() => undefined);
     if (text !== undefined) return IgnoreRules.parse(text, path);
   }

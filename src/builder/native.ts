@@ -10,12 +10,15 @@ import { assembleImage, type NewLayer } from '../image/assemble.js';
 import { scratchConfig } from '../image/config.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import type { HistoryEntry, ImageConfig } from '../oci/manifest.js';
+import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/manifest.js';
 import type { Platform } from '../oci/platform.js';
 import type { Format } from '../oci/mediatype.js';
 import { fileBlobs } from '../transport/file-blobs.js';
 import type { BlobSource, Image } from '../transport/image.js';
-import { copyEntries } from './copy.js';
+import { copyEntries, resolveOwner, type FetchLimits } from './copy.js';
+import { canonicalCreatedBy, specOrder } from './engines/normalize.js';
+import { sha256Of } from '../oci/digest.js';
+import { encodeJson } from '../oci/manifest.js';
 import { FsTree, imageTree } from './rootfs.js';
 
 /** What a stage or a named source gives COPY --from and FROM. */
@@ -23,6 +26,8 @@ export interface Built {
   image: Image;
   /** Its file system, read when first needed. */
   tree: () => Promise<FsTree>;
+  /** A stage's ARG values at its end, which a stage FROM it inherits (as BuildKit does). */
+  args?: ReadonlyMap<string, string>;
 }
 
 export interface NativeOptions {
@@ -45,6 +50,8 @@ export interface NativeOptions {
   warn?: (line: string) => void;
   /** Runs RUN steps (src/builder/steps/); without it a RUN is refused. */
   run?: RunStepper;
+  /** ADD <url> limits (default DEFAULT_FETCH_LIMITS). */
+  fetchLimits?: FetchLimits;
 }
 
 /** What runs a RUN step for the native engine: its layer, or undefined when it changed no file. */
@@ -110,7 +117,7 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       base = got;
     }
     const baseConfig = base?.image.config ?? dockerfileScratch(planned.platform);
-    const dispatched = dispatchStage(df, planned, baseConfig.config ?? {});
+    const dispatched = dispatchStage(df, planned, withPath(baseConfig.config ?? {}, planned.platform), planned.base.kind === 'stage' ? base?.args : undefined);
     if (planned === opts.plan.target && Object.keys(opts.labels).length) dispatched.config.Labels = { ...(dispatched.config.Labels ?? {}), ...opts.labels };
 
     let tree: FsTree | undefined;
@@ -124,7 +131,7 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
         const mountFrom = await Promise.all((planned.mountFrom.get(ins as never) ?? []).map((src) => sourceOf(src, planned, op.layer!.line)));
         const parent = { layers: [...(base?.image.manifest.layers ?? []), ...layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size }))], diffIDs: [...((base?.image.config.rootfs.diff_ids ?? []) as Digest[]), ...layers.map((l) => l.diffID)], blobs: fileBlobs(built, `berth build --dockerfile (${planned.label})`, base?.image.blobs) };
         const got = await opts.run.run({ step: op.layer, planned, file: df.file, parent, tree: await stageTree(), work: join(work, `run-${n}`), mountFrom, context: opts.context });
-        const h: HistoryEntry = { created_by: opts.run.historyText?.(op) ?? op.createdBy };
+        const h: HistoryEntry = { created_by: opts.run.historyText?.(op) ?? canonicalCreatedBy(op.createdBy) };
         if (!got) {
           history.push({ ...h, empty_layer: true });
           continue;
@@ -135,7 +142,8 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
         continue;
       }
       const entries = await layerEntries(op, planned, stageTree, work);
-      const createdBy = opts.run?.historyText?.(op) ?? op.createdBy;
+      // The text the engine path records too, so native and engine builds give one digest.
+      const createdBy = opts.run?.historyText?.(op) ?? canonicalCreatedBy(op.createdBy);
       if (!entries) {
         history.push({ created_by: createdBy, empty_layer: true });
         continue;
@@ -153,8 +161,13 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       changes: { platform: planned.platform, created: opts.epoch, containerConfig: dispatched.config, history, ...(dispatched.author !== undefined ? { author: dispatched.author } : {}) },
       format: opts.format,
     });
-    const image: Image = { kind: 'image', ...assembled, blobs: fileBlobs(built, `berth build --dockerfile (${planned.label})`, base?.image.blobs) };
-    return { image, tree: stageTree };
+    // The config's keys in the order the engine path writes them: one digest for one image.
+    const configRaw = encodeJson(specOrder(assembled.config));
+    const manifest = { ...assembled.manifest, config: { ...assembled.manifest.config, digest: sha256Of(configRaw), size: configRaw.length } };
+    const manifestRaw = encodeJson(manifest);
+    const ordered = { ...assembled, config: JSON.parse(Buffer.from(configRaw).toString('utf8')) as ImageConfig, configRaw, manifest, manifestRaw, digest: sha256Of(manifestRaw) };
+    const image: Image = { kind: 'image', ...ordered, blobs: fileBlobs(built, `berth build --dockerfile (${planned.label})`, base?.image.blobs) };
+    return { image, tree: stageTree, args: dispatched.args };
   };
 
   const layerEntries = async (op: Op, planned: PlannedStage, stageTree: () => Promise<FsTree>, work: string): Promise<TarEntry[] | undefined> => {
@@ -175,12 +188,18 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
         missing.push({ path: p, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: opts.epoch });
       }
       if (missing.length === 0) return undefined;
+      // Made by the current USER, as BuildKit and buildah make it.
+      if (layer.user !== undefined) {
+        const [user = '', group] = layer.user.split(':');
+        const owner = await resolveOwner(group === undefined ? { user } : { user, group }, target, (what) => dockerfileError(df.file, layer.line, `WORKDIR (as USER ${layer.user}): ${what.replace(/^--chown(=\S*)?: /, '')}`));
+        for (const m of missing) Object.assign(m, { uid: owner.uid, gid: owner.gid });
+      }
       // Parents that exist go in as they are, as in a layer diff.
       const entries = parts.map((_, i) => parts.slice(0, i + 1).join('/')).map((p): TarEntry => {
         const node = target.get(p);
         return node ? { path: p, type: 'directory', mode: node.mode, uid: node.uid, gid: node.gid, mtime: opts.epoch } : missing.find((m) => m.path === p)!;
       });
-      for (const m of missing) target.set(m.path, { type: 'directory', mode: m.mode, uid: 0, gid: 0 });
+      for (const m of missing) target.set(m.path, { type: 'directory', mode: m.mode, uid: m.uid, gid: m.gid });
       return entries;
     }
     let from: FsTree;
@@ -191,8 +210,8 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
       from = got instanceof FsTree ? got : await got.tree();
     }
     // Only the target's files run on its platform: a builder stage may hold cross-compiled ones.
-    const check = planned === opts.plan.target && opts.warn ? { platform: planned.platform, warn: opts.warn } : {};
-    return copyEntries({ step: layer, file: df.file, from, target, epoch: opts.epoch, work, ...check });
+    const check = { ...(planned === opts.plan.target && opts.warn ? { platform: planned.platform } : {}), ...(opts.warn ? { warn: opts.warn } : {}) };
+    return copyEntries({ step: layer, file: df.file, from, target, epoch: opts.epoch, work, ...check, ...(opts.fetchLimits ? { fetchLimits: opts.fetchLimits } : {}) });
   };
 
   const sourceOf = async (src: Source, planned: PlannedStage, line: number): Promise<Built | FsTree> => {
@@ -204,10 +223,16 @@ export async function buildNative(opts: NativeOptions): Promise<Image> {
   return (await stage(opts.plan.target.stage.index)).image;
 }
 
-/** FROM scratch as BuildKit and buildah start it: an empty file system, PATH set (on Linux). */
+/** FROM scratch as BuildKit starts it: an empty file system, PATH set and WorkingDir / (on Linux). */
 function dockerfileScratch(platform: Platform): ImageConfig {
   const config = scratchConfig(platform);
-  return platform.os === 'linux' ? { ...config, config: { Env: [DEFAULT_PATH] } } : config;
+  return platform.os === 'linux' ? { ...config, config: { Env: [DEFAULT_PATH], WorkingDir: '/' } } : config;
+}
+
+/** A Linux base whose Env has no PATH gets the default one, as BuildKit, buildah and Docker give it. */
+function withPath(config: ContainerConfig, platform: Platform): ContainerConfig {
+  if (platform.os !== 'linux' || (config.Env ?? []).some((e) => e.startsWith('PATH='))) return config;
+  return { ...config, Env: [DEFAULT_PATH, ...(config.Env ?? [])] };
 }
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -21,14 +21,20 @@ export interface CopyStep {
   destIsDir: boolean;
   chown?: { user: string; group?: string };
   chmod?: number;
+  /** A symbolic --chmod (`u+x,go-w`), applied to each copied entry's own mode; `chmod` is then unset. */
+  chmodSymbolic?: string;
   checksum?: string;
+  /** --exclude patterns (expanded), matched as .dockerignore lines against paths below each source. */
+  exclude?: string[];
+  /** --parents: each source's path (below a `/./` pivot) is kept under the destination. */
+  parents?: boolean;
 }
 
 /** One history entry of the image and, for COPY/ADD/WORKDIR, the layer it makes. */
 export interface Op {
   createdBy: string;
   line: number;
-  layer?: CopyStep | { kind: 'workdir'; path: string; line: number } | RunStep;
+  layer?: CopyStep | { kind: 'workdir'; path: string; line: number; user?: string } | RunStep;
 }
 
 /** A RUN with what it runs in: the config and ARGs in effect at its line, its flags expanded. */
@@ -49,6 +55,8 @@ export interface DispatchResult {
   config: ContainerConfig;
   ops: Op[];
   author?: string;
+  /** The stage's ARG values at its end: a stage built FROM this one starts with them (BuildKit). */
+  args: Map<string, string>;
 }
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -58,24 +66,27 @@ const DEFAULT_SHELL = ['/bin/sh', '-c'];
  * image's ONBUILD triggers first) and returns the stage's container config and the ordered
  * history/layer operations. Pure: the native engine performs the layer operations.
  */
-export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig: ContainerConfig): DispatchResult {
+export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig: ContainerConfig, inheritedArgs?: ReadonlyMap<string, string>): DispatchResult {
   const err = (line: number, what: string) => dockerfileError(df.file, line, what);
   const config: ContainerConfig = structuredClone(baseConfig);
   const triggers = (config.OnBuild as string[] | undefined) ?? [];
   delete config.OnBuild;
   const instructions: Instruction[] = [...triggers.map((t) => parseTrigger(t, planned.stage.from.line, df.file, df.escape)), ...planned.stage.instructions];
 
-  const args = new Map<string, string>();
+  const args = new Map<string, string>(inheritedArgs ?? []);
   const ops: Op[] = [];
   let cmdSet = false;
   let author: string | undefined;
+  // Rebuilt only after an ARG or ENV (once per instruction would make long Dockerfiles quadratic).
+  let scope: Map<string, string> | undefined;
   const vars = () => {
+    if (scope) return scope;
     const v = new Map(args);
     for (const e of config.Env ?? []) {
       const eq = e.indexOf('=');
       v.set(eq < 0 ? e : e.slice(0, eq), eq < 0 ? '' : e.slice(eq + 1));
     }
-    return v;
+    return (scope = v);
   };
   const lexed = <T>(ins: Instruction, lex: () => T): T => {
     try {
@@ -97,6 +108,7 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
           const known = planned.argValues.get(name);
           const value = known ?? (def !== undefined ? word(ins, def) : planned.metaArgs.get(name));
           if (value !== undefined) args.set(name, value);
+          scope = undefined;
         }
         note(ins);
         break;
@@ -110,13 +122,13 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
           else env.push(`${key}=${value}`);
           config.Env = env;
         }
+        scope = undefined;
         note(ins);
         break;
       }
       case 'LABEL': {
-        const labels = { ...(config.Labels ?? {}) };
+        const labels = (config.Labels ??= {}); // the config is this stage's own copy
         for (const p of ins.pairs) labels[word(ins, p.key)] = word(ins, p.value);
-        config.Labels = labels;
         note(ins);
         break;
       }
@@ -129,7 +141,7 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
         if (dir === '') throw err(ins.line, 'WORKDIR: cannot be empty');
         const path = posix.resolve(config.WorkingDir || '/', dir);
         config.WorkingDir = path;
-        note(ins, { kind: 'workdir', path, line: ins.line });
+        note(ins, { kind: 'workdir', path, line: ins.line, ...(config.User ? { user: config.User } : {}) });
         break;
       }
       case 'STOPSIGNAL': {
@@ -144,20 +156,18 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
         note(ins);
         break;
       case 'EXPOSE': {
-        const ports = { ...(config.ExposedPorts ?? {}) };
+        const ports = (config.ExposedPorts ??= {});
         for (const spec of ins.values.flatMap((v) => words(ins, v))) for (const p of expandPorts(spec, (what) => err(ins.line, `EXPOSE: ${what}`))) ports[p] = {};
-        config.ExposedPorts = ports;
         note(ins);
         break;
       }
       case 'VOLUME': {
-        const volumes = { ...(config.Volumes ?? {}) };
+        const volumes = (config.Volumes ??= {});
         for (const v of ins.values) {
           const path = word(ins, v).trim();
           if (path === '') throw err(ins.line, 'VOLUME: a volume path cannot be empty');
           volumes[path] = {};
         }
-        config.Volumes = volumes;
         note(ins);
         break;
       }
@@ -199,7 +209,7 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
         throw err(ins.line, 'FROM inside a stage');
     }
   }
-  return { config, ops, ...(author !== undefined ? { author } : {}) };
+  return { config, ops, ...(author !== undefined ? { author } : {}), args };
 }
 
 /** A shell-form RUN's text, heredoc bodies appended as the shell reads them. */
@@ -240,8 +250,14 @@ function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, 
   }
   if (ins.chmod !== undefined) {
     const mode = word(ins.chmod);
-    if (!/^[0-7]{3,4}$/.test(mode)) throw err(ins.line, `${ins.kind}: --chmod=${mode}: give an octal mode such as 755 or 0644`);
-    step.chmod = parseInt(mode, 8);
+    if (/^[0-7]{3,4}$/.test(mode)) step.chmod = parseInt(mode, 8);
+    else if (SYMBOLIC_MODE.test(mode)) step.chmodSymbolic = mode;
+    else throw err(ins.line, `${ins.kind}: --chmod=${mode}: give an octal mode such as 755 or 0644, or a symbolic one such as u+x,go-w`);
+  }
+  if (ins.exclude) step.exclude = ins.exclude.map((e) => word(e));
+  if (ins.parents) {
+    step.parents = true;
+    step.destIsDir = true;
   }
   if (ins.checksum !== undefined) {
     const sum = word(ins.checksum);
@@ -249,6 +265,40 @@ function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, 
     step.checksum = sum;
   }
   return step;
+}
+
+/** chmod(1)'s symbolic modes, as BuildKit takes them in --chmod. */
+const SYMBOLIC_MODE = /^[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+(?:,[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+)*$/;
+
+/** A symbolic mode applied to `mode` (of a folder when `dir`: `X` then means x), as chmod(1) does; umask ignored. */
+export function applySymbolicMode(spec: string, mode: number, dir: boolean): number {
+  let m = mode & 0o7777;
+  for (const clause of spec.split(',')) {
+    const who = /^[ugoa]*/.exec(clause)![0];
+    const mask = (who === '' || who.includes('a') ? 0o7777 : 0)
+      | (who.includes('u') ? 0o4700 : 0) | (who.includes('g') ? 0o2070 : 0) | (who.includes('o') ? 0o1007 : 0);
+    for (const [, op, perms] of clause.slice(who.length).matchAll(/([-+=])([rwxXst]*|[ugo])/g)) {
+      let bits = 0;
+      if (perms === 'u' || perms === 'g' || perms === 'o') {
+        const shift = perms === 'u' ? 6 : perms === 'g' ? 3 : 0;
+        const p = (m >> shift) & 7;
+        bits = (p << 6) | (p << 3) | p;
+      } else {
+        for (const c of perms!) {
+          if (c === 'r') bits |= 0o444;
+          else if (c === 'w') bits |= 0o222;
+          else if (c === 'x' || (c === 'X' && (dir || (m & 0o111) !== 0))) bits |= 0o111;
+          else if (c === 's') bits |= 0o6000;
+          else if (c === 't') bits |= 0o1000;
+        }
+      }
+      bits &= mask;
+      if (op === '+') m |= bits;
+      else if (op === '-') m &= ~bits;
+      else m = (m & ~(mask & 0o7777)) | bits;
+    }
+  }
+  return m;
 }
 
 /** `80`, `80/udp`, `8000-8002/tcp` → `80/tcp`, ... (ranges expanded, as Docker records them). */

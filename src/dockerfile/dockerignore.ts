@@ -1,5 +1,5 @@
-import { posix } from 'node:path';
 import { UsageError } from '../errors.js';
+import { BadPattern, compileGlob, type Glob } from './glob.js';
 
 /**
  * `.dockerignore` with the semantics of moby's patternmatcher, which users know from `docker
@@ -12,7 +12,7 @@ import { UsageError } from '../errors.js';
 interface Pattern {
   text: string;
   exclusion: boolean;
-  regexp: RegExp;
+  regexp: Glob;
 }
 
 export class IgnoreRules {
@@ -72,16 +72,10 @@ export class IgnoreRules {
   /** patternmatcher's MatchesOrParentMatches: `file` relative to the context, `/`-separated. */
   matches(file: string): boolean {
     const path = cleanPath(file);
-    const parent = posix.dirname(path);
-    const parentDirs = parent.split('/');
     let matched = false;
     for (const pattern of this.patterns) {
       if (pattern.exclusion !== matched) continue;
-      let match = pattern.regexp.test(path);
-      if (!match && parent !== '.') {
-        for (let i = 0; i < parentDirs.length && !match; i++) match = pattern.regexp.test(parentDirs.slice(0, i + 1).join('/'));
-      }
-      if (match) matched = !pattern.exclusion;
+      if (pattern.regexp.testOrParent(path)) matched = !pattern.exclusion;
     }
     return matched;
   }
@@ -105,38 +99,11 @@ export function cleanPath(p: string): string {
   return rooted ? `/${joined}` : joined || '.';
 }
 
-const SPECIAL = new Set(['.', '+', '(', ')', '|', '{', '}', '$']);
-
-function compile(pattern: string, where: string): RegExp {
-  let re = '^';
-  const chars = [...pattern];
-  for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i]!;
-    if (ch === '*') {
-      if (chars[i + 1] === '*') {
-        i++;
-        if (chars[i + 1] === '/') i++;
-        re += i + 1 >= chars.length ? '.*' : '(.*/)?';
-      } else {
-        re += '[^/]*';
-      }
-    } else if (ch === '?') {
-      re += '[^/]';
-    } else if (SPECIAL.has(ch)) {
-      re += `\\${ch}`;
-    } else if (ch === '\\') {
-      if (i + 1 < chars.length) re += `\\${chars[++i]}`;
-      else re += '\\\\';
-    } else {
-      re += ch;
-    }
-  }
-  re += '$';
+function compile(pattern: string, where: string): Glob {
   try {
-    const unescaped = pattern.replace(/\\./g, '');
-    if (/\[[^\]]*$/.test(unescaped) || unescaped.endsWith('\\')) throw new Error('bad pattern');
-    return new RegExp(re);
-  } catch {
-    throw new UsageError('BAD_FLAG', `${where}: syntax error in pattern "${pattern}"`);
+    return compileGlob(pattern, true);
+  } catch (err) {
+    if (!(err instanceof BadPattern)) throw err;
+    throw new UsageError('BAD_FLAG', `${where}: syntax error in pattern "${pattern}": ${err.message}`);
   }
 }

@@ -50,6 +50,10 @@ export interface CopyInstruction extends Base {
   chmod?: string;
   checksum?: string;
   link: boolean;
+  /** --exclude patterns, as written. */
+  exclude?: string[];
+  /** --parents: sources keep their folders (below a `/./` pivot when there is one). */
+  parents?: boolean;
 }
 
 export interface RunInstruction extends Base {

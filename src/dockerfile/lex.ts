@@ -50,8 +50,14 @@ export function splitWords(text: string, escape = '\\'): string[] {
   return words;
 }
 
+/** What one instruction's words may expand to at most, and how deep `${...}` may nest: a hostile Dockerfile gets one error line, not a stack overflow or an exhausted heap. */
+const MAX_EXPANDED = 1 << 20;
+const MAX_NESTING = 64;
+
 class Lexer {
   private i = 0;
+  private expanded = 0;
+  private depth = 0;
   constructor(
     private readonly text: string,
     private readonly vars: Vars,
@@ -123,7 +129,13 @@ class Lexer {
     }
     if (ch === undefined || !NAME_START.test(ch)) return '$';
     const name = this.name();
-    return this.vars.get(name) ?? '';
+    return this.count(this.vars.get(name) ?? '');
+  }
+
+  private count(value: string): string {
+    this.expanded += value.length;
+    if (this.expanded > MAX_EXPANDED) throw new LexError(`variables expand to more than ${MAX_EXPANDED >> 20} MiB`);
+    return value;
   }
 
   private name(): string {
@@ -133,6 +145,15 @@ class Lexer {
   }
 
   private braced(): string {
+    if (++this.depth > MAX_NESTING) throw new LexError(`\${...} nested more than ${MAX_NESTING} deep`);
+    try {
+      return this.count(this.bracedInner());
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private bracedInner(): string {
     const first = this.text[this.i];
     if (first === undefined || !NAME_START.test(first)) throw new LexError(`bad substitution: "\${" must be followed by a variable name`);
     const name = this.name();

@@ -9,8 +9,8 @@ class InstructionError extends Error {}
 
 const FLAGS: Record<string, FlagSpec> = {
   FROM: { strings: ['platform'] },
-  COPY: { strings: ['from', 'chown', 'chmod'], bools: ['link'] },
-  ADD: { strings: ['chown', 'chmod', 'checksum'], bools: ['link', 'keep-git-dir'] },
+  COPY: { strings: ['from', 'chown', 'chmod'], lists: ['exclude'], bools: ['link', 'parents'] },
+  ADD: { strings: ['chown', 'chmod', 'checksum'], lists: ['exclude'], bools: ['link', 'keep-git-dir'] },
   RUN: { passThrough: ['mount', 'network', 'security'] },
   HEALTHCHECK: { strings: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'] },
 };
@@ -104,6 +104,9 @@ export function parseInstruction(keyword: string, raw: string, line: number, esc
       const words = parseList(rest).words;
       if (words.length < 2) throw new InstructionError('requires at least two arguments, a source and a destination');
       const copy: Instruction = { kind: keyword, ...base, sources: words.slice(0, -1), dest: words.at(-1)!, heredocs: docs, link: flags.bools.has('link') };
+      const exclude = flags.lists.get('exclude');
+      if (exclude) copy.exclude = exclude;
+      if (flags.bools.has('parents')) copy.parents = true;
       for (const [flag, key] of [['from', 'from'], ['chown', 'chown'], ['chmod', 'chmod'], ['checksum', 'checksum']] as const) {
         const v = flags.strings.get(flag);
         if (v !== undefined) copy[key] = v;

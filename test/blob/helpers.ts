@@ -46,11 +46,11 @@ export function pseudoRandomBytes(length: number, seed = 1, compressible = 0.5):
 }
 
 /** A tar made with tar-stream's packer (independent of berth's writer), for hostile inputs. */
-export async function packTar(entries: { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; linkname?: string; content?: string }[]): Promise<Buffer> {
+export async function packTar(entries: { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'character-device'; linkname?: string; content?: string; mode?: number; uid?: number; gid?: number }[]): Promise<Buffer> {
   const pack = tar.pack();
   for (const e of entries) {
     const type = e.type ?? 'file';
-    const header = { name: e.name, type, mode: type === 'directory' ? 0o755 : 0o644, ...(e.linkname ? { linkname: e.linkname } : {}) };
+    const header = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), ...(e.linkname ? { linkname: e.linkname } : {}), ...(e.uid !== undefined ? { uid: e.uid } : {}), ...(e.gid !== undefined ? { gid: e.gid } : {}) };
     if (type === 'file') pack.entry(header, e.content ?? 'x');
     else pack.entry(header);
   }

@@ -172,7 +172,7 @@ describe('hostile Dockerfiles', () => {
           if (!(err instanceof UsageError)) throw err;
         }
       }),
-      { numRuns: 1500, interruptAfterTimeLimit: 20_000 },
+      { numRuns: 600 }, // a fixed count: every run tries as many cases
     );
   });
 });

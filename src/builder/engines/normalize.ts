@@ -285,9 +285,16 @@ export function normalizeConfig(config: ImageConfig, diffIDs: readonly Digest[],
     if (h.empty_layer) entry.empty_layer = true;
     return entry;
   });
-  // Re-order keys: the order of the spec, so every engine's config encodes alike.
-  const { rootfs, history, ...rest } = out;
-  return { ...rest, rootfs, history };
+  return specOrder(out);
+}
+
+const KEY_ORDER = ['created', 'architecture', 'os', 'variant', 'os.version', 'os.features', 'author', 'config'];
+
+/** A config's keys in one order (the spec's, other keys before rootfs and history), so every engine's config, the native one's too, encodes alike. */
+export function specOrder(config: ImageConfig): ImageConfig {
+  const c = config as unknown as Record<string, unknown>;
+  const keys = [...KEY_ORDER.filter((k) => k in c), ...Object.keys(c).filter((k) => !KEY_ORDER.includes(k) && k !== 'rootfs' && k !== 'history'), 'rootfs', 'history'];
+  return Object.fromEntries(keys.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as unknown as ImageConfig;
 }
 
 function normalizeContainerConfig(c: ContainerConfig): ContainerConfig {
@@ -316,7 +323,7 @@ export function canonicalCreatedBy(createdBy: string): string {
   const run = /^RUN (.*) # buildkit$/s.exec(createdBy);
   if (run) return run[1]!;
   const text = createdBy.replace(/ # buildkit$/, '').replace(/^\/bin\/sh -c #\(nop\)\s*/, '').trim();
-  const copy = /^(COPY|ADD)\s.*?(\S+)$/s.exec(text);
+  const copy = /^(COPY|ADD)\s.*?(\S+)$/.exec(text.split('\n')[0]!); // a heredoc's body aside
   if (copy) return `${copy[1]} ${copy[2]}`;
   return text.startsWith('/bin/sh -c ') ? text : text.replace(/\s+/g, ' ');
 }

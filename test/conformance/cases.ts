@@ -1,0 +1,209 @@
+/**
+ * The conformance cases: ordinary Dockerfiles, each with its context, over two bases made here
+ * without any network: `plain` (busybox in /bin, a user `app`, /home/app 0750 1000:1000) and
+ * `merged`, laid out as Debian 12, Ubuntu and Fedora are (merged /usr: /bin, /sbin and /lib
+ * symlinks into usr/).
+ */
+import type { Case, Spec } from './peers.js';
+
+const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n';
+const GROUP = 'root:x:0:\nstaff:x:50:\napp:x:1000:\nnogroup:x:65534:\n';
+const common: Record<string, Spec> = {
+  'etc/passwd': PASSWD,
+  'etc/group': GROUP,
+  'home/app': { dir: true, mode: 0o750, uid: 1000, gid: 1000 },
+  'home/app/.profile': { content: 'export A=1\n', uid: 1000, gid: 1000 },
+  tmp: { dir: true, mode: 0o1777 },
+  'opt/existing': { dir: true, mode: 0o700, uid: 1000, gid: 1000 },
+  'opt/existing/old.txt': 'old\n',
+  var: { dir: true },
+};
+
+export const BASES = {
+  plain: {
+    name: 'localhost/conformance/plain:1',
+    files: { ...common, 'bin/busybox': { copy: '/bin/busybox' }, 'bin/sh': { symlink: 'busybox' }, 'usr/bin': { dir: true }, 'usr/lib': { dir: true } } as Record<string, Spec>,
+  },
+  merged: {
+    name: 'localhost/conformance/merged:1',
+    files: {
+      ...common,
+      'usr/bin/busybox': { copy: '/bin/busybox' },
+      'usr/bin/sh': { symlink: 'busybox' },
+      'usr/sbin': { dir: true },
+      'usr/lib/libc.so.6': 'not really libc\n',
+      bin: { symlink: 'usr/bin' },
+      sbin: { symlink: 'usr/sbin' },
+      lib: { symlink: 'usr/lib' },
+    } as Record<string, Spec>,
+  },
+};
+
+export const URL_BODY = 'fetched over http\n';
+
+const ctx: Record<string, Spec> = {
+  'a.txt': 'a\n',
+  'b.txt': 'b\n',
+  'c.md': 'c\n',
+  'README.md': 'readme\n',
+  tool: { content: '#!/bin/sh\necho tool\n', mode: 0o755 },
+  'dir/one.conf': 'one\n',
+  'dir/two.conf': 'two\n',
+  'dir/sub/three.txt': 'three\n',
+  'dir/run.sh': { content: '#!/bin/sh\n', mode: 0o755 },
+};
+
+const NO_CHMOD = 'the classic builder has no --chmod';
+const NO_NEW = 'needs Dockerfile syntax 1.4+: not in 20.10 or buildah 1.28';
+const NO_PLATFORM_ARGS = 'the classic builder sets no TARGET*/BUILD* arguments';
+export const SCRATCH_WORKDIR = 'FROM scratch has WorkingDir / as in BuildKit';
+const COPY_THROUGH_LINK = 'COPY onto a symlink writes through it';
+const WORKDIR_OWNER = 'WORKDIR after USER is owned by that user';
+const ARG_INHERITED = 'a stage FROM another stage inherits its ARGs';
+const ENGINE_SCRATCH = 'through the buildah engine, FROM scratch keeps buildah\'s unset WorkingDir';
+const newSyntax = { buildah: NO_NEW, classic: NO_NEW, buildkit: NO_NEW };
+
+function c(name: string, dockerfile: string, more: Partial<Case> = {}): Case {
+  return { name, dockerfile, files: { ...ctx, ...(more.files ?? {}) }, ...Object.fromEntries(Object.entries(more).filter(([k]) => k !== 'files')) };
+}
+const P = 'FROM {{PLAIN}}\n';
+const M = 'FROM {{MERGED}}\n';
+
+export const CASES: Case[] = [
+  // Files and folders, with and without trailing slashes.
+  c('file-to-file', `${P}COPY a.txt /dest.txt\n`),
+  c('file-to-new-dir-slash', `${P}COPY a.txt /dest/\n`),
+  c('file-to-existing-dir-noslash', `${P}COPY a.txt /opt\n`),
+  c('file-to-new-name-noslash', `${P}COPY a.txt /newname\n`),
+  c('dir-noslash', `${P}COPY dir /d\n`),
+  c('dir-slash', `${P}COPY dir/ /d/\n`),
+  c('dir-into-existing', `${P}COPY dir /home/app/\n`),
+  c('dir-into-existing-noslash', `${P}COPY dir /opt/existing\n`),
+  c('dot-into-workdir', `${P}WORKDIR /srv\nCOPY . .\n`),
+  c('dot-dir-dest', `${P}WORKDIR /w\nCOPY dir ./\n`),
+  c('chown-dot-keeps-workdir', `${P}WORKDIR /home/app\nCOPY --chown=app:app dir/ .\n`),
+  c('empty-dir', `${P}COPY empty /e/\n`, { files: { empty: { dir: true } } }),
+  c('empty-dir-noslash', `${P}COPY empty /e\n`, { files: { empty: { dir: true, mode: 0o700 } } }),
+  c('nested-new-parents', `${P}COPY a.txt /x/y/z/\n`),
+  c('dest-relative-no-workdir', `${P}COPY a.txt rel/\n`),
+  // Globs and several sources.
+  c('glob-star', `${P}COPY *.txt /g/\n`),
+  c('glob-question', `${P}COPY ?.txt /g/\n`),
+  c('glob-class', `${P}COPY [ab].txt /g/\n`),
+  c('glob-negated-class', `${P}COPY [!a].txt /g/\n`),
+  c('glob-in-dir', `${P}COPY dir/*.conf /g/\n`),
+  c('glob-matches-dir', `${P}COPY di* /g/\n`),
+  c('glob-star-dot', `${P}COPY *.* /g/\n`),
+  c('several-sources', `${P}COPY a.txt b.txt /m/\n`),
+  c('several-with-dir', `${P}COPY a.txt dir /m/\n`),
+  c('json-form', `${P}COPY ["a.txt", "b.txt", "/j/"]\n`),
+  c('space-in-name', `${P}COPY ["with space.txt", "/s/"]\n`, { files: { 'with space.txt': 'sp\n' } }),
+  // Owners and modes.
+  c('chown-name', `${P}COPY --chown=app a.txt /x/\n`),
+  c('chown-name-group', `${P}COPY --chown=app:staff a.txt /x/\n`),
+  c('chown-numbers-dir', `${P}COPY --chown=1234:5678 dir /x/\n`),
+  c('chown-uid-only', `${P}COPY --chown=1234 a.txt /x/\n`),
+  c('chown-from-arg', `${P}ARG OWNER=1000:50\nCOPY --chown=$OWNER a.txt /x/\n`),
+  c('chmod-file', `${P}COPY --chmod=0600 a.txt /x/\n`, { lacks: { classic: NO_CHMOD } }),
+  c('chmod-dir', `${P}COPY --chmod=0640 dir /conf\n`, { lacks: { classic: NO_CHMOD } }),
+  c('chmod-exec', `${P}COPY --chmod=755 a.txt /usr/bin/a\n`, { lacks: { classic: NO_CHMOD } }),
+  c('context-modes', `${P}COPY tool dir /m/\n`),
+  // Flags newer than the peers here.
+  c('link', `${P}COPY --link a.txt /l/\n`, { lacks: newSyntax }),
+  c('parents', `${P}COPY --parents dir/sub/three.txt dir/one.conf /p/\n`, { lacks: newSyntax }),
+  c('exclude', `${P}COPY --exclude=*.conf dir /e/\n`, { lacks: newSyntax }),
+  c('chmod-symbolic', `${P}COPY --chmod=u+x,go-r a.txt /x/\n`, { lacks: newSyntax }),
+  c('heredoc', `${P}COPY <<EOT /h.txt\nhello\nEOT\n`, { lacks: newSyntax }),
+  // Symlinks in the context and in the base.
+  c('symlink-named-source', `${P}COPY link /x/\n`, { files: { link: { symlink: 'a.txt' } } }),
+  c('symlinks-in-dir', `${P}COPY tree /t/\n`, { files: { 'tree/f': 'f\n', 'tree/l': { symlink: 'f' }, 'tree/abs': { symlink: '/etc/passwd' }, 'tree/dangling': { symlink: 'nowhere' } } }),
+  c('hardlinks-in-context', `${P}COPY hl /h/\n`, { files: { 'hl/f': 'f\n', 'hl/g': { hardlink: 'hl/f' } } }),
+  c('merged-copy-to-bin', `${M}COPY tool /bin/tool\n`),
+  c('merged-copy-to-bin-slash', `${M}COPY tool /bin/\n`),
+  c('merged-copy-dir-to-lib', `${M}COPY dir/ /lib/\n`),
+  c('merged-copy-dir-to-lib-noslash', `${M}COPY dir /lib\n`),
+  c('merged-copy-nested-under-sbin', `${M}COPY tool /sbin/x/tool\n`),
+  c('merged-copy-to-usr-bin', `${M}COPY tool /usr/bin/\n`),
+  c('merged-workdir-through-link', `${M}WORKDIR /lib/app\nCOPY a.txt .\n`),
+  c('plain-copy-onto-symlink', `${P}COPY tool /bin/sh\n`, { deliberate: { buildah: COPY_THROUGH_LINK } }),
+  c('from-merged-bin', `FROM scratch\nCOPY --from={{MERGED}} /bin/sh /sh\n`),
+  c('from-merged-lib-dir', `FROM scratch\nCOPY --from={{MERGED}} /lib/ /l/\n`),
+  // Stages and images.
+  c('from-stage', `FROM {{PLAIN}} AS b\nCOPY dir /out/\nFROM scratch\nCOPY --from=b /out /o\n`),
+  c('from-stage-folder-owner', `FROM {{PLAIN}} AS b\nCOPY --chown=1000:1000 dir /out/\nFROM {{PLAIN}}\nCOPY --from=b /out /new\n`),
+  c('from-stage-index', `${P}\nCOPY a.txt /a\nFROM scratch\nCOPY --from=0 /a /b\n`),
+  c('from-image', `FROM scratch\nCOPY --from={{PLAIN}} /etc/passwd /p\n`),
+  c('from-image-dir', `${P}COPY --from={{MERGED}} /home/app /h\n`),
+  c('from-two-hops', `FROM {{PLAIN}} AS a\nCOPY a.txt /a\nFROM a AS b\nCOPY b.txt /b\nFROM scratch\nCOPY --from=b /a /b /\n`),
+  c('from-stage-chown', `FROM {{PLAIN}} AS b\nCOPY a.txt /a\nFROM {{PLAIN}}\nCOPY --from=b --chown=app /a /x/\n`),
+  c('target-mid', `FROM {{PLAIN}} AS first\nCOPY a.txt /first\nFROM first AS mid\nCOPY b.txt /mid\nFROM mid\nCOPY c.md /last\n`, { target: 'mid' }),
+  c('unused-stage-skipped', `FROM scratch AS broken\nCOPY missing /x\nFROM {{PLAIN}}\nCOPY a.txt /\n`, { lacks: { classic: 'the classic builder builds every stage' } }),
+  // ADD of local archives and files.
+  c('add-tar', `${P}ADD pack.tar /x/\n`, { files: { 'pack.tar': { tar: { compress: 'none', files: { d: { dir: true, uid: 1000, gid: 1000 }, 'd/f': { content: 'f\n', uid: 1000, gid: 50, mode: 0o640 } } } } } }),
+  c('add-tar-gz', `${P}ADD pack.tar.gz /x/\n`, { files: { 'pack.tar.gz': { tar: { compress: 'gzip', files: { f: { content: 'f\n', uid: 7, gid: 8 } } } } } }),
+  c('add-tar-bz2', `${P}ADD pack.tar.bz2 /x/\n`, { files: { 'pack.tar.bz2': { tar: { compress: 'bzip2', files: { f: 'f\n' } } } } }),
+  c('add-tar-xz', `${P}ADD pack.txz /x/\n`, { files: { 'pack.txz': { tar: { compress: 'xz', files: { f: 'f\n', 'g/h': 'h\n' }, order: ['f', 'g', 'g/h'] } } } }),
+  c('add-gz-not-tar', `${P}ADD note.gz /n/\n`, { files: { 'note.gz': { gzipOf: 'just text\n' } } }),
+  c('add-hardlink-sorts-first', `${P}ADD links.tar /x/\n`, { files: { 'links.tar': { tar: { compress: 'none', files: { 'z-target': 'content\n', 'a-link': { hardlink: 'z-target' } }, order: ['z-target', 'a-link'] } } } }),
+  c('add-tar-symlinks', `${P}ADD sl.tar /x/\n`, { files: { 'sl.tar': { tar: { compress: 'none', files: { f: 'f\n', l: { symlink: 'f' } } } } } }),
+  c('merged-add-tar-to-lib', `${M}ADD pack.tar /lib/\n`, { files: { 'pack.tar': { tar: { compress: 'none', files: { 'libx.so': 'x\n' } } } } }),
+  c('add-plain-file', `${P}ADD a.txt /x/\n`),
+  c('add-tar-to-file-name', `${P}ADD pack.tar /x\n`, { files: { 'pack.tar': { tar: { compress: 'none', files: { f: 'f\n' } } } } }),
+  c('add-url-checksum', `${P}ADD --checksum=sha256:5682341983eca613a46bfe1cef783ef0fbedce31d74547ab71153500b4950d6f {{URL}}/files/data.txt /u/\n`, { lacks: newSyntax, refused: undefined }),
+  c('add-url-no-checksum', `${P}ADD {{URL}}/files/data.txt /u/\n`, { refused: 'ADD of a URL needs --checksum' }),
+  // .dockerignore.
+  c('ignore-exceptions', `${P}COPY . /c/\n`, { files: { '.dockerignore': '*.md\n!README.md\n**/*.tmp\nsecret/\n', 'secret/key': 'k\n', 'x/y.tmp': 't\n', 'x/z.txt': 'z\n' } }),
+  c('ignore-reinclude-in-ignored-dir', `${P}COPY . /c/\n`, { files: { '.dockerignore': 'dir\n!dir/one.conf\n' } }),
+  c('ignore-doublestar', `${P}COPY . /c/\n`, { files: { '.dockerignore': '**/node_modules\n**/*.conf\n', 'node_modules/m': 'm\n', 'x/node_modules/n': 'n\n' } }),
+  c('ignore-dockerfile-itself', `${P}COPY . /c/\n`, { files: { '.dockerignore': 'Dockerfile\n.dockerignore\n' } }),
+  c('ignore-glob-copy', `${P}COPY *.txt /c/\n`, { files: { '.dockerignore': 'b.txt\n' } }),
+  // ARG scoping.
+  c('arg-before-from', 'ARG BASE={{PLAIN}}\nFROM $BASE\nCOPY a.txt /\n'),
+  c('arg-global-redeclared', `ARG V=global\n${P}ARG V\nLABEL v=$V\n`),
+  c('arg-stage-default-wins', `ARG V=global\n${P}ARG V=stage\nLABEL v=$V\n`),
+  c('arg-global-not-redeclared', `ARG V=global\n${P}LABEL v=x$V\n`),
+  c('arg-build-arg', `ARG V=global\n${P}ARG V=stage\nLABEL v=$V\n`, { args: { V: 'cli' } }),
+  c('arg-in-second-stage', `ARG V=g\nFROM {{PLAIN}} AS a\nARG V\nLABEL a=$V\nFROM a\nLABEL b=x$V\n`, { deliberate: { buildah: ARG_INHERITED, classic: ARG_INHERITED } }),
+  c('arg-env-precedence', `${P}ARG X=arg\nENV X=env\nLABEL x=$X\n`, { args: { X: 'cli' } }),
+  // ENV and substitution.
+  c('env-modifiers', `${P}ENV A=1\nENV B=\${A:-x} C=\${UNSET:-dflt} D=\${A:+set} E=\${UNSET:+no}\n`),
+  c('env-chain', `${P}ENV A=a B=\${A}b\nENV C=\${B}c\n`),
+  c('env-same-line-old-value', `${P}ENV A=1\nENV A=2 B=$A\n`),
+  c('env-in-dest', `${P}ENV D=/dst\nCOPY a.txt $D/\n`),
+  c('env-legacy-form', `${P}ENV K a value with spaces\n`),
+  c('env-escaped-dollar', `${P}ENV A=x B=\\$A C='$A'\n`),
+  // WORKDIR and USER.
+  c('workdir-chain', `${P}WORKDIR /a\nWORKDIR b\nWORKDIR ../c\nCOPY a.txt .\n`),
+  c('workdir-after-user', `${P}USER app\nWORKDIR /data/deep\n`, { deliberate: { classic: WORKDIR_OWNER } }),
+  c('workdir-after-numeric-user', `${P}USER 1234:50\nWORKDIR /data\n`, { deliberate: { classic: WORKDIR_OWNER } }),
+  c('workdir-existing', `${P}USER app\nWORKDIR /home/app\n`),
+  c('workdir-env', `${P}ENV W=/w\nWORKDIR $W/x\n`),
+  c('user-config', `${P}USER app:staff\n`),
+  c('scratch-workdir', 'FROM scratch\nCOPY a.txt /\n'),
+  // Config instructions.
+  c('all-config', `${P}LABEL a=1 "b c"="d e"\nEXPOSE 80 443/tcp 53/udp 8000-8002\nVOLUME /data ["/logs"]\nSTOPSIGNAL SIGINT\nENTRYPOINT ["/bin/sh"]\nCMD ["-c", "echo hi"]\nMAINTAINER someone@example.com\n`, { deliberate: { buildah: 'EXPOSE ranges are expanded' } }),
+  c('entrypoint-shell-form', `${P}ENTRYPOINT exec /bin/sh -c 'sleep 1'\n`),
+  c('cmd-after-entrypoint', `${P}CMD ["x"]\nENTRYPOINT ["/bin/sh"]\n`),
+  c('healthcheck', `${P}HEALTHCHECK --interval=5s --timeout=3s --start-period=1s --retries=2 CMD true\n`),
+  c('healthcheck-none', `${P}HEALTHCHECK NONE\n`),
+  c('shell-instruction', `${P}SHELL ["/bin/sh", "-ec"]\nCMD echo hi\n`, { deliberate: { buildah: 'CMD and ENTRYPOINT in shell form use SHELL' } }),
+  c('onbuild-recorded', `${P}ONBUILD COPY a.txt /onb/\nONBUILD LABEL x=y\n`),
+  c('onbuild-triggered', `FROM {{PLAIN}} AS parent\nONBUILD COPY a.txt /onb/\nFROM parent\nLABEL child=1\n`, { lacks: { classic: 'the classic builder of 20.10 fails it here: unknown parent image ID' } }),
+  c('labels-multiline', `${P}LABEL one=1 \\\n      two="2 2" \\\n      three=\${UNSET:-3}\n`),
+  // Parser directives.
+  c('escape-directive', '# escape=`\nFROM {{PLAIN}}\nCOPY a.txt `\n     /e/\n'),
+  c('comments-and-blank-lines', `# a comment\n\n${P}\n# another\nCOPY a.txt /\n\n`),
+  // Platforms.
+  c('platform-arm-v7-args', 'FROM scratch\nARG TARGETPLATFORM\nARG TARGETOS\nARG TARGETARCH\nARG TARGETVARIANT\nLABEL p=$TARGETPLATFORM o=$TARGETOS a=$TARGETARCH v=$TARGETVARIANT\nCOPY ${TARGETARCH}${TARGETVARIANT}.bin /\n', { platforms: ['linux/arm/v7'], files: { 'armv7.bin': 'armv7\n' }, lacks: { classic: NO_PLATFORM_ARGS } }),
+  c('platform-arm64-v8-args', 'FROM scratch\nARG TARGETPLATFORM\nARG TARGETARCH\nARG TARGETVARIANT\nLABEL p=$TARGETPLATFORM a=$TARGETARCH v=x$TARGETVARIANT\nCOPY ${TARGETARCH}.bin /\n', { platforms: ['linux/arm64/v8'], files: { 'arm64.bin': 'arm64\n' }, lacks: { classic: NO_PLATFORM_ARGS }, deliberate: { buildah: 'linux/arm64/v8 is linux/arm64' } }),
+  c('multi-platform', 'FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH}.bin /app\n', { platforms: ['linux/amd64', 'linux/arm64'], files: { 'amd64.bin': 'x86\n', 'arm64.bin': 'arm\n' }, lacks: { classic: NO_PLATFORM_ARGS } }),
+  // RUN, through berth's engine.
+  c('run-basic', `${P}RUN echo hi > /hi.txt\n`),
+  c('run-merged-usr', `${M}RUN echo x > /bin/made && busybox mkdir -p /lib/extra\n`),
+  c('run-whiteout', `${P}RUN rm -rf /opt/existing/old.txt\n`),
+  c('run-opaque', `${P}RUN rm -rf /opt/existing && busybox mkdir /opt/existing && echo n > /opt/existing/new\n`),
+  c('run-then-copy', `${P}RUN busybox mkdir /app\nCOPY a.txt /app/\n`),
+  c('run-arg', `${P}ARG X=1\nRUN echo $X > /x\n`, { args: { X: 'two' } }),
+  c('run-workdir', `${P}WORKDIR /w\nRUN pwd > p\n`),
+  c('run-multistage', `FROM {{PLAIN}} AS build\nRUN echo built > /out\nFROM scratch\nCOPY --from=build /out /out\n`, { deliberate: { buildkit: ENGINE_SCRATCH } }),
+];

@@ -1,0 +1,25 @@
+/** A planted bug went unnoticed here (issue 19): Docker's config after `docker login` with a credential store. */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findCredential } from '../../src/registry/credentials.js';
+import { tempDir } from '../helpers/tools.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => ({ dir, cleanup } = await tempDir('berth-creds-')));
+afterAll(async () => cleanup());
+
+test('an empty auths entry (what docker login writes beside a credsStore) falls through to the credential helper', async () => {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  await writeFile(join(bin, 'docker-credential-berthtest'), '#!/bin/sh\nread server\necho "{\\"ServerURL\\":\\"$server\\",\\"Username\\":\\"u-$server\\",\\"Secret\\":\\"s\\"}"\n');
+  await chmod(join(bin, 'docker-credential-berthtest'), 0o755);
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { 'registry.example.com': {} }, credsStore: 'berthtest' }));
+  const env = { PATH: `${bin}:${process.env.PATH}`, DOCKER_CONFIG: dir };
+  expect(await findCredential('registry.example.com', env)).toMatchObject({ username: 'u-registry.example.com', password: 's' });
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { 'registry.example.com': {} }, credHelpers: { 'registry.example.com': 'berthtest' } }));
+  expect(await findCredential('registry.example.com', env)).toMatchObject({ username: 'u-registry.example.com', password: 's' });
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { 'registry.example.com': {} } }));
+  expect(await findCredential('registry.example.com', env)).toBeUndefined();
+});
