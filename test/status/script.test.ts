@@ -413,7 +413,7 @@ describe('it never fails a build over the repository', () => {
     const r = await runScript(repo.dir);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('berth: berth.yaml:2: unknownKey: unknown key (known here: registry, push-registry, tags, insecure-registries, registry-mirrors, signing, images)\n');
+    expect(r.stderr).toBe('berth: berth.yaml:2: unknownKey: unknown key (known here: registry, push-registry, tags, insecure-registries, registry-mirrors, signing, images, release)\n');
     // and it stays broken until fixed: nothing was cached
     expect((await runScript(repo.dir)).code).toBe(2);
     await writeFile(join(repo.dir, 'berth.yaml'), 'registry: ghcr.io/acme\n');
