@@ -18,6 +18,7 @@ type Mark = 'run' | 'run in a git checkout' | { needs: string };
 /** How each command line is held. `run`: run below, in the sandbox the docs assume. */
 const MARKS: Record<string, Mark> = {
   // README.md
+  'berth inspect --attestations REF': { needs: 'a registry holding a signed, attested image; test/sign/provenance.test.ts runs it' },
   'npm ci && npm run demo': { needs: 'the npm registry for npm ci; hack/demo.sh itself is run by test/demo.test.ts' },
   'hack/install-deps.sh && npm test': { needs: 'apt (Debian mirrors); test/install-deps.test.ts runs the script, and npm test is this suite' },
   'npm link': 'run',

@@ -290,7 +290,7 @@ describe('a broken config fails with exit 2 and one line naming it', () => {
   }
 
   test.each([
-    ['an unknown key', 'registry: ghcr.io/acme\nregistyr: typo\n', /^berth: berth\.yaml:2: registyr: unknown key \(known here: registry, push-registry, tags, insecure-registries, registry-mirrors, signing, images\)$/],
+    ['an unknown key', 'registry: ghcr.io/acme\nregistyr: typo\n', /^berth: berth\.yaml:2: registyr: unknown key \(known here: registry, push-registry, tags, insecure-registries, registry-mirrors, signing, images, release\)$/],
     ['a registry that is no registry', '\n\nregistry: "Not A Registry"\n', /^berth: berth\.yaml:3: registry: "Not A Registry" is not a registry/],
     ['a list where a string belongs', 'registry:\n  - a\n  - b\n', /^berth: berth\.yaml:2: registry: want a string, found a list$/],
     ['malformed YAML', 'registry: [unclosed\n', /^berth: berth\.yaml:\d+: not valid YAML: /],

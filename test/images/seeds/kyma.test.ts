@@ -7,10 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { berthBin, type CliResult } from '../../helpers/cli.js';
+import { startNotary, type NotaryService } from '../../helpers/notary.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { tempDir } from '../../helpers/tools.js';
@@ -19,8 +18,10 @@ import { berthIn, inspect, parsed, seedTree, tagsOf, type Listed, type Outcome }
 
 let registry: TestRegistry;
 let proxy: FaultProxy;
-let notary: Server;
-let signed: { gun: string; tags: string[] }[] = [];
+let notary: NotaryService;
+/** What the notary service was asked to sign since the last reset. */
+const signedNow = () =>
+  notary.seen.flatMap((r) => (JSON.parse(r.body) as { trustedCollections: { gun: string; targets: { name: string }[] }[] }).trustedCollections.map((c) => ({ gun: c.gun, tags: c.targets.map((t) => t.name) })));
 let dir: string;
 let cleanup: () => Promise<void>;
 let repo: TestRepo;
@@ -36,26 +37,16 @@ beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('berth-seed-kyma-'));
   registry = await startRegistry();
   proxy = await startFaultProxy({ target: registry.host });
-  notary = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const doc = JSON.parse(body) as { trustedCollections: { gun: string; targets: { name: string }[] }[] };
-      for (const c of doc.trustedCollections) signed.push({ gun: c.gun, tags: c.targets.map((t) => t.name) });
-      res.statusCode = 202;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => notary.listen(0, '127.0.0.1', r));
+  notary = await startNotary(dir, 'signify-secret');
   reg = proxy.host;
-  repo = await seedTree('kyma', join(dir, 'test-infra'), { REGISTRY: reg, NOTARY: `http://127.0.0.1:${(notary.address() as AddressInfo).port}` });
+  repo = await seedTree('kyma', join(dir, 'test-infra'), { REGISTRY: reg, NOTARY: notary.url.replace(/\/sign$/, ''), NOTARY_CA: notary.ca });
   await mkdir(join(repo.dir, 'keys'));
   expect((await berthBin(['keygen', '--format', 'pkcs8', '--output-key-prefix', join(repo.dir, 'keys', 'cosign')], { cwd: repo.dir, env: cleanEnv({ COSIGN_PASSWORD: '' }) })).code).toBe(0);
   berth = berthIn(repo.dir, { XDG_CACHE_HOME: join(dir, 'cache'), SIGNIFY_TOKEN: 'signify-secret', COSIGN_PASSWORD: '' });
 }, 120_000);
 
 afterAll(async () => {
-  notary?.close();
+  await notary?.close();
   await proxy?.close();
   await registry?.stop();
   await cleanup?.();
@@ -71,7 +62,7 @@ describe("kyma's image-builder", () => {
   });
 
   test('presubmit: the dev registry, pr-<N> tags, nothing signed; --restricted: the restricted dev repository, URIs of its pull repository', async () => {
-    signed = [];
+    notary.seen.length = 0;
     const report = join(dir, 'pre-report.json');
     const r = await berth(['images', 'push', '--all', '--json', '--report', report], presubmit);
     expect(r.stderr).not.toContain('signify-secret');
@@ -83,7 +74,7 @@ describe("kyma's image-builder", () => {
       ['kubectl-main', 'published', `${reg}/kyma-project/dev/kubectl`, ['pr-12-main'], false],
       ['test-infra/ginkgo', 'published', `${reg}/kyma-project/dev/test-infra/ginkgo`, [(await repo.head()).slice(0, 8), 'pr-12'], false],
     ]);
-    expect(signed).toEqual([]);
+    expect(signedNow()).toEqual([]);
 
     const rr = await berth(['images', 'push', 'test-infra/ginkgo', '--restricted', '--json', '--report', report], presubmit);
     expect(rr.code).toBe(0);
@@ -92,11 +83,11 @@ describe("kyma's image-builder", () => {
     expect(o!.pullRepositories).toEqual([`${reg}/kyma-project/restricted-dev/test-infra/ginkgo`]);
     const rep = JSON.parse(await readFile(report, 'utf8')) as { images_list: string[] };
     expect(rep.images_list).toEqual(o!.tags.map((t) => `${reg}/kyma-project/restricted-dev/test-infra/ginkgo:${t}`));
-    expect(signed).toEqual([]);
+    expect(signedNow()).toEqual([]);
   }, 120_000);
 
   test('postsubmit: the prod registry, signed by the notary service and the cosign key; again: up to date and "signed before", nothing re-signed', async () => {
-    signed = [];
+    notary.seen.length = 0;
     const env = await postsubmit();
     const r = await berth(['images', 'push', '--all', '--json'], env);
     expect(r.stderr).not.toContain('signify-secret');
@@ -104,19 +95,19 @@ describe("kyma's image-builder", () => {
     const outcomes = parsed<Outcome>(r);
     expect(outcomes.map((o) => [o.name, o.status, o.signed, o.signedBy])).toEqual(NAMES.map((n) => [n, 'published', true, 'this run']));
     expect(outcomes.every((o) => o.tags.some((t) => /^v\d{8}-[0-9a-f]{8}/.test(t)))).toBe(true);
-    expect(signed.map((s) => s.gun).sort()).toEqual(NAMES.map((n) => `${reg}/kyma-project/prod/${n.replace(/-(1\.23|main)$/, '')}`).sort());
+    expect(signedNow().map((s) => s.gun).sort()).toEqual(NAMES.map((n) => `${reg}/kyma-project/prod/${n.replace(/-(1\.23|main)$/, '')}`).sort());
 
     // BUILD_COMMIT_SHA reached the Dockerfile that declares it.
     const ginkgo = outcomes.find((o) => o.name === 'test-infra/ginkgo')!;
     const config = (await inspect(`${registry.host}/kyma-project/prod/test-infra/ginkgo:${ginkgo.tags[0]}`)) as unknown as { Labels: Record<string, string> };
     expect(config.Labels).toEqual({ 'org.opencontainers.image.revision': env.PULL_BASE_SHA, 'go.version': '1.22' });
 
-    signed = [];
+    notary.seen.length = 0;
     const again = await berth(['images', 'push', '--all', '--json'], env);
     expect(again.code).toBe(0);
     expect(parsed<Outcome>(again).map((o) => [o.name, o.status, o.signed, o.signedBy])).toEqual(NAMES.map((n) => [n, 'up-to-date', true, 'before']));
     expect(again.stderr).toContain('nothing to push, signed before');
-    expect(signed).toEqual([]);
+    expect(signedNow()).toEqual([]);
   }, 120_000);
 
   test('each change re-tags exactly the images that read it: cmd/, pkg/, one variant, a commit (BUILD_COMMIT_SHA), --build-arg-file', async () => {
@@ -146,7 +137,7 @@ describe("kyma's image-builder", () => {
   test('--dry-run lists every tag and signature a real run would write, and writes nothing', async () => {
     await writeFile(join(repo.dir, 'cmd', 'image-builder', 'main.go'), 'package main\n\nfunc main() { println("dry") }\n');
     proxy.log.length = 0;
-    signed = [];
+    notary.seen.length = 0;
     const r = await berth(['images', 'push', 'buildkit-image-builder', '--dry-run', '--json'], await postsubmit());
     expect(r.code).toBe(0);
     const [o] = parsed<Outcome>(r);
@@ -156,7 +147,7 @@ describe("kyma's image-builder", () => {
     expect(o!.wouldSign).toEqual([repoName]);
     expect(r.stderr).toContain(`and sign in ${repoName} (dry run)`);
     expect(proxy.log.filter((e) => !['GET', 'HEAD'].includes(e.method))).toEqual([]);
-    expect(signed).toEqual([]);
+    expect(signedNow()).toEqual([]);
   });
 
   test('one image failing: the others are published and signed, the report has every image', async () => {
