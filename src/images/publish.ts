@@ -126,13 +126,15 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
     const client = opts.registries.client(ref.registry);
     const stale: string[] = [];
     for (const t of tags.slice(1)) if ((await client.headManifest(ref.repository, t))?.digest !== have.digest) stale.push(t);
+    // Per-arch repositories turned on after the index was pushed: written now, from what the registry has.
+    const archStale = opts.archSuffix ? await staleArchRepos(image.name, target, have, tags, opts) : [];
     outcome.digest = have.digest;
     outcome.size = have.artifact ? (have.artifact.kind === 'index' ? have.artifact.raw.length : have.artifact.manifestRaw.length) : undefined;
     outcome.platforms = have.platforms.map(formatPlatform);
-    if (stale.length === 0) return;
+    if (stale.length === 0 && archStale.length === 0) return;
     if (opts.dryRun) {
       outcome.status = 'planned';
-      outcome.wouldTag = [...(outcome.wouldTag ?? []), ...stale.map((t) => `${ref.registry}/${ref.repository}:${t}`)];
+      outcome.wouldTag = [...(outcome.wouldTag ?? []), ...stale.map((t) => `${ref.registry}/${ref.repository}:${t}`), ...archStale];
       return;
     }
   }
@@ -141,6 +143,13 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
     outcome.platforms = [...have.platforms, ...missing.map((m) => m.platform)].map(formatPlatform);
     outcome.added = missing.map((m) => formatPlatform(m.platform));
     outcome.wouldTag = [...(outcome.wouldTag ?? []), ...tags.map((t) => `${ref.registry}/${ref.repository}:${t}`)];
+    if (opts.archSuffix) {
+      const all = [...have.platforms, ...missing.map((m) => m.platform)];
+      for (const p of all) {
+        const r = repoRef(target, archRepoName(image.name, p, all, opts.archSuffix), image.tag);
+        outcome.wouldTag.push(...tags.map((t) => `${r.registry}/${r.repository}:${t}`));
+      }
+    }
     return;
   }
 
@@ -182,3 +191,26 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
   if (c.signatures?.length || c.attestations?.length) outcome.signatures = [...(outcome.signatures ?? []), ...signatureNotes(c)];
 }
 
+
+/** The per-arch repository of one platform, named as the release plan names it (`NAME-ARCH`, the variant too when two share an architecture) or by images.arch-suffix. */
+function archRepoName(name: string, p: Platform, all: readonly Platform[], archSuffix: NonNullable<PublishOptions['archSuffix']>): string {
+  if (typeof archSuffix === 'function') return archSuffix(name, p);
+  const shared = all.filter((q) => q.architecture === p.architecture).length > 1;
+  return `${name}-${shared && p.variant ? `${p.architecture}${p.variant}` : p.architecture}`;
+}
+
+/** `repo:tag` of each per-arch repository that does not name the image's platform manifest under every tag. */
+async function staleArchRepos(name: string, target: string, have: Presence, tags: readonly string[], opts: PublishOptions): Promise<string[]> {
+  const children: { platform: Platform; digest: string }[] =
+    have.artifact?.kind === 'index'
+      ? have.artifact.index.manifests.flatMap((d) => (d.platform ? [{ platform: d.platform, digest: d.digest }] : []))
+      : have.digest && have.platforms[0] ? [{ platform: have.platforms[0], digest: have.digest }] : [];
+  const all = children.map((c) => c.platform);
+  const out: string[] = [];
+  for (const c of children) {
+    const r = repoRef(target, archRepoName(name, c.platform, all, opts.archSuffix!), tags[0]!);
+    const client = opts.registries.client(r.registry);
+    for (const t of tags) if ((await client.headManifest(r.repository, t))?.digest !== c.digest) out.push(`${r.registry}/${r.repository}:${t}`);
+  }
+  return out;
+}

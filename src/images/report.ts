@@ -88,6 +88,8 @@ export function outcomeLines(outcomes: readonly ImageOutcome[]): string {
         return `berth: ${o.name}: would ${o.added.length ? `build ${o.added.join(', ')} and ` : ''}${wr}${o.wouldSign?.length ? ` and sign in ${o.wouldSign.join(', ')}` : ''} (dry run)\n`;
       }
       if (o.status === 'up-to-date') return `berth: ${o.name}: ${where} has ${o.platforms.join(', ')}; nothing to push${signed}\n`;
+      // Nothing built: only tags or per-arch repositories it lacked were written.
+      if (o.added.length === 0) return `berth: ${o.name}: ${where} has ${o.platforms.join(', ')}; wrote the tags and repositories it lacked (${o.digest}${o.signatures?.length ? `; ${o.signatures.join('; ')}` : signed})\n`;
       return `berth: ${o.name}: pushed ${o.added.join(', ')} to ${where} (${o.digest}${o.signatures?.length ? `; ${o.signatures.join('; ')}` : signed})\n`;
     })
     .join('');

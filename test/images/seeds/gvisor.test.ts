@@ -155,6 +155,46 @@ describe("gVisor's images/", () => {
     }
   }, 120_000);
 
+  test('--arch-suffixed-repos turned on for images already pushed: the dry run lists NAME-ARCH:TAG, the push writes them from the registry (nothing built), then no-ops', async () => {
+    const at = `${proxy.host}/gv-late`;
+    const both = ['--platform', 'linux/amd64', '--platform', 'linux/arm64'];
+    const first = await berth(['images', 'push', 'default', 'basic/busybox', '--registry', at, ...both, '--json']);
+    expect(first.code).toBe(0);
+    const [bb, def] = parsed<Outcome>(first);
+    expect((await inspect(`${registry.host}/gv-late/default-amd64:${def!.tags[0]}`, true).catch(() => undefined))).toBeUndefined();
+
+    const mark = writes().length;
+    const dry = await berth(['images', 'push', 'default', 'basic/busybox', '--registry', at, ...both, '--arch-suffixed-repos', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toBe(
+      `berth: basic/busybox: would write ${at}/basic/busybox-amd64:${bb!.tags[0]}, ${at}/basic/busybox-arm64:${bb!.tags[0]} (dry run)\n` +
+        `berth: default: would write ${at}/default-amd64:${def!.tags[0]}, ${at}/default-arm64:${def!.tags[0]} (dry run)\n`,
+    );
+    expect(writes().length).toBe(mark);
+
+    const r = await berth(['images', 'push', 'default', 'basic/busybox', '--registry', at, ...both, '--arch-suffixed-repos', '--json']);
+    expect(r.code).toBe(0);
+    const out = parsed<Outcome>(r);
+    expect(out.map((o) => [o.name, o.status, o.added, o.digest])).toEqual([
+      ['basic/busybox', 'published', [], bb!.digest],
+      ['default', 'published', [], def!.digest],
+    ]);
+    // Each per-arch repository names the platform's manifest of the index, as a fresh push would.
+    const index = await inspect(`${registry.host}/gv-late/default:${def!.tags[0]}`, true);
+    for (const arch of ['amd64', 'arm64']) {
+      const child = index.manifests!.find((m) => m.platform.architecture === arch)!;
+      const got = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/gv-late/default-${arch}:${def!.tags[0]}`])) as { Digest: string };
+      expect(got.Digest).toBe(child.digest);
+    }
+
+    for (let i = 0; i < 2; i++) {
+      const before = writes().length;
+      const again = await berth(['images', 'push', 'default', 'basic/busybox', '--registry', at, ...both, '--arch-suffixed-repos', '--json']);
+      expect(parsed<Outcome>(again).map((o) => o.status)).toEqual(['up-to-date', 'up-to-date']);
+      expect(writes().length).toBe(before);
+    }
+  }, 120_000);
+
   test('one file changed: exactly the images that read it get new tags, and only they are pushed', async () => {
     const before = tagsOf(await list());
     await writeFile(join(repo.dir, 'images', 'basic', 'busybox', 'rootfs', 'etc', 'os-release'), 'NAME="busybox (edited)"\n');
