@@ -5,10 +5,10 @@ import { IgnoreRules } from '../dockerfile/dockerignore.js';
 import { dockerfileError } from '../dockerfile/errors.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
 import { planBuild, type PlannedStage, type Source } from '../dockerfile/plan.js';
-import { UsageError } from '../errors.js';
+import { UsageError, withPrefix } from '../errors.js';
 import { assembleImage } from '../image/assemble.js';
 import type { Format } from '../oci/mediatype.js';
-import type { Platform } from '../oci/platform.js';
+import { formatPlatform, type Platform } from '../oci/platform.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
 import { describeLocation, parseAnyLocation, type AnyLocation, type Location } from '../transport/location.js';
@@ -69,6 +69,8 @@ export interface DockerfileBuildOptions {
   log: (line: string) => void;
   /** RUN engines to choose from (tests may pass their own); by default buildah and Docker as found. */
   engines?: Partial<Record<RunEngineName, RunEngine>>;
+  /** Aborting stops a running engine (its whole process tree) and fails the build. */
+  signal?: AbortSignal;
 }
 
 export interface DockerfileBuildResult extends WrittenImages {
@@ -205,6 +207,8 @@ async function runEngine(
   await mkdir(c.work, { recursive: true });
   return engine.build({
     dockerfile: c.dockerfilePath,
+    ...(c.opts.dockerfileName ? { dockerfileName: c.opts.dockerfileName } : {}),
+    ...(c.opts.signal ? { signal: c.opts.signal } : {}),
     contextDir: c.contextDir,
     ...(c.opts.target ? { target: c.opts.target } : {}),
     platform: c.platform,
@@ -216,6 +220,9 @@ async function runEngine(
     format: c.opts.format,
     compressionLevel: c.opts.compressionLevel,
     log: (line) => c.opts.log(`${engine.name}: ${line}`),
+  }).catch((err: unknown) => {
+    // Which platform failed: several may be built, by this call or by others at once.
+    throw withPrefix(err, `${formatPlatform(c.platform)}: `);
   });
 }
 

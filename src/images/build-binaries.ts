@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runChild } from '../blob/children.js';
 import { OperationalError } from '../errors.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
 import type { HashedFile } from './content-hash.js';
@@ -32,6 +33,8 @@ export interface BuildBinariesOptions {
   env?: NodeJS.ProcessEnv;
   /** Run it whatever the record says. */
   force?: boolean;
+  /** Aborting ends the script and all it started. */
+  signal?: AbortSignal;
 }
 
 const digestOf = (files: readonly HashedFile[]): string => createHash('sha256').update(JSON.stringify(files.map((f) => [f.path, f.kind, f.mode, f.content ?? '']))).digest('hex');
@@ -88,19 +91,11 @@ async function runOnce(folder: ImageFolder, platform: Platform, opts: BuildBinar
     TARGETARCH: platform.architecture,
     TARGETVARIANT: platform.variant ?? '',
   };
-  const { execa } = await import('execa');
-  const proc = execa(folder.buildBinaries, [], { cwd: folder.dir, env, extendEnv: false, reject: false, all: true, buffer: false, stdin: 'ignore' });
-  let pending = '';
-  proc.all?.setEncoding('utf8');
-  proc.all?.on('data', (chunk: string) => {
-    const lines = (pending + chunk).split('\n');
-    pending = lines.pop()!;
-    for (const l of lines) opts.log(l);
-  });
-  const result = await proc;
-  if (pending) opts.log(pending);
+  // Its own process group, ended whole on cancel or when berth is interrupted.
+  const result = await runChild({ cmd: folder.buildBinaries, args: [], cwd: folder.dir, env, extendEnv: false, ...(opts.signal ? { signal: opts.signal } : {}), onLine: (l) => opts.log(l) });
+  if (result.notFound && result.exitCode === undefined) throw new OperationalError('BUILD_BINARIES_FAILED', `${folder.name}/build_binaries (${formatPlatform(platform)}) could not be started: ${result.message}`);
   if (result.exitCode !== 0) {
-    const why = result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`;
+    const why = result.cancelled ? 'was stopped' : result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`;
     throw new OperationalError('BUILD_BINARIES_FAILED', `${folder.name}/build_binaries (${formatPlatform(platform)}) ${why}; its output is above`);
   }
 

@@ -6,10 +6,11 @@
  * no registry is involved; an ImageSource platform is the image it names, by digest.
  * `build_binaries` runs before an image's first build for a platform, when needed.
  */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import pLimit from 'p-limit';
 import { buildDockerfile, type ContextSource } from '../builder/dockerfile-build.js';
 import type { EngineChoice } from '../builder/engines/engine.js';
+import { OperationalError, withPrefix } from '../errors.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js';
 import { formatReference } from '../oci/reference.js';
@@ -49,6 +50,23 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
   const memo = new Map<string, Promise<Image>>();
   const binaries = new Map<string, Promise<boolean>>();
   const limit = pLimit(Math.max(1, opts.jobs));
+  // The first failure stops every other build (engines and build_binaries, whole process
+  // trees); callers hear of it once all have stopped, so nothing still writes into the work
+  // folder they then remove, and the error they get is that first one, not a "stopped".
+  const stop = new AbortController();
+  let firstError: unknown;
+  const fail = (err: unknown) => {
+    if (!stop.signal.aborted) {
+      firstError = err;
+      stop.abort();
+    }
+  };
+  const settled = async () => {
+    for (let n = -1; n !== memo.size; ) {
+      n = memo.size;
+      await Promise.allSettled([...memo.values(), ...binaries.values()]);
+    }
+  };
   const plainOf = (name: string) => plan.images.find((i) => i.name === name && !i.variant) ?? plan.images.find((i) => i.name === name)!;
 
   const contextFor = async (dep: string, platform: Platform): Promise<ContextSource> => {
@@ -67,14 +85,18 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
       if (p.taken) return p.taken.image;
       const bbKey = `${image.name}@${formatPlatform(p.platform)}`;
       let bb = binaries.get(bbKey);
-      if (!bb) binaries.set(bbKey, (bb = runBuildBinaries(image.folder, p.platform, { cacheDir: opts.cacheDir, log: (l) => opts.log(image.name, `build_binaries: ${l}`) })));
+      if (!bb) binaries.set(bbKey, (bb = runBuildBinaries(image.folder, p.platform, { cacheDir: opts.cacheDir, signal: stop.signal, log: (l) => opts.log(image.name, `build_binaries: ${l}`) })));
       await bb;
       const contexts: Record<string, ContextSource> = {};
       for (const dep of image.deps) contexts[dep] = await contextFor(dep, p.platform);
       const dir = join(opts.work, keyOf(image));
-      await limit(() =>
-        buildDockerfile({
-          dockerfile: join(image.folder.dir, p.source.file),
+      const dockerfile = join(image.folder.dir, p.source.file);
+      await limit(() => {
+        if (stop.signal.aborted) throw new OperationalError('ENGINE_FAILED', `${keyOf(image)} ${formatPlatform(p.platform)}: not built, another build failed`);
+        return buildDockerfile({
+          dockerfile,
+          dockerfileName: relative(process.cwd(), dockerfile).startsWith('..') ? dockerfile : relative(process.cwd(), dockerfile),
+          signal: stop.signal,
           context: image.folder.dir,
           platforms: [p.platform],
           buildArgs: image.buildArgs,
@@ -89,23 +111,37 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
           registry: opts.registry,
           log: (line) => opts.log(keyOf(image), line),
           ...(opts.commitSha ? { commitSha: opts.commitSha } : {}),
-        }),
-      );
+        }).catch((err: unknown) => {
+          throw withPrefix(err, `${keyOf(image)} `);
+        });
+      });
       const where = `${keyOf(image)} ${formatPlatform(p.platform)}`;
       return selectImage(await readLayout(directoryFiles(dir), platformKey(p.platform)), p.platform, where);
     })();
+    done.catch(fail);
     memo.set(key, done);
     return done;
   };
 
-  return { build: (image, platforms) => Promise.all(platforms.map((p) => one(image, p))) };
+  const build = async (image: PlannedImage, platforms: readonly PlannedPlatform[]): Promise<Image[]> => {
+    try {
+      return await Promise.all(platforms.map((p) => one(image, p)));
+    } catch (err) {
+      fail(err);
+      await settled();
+      throw firstError;
+    }
+  };
+  return { build };
 }
 
 /** Every planned image for every planned platform, built (for `berth images build`). */
 export async function buildAll(plan: ImagesPlan, opts: ImagesBuildOptions): Promise<Map<PlannedImage, Image[]>> {
   const builder = imagesBuilder(plan, opts);
   const out = new Map<PlannedImage, Image[]>();
-  await Promise.all(plan.images.filter((i) => i.wanted).map(async (i) => out.set(i, await builder.build(i, i.platforms))));
+  const results = await Promise.allSettled(plan.images.filter((i) => i.wanted).map(async (i) => out.set(i, await builder.build(i, i.platforms))));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return out;
 }
 

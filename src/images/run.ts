@@ -5,6 +5,7 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { trackScratch } from '../blob/scratch.js';
 import { hostPlatform } from '../builder/engines/platform-args.js';
 import { writeImages } from '../builder/output.js';
 import { UsageError } from '../errors.js';
@@ -41,10 +42,13 @@ export async function planFolder(opts: FolderOptions, registries?: Registries): 
 async function withWork<T>(cacheDir: string, fn: (work: string) => Promise<T>): Promise<T> {
   await mkdir(join(cacheDir, 'work'), { recursive: true });
   const work = await mkdtemp(join(cacheDir, 'work', 'images-'));
+  // Removed on SIGINT/SIGTERM too (after the programs writing into it are ended).
+  const untrack = trackScratch(work);
   try {
     return await fn(work);
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    untrack();
   }
 }
 

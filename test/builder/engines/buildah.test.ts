@@ -106,7 +106,7 @@ COPY --from=builder /app /app
   test('a failing RUN is exit 1 naming the step', async () => {
     const err = await engineBuild(engine(), dir, 'FROM base\nRUN true\nRUN exit 3\n', { contexts: { base: imageContext('base', base) } }).catch((e: unknown) => e);
     expect(err).toMatchObject({ exitCode: 1, code: 'ENGINE_FAILED' });
-    expect((err as Error).message).toMatch(/^buildah failed building at step 3\/3 \(RUN exit 3\)/);
+    expect((err as Error).message).toMatch(/^buildah failed building at \S*\/ctx\/Dockerfile:3 step 3\/3 \(RUN exit 3\) \(exit code 3\): building at STEP "RUN exit 3": exit status 3/);
   });
 
   test('a RUN for a foreign platform without qemu names qemu-user-static and binfmt-support', async () => {
