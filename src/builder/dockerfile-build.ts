@@ -17,6 +17,7 @@ import { DEFAULT_PLATFORM, resolveBase, type BaseSpec } from './build.js';
 import { chooseEngine } from './engines/choose.js';
 import { contextLocalName, type EngineChoice, type EngineContext, type RunEngine, type RunEngineName } from './engines/engine.js';
 import { hostPlatform } from './engines/platform-args.js';
+import { cannotRun, readBinfmt, type BinfmtState } from './emulation.js';
 import { buildNative, builtFromImage, type Built } from './native.js';
 import { withOutputWorkdir, writeImages, type WrittenImages } from './output.js';
 import { contextTree, FsTree } from './rootfs.js';
@@ -103,6 +104,15 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   const firstRun = plans.flatMap((p) => p.stages).flatMap((s) => s.stage.instructions).find((i) => i.kind === 'RUN');
   const chosen = await chooseEngine({ choice: opts.engine, ...(firstRun ? { firstRun: `${shownName}:${firstRun.line}` } : {}), ...(opts.engines ? { engines: opts.engines } : {}) });
   const engine = chosen.kind === 'run' ? chosen.engine : undefined;
+  if (engine) {
+    // A RUN for a platform this machine cannot execute needs an emulator: checked before any work.
+    const binfmt = lazyBinfmt();
+    for (const st of plans.flatMap((p) => p.stages)) {
+      const run = st.stage.instructions.find((i) => i.kind === 'RUN');
+      const why = run && cannotRun(st.platform, buildPlatform, binfmt());
+      if (why) throw new UsageError('FOREIGN_BINARY', `${shownName}:${run.line}: ${why}`);
+    }
+  }
 
   return withOutputWorkdir(opts.output, async (work) => {
     // Image contexts are read once, per platform on use; folders are walked once.
@@ -219,10 +229,16 @@ async function runEngine(
     epoch: c.opts.epoch,
     format: c.opts.format,
     compressionLevel: c.opts.compressionLevel,
-    log: (line) => c.opts.log(`${engine.name}: ${line}`),
+    // As it comes, line by line, saying whose: `buildah linux/arm64: STEP 2/3: RUN make`.
+    log: (line) => c.opts.log(`${engine.name} ${formatPlatform(c.platform)}: ${line}`),
   }).catch((err: unknown) => {
     // Which platform failed: several may be built, by this call or by others at once.
     throw withPrefix(err, `${formatPlatform(c.platform)}: `);
   });
 }
 
+
+function lazyBinfmt(): () => BinfmtState {
+  let state: BinfmtState | undefined;
+  return () => (state ??= readBinfmt());
+}

@@ -7,6 +7,7 @@
  * linux/386 runs natively on an amd64 kernel, so no emulator is involved.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { berthBin, type CliResult } from '../helpers/cli.js';
@@ -99,4 +100,32 @@ describe('builds at once', () => {
       expect(await readFile(join(dir, `a-${i}`, 'alpha.tar'))).toEqual(await readFile(join(dir, `b-${i}`, 'alpha.tar')));
     }
   }, 600_000);
+
+  test('one RUN failing while others run: exit 1, the last line names image, platform, Dockerfile line and buildah\'s error; the others stopped, nothing left', async () => {
+    const broken = join(dir, 'broken-tree');
+    for (const name of NAMES) {
+      await mkdir(join(broken, 'images', name), { recursive: true });
+      await writeFile(join(broken, 'images', name, 'Dockerfile'), `FROM ${registry.host}/upstream/base:1\nRUN echo ${name}-started && sleep 3141\n`);
+    }
+    await mkdir(join(broken, 'images', 'zz-broken'), { recursive: true });
+    await writeFile(join(broken, 'images', 'zz-broken', 'Dockerfile'), `FROM ${registry.host}/upstream/base:1\nENV X=1\n\nRUN echo about to fail && exit 3\n`);
+    await run('git', ['init', '-q', broken]);
+    const r = await berthBin(['images', 'build', '--all', '--jobs', '8', ...PLATFORMS.flatMap((p) => ['-p', p]), '--output', join(dir, 'broken-out')], { cwd: broken, env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^berth: zz-broken linux\/(amd64|386): buildah failed building at images\/zz-broken\/Dockerfile:4 step 3\/3 \(RUN echo about to fail && exit 3\) \(exit code 3\): building at STEP "RUN echo about to fail && exit 3": exit status 3$/,
+    );
+    expect(r.stderr).not.toMatch(/ENOTEMPTY|internal error/);
+    // The other builds were running their sleep and were stopped: none of it is left.
+    const sleeping = (await readdir('/proc')).filter((e) => /^\d+$/.test(e)).filter((e) => {
+      try {
+        return readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').includes('3141');
+      } catch {
+        return false;
+      }
+    });
+    expect(sleeping).toEqual([]);
+    expect(await readdir(join(dir, 'cache', 'berth', 'work')).catch(() => [])).toEqual([]);
+    expect(await readdir(join(dir, 'broken-out')).catch(() => [])).toEqual([]);
+  }, 300_000);
 });

@@ -8,7 +8,7 @@ import { imagePlatform } from '../../transport/select.js';
 import type { Image } from '../../transport/image.js';
 import type { EngineBuildRequest, RunEngine } from './engine.js';
 import { normalizeEngineOutput } from './normalize.js';
-import { engineArgs } from './platform-args.js';
+import { engineArgs, platformArgs } from './platform-args.js';
 import { argsUsedInFrom, declareGlobalArgs } from './rewrite-contexts.js';
 import { stepLines } from './steps.js';
 import { parseDockerfile } from '../../dockerfile/parse.js';
@@ -87,7 +87,9 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
         // With --platform, buildah 1.28 adds TARGETARCH, TARGETOS, TARGETPLATFORM (TARGETVARIANT)
       // args of its own and warns `build args were not consumed` unless the Dockerfile declares
       // them: declared as global ARGs (as BuildKit predefines them) in a copy in the work folder.
+      // So are the platform args a FROM line reads (`FROM --platform=$BUILDPLATFORM`), which berth passes.
       const own = ['TARGETARCH', 'TARGETOS', 'TARGETPLATFORM', ...(req.platform.variant ? ['TARGETVARIANT'] : [])];
+      for (const n of argsUsedInFrom(text, Object.keys(platformArgs(req.platform)))) if (!own.includes(n)) own.push(n);
       const globals = new Set(df.metaArgs.flatMap((a) => a.args.map((x) => x.name)));
       const dockerfile = join(req.workDir, 'Dockerfile.buildah');
       await writeFile(dockerfile, declareGlobalArgs(text, own.filter((n) => !globals.has(n))));
