@@ -94,10 +94,15 @@ describe('RUN for arm64 on this machine', () => {
   }, 180_000);
 
   test('a cross-compiling stage (FROM --platform=$BUILDPLATFORM) needs no emulator', async () => {
-    const df = await dockerfile('cross', 'FROM --platform=$BUILDPLATFORM shell AS build\nARG TARGETARCH\nRUN echo built for $TARGETARCH > /out\nFROM scratch\nCOPY --from=build /out /out\n');
+    // The final stage FROM an arm64 image: buildah 1.28 alone would keep the first stage's platform for it.
+    const df = await dockerfile('cross', 'FROM --platform=$BUILDPLATFORM shell AS build\nARG TARGETARCH\nRUN echo built for $TARGETARCH > /out\nFROM base\nCOPY --from=build /out /out\n');
     const out = join(dir, 'cross.tar');
-    const r = await withoutEmulator('aarch64', () => berthBin(['build', '--dockerfile', df, '--build-context', `shell=${shellBase}`, '--platform', 'linux/arm64', '--output', out], { env: env() }));
+    const r = await withoutEmulator('aarch64', () => berthBin(['build', '--dockerfile', df, '--build-context', `shell=${shellBase}`, '--build-context', `base=${armBase}`, '--platform', 'linux/arm64', '--output', out], { env: env() }));
     expect(r.stderr).not.toMatch(/not consumed|does not match the expected platform/);
     expect(r.code).toBe(0);
+    await run('skopeo', ['copy', '-q', `oci-archive:${out}`, `oci:${join(dir, 'cross-oci')}:x`]);
+    await run('umoci', ['unpack', '--image', `${join(dir, 'cross-oci')}:x`, join(dir, 'cross-root')]);
+    expect(await readFile(join(dir, 'cross-root', 'rootfs', 'out'), 'utf8')).toBe('built for arm64\n');
+    expect((await readFile(join(dir, 'cross-root', 'rootfs', 'uname-m'))).readUInt16LE(18)).toBe(183);
   }, 180_000);
 });

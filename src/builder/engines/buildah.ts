@@ -9,7 +9,7 @@ import type { Image } from '../../transport/image.js';
 import type { EngineBuildRequest, RunEngine } from './engine.js';
 import { normalizeEngineOutput } from './normalize.js';
 import { engineArgs, platformArgs } from './platform-args.js';
-import { argsUsedInFrom, declareGlobalArgs } from './rewrite-contexts.js';
+import { argsUsedInFrom, declareGlobalArgs, pinTargetPlatform } from './rewrite-contexts.js';
 import { stepLines } from './steps.js';
 import { parseDockerfile } from '../../dockerfile/parse.js';
 import { readDockerArchive } from '../../transport/docker-archive.js';
@@ -92,7 +92,7 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
       for (const n of argsUsedInFrom(text, Object.keys(platformArgs(req.platform)))) if (!own.includes(n)) own.push(n);
       const globals = new Set(df.metaArgs.flatMap((a) => a.args.map((x) => x.name)));
       const dockerfile = join(req.workDir, 'Dockerfile.buildah');
-      await writeFile(dockerfile, declareGlobalArgs(text, own.filter((n) => !globals.has(n))));
+      await writeFile(dockerfile, declareGlobalArgs(pinTargetPlatform(text), own.filter((n) => !globals.has(n))));
       await copyFile(`${req.dockerfile}.dockerignore`, `${dockerfile}.dockerignore`).catch(() => undefined);
       const iidFile = join(req.workDir, 'buildah.iid');
         const args = engineArgs(df, (names) => argsUsedInFrom(text, names), req.platform, req.buildArgs);
