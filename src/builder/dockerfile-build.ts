@@ -104,15 +104,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   const firstRun = plans.flatMap((p) => p.stages).flatMap((s) => s.stage.instructions).find((i) => i.kind === 'RUN');
   const chosen = await chooseEngine({ choice: opts.engine, ...(firstRun ? { firstRun: `${shownName}:${firstRun.line}` } : {}), ...(opts.engines ? { engines: opts.engines } : {}) });
   const engine = chosen.kind === 'run' ? chosen.engine : undefined;
-  if (engine) {
-    // A RUN for a platform this machine cannot execute needs an emulator: checked before any work.
-    const binfmt = lazyBinfmt();
-    for (const st of plans.flatMap((p) => p.stages)) {
-      const run = st.stage.instructions.find((i) => i.kind === 'RUN');
-      const why = run && cannotRun(st.platform, buildPlatform, binfmt());
-      if (why) throw new UsageError('FOREIGN_BINARY', `${shownName}:${run.line}: ${why}`);
-    }
-  }
+  if (engine) checkEmulation(plans.flatMap((p) => p.stages), shownName);
 
   return withOutputWorkdir(opts.output, async (work) => {
     // Image contexts are read once, per platform on use; folders are walked once.
@@ -241,4 +233,29 @@ async function runEngine(
 function lazyBinfmt(): () => BinfmtState {
   let state: BinfmtState | undefined;
   return () => (state ??= readBinfmt());
+}
+
+/**
+ * A RUN for a platform this machine cannot execute needs an emulator in binfmt_misc: exit 2
+ * naming the line, the platform and what to install, before any work.
+ */
+function checkEmulation(stages: readonly PlannedStage[], shownName: string): void {
+  const binfmt = lazyBinfmt();
+  for (const st of stages) {
+    const run = st.stage.instructions.find((i) => i.kind === 'RUN');
+    const why = run && cannotRun(st.platform, hostPlatform(), binfmt());
+    if (why) throw new UsageError('FOREIGN_BINARY', `${shownName}:${run.line}: ${why}`);
+  }
+}
+
+/**
+ * The emulation check of buildDockerfile on its own, for a caller about to run several builds
+ * (`berth images`): it refuses them all before the first starts. Reads and plans the Dockerfile.
+ */
+export async function checkRunPlatforms(opts: Pick<DockerfileBuildOptions, 'dockerfile' | 'dockerfileName' | 'platforms' | 'buildArgs' | 'target' | 'commitSha'> & { contextNames: readonly string[] }): Promise<void> {
+  const shownName = opts.dockerfileName ?? opts.dockerfile;
+  const df = parseDockerfile(await readFile(opts.dockerfile, 'utf8'), shownName);
+  const contextNames = new Set(opts.contextNames);
+  const stages = opts.platforms.flatMap((platform) => planBuild({ dockerfile: df, platform, buildPlatform: hostPlatform(), buildArgs: opts.buildArgs, contextNames, ...(opts.target ? { target: opts.target } : {}), ...(opts.commitSha ? { commitSha: opts.commitSha } : {}) }).stages);
+  checkEmulation(stages, shownName);
 }

@@ -8,7 +8,7 @@
  */
 import { join, relative } from 'node:path';
 import pLimit from 'p-limit';
-import { buildDockerfile, type ContextSource } from '../builder/dockerfile-build.js';
+import { buildDockerfile, checkRunPlatforms, type ContextSource } from '../builder/dockerfile-build.js';
 import type { EngineChoice } from '../builder/engines/engine.js';
 import { OperationalError, withPrefix } from '../errors.js';
 import type { Format } from '../oci/mediatype.js';
@@ -123,8 +123,26 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
     return done;
   };
 
+  // Before the first build: every planned RUN for a platform this machine cannot execute has an emulator.
+  let checked: Promise<void> | undefined;
+  const shown = (file: string) => (relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file));
+  const checkAll = () =>
+    (checked ??= (async () => {
+      if (opts.engine === 'native') return;
+      for (const i of plan.images) {
+        for (const p of i.platforms) {
+          if (p.taken || p.source.kind !== 'dockerfile') continue;
+          const dockerfile = join(i.folder.dir, p.source.file);
+          await checkRunPlatforms({ dockerfile, dockerfileName: shown(dockerfile), platforms: [p.platform], buildArgs: i.buildArgs, contextNames: i.deps, ...(opts.commitSha ? { commitSha: opts.commitSha } : {}) }).catch((err: unknown) => {
+            throw withPrefix(err, `${keyOf(i)} `);
+          });
+        }
+      }
+    })());
+
   const build = async (image: PlannedImage, platforms: readonly PlannedPlatform[]): Promise<Image[]> => {
     try {
+      await checkAll();
       return await Promise.all(platforms.map((p) => one(image, p)));
     } catch (err) {
       fail(err);

@@ -105,4 +105,22 @@ describe('RUN for arm64 on this machine', () => {
     expect(await readFile(join(dir, 'cross-root', 'rootfs', 'out'), 'utf8')).toBe('built for arm64\n');
     expect((await readFile(join(dir, 'cross-root', 'rootfs', 'uname-m'))).readUInt16LE(18)).toBe(183);
   }, 180_000);
+
+  test('berth images: a missing emulator stops the run before any build or build_binaries starts, exit 2 naming the image', async () => {
+    const tree = join(dir, 'tree');
+    await mkdir(join(tree, 'images', 'aa-side'), { recursive: true });
+    await mkdir(join(tree, 'images', 'zz-arm'), { recursive: true });
+    await writeFile(join(tree, 'images', 'aa-side', 'Dockerfile'), 'FROM scratch\nCOPY marker /marker\n');
+    await writeFile(join(tree, 'images', 'aa-side', 'build_binaries'), '#!/bin/sh\necho ran > marker\n');
+    await chmod(join(tree, 'images', 'aa-side', 'build_binaries'), 0o755);
+    await writeFile(join(tree, 'images', 'zz-arm', 'Dockerfile'), 'FROM scratch\nCOPY prog /prog\nRUN ["/prog"]\n');
+    await writeFile(join(tree, 'images', 'zz-arm', 'prog'), arm64UnameProgram());
+    await run('git', ['init', '-q', tree]);
+    const r = await withoutEmulator('aarch64', () => berthBin(['images', 'build', '--all', '-p', 'linux/arm64', '--output', join(dir, 'tree-out')], { cwd: tree, env: env() }));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+      'berth: zz-arm images/zz-arm/Dockerfile:3: RUN for linux/arm64 needs an emulator, and binfmt_misc has none enabled for it on this machine (linux/amd64): install qemu-user-static and binfmt-support (apt-get install qemu-user-static binfmt-support) and register it (update-binfmts --enable qemu-aarch64); or build that stage FROM --platform=$BUILDPLATFORM',
+    );
+    await expect(readFile(join(tree, 'images', 'aa-side', 'marker'))).rejects.toThrow(/ENOENT/);
+  }, 180_000);
 });
