@@ -67,6 +67,8 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
       await Promise.allSettled([...memo.values(), ...binaries.values()]);
     }
   };
+  // How messages name a Dockerfile: from the current folder, as the user wrote the tree.
+  const shown = (file: string) => (relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file));
   const plainOf = (name: string) => plan.images.find((i) => i.name === name && !i.variant) ?? plan.images.find((i) => i.name === name)!;
 
   const contextFor = async (dep: string, platform: Platform): Promise<ContextSource> => {
@@ -95,7 +97,7 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
         if (stop.signal.aborted) throw new OperationalError('ENGINE_FAILED', `${keyOf(image)} ${formatPlatform(p.platform)}: not built, another build failed`);
         return buildDockerfile({
           dockerfile,
-          dockerfileName: relative(process.cwd(), dockerfile).startsWith('..') ? dockerfile : relative(process.cwd(), dockerfile),
+          dockerfileName: shown(dockerfile),
           signal: stop.signal,
           context: image.folder.dir,
           platforms: [p.platform],
@@ -125,7 +127,6 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
 
   // Before the first build: every planned RUN for a platform this machine cannot execute has an emulator.
   let checked: Promise<void> | undefined;
-  const shown = (file: string) => (relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file));
   const checkAll = () =>
     (checked ??= (async () => {
       if (opts.engine === 'native') return;
