@@ -41,6 +41,10 @@ command -v nginx >/dev/null || need+=(nginx)
 command -v unshare >/dev/null || need+=(util-linux)
 # podman: berth load and berth images load put images into it (vfs storage, as root).
 command -v podman >/dev/null || need+=(podman)
+# qemu-user-static, binfmt-support: a RUN for another architecture (arm64 on an amd64 runner)
+# runs under qemu through binfmt_misc (.ci/run mounts it and registers the emulators).
+[[ -x /usr/bin/qemu-aarch64-static ]] || need+=(qemu-user-static)
+command -v update-binfmts >/dev/null || need+=(binfmt-support)
 
 if [[ "${1:-}" == --check ]]; then
   if ((${#need[@]})); then

@@ -63,3 +63,10 @@ export class OperationalError extends BerthError {
 export function isBerthError(err: unknown): err is BerthError {
   return err instanceof BerthError;
 }
+
+/** `err` with `prefix` in front of its message (same class, code and exit code); other errors as they are. */
+export function withPrefix(err: unknown, prefix: string): unknown {
+  if (!isBerthError(err)) return err;
+  const Ctor = err.constructor as new (code: ErrorCode, message: string, options?: { cause?: unknown }) => BerthError;
+  return new Ctor(err.code, `${prefix}${err.message}`, { cause: err });
+}

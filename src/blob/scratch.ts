@@ -7,6 +7,7 @@
 import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { endAllChildrenSync } from './children.js';
 
 interface ScratchState {
   scratch: Set<string>;
@@ -69,14 +70,17 @@ export async function createDirs(dir: string): Promise<{ undo: () => Promise<voi
 const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 /**
- * For the CLI's process: on SIGINT, SIGTERM or SIGHUP, remove every scratch path and every
- * still-empty folder created for an output, then exit with the conventional 128 + signal number.
+ * For the CLI's process: on SIGINT, SIGTERM or SIGHUP, end every program berth started (whole
+ * process trees: children.ts), remove every scratch path and every still-empty folder created
+ * for an output, then exit with the conventional 128 + signal number.
  */
 export function removeScratchOnSignals(): void {
   if (state.installed) return;
   state.installed = true;
   for (const [signal, code] of Object.entries(SIGNALS)) {
     process.on(signal, () => {
+      // Programs berth started first (their writes would race the removal), then its folders.
+      endAllChildrenSync();
       removeAllScratchNow();
       process.exit(code);
     });

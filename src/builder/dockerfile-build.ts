@@ -5,7 +5,7 @@ import { IgnoreRules } from '../dockerfile/dockerignore.js';
 import { dockerfileError } from '../dockerfile/errors.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
 import { planBuild, type PlannedStage, type Source } from '../dockerfile/plan.js';
-import { UsageError } from '../errors.js';
+import { UsageError, withPrefix } from '../errors.js';
 import { assembleImage, manifestOver } from '../image/assemble.js';
 import type { Digest } from '../oci/digest.js';
 import { encodeJson } from '../oci/manifest.js';
@@ -21,6 +21,7 @@ import { DEFAULT_PLATFORM, resolveBase, type BaseSpec } from './build.js';
 import { chooseEngine } from './engines/choose.js';
 import { contextLocalName, type EngineChoice, type EngineContext, type RunEngine, type RunEngineName } from './engines/engine.js';
 import { hostPlatform } from './engines/platform-args.js';
+import { cannotRun, readBinfmt, type BinfmtState } from './emulation.js';
 import { buildNative, builtFromImage, type Built } from './native.js';
 import { redactUrl } from './copy.js';
 import { withOutputWorkdir, writeImages, type WrittenImages } from './output.js';
@@ -81,6 +82,8 @@ export interface DockerfileBuildOptions {
   engines?: Partial<Record<RunEngineName, RunEngine>>;
   /** Step cache, secrets and RUN mounts (src/builder/steps/): used when buildah runs the RUNs. */
   steps?: StepOptions;
+  /** Aborting stops a running engine (its whole process tree) and fails the build. */
+  signal?: AbortSignal;
 }
 
 export interface DockerfileBuildResult extends WrittenImages {
@@ -124,6 +127,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   const engine = chosen.kind === 'run' ? chosen.engine : undefined;
   // buildah runs RUN steps one by one under berth (steps/), unless a test brought its own engine.
   const stepwise = engine?.name === 'buildah' && !opts.engines?.buildah;
+  if (engine) checkEmulation(plans.flatMap((p) => p.stages), shownName);
 
   return withOutputWorkdir(opts.output, async (work) => {
     // Image contexts are read once, per platform on use; folders are walked once.
@@ -281,6 +285,8 @@ async function runEngine(
   await mkdir(c.work, { recursive: true });
   return engine.build({
     dockerfile: c.dockerfilePath,
+    ...(c.opts.dockerfileName ? { dockerfileName: c.opts.dockerfileName } : {}),
+    ...(c.opts.signal ? { signal: c.opts.signal } : {}),
     contextDir: c.contextDir,
     ...(c.opts.target ? { target: c.opts.target } : {}),
     platform: c.platform,
@@ -291,7 +297,41 @@ async function runEngine(
     epoch: c.opts.epoch,
     format: c.opts.format,
     compressionLevel: c.opts.compressionLevel,
-    log: (line) => c.opts.log(`${engine.name}: ${line}`),
+    // As it comes, line by line, saying whose: `buildah linux/arm64: STEP 2/3: RUN make`.
+    log: (line) => c.opts.log(`${engine.name} ${formatPlatform(c.platform)}: ${line}`),
+  }).catch((err: unknown) => {
+    // Which platform failed: several may be built, by this call or by others at once.
+    throw withPrefix(err, `${formatPlatform(c.platform)}: `);
   });
 }
 
+
+function lazyBinfmt(): () => BinfmtState {
+  let state: BinfmtState | undefined;
+  return () => (state ??= readBinfmt());
+}
+
+/**
+ * A RUN for a platform this machine cannot execute needs an emulator in binfmt_misc: exit 2
+ * naming the line, the platform and what to install, before any work.
+ */
+function checkEmulation(stages: readonly PlannedStage[], shownName: string): void {
+  const binfmt = lazyBinfmt();
+  for (const st of stages) {
+    const run = st.stage.instructions.find((i) => i.kind === 'RUN');
+    const why = run && cannotRun(st.platform, hostPlatform(), binfmt());
+    if (why) throw new UsageError('FOREIGN_BINARY', `${shownName}:${run.line}: ${why}`);
+  }
+}
+
+/**
+ * The emulation check of buildDockerfile on its own, for a caller about to run several builds
+ * (`berth images`): it refuses them all before the first starts. Reads and plans the Dockerfile.
+ */
+export async function checkRunPlatforms(opts: Pick<DockerfileBuildOptions, 'dockerfile' | 'dockerfileName' | 'platforms' | 'buildArgs' | 'target' | 'commitSha'> & { contextNames: readonly string[] }): Promise<void> {
+  const shownName = opts.dockerfileName ?? opts.dockerfile;
+  const df = parseDockerfile(await readFile(opts.dockerfile, 'utf8'), shownName);
+  const contextNames = new Set(opts.contextNames);
+  const stages = opts.platforms.flatMap((platform) => planBuild({ dockerfile: df, platform, buildPlatform: hostPlatform(), buildArgs: opts.buildArgs, contextNames, ...(opts.target ? { target: opts.target } : {}), ...(opts.commitSha ? { commitSha: opts.commitSha } : {}) }).stages);
+  checkEmulation(stages, shownName);
+}

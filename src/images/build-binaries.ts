@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runChild } from '../blob/children.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
 import type { HashedFile } from './content-hash.js';
@@ -32,6 +33,8 @@ export interface BuildBinariesOptions {
   env?: NodeJS.ProcessEnv;
   /** Run it whatever the record says. */
   force?: boolean;
+  /** Aborting ends the script and all it started. */
+  signal?: AbortSignal;
 }
 
 const digestOf = (files: readonly HashedFile[]): string => createHash('sha256').update(JSON.stringify(files.map((f) => [f.path, f.kind, f.mode, f.content ?? '']))).digest('hex');
@@ -84,17 +87,13 @@ async function runOnce(folder: ImageFolder, platform: Platform, opts: BuildBinar
     TARGETARCH: platform.architecture,
     TARGETVARIANT: platform.variant ?? '',
   };
-  const { execa } = await import('execa');
-  const proc = execa(folder.buildBinaries, [], { cwd: folder.dir, env, extendEnv: false, reject: false, all: true, buffer: false, stdin: 'ignore' });
-  const lines = lineSplitter(opts.log);
-  proc.all?.setEncoding('utf8');
-  proc.all?.on('data', (chunk: string) => lines.push(chunk));
-  const result = await proc;
-  lines.end();
+  // Its own process group, ended whole on cancel or when berth is interrupted.
+  const result = await runChild({ cmd: folder.buildBinaries, args: [], cwd: folder.dir, env, extendEnv: false, ...(opts.signal ? { signal: opts.signal } : {}), onLine: (l) => opts.log(l) });
   if (result.exitCode !== 0) {
     const what = `${folder.name}/build_binaries (${formatPlatform(platform)})`;
-    if (result.exitCode === undefined && !result.signal) throw new OperationalError('BUILD_BINARIES_FAILED', `${what} could not be started: ${await whyNotStarted(folder.buildBinaries, (result as { code?: string }).code)}`);
-    const why = result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`;
+    if (result.notFound && result.exitCode === undefined) throw new OperationalError('BUILD_BINARIES_FAILED', `${what} could not be started: ${await whyNotStarted(folder.buildBinaries, 'ENOENT')}`);
+    if (result.exitCode === undefined && !result.signal && !result.cancelled) throw new OperationalError('BUILD_BINARIES_FAILED', `${what} could not be started: ${await whyNotStarted(folder.buildBinaries, undefined)}`);
+    const why = result.cancelled ? 'was stopped' : result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`;
     throw new OperationalError('BUILD_BINARIES_FAILED', `${what} ${why}; its output is above`);
   }
 
@@ -115,37 +114,6 @@ async function runOnce(folder: ImageFolder, platform: Platform, opts: BuildBinar
   return true;
 }
 
-/** Longest line passed on whole; the rest of a longer one is dropped (50 MB without a newline must not take seconds). */
-const MAX_LINE = 16 * 1024;
-
-/** Splits output into lines in linear time; a line longer than MAX_LINE is cut, once, with a note. */
-export function lineSplitter(log: (line: string) => void): { push: (chunk: string) => void; end: () => void } {
-  let pending = '';
-  let cut = false;
-  const push = (chunk: string) => {
-    let start = 0;
-    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
-      if (!cut) log(pending + chunk.slice(start, nl));
-      pending = '';
-      cut = false;
-      start = nl + 1;
-    }
-    if (cut) return;
-    pending += chunk.slice(start);
-    if (pending.length > MAX_LINE) {
-      log(`${pending.slice(0, MAX_LINE)}… (line cut at ${MAX_LINE} characters)`);
-      pending = '';
-      cut = true;
-    }
-  };
-  const end = () => {
-    if (pending && !cut) log(pending);
-    pending = '';
-  };
-  return { push, end };
-}
-
-/** Why the kernel would not start `file`: most often a `#!` interpreter that is not there. */
 async function whyNotStarted(file: string, code: string | undefined): Promise<string> {
   const head = await readFile(file).then((b) => b.subarray(0, 256).toString('latin1'), () => '');
   const interpreter = /^#!\s*(\S+)/.exec(head)?.[1];

@@ -12,12 +12,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import pLimit from 'p-limit';
 import type { BaseSpec } from '../builder/build.js';
-import { buildDockerfile } from '../builder/dockerfile-build.js';
+import { buildDockerfile, checkRunPlatforms } from '../builder/dockerfile-build.js';
 import type { StepOptions } from '../builder/steps/index.js';
 import type { EngineChoice } from '../builder/engines/engine.js';
+import { OperationalError, withPrefix } from '../errors.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js';
 import { formatReference, parseReference } from '../oci/reference.js';
@@ -52,6 +53,11 @@ export interface ImagesBuildOptions extends BuildSettings {
   cacheDir: string;
   /** Where images are taken from by their hash tag when there (`<registry>/<name>:<tag>`). */
   reuse?: { registry: string; registries: Registries };
+  /**
+   * The first failure stops every other build (`berth images build`: exit 1 at once, naming it).
+   * `push` leaves it off: images independent of a failed one go on being built and published.
+   */
+  stopOthersOnFailure?: boolean;
 }
 
 /** Where one platform of an image came from in this run. */
@@ -79,6 +85,25 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
   const origins = new Map<string, Origin>();
   const asked = new Map<string, Promise<Presence>>();
   const limit = pLimit(Math.max(1, opts.jobs));
+  // The first failure stops every other build (engines and build_binaries, whole process
+  // trees); callers hear of it once all have stopped, so nothing still writes into the work
+  // folder they then remove, and the error they get is that first one, not a "stopped".
+  const stop = new AbortController();
+  let firstError: unknown;
+  const fail = (err: unknown) => {
+    if (opts.stopOthersOnFailure && !stop.signal.aborted) {
+      firstError = err;
+      stop.abort();
+    }
+  };
+  const settled = async () => {
+    for (let n = -1; n !== memo.size; ) {
+      n = memo.size;
+      await Promise.allSettled([...memo.values()]);
+    }
+  };
+  // How messages name a Dockerfile: from the current folder, as the user wrote the tree.
+  const shown = (file: string) => (relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file));
   const plainOf = (name: string) => plan.images.find((i) => i.name === name && !i.variant) ?? plan.images.find((i) => i.name === name)!;
 
   const inRegistry = async (image: PlannedImage, p: Platform): Promise<Got | undefined> => {
@@ -109,7 +134,7 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
       const remote = await inRegistry(image, p.platform);
       if (remote) return remote;
 
-      await runBuildBinaries(image.folder, p.platform, { cacheDir: opts.cacheDir, log: (l) => opts.log(image.name, `build_binaries: ${l}`) });
+      await runBuildBinaries(image.folder, p.platform, { cacheDir: opts.cacheDir, signal: stop.signal, log: (l) => opts.log(image.name, `build_binaries: ${l}`) });
       const knownImages: Record<string, BaseSpec> = {};
       for (const [ref, dep] of Object.entries(image.aliases)) {
         const base = plainOf(dep);
@@ -117,10 +142,13 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
         knownImages[ref] = (await one(base, bp)).spec;
       }
       const dir = join(opts.work, `${keyOf(image).replaceAll('/', '_')}-${platformKey(p.platform)}`);
-      await limit(() =>
-        buildDockerfile({
-          dockerfile: join(image.folder.dir, p.source.file),
-          dockerfileName: `${image.name}/${p.source.file}`,
+      const dockerfile = join(image.folder.dir, p.source.file);
+      await limit(() => {
+        if (stop.signal.aborted) throw new OperationalError('ENGINE_FAILED', `${keyOf(image)} ${formatPlatform(p.platform)}: not built, another build failed`);
+        return buildDockerfile({
+          dockerfile,
+          dockerfileName: shown(dockerfile),
+          signal: stop.signal,
           context: image.folder.context,
           platforms: [p.platform],
           buildArgs: image.buildArgs,
@@ -137,8 +165,10 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
           registry: opts.registry,
           log: (line) => opts.log(keyOf(image), line),
           ...(image.commitSha !== undefined ? { commitSha: image.commitSha } : {}),
-        }),
-      );
+        }).catch((err: unknown) => {
+          throw withPrefix(err, `${keyOf(image)} `);
+        });
+      });
       // Kept by content hash (a rename: whole or not at all; another run's copy is as good).
       await mkdir(join(opts.cacheDir, 'images'), { recursive: true });
       await rename(dir, cached).catch(async () => {
@@ -147,24 +177,50 @@ export function imagesBuilder(plan: ImagesPlan, opts: ImagesBuildOptions): { bui
       const got = await fromCache();
       return { ...got, origin: 'built' };
     })();
-    done.then((g) => origins.set(key, g.origin), () => {});
+    done.then((g) => origins.set(key, g.origin), fail);
     memo.set(key, done);
     return done;
   };
 
-  return { build: async (image, platforms) => (await Promise.all(platforms.map((p) => one(image, p)))).map((g) => g.image), origins };
+  // Before the first build: every planned RUN for a platform this machine cannot execute has an emulator.
+  let checked: Promise<void> | undefined;
+  const checkAll = () =>
+    (checked ??= (async () => {
+      if (opts.engine === 'native') return;
+      for (const i of plan.images) {
+        for (const p of i.platforms) {
+          if (p.taken || p.source.kind !== 'dockerfile') continue;
+          const dockerfile = join(i.folder.dir, p.source.file);
+          await checkRunPlatforms({ dockerfile, dockerfileName: shown(dockerfile), platforms: [p.platform], buildArgs: i.buildArgs, contextNames: [], ...(i.commitSha !== undefined ? { commitSha: i.commitSha } : {}) }).catch((err: unknown) => {
+            throw withPrefix(err, `${keyOf(i)} `);
+          });
+        }
+      }
+    })());
+
+  const build = async (image: PlannedImage, platforms: readonly PlannedPlatform[]): Promise<Image[]> => {
+    try {
+      await checkAll();
+      return (await Promise.all(platforms.map((p) => one(image, p)))).map((g) => g.image);
+    } catch (err) {
+      if (!opts.stopOthersOnFailure) throw err;
+      fail(err);
+      await settled();
+      throw firstError;
+    }
+  };
+  return { build, origins };
 }
 
 /** Every planned image for every planned platform, built or taken (for `berth images build`). */
 export async function buildAll(plan: ImagesPlan, opts: ImagesBuildOptions): Promise<{ built: Map<PlannedImage, Image[]>; origins: Map<string, Origin> }> {
-  const builder = imagesBuilder(plan, opts);
+  // The first failure stops the others: exit 1 at once, naming it, nothing left running.
+  const builder = imagesBuilder(plan, { ...opts, stopOthersOnFailure: true });
   const out = new Map<PlannedImage, Image[]>();
   const wanted = plan.images.filter((i) => i.wanted && i.platforms.length);
-  // Every build runs to its end (none is left running when the work folder goes); the first failure is reported.
   const settled = await Promise.allSettled(wanted.map(async (i) => out.set(i, await builder.build(i, i.platforms))));
-  const failed = settled.flatMap((r, n) => (r.status === 'rejected' ? [{ name: keyOf(wanted[n]!), err: r.reason as Error }] : []));
-  if (failed.length === 1) throw failed[0]!.err;
-  if (failed.length > 1) throw Object.assign(failed[0]!.err, { message: `${failed.length} of ${wanted.length} images failed (${failed.map((f) => f.name).join(', ')}); ${failed[0]!.name}: ${failed[0]!.err.message}` });
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return { built: new Map(wanted.filter((i) => out.has(i)).map((i) => [i, out.get(i)!])), origins: builder.origins };
 }
 

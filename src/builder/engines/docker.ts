@@ -8,7 +8,10 @@ import type { Image } from '../../transport/image.js';
 import { imagePlatform } from '../../transport/select.js';
 import type { EngineBuildRequest, RunEngine } from './engine.js';
 import { normalizeEngineOutput } from './normalize.js';
-import { platformArgs } from './platform-args.js';
+import { engineArgs, platformArgs } from './platform-args.js';
+import { contextLocalName } from './engine.js';
+import { stepLines } from './steps.js';
+import { parseDockerfile } from '../../dockerfile/parse.js';
 import { argsUsedInFrom, declareGlobalArgs, rewriteContextRefs } from './rewrite-contexts.js';
 import { runTool } from './run-tool.js';
 
@@ -45,8 +48,10 @@ export function dockerEngine(options: DockerOptions = {}): RunEngine {
         execFile(bin, ['version', '--format', '{{.Server.Version}}'], { env, timeout: options.probeTimeoutMs ?? 5000 }, (err, stdout) => done(!err && stdout.trim() !== ''));
       }),
     async build(req: EngineBuildRequest): Promise<Image> {
+      const original = await readFile(req.dockerfile, 'utf8');
+      const lines = stepLines(parseDockerfile(original, req.dockerfileName ?? req.dockerfile));
       const tool = (args: string[], doing: string, extraEnv: NodeJS.ProcessEnv = {}, hiddenSteps = 0) =>
-        runTool({ engine: 'docker', cmd: bin, args, env: { ...env, ...extraEnv }, log: req.log, doing, hiddenSteps, ...(req.signal ? { signal: req.signal } : {}) });
+        runTool({ engine: 'docker', cmd: bin, args, env: { ...env, ...extraEnv }, log: req.log, doing, hiddenSteps, lines, ...(req.signal ? { signal: req.signal } : {}) });
       const builderEnv = { DOCKER_BUILDKIT: buildkit ? '1' : '0' };
 
       const localNames: Record<string, string> = {};
@@ -78,15 +83,27 @@ export function dockerEngine(options: DockerOptions = {}): RunEngine {
             made.push(localName);
           }
         }
-        for (const { ref, image } of req.images ?? []) await load(image, ref, `image ${ref}`);
+        // An image named by reference is loaded under a name of its content (two builds at once
+        // may load two platforms of one reference into the daemon) and the Dockerfile rewritten
+        // to it; only a FROM spelt with a variable still needs the reference itself.
+        const variableFrom = /^\s*FROM\s[^\n]*\$/im.test(original);
+        for (const { ref, image } of req.images ?? []) {
+          const own = contextLocalName(`ref-${ref}`, image);
+          if (!Object.hasOwn(localNames, ref)) localNames[ref] = own;
+          await load(image, own, `image ${ref}`);
+          if (variableFrom) await tool(['tag', own, ref], `naming image ${ref}`);
+        }
 
         const dockerfile = join(req.workDir, 'Dockerfile.docker');
         const platform = platformArgs(req.platform);
-        const rewritten = rewriteContextRefs(await readFile(req.dockerfile, 'utf8'), localNames);
+        const rewritten = rewriteContextRefs(original, localNames);
         const declared = buildkit ? [] : argsUsedInFrom(rewritten, Object.keys(platform));
         await writeFile(dockerfile, declareGlobalArgs(rewritten, declared));
         const iidFile = join(req.workDir, 'docker.iid');
-        const args = { ...platform, ...req.buildArgs };
+        const args = engineArgs(parseDockerfile(rewritten, 'Dockerfile'), (names) => [...declared, ...argsUsedInFrom(rewritten, names)], req.platform, req.buildArgs);
+        // The result under a name of this build alone: removing it never removes an identical
+        // image another build is still writing out.
+        const builtName = `localhost/berth-built/${dirContextName('image', req.workDir).split('/').pop()!.replace(':', '-')}:latest`;
         await tool(
           [
             'build',
@@ -97,18 +114,19 @@ export function dockerEngine(options: DockerOptions = {}): RunEngine {
             dockerfile,
             '--iidfile',
             iidFile,
+            '--tag',
+            builtName,
             resolve(req.contextDir),
           ],
           'building',
           builderEnv,
           declared.length,
         );
-        const id = (await readFile(iidFile, 'utf8')).trim();
         const out = join(req.workDir, 'docker-out.tar');
         try {
-          await tool(['save', '--output', out, id], 'writing out the image');
+          await tool(['save', '--output', out, builtName], 'writing out the image');
         } finally {
-          await tool(['rmi', '--force', id], 'removing the built image').catch(() => {});
+          await tool(['rmi', builtName], 'removing the built image').catch(() => {});
         }
         const image = await readDockerArchive(out);
         return normalizeEngineOutput(image, req, { engine: 'docker', bases, platform: req.platform });

@@ -20,6 +20,8 @@ export type EngineContext =
 export interface EngineBuildRequest {
   /** The Dockerfile to build (a file path; berth may have rewritten it into `workDir`). */
   dockerfile: string;
+  /** How messages name it (`images/app/Dockerfile`); default `dockerfile`. */
+  dockerfileName?: string;
   contextDir: string;
   target?: string;
   /** The one platform to build (TARGETPLATFORM). */

@@ -35,3 +35,28 @@ export function platformArgs(target: Platform, build: Platform = hostPlatform())
     BUILDVARIANT: build.variant ?? '',
   };
 }
+
+/** Proxy args Docker and buildah pass to RUN without a declaration (and never warn about). */
+const UNDECLARED_OK = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+/**
+ * The build args an engine is given: the platform args and the caller's, each only if the
+ * Dockerfile declares it in an ARG (or, for a platform arg, a FROM line refers to it: buildah
+ * 1.28 does not define BUILDPLATFORM itself). An arg nobody reads would make buildah warn
+ * `one or more build args were not consumed` on every build.
+ */
+export function engineArgs(
+  df: { metaArgs: { args: { name: string }[] }[]; stages: { instructions: { kind: string; args?: unknown }[] }[] },
+  usedInFrom: (names: readonly string[]) => string[],
+  target: Platform,
+  buildArgs: Record<string, string>,
+  build: Platform = hostPlatform(),
+): Record<string, string> {
+  const declared = new Set<string>();
+  for (const a of df.metaArgs) for (const x of a.args) declared.add(x.name);
+  for (const s of df.stages) for (const i of s.instructions) if (i.kind === 'ARG') for (const x of i.args as { name: string }[]) declared.add(x.name);
+  const platform = platformArgs(target, build);
+  for (const n of usedInFrom(Object.keys(platform))) declared.add(n);
+  const all = { ...platform, ...buildArgs };
+  return Object.fromEntries(Object.entries(all).filter(([k]) => declared.has(k) || UNDECLARED_OK.includes(k)));
+}

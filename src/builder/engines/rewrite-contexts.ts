@@ -84,3 +84,27 @@ export function argsUsedInFrom(text: string, names: readonly string[]): string[]
     .join('\n');
   return names.filter((n) => new RegExp(`\\$(?:${n}\\b|\\{${n}[}:])`).test(froms));
 }
+
+/**
+ * The Dockerfile with `--platform=$TARGETPLATFORM` on each FROM of an image that names no
+ * platform (BuildKit's default, said out loud): buildah 1.28 keeps a stage's `FROM
+ * --platform=$BUILDPLATFORM` for the stages after it, and then finds no image of the target's
+ * platform (`image not known`). FROM scratch and FROM an earlier stage are left alone.
+ */
+export function pinTargetPlatform(text: string): string {
+  const doc = DockerfileParser.parse(text);
+  const offsets = lineOffsets(text);
+  const stages = new Set<string>();
+  const edits: number[] = [];
+  for (const from of doc.getFROMs()) {
+    const image = from.getImage();
+    const range = from.getImageRange();
+    const hasPlatform = from.getFlags().some((f) => f.getName().toLowerCase() === 'platform');
+    if (image && range && !hasPlatform && image.toLowerCase() !== 'scratch' && !stages.has(image.toLowerCase())) edits.push(offsets[range.start.line]! + range.start.character);
+    const stage = from.getBuildStage();
+    if (stage) stages.add(stage.toLowerCase());
+  }
+  let out = text;
+  for (const at of edits.sort((a, b) => b - a)) out = `${out.slice(0, at)}--platform=$TARGETPLATFORM ${out.slice(at)}`;
+  return out;
+}

@@ -1,5 +1,6 @@
 import { OperationalError, UsageError } from '../../errors.js';
-import { StepTracker } from './steps.js';
+import { runChild } from '../../blob/children.js';
+import { StepTracker, type StepLines } from './steps.js';
 
 export interface ToolRun {
   /** The engine's name in messages ("buildah"). */
@@ -13,6 +14,8 @@ export interface ToolRun {
   doing: string;
   /** Steps berth put in front of the user's Dockerfile, not counted in step numbers. */
   hiddenSteps?: number;
+  /** The Dockerfile's steps, so that a failure names its line (`Dockerfile:5`). */
+  lines?: StepLines;
 }
 
 /**
@@ -22,15 +25,7 @@ export interface ToolRun {
  * kernel cannot run (`exec format error`) says to install qemu-user-static and binfmt-support.
  */
 export async function runTool(run: ToolRun): Promise<void> {
-  const { execa } = await import('execa');
   const steps = new StepTracker(run.hiddenSteps);
-  const child = execa(run.cmd, run.args, {
-    env: run.env,
-    reject: false,
-    stdin: 'ignore',
-    buffer: false,
-    ...(run.signal ? { cancelSignal: run.signal } : {}),
-  });
   const tail: string[] = [];
   let execFormat = false;
   const see = (line: string) => {
@@ -40,28 +35,23 @@ export async function runTool(run: ToolRun): Promise<void> {
     if (tail.length > 20) tail.shift();
     run.log(line);
   };
-  // Each stream is split into lines on its own: a partial line of one never joins the other's.
-  const follow = async (from: 'stdout' | 'stderr') => {
-    for await (const line of child.iterable({ from })) see(String(line));
-  };
-  await Promise.all([follow('stdout'), follow('stderr')]);
-  const result = await child;
-  if (result.failed) {
-    if ((result as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(result.message))) {
-      throw new UsageError('ENGINE_MISSING', `${run.engine}: "${run.cmd}" is not installed`);
-    }
-    const at = steps.current();
-    const where = at ? ` at ${at}` : '';
-    if (execFormat) {
-      throw new OperationalError(
-        'ENGINE_FAILED',
-        `${run.engine} failed ${run.doing}${where}: exec format error, a RUN for a foreign platform; install qemu-user-static and binfmt-support (apt-get install qemu-user-static binfmt-support) or build that stage FROM --platform=$BUILDPLATFORM`,
-      );
-    }
-    const last = lastMessage(tail);
-    const why = result.isCanceled ? 'cancelled' : `exit code ${result.exitCode ?? result.signal ?? '?'}`;
-    throw new OperationalError('ENGINE_FAILED', `${run.engine} failed ${run.doing}${where} (${why})${last ? `: ${last}` : ''}`);
+  // Its own process group, ended whole when `signal` aborts or berth is interrupted.
+  const result = await runChild({ cmd: run.cmd, args: run.args, ...(run.env ? { env: run.env } : {}), ...(run.signal ? { signal: run.signal } : {}), onLine: see });
+  if (result.exitCode === 0 && !result.cancelled) return;
+  if (result.notFound) throw new UsageError('ENGINE_MISSING', `${run.engine}: "${run.cmd}" is not installed`);
+  const at = steps.current();
+  const line = steps.line(run.lines);
+  const where = at ? ` at ${line ? `${line} ` : ''}${at}` : '';
+  if (result.cancelled) throw new OperationalError('ENGINE_FAILED', `${run.engine} stopped ${run.doing}${where}: cancelled`);
+  if (execFormat) {
+    throw new OperationalError(
+      'ENGINE_FAILED',
+      `${run.engine} failed ${run.doing}${where}: exec format error, a RUN for a foreign platform; install qemu-user-static and binfmt-support (apt-get install qemu-user-static binfmt-support) or build that stage FROM --platform=$BUILDPLATFORM`,
+    );
   }
+  const last = lastMessage(tail);
+  const why = `exit code ${result.exitCode ?? result.signal ?? '?'}`;
+  throw new OperationalError('ENGINE_FAILED', `${run.engine} failed ${run.doing}${where} (${why})${last ? `: ${last}` : ''}`);
 }
 
 /** The engine's own last error line, if it printed one. */

@@ -1,11 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { OperationalError } from '../../errors.js';
 import { formatPlatform, type Platform } from '../../oci/platform.js';
-import { buildahStorage } from '../engines/buildah.js';
 import { runTool } from '../engines/run-tool.js';
+
+/**
+ * Where the step executor's working containers live: `$BERTH_BUILDAH_STORAGE` if set, else
+ * `$XDG_CACHE_HOME/berth/buildah`, else `~/.cache/berth/buildah`; never the system's
+ * /var/lib/containers. Shared by builds at once: each container has a name of its own and
+ * no image is ever stored there.
+ */
+export function buildahStorage(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BERTH_BUILDAH_STORAGE) return resolve(env.BERTH_BUILDAH_STORAGE);
+  const cache = env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache');
+  return join(cache, 'berth', 'buildah');
+}
 
 /**
  * One working container per stage, in buildah's storage (vfs, chroot isolation): made `FROM

@@ -90,7 +90,7 @@ export const imagesCommand = defineCommand<ImagesArgs>({
         .option('report', { type: 'string', describe: "push: write kyma's build report (JSON) to FILE" })
         .option('output', { type: 'string', describe: 'build: the folder for the image tarballs (default dist/images)' })
         .option('into', { type: 'string', describe: 'load: docker, podman, FILE.tar or oci:DIR (default: Docker if its daemon answers, else podman)' })
-        .option('jobs', { type: 'number', default: 2, describe: 'images built at once' })
+        .option('jobs', { type: 'number', default: 2, describe: 'builds at once, across images and platforms' })
         .option('sign', { type: 'boolean', default: true, describe: "push: sign with berth.yaml's signers where they apply (never a pull request); --no-sign skips" })
         .option('format', { type: 'string', default: 'oci', describe: 'oci or docker media types' })
         .option('compression-level', { type: 'number', default: 1, describe: 'gzip level for new layers (0-9)' })

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { declareGlobalArgs, rewriteContextRefs } from '../../../src/builder/engines/rewrite-contexts.js';
+import { declareGlobalArgs, pinTargetPlatform, rewriteContextRefs } from '../../../src/builder/engines/rewrite-contexts.js';
 
 describe('rewriteContextRefs (named contexts for an engine without --build-context)', () => {
   const names = { base: 'localhost/berth-context/base:0123456789abcdef', src: 'localhost/berth-context/src:fedcba9876543210' };
@@ -42,5 +42,12 @@ describe('declareGlobalArgs (platform args for the classic builder)', () => {
     expect(declareGlobalArgs('# syntax=docker/dockerfile:1\n# escape=`\nFROM x\n', ['A', 'B'])).toBe('# syntax=docker/dockerfile:1\n# escape=`\nARG A\nARG B\nFROM x\n');
     expect(declareGlobalArgs('# a comment\nFROM x\n', ['A'])).toBe('ARG A\n# a comment\nFROM x\n');
     expect(declareGlobalArgs('FROM x', ['A'])).toBe('ARG A\nFROM x');
+  });
+});
+
+describe('pinTargetPlatform (buildah 1.28 keeps one stage\'s FROM --platform for the next)', () => {
+  test('FROM of an image without --platform gets $TARGETPLATFORM; scratch, earlier stages and explicit platforms stay', () => {
+    const text = 'FROM --platform=$BUILDPLATFORM tools AS build\nRUN make\nFROM base AS final\nFROM build\nFROM scratch\nFROM Final\n';
+    expect(pinTargetPlatform(text)).toBe('FROM --platform=$BUILDPLATFORM tools AS build\nRUN make\nFROM --platform=$TARGETPLATFORM base AS final\nFROM build\nFROM scratch\nFROM Final\n');
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { runTool } from '../../../src/builder/engines/run-tool.js';
 
 const sh = (script: string, log: string[] = []) => runTool({ engine: 'fake', cmd: 'sh', args: ['-c', script], log: (l) => log.push(l), doing: 'building' });
@@ -27,5 +28,46 @@ describe('runTool: an engine command, its lines streamed, its failure named', ()
   test('a program that is not installed is exit 2 naming it', async () => {
     const err = await runTool({ engine: 'buildah', cmd: 'berth-test-no-such-buildah', args: [], log: () => {}, doing: 'building' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ exitCode: 2, code: 'ENGINE_MISSING', message: 'buildah: "berth-test-no-such-buildah" is not installed' });
+  });
+});
+
+/** Whether `pid` is a live process (not a zombie). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('runTool: children end whole', () => {
+  test('aborting ends the command, its children and a grandchild that left the group (setsid); the failure says stopped', async () => {
+    const stop = new AbortController();
+    const pids: number[] = [];
+    const done = runTool({
+      engine: 'fake',
+      cmd: 'sh',
+      args: ['-c', 'sleep 300 & echo $!; setsid sleep 301 & echo $!; echo "STEP 2/2: RUN make"; wait'],
+      log: (l) => {
+        if (/^\d+$/.test(l)) pids.push(Number(l));
+        if (l.startsWith('STEP')) stop.abort();
+      },
+      doing: 'building',
+      signal: stop.signal,
+    }).catch((e: unknown) => e);
+    const err = await done;
+    expect(err).toMatchObject({ exitCode: 1, code: 'ENGINE_FAILED', message: 'fake stopped building at step 2/2 (RUN make): cancelled' });
+    expect(pids).toHaveLength(2);
+    expect(pids.filter(alive)).toEqual([]);
+  }, 30_000);
+
+  test('a failure names the Dockerfile line of the step (single stage, multi-stage, classic Docker counting)', async () => {
+    const lines = { file: 'images/app/Dockerfile', stages: [{ name: 'build', lines: [1, 2, 4] }, { lines: [6, 7, 9] }] };
+    const run = (script: string) => runTool({ engine: 'fake', cmd: 'sh', args: ['-c', script], log: () => {}, doing: 'building', lines }).catch((e: unknown) => (e as Error).message);
+    expect(await run('echo "[2/2] STEP 3/3: RUN make"; echo "Error: boom" >&2; exit 1')).toBe('fake failed building at images/app/Dockerfile:9 stage 2/2, step 3/3 (RUN make) (exit code 1): boom');
+    expect(await run('echo "Step 3/6 : RUN make"; exit 1')).toBe('fake failed building at images/app/Dockerfile:4 step 3/6 (RUN make) (exit code 1)');
+    expect(await run('echo "#7 [build 2/3] RUN gen"; echo "#7 ERROR: x"; exit 1')).toBe('fake failed building at images/app/Dockerfile:2 stage build, step 2/3 (RUN gen) (exit code 1): x');
   });
 });
