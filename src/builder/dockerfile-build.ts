@@ -179,7 +179,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
       const image = stepwise
         ? await withSteps(opts, contextDir, ignore, platform, join(work, `steps-${i}`), (run) => buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), run }))
         : engine
-        ? withLabels(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), opts.labels, platform, opts)
+        ? withLabels(scratchWorkdir(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), plan.stages.at(-1)!, opts, platform), opts.labels, platform, opts)
         : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), ...(opts.registry.timeoutMs !== undefined ? { fetchLimits: { idleMs: opts.registry.timeoutMs } } : {}) });
       built[i] = { image, platform };
     };
@@ -206,6 +206,16 @@ async function withSteps(opts: DockerfileBuildOptions, contextDir: string, ignor
   } finally {
     await run.close();
   }
+}
+
+/**
+ * BuildKit gives an image FROM scratch `WorkingDir: /`, as the native and step-by-step paths
+ * do; classic Docker and buildah leave it unset. Set here, so one Dockerfile has one digest
+ * whichever engine built it.
+ */
+function scratchWorkdir(image: Image, target: PlannedStage, opts: { epoch: number; format: Format }, platform: Platform): Image {
+  if (target.base.kind !== 'scratch' || image.config.config?.WorkingDir) return image;
+  return asEngineOutput({ ...image, config: { ...image.config, config: { ...image.config.config, WorkingDir: '/' } } }, opts.epoch, opts.format, platform);
 }
 
 function asEngineOutput(image: Image, epoch: number, format: Format, platform: Platform): Image {

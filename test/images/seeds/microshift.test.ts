@@ -213,7 +213,7 @@ describe('the base named by argument, through buildah', () => {
     const dockerd = await startDockerd(dir);
     try {
       const r = await berth(['images', 'build', 'cli', '--engine', 'docker', '--platform', 'linux/amd64', '--json'], { XDG_CACHE_HOME: join(dir, 'cache-docker'), ...(dockerd.env as Record<string, string>) });
-      expect(r.stderr).toContain('[cli] docker: ');
+      expect(r.stderr).toContain('[cli] docker linux/amd64: ');
       expect(r.code).toBe(0);
       const tar = parsed<{ output: string }>(r)[0]!.output;
       const oci = join(dir, 'cli-docker');
