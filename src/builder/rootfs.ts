@@ -219,25 +219,30 @@ export async function imageTree(image: Image, extractTo?: string): Promise<FsTre
   for (const [i, desc] of image.manifest.layers.entries()) {
     const where = `${image.blobs.origin} layer ${i} (${desc.digest})`;
     const members = await readMembers(await image.blobs.open(desc), where, extractTo, `l${i}-`);
-    const added = new Set<string>();
-    for (const m of members) {
-      const base = posix.basename(m.path);
-      const dir = posix.dirname(m.path) === '.' ? '' : posix.dirname(m.path);
-      if (base === '.wh..wh..opq') {
-        for (const p of tree.under(dir)) if (!added.has(p)) tree.nodes.delete(p);
-        continue;
-      }
-      if (base.startsWith('.wh.')) {
-        tree.deleteTree(posix.join(dir, base.slice(4)));
-        continue;
-      }
-      if (m.path === '' || m.type === 'other') continue; // devices and fifos have no place in COPY
-      added.add(m.path);
-      const meta = { mode: m.mode, uid: m.uid, gid: m.gid };
-      if (m.type === 'directory') tree.nodes.set(m.path, { type: 'directory', ...meta }); // keeps what is under it
-      else if (m.type === 'file') tree.set(m.path, { type: 'file', ...meta, size: m.size, ...(m.source !== undefined ? { source: m.source } : {}) });
-      else tree.set(m.path, { type: m.type, ...meta, linkname: m.type === 'hardlink' ? split(m.linkname).join('/') : m.linkname });
-    }
+    applyMembers(tree, members);
   }
   return tree;
+}
+
+/** Applies one layer's members (whiteouts included) to a tree: what imageTree does layer by layer, and the step executor after a RUN. */
+export function applyMembers(tree: FsTree, members: readonly Member[]): void {
+  const added = new Set<string>();
+  for (const m of members) {
+    const base = posix.basename(m.path);
+    const dir = posix.dirname(m.path) === '.' ? '' : posix.dirname(m.path);
+    if (base === '.wh..wh..opq') {
+      for (const p of tree.under(dir)) if (!added.has(p)) tree.nodes.delete(p);
+      continue;
+    }
+    if (base.startsWith('.wh.')) {
+      tree.deleteTree(posix.join(dir, base.slice(4)));
+      continue;
+    }
+    if (m.path === '' || m.type === 'other') continue; // devices and fifos have no place in COPY
+    added.add(m.path);
+    const meta = { mode: m.mode, uid: m.uid, gid: m.gid };
+    if (m.type === 'directory') tree.nodes.set(m.path, { type: 'directory', ...meta }); // keeps what is under it
+    else if (m.type === 'file') tree.set(m.path, { type: 'file', ...meta, size: m.size, ...(m.source !== undefined ? { source: m.source } : {}) });
+    else tree.set(m.path, { type: m.type, ...meta, linkname: m.type === 'hardlink' ? split(m.linkname).join('/') : m.linkname });
+  }
 }

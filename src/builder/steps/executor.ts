@@ -13,7 +13,8 @@ import type { Built, RunStepInput, RunStepper } from '../native.js';
 import { FsTree } from '../rootfs.js';
 import type { StepCache, StepLayer, StepResult } from './cache.js';
 import type { BuildahRunner, Container, HostMount } from './container.js';
-import { applyMembers, diffLayer, extractLayer, layerMembers, snapshot, writeTree } from './rootfs-dir.js';
+import { applyMembers } from '../rootfs.js';
+import { diffLayer, extractLayer, layerMembers, snapshot, writeTree } from './rootfs-dir.js';
 import { readSecret, type SecretSource } from './secrets.js';
 
 /**

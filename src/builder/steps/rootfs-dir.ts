@@ -198,29 +198,6 @@ function byBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** Applies one layer's members (whiteouts included) to a tree, as imageTree does layer by layer. */
-export function applyMembers(tree: FsTree, members: readonly Member[]): void {
-  const added = new Set<string>();
-  for (const m of members) {
-    const base = posix.basename(m.path);
-    const dir = posix.dirname(m.path) === '.' ? '' : posix.dirname(m.path);
-    if (base === '.wh..wh..opq') {
-      for (const p of tree.under(dir)) if (!added.has(p)) tree.nodes.delete(p);
-      continue;
-    }
-    if (base.startsWith('.wh.')) {
-      tree.deleteTree(posix.join(dir, base.slice(4)));
-      continue;
-    }
-    if (m.path === '' || m.type === 'other') continue;
-    added.add(m.path);
-    const meta = { mode: m.mode, uid: m.uid, gid: m.gid };
-    if (m.type === 'directory') tree.nodes.set(m.path, { type: 'directory', ...meta });
-    else if (m.type === 'file') tree.set(m.path, { type: 'file', ...meta, size: m.size, ...(m.source !== undefined ? { source: m.source } : {}) });
-    else tree.set(m.path, { type: m.type, ...meta, linkname: m.type === 'hardlink' ? m.linkname.split('/').filter((p) => p && p !== '.').join('/') : m.linkname });
-  }
-}
-
 /** A layer file's members (gzip or plain), large contents spooled into `spool`. */
 export async function layerMembers(path: string, where: string, spool: string): Promise<Member[]> {
   await mkdir(spool, { recursive: true });
