@@ -195,7 +195,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
 
 /** Runs `build` with a step executor for this build's options, its working containers removed after. */
 async function withSteps(opts: DockerfileBuildOptions, contextDir: string, ignore: IgnoreRules, platform: Platform, work: string, build: (run: ReturnType<typeof stepExecutor>) => Promise<Image>): Promise<Image> {
-  const run = stepExecutor({ ...opts.steps, cacheDir: opts.steps?.cacheDir ?? opts.registry.cacheDir, epoch: opts.epoch, level: opts.compressionLevel, contextDir, contextWhole: ignore.isEmpty(), registry: opts.registry, log: (line) => opts.log(`buildah: ${line}`) });
+  const run = stepExecutor({ ...opts.steps, ...(opts.signal ? { signal: opts.signal } : {}), cacheDir: opts.steps?.cacheDir ?? opts.registry.cacheDir, epoch: opts.epoch, level: opts.compressionLevel, contextDir, contextWhole: ignore.isEmpty(), registry: opts.registry, log: (line) => opts.log(`buildah: ${line}`) });
   try {
     // Its config as a RUN engine's normalized output is, so the digest is the one `--engine docker` gives.
     const out = asEngineOutput(await build(run), opts.epoch, opts.format, platform);

@@ -113,7 +113,7 @@ describe('builds at once', () => {
     const r = await berthBin(['images', 'build', '--all', '--jobs', '8', ...PLATFORMS.flatMap((p) => ['-p', p]), '--output', join(dir, 'broken-out')], { cwd: broken, env: env() });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(
-      /^berth: zz-broken linux\/(amd64|386): buildah failed building at images\/zz-broken\/Dockerfile:4 step 3\/3 \(RUN echo about to fail && exit 3\) \(exit code 3\): building at STEP "RUN echo about to fail && exit 3": exit status 3$/,
+      /^berth: zz-broken buildah failed running images\/zz-broken\/Dockerfile:4 \(stage 0, linux\/(amd64|386)\) \(exit code 3\): exit status 3$/,
     );
     expect(r.stderr).not.toMatch(/ENOTEMPTY|internal error/);
     // The other builds were running their sleep and were stopped: none of it is left.

@@ -69,7 +69,7 @@ function alive(pid: number): boolean {
   }
 }
 
-export function buildahRunner(opts: { bin?: string; storage?: string; env?: NodeJS.ProcessEnv } = {}): BuildahRunner {
+export function buildahRunner(opts: { bin?: string; storage?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): BuildahRunner {
   const bin = opts.bin ?? 'buildah';
   // berth never pulls through buildah here (containers are FROM scratch): a DOCKER_CONFIG or
   // REGISTRY_AUTH_FILE naming a missing file must not fail `buildah from` (it checks them).
@@ -78,7 +78,7 @@ export function buildahRunner(opts: { bin?: string; storage?: string; env?: Node
   const global = ['--storage-driver', 'vfs', '--root', join(storage, 'root'), '--runroot', join(storage, 'run')];
   const tool = async (args: string[], log: (line: string) => void, doing: string): Promise<string[]> => {
     const lines: string[] = [];
-    await runTool({ engine: 'buildah', cmd: bin, args: [...global, ...args], env, doing, log: (l) => {
+    await runTool({ engine: 'buildah', cmd: bin, args: [...global, ...args], env, doing, ...(opts.signal ? { signal: opts.signal } : {}), log: (l) => {
       lines.push(l);
       log(l);
     } });

@@ -20,6 +20,8 @@ export interface StepOptions {
   /** Runs RUN in a working container (default: buildah on PATH, berth's storage). */
   runner?: BuildahRunner;
   env?: NodeJS.ProcessEnv;
+  /** Aborting ends a running RUN (its whole process tree) and fails the build. */
+  signal?: AbortSignal;
 }
 
 export interface ExecutorInput extends StepOptions {
@@ -39,7 +41,7 @@ export function stepExecutor(input: ExecutorInput): StepExecutor & { close(): Pr
   const executor = new StepExecutor({
     cache: new StepCache(cacheDir),
     cacheDir,
-    runner: input.runner ?? buildahRunner({ env }),
+    runner: input.runner ?? buildahRunner({ env, ...(input.signal ? { signal: input.signal } : {}) }),
     epoch: input.epoch,
     level: input.level,
     secrets: input.secrets ?? new Map(),
