@@ -49,7 +49,10 @@ test('arbitrary bytes never throw, and only an ELF magic gives an answer', () =>
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
       const elf = describeElf(bytes);
-      if (elf) expect([...bytes.subarray(0, 4)]).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+      const magic = bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+      // Without the magic there is never an answer; with it, an answer only for a header it can read.
+      if (!magic) expect(elf).toBeUndefined();
+      else expect(elf === undefined || typeof elf === 'object' || typeof elf === 'string').toBe(true);
     }),
     { numRuns: 2000 },
   );
