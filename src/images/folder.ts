@@ -11,7 +11,7 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import { IgnoreRules } from '../dockerfile/dockerignore.js';
-import { parseArgFile } from '../config/arg-file.js';
+import { readArgFile } from '../config/arg-file.js';
 import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js';
 import { checkAmbiguity, sourceFiles, type SourceFile } from './sources.js';
 import { parseVariants, type Variant } from './variants.js';
@@ -190,14 +190,6 @@ export async function applyBuilds(found: readonly ImageFolder[], entries: readon
   }
   checkSpellings(out);
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
-}
-
-/** A `--build-arg-file` (KEY=VALUE lines; kyma's envs file), bad input when unreadable. */
-export async function readArgFile(path: string, what: string): Promise<Record<string, string>> {
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError('UNREADABLE', `${what}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
-  });
-  return parseArgFile(text, what);
 }
 
 /** Two images one name after `_`/`/` spelling (`a/b` and `a_b`) is bad input. */

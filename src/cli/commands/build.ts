@@ -3,6 +3,7 @@ import { buildDockerfile, parseContextSource } from '../../builder/dockerfile-bu
 import { ENGINE_CHOICES, parseEngineChoice } from '../../builder/engines/choose.js';
 import { gitIn } from '../../status/git.js';
 import { parseFileSpec } from '../../blob/files.js';
+import { readArgFile } from '../../config/arg-file.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
@@ -156,7 +157,7 @@ const DOCKERFILE_ONLY_FLAGS = ['secret', 'cache-to', 'cache-from'] as const;
 async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promise<void> {
   for (const flag of FILE_ONLY_FLAGS) if (args[flag] !== undefined) throw new UsageError('BAD_FLAG', `--${flag} does not go with --dockerfile; write it in the Dockerfile`);
   const { output, toStdout } = outputFlag(args, io);
-  const fileArgs = args['build-arg-file'] === undefined ? {} : await readArgFile(args['build-arg-file'], io.cwd);
+  const fileArgs = args['build-arg-file'] === undefined ? {} : await readArgFile(resolve(io.cwd, args['build-arg-file']), `--build-arg-file ${args['build-arg-file']}`);
   const contexts = Object.fromEntries(Object.entries(parseKeyValues(args['build-context'], '--build-context')).map(([name, source]) => [name, parseContextSource(source, io.cwd, `--build-context ${name}`)]));
   const dockerfile = resolve(io.cwd, args.dockerfile!);
   const started = new Date();
@@ -188,15 +189,6 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
   }
   io.stderr.write(`berth: built ${result.images.map((i) => i.platform).join(', ')} from ${args.dockerfile} (${result.engine}) ${result.digest} -> ${result.output}\n`);
   if (!toStdout) print(io, args.json, result, result.digest);
-}
-
-/** `--build-arg-file`: KEY=VALUE lines, blank lines and # comments skipped (kyma's envs file). */
-async function readArgFile(file: string, cwd: string): Promise<Record<string, string>> {
-  const text = await readFile(resolve(cwd, file), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError('UNREADABLE', `--build-arg-file ${file}: ${err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code})`}`);
-  });
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  return parseKeyValues(lines, `--build-arg-file ${file}`);
 }
 
 /** `--provenance`: the build's facts, its git checkout and times added, beside the output. */

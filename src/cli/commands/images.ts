@@ -6,7 +6,7 @@ import { jobType as jobTypeOf } from '../../images/job-type.js';
 import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
 import { checkOutcomeFiles, outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../images/report.js';
 import { buildFolder, listImages, loadFolderImages, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
-import { readArgFile } from '../../images/folder.js';
+import { readArgFile } from '../../config/arg-file.js';
 import { gitIn } from '../../status/git.js';
 import { chooseTargets, renderImageTags, type Targets } from '../../images/targets.js';
 import { contentHashTag } from '../../images/content-hash.js';
