@@ -12,6 +12,7 @@ import { formatReference, parseReference, type Reference } from '../oci/referenc
 import type { Registries } from '../registry/index.js';
 import { executePlan, planRelease, type ResolvedSource } from '../release/index.js';
 import type { ExecuteOptions } from '../release/execute.js';
+import { perArchRepoName } from '../release/plan.js';
 import type { Image } from '../transport/image.js';
 import { manifestCache, presence, type Presence } from './presence.js';
 import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
@@ -194,9 +195,7 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
 
 /** The per-arch repository of one platform, named as the release plan names it (`NAME-ARCH`, the variant too when two share an architecture) or by images.arch-suffix. */
 function archRepoName(name: string, p: Platform, all: readonly Platform[], archSuffix: NonNullable<PublishOptions['archSuffix']>): string {
-  if (typeof archSuffix === 'function') return archSuffix(name, p);
-  const shared = all.filter((q) => q.architecture === p.architecture).length > 1;
-  return `${name}-${shared && p.variant ? `${p.architecture}${p.variant}` : p.architecture}`;
+  return typeof archSuffix === 'function' ? archSuffix(name, p) : perArchRepoName(name, p, all);
 }
 
 /** `repo:tag` of each per-arch repository that does not name the image's platform manifest under every tag. */

@@ -121,9 +121,14 @@ export function convertImage(image: Image, format: Format, where: string): { ima
 }
 
 /** The name of an arch-suffixed repository's suffix: the architecture, with the variant when two images share it. */
-function archSuffix(p: Platform, all: Platform[]): string {
+function archSuffix(p: Platform, all: readonly Platform[]): string {
   const shared = all.filter((q) => q.architecture === p.architecture).length > 1;
   return shared && p.variant ? `${p.architecture}${p.variant}` : p.architecture;
+}
+
+/** The per-arch repository of a component (`NAME-ARCH`; the variant too when two platforms share an architecture). */
+export function perArchRepoName(name: string, p: Platform, all: readonly Platform[]): string {
+  return `${name}-${archSuffix(p, all)}`;
 }
 
 /** Steps to put one artifact in one repository: blobs, manifests by digest, the index, then tags. */
@@ -210,7 +215,7 @@ export function planRelease(input: PlanInput): ReleasePlan {
         targets.push({ repository: `${repo.registry}/${repo.path}`, ...repo, what: 'index', digest: index.digest, tags, steps: stepsFor(images, index, tags, input.sign) });
         if (input.archSuffixedRepos) {
           for (const img of images) {
-            const r = repositoryOf(registry, input.archRepoName ? input.archRepoName(c.name, img.platform) : `${c.name}-${archSuffix(img.platform, images.map((i) => i.platform))}`, c.where);
+            const r = repositoryOf(registry, input.archRepoName ? input.archRepoName(c.name, img.platform) : perArchRepoName(c.name, img.platform, images.map((i) => i.platform)), c.where);
             targets.push({
               repository: `${r.registry}/${r.path}`,
               ...r,
