@@ -9,6 +9,8 @@
 #   hack/local-registry.sh stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=hack/lib/registry.sh
+source hack/lib/registry.sh
 dir=${BERTH_REGISTRY_DIR:-dist/registry}
 mkdir -p "$dir/data"
 dir=$(cd "$dir" && pwd)
@@ -27,30 +29,13 @@ if [[ -f $dir/pid ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
   echo "local-registry: already running (pid $(cat "$dir/pid")); hack/local-registry.sh stop stops it" >&2
   exit 1
 fi
-cat >"$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-  secret: berth-local-registry
-YAML
+registry_config "$dir" "$port" berth-local-registry
 docker-registry serve "$dir/config.yml" >>"$dir/log" 2>&1 </dev/null &
 echo $! >"$dir/pid"
-for _ in $(seq 100); do
-  if node -e "fetch('http://127.0.0.1:$port/v2/').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; then
-    echo "local-registry: localhost:$port answers (pid $!, storage $dir/data, log $dir/log); hack/local-registry.sh stop stops it" >&2
-    exit 0
-  fi
-  kill -0 "$!" 2>/dev/null || { echo "local-registry: docker-registry exited: $(tail -n 3 "$dir/log")" >&2; rm -f "$dir/pid"; exit 1; }
-  sleep 0.1
-done
+if registry_wait "127.0.0.1:$port" "$(cat "$dir/pid")"; then
+  echo "local-registry: localhost:$port answers (pid $(cat "$dir/pid"), storage $dir/data, log $dir/log); hack/local-registry.sh stop stops it" >&2
+  exit 0
+fi
+kill -0 "$(cat "$dir/pid")" 2>/dev/null || { echo "local-registry: docker-registry exited: $(tail -n 3 "$dir/log")" >&2; rm -f "$dir/pid"; exit 1; }
 echo "local-registry: localhost:$port did not answer within 10 s (log $dir/log)" >&2
 exit 1

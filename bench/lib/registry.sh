@@ -3,6 +3,9 @@
 # The caller sets `work` (its temporary folder) and `bench` (its name, for messages) first;
 # start_registry sets `reg` (host:port) and `reg_pid`.
 
+# shellcheck source=hack/lib/registry.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/registry.sh"
+
 ms_now() { date +%s%N | cut -c1-13; }
 
 # Runs a command, discarding its output, and prints how long it took in ms.
@@ -25,26 +28,11 @@ start_registry() {
   mkdir -p "$work/registry"
   local port
   port=$(free_port)
-  cat >"$work/registry/config.yml" <<CFG
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $work/registry/data
-http:
-  addr: 127.0.0.1:$port
-  secret: bench
-CFG
+  registry_config "$work/registry" "$port" bench
   docker-registry serve "$work/registry/config.yml" >/dev/null 2>&1 &
   reg_pid=$!
   reg=127.0.0.1:$port
-  for _ in $(seq 200); do
-    curl -sf "http://$reg/v2/" >/dev/null && return 0
-    sleep 0.02
-  done
+  registry_wait "$reg" "$reg_pid" && return 0
   echo "$bench: docker-registry did not start" >&2
   exit 1
 }
