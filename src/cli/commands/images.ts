@@ -1,13 +1,13 @@
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../../config/index.js';
 import { archSuffix, localImageName } from '../../config/images.js';
 import { UsageError } from '../../errors.js';
 import { jobType as jobTypeOf } from '../../images/job-type.js';
 import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../images/load.js';
 import { checkOutcomeFiles, outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../images/report.js';
-import { buildFolder, listImages, loadFolderImages, pushFolder, type BuildSettings, type FolderOptions } from '../../images/run.js';
+import { buildFolder, listImages, loadFolderImages, pushFolder, type BuildSettings } from '../../images/run.js';
 import { readArgFile } from '../../config/arg-file.js';
-import { gitIn } from '../../status/git.js';
+import { commitSha, folderOptions, pullMapper } from '../../images/folder-options.js';
 import { chooseTargets, renderImageTags, type Targets } from '../../images/targets.js';
 import { contentHashTag } from '../../images/content-hash.js';
 import { parsePlatform, type Platform } from '../../oci/platform.js';
@@ -21,6 +21,7 @@ import { registryFlags, registryOptions, type RegistryArgs } from '../registry-f
 import { chooseSigners, PROVENANCE_OPTION } from '../sign-flags.js';
 import { imageFacts } from '../../images/provenance.js';
 import { gitFacts } from '../../sign/facts.js';
+import { requireKeySigner } from '../../sign/index.js';
 import { berthVersion } from '../version.js';
 import { stepFlags, stepOptions, type StepArgs } from '../step-flags.js';
 
@@ -106,34 +107,19 @@ export const imagesCommand = defineCommand<ImagesArgs>({
     // --jobs here is images built at once, not the registry's blobs in flight (its default stays).
     const { jobs: _imagesAtOnce, ...registryArgs } = args;
     const registryOpts = await registryOptions({ ...registryArgs, json: false }, io);
-    const commit = await commitSha(io);
+    const commit = await commitSha(io.cwd, io.env);
     const fileArgs = args['build-arg-file'] !== undefined ? await readArgFile(resolve(io.cwd, args['build-arg-file']), `--build-arg-file ${args['build-arg-file']}`) : {};
-    // --dir below the image folder (images/basic) keeps the names it has there (basic/busybox).
-    const root = resolve(io.cwd, config.dir ?? 'images');
-    const asked = resolve(io.cwd, args.dir ?? config.dir ?? 'images');
-    const under = relative(root, asked);
-    const below = under !== '' && under !== '..' && !under.startsWith(`..${sep}`) && !isAbsolute(under);
-    const folder: FolderOptions = {
-      dir: below ? root : asked,
-      ...(below ? { under: under.split(sep).join('/') } : {}),
+    const folder = folderOptions(config, {
+      cwd: io.cwd,
+      ...(args.dir !== undefined ? { dir: args.dir } : {}),
       names,
       platforms: (args.platform ?? []).map((p) => parsePlatform(p)),
       ...(config.platforms ? { defaultPlatforms: config.platforms.map((p) => parsePlatform(p)) } : {}),
       ...(args.variant !== undefined ? { variant: args.variant } : {}),
       buildArgs: { ...fileArgs, ...parseKeyValues(args['build-arg'], '--build-arg') },
       cacheDir: registryOpts.cacheDir!,
-      builds: (config.builds ?? []).map((b) => ({
-        name: b.key,
-        ...(b.value.dockerfile !== undefined ? { dockerfile: b.value.dockerfile } : {}),
-        ...(b.value.context !== undefined ? { context: b.value.context } : {}),
-        ...(b.value.platforms ? { platforms: b.value.platforms } : {}),
-        ...(b.value['build-args'] ? { buildArgs: Object.fromEntries(b.value['build-args'].map((a) => [a.key, a.value])) } : {}),
-        ...(b.value['build-arg-file'] !== undefined ? { buildArgFile: b.value['build-arg-file'] } : {}),
-        ...(b.value.tags ? { tags: b.value.tags } : {}),
-      })),
-      repo: io.cwd,
       ...(commit !== undefined ? { commitSha: commit } : {}),
-    };
+    });
     const log = logger(io, args['log-format']);
     const say = sayer(log);
     if (registryOpts.log && args['log-format'] === 'json') registryOpts.log = (line) => log('', `debug: ${line}`);
@@ -183,16 +169,10 @@ export const imagesCommand = defineCommand<ImagesArgs>({
           const provenance = (args.provenance ?? config.provenance ?? false) && !args['dry-run'] && jobType !== 'presubmit';
           // Chosen for a dry run too: it lists the signatures a real run would write.
           const signing = (args.sign || provenance) && jobType !== 'presubmit' ? await chooseSigners({}, io) : { signers: [] };
-          if (provenance && !signing.signers.some((s) => s.signBytes)) throw new UsageError('BAD_FLAG', `--provenance: the attestation is a DSSE envelope signed with a key, and no signer here has one (${signing.signers.map((s) => s.description).join(', ') || ('none' in signing && signing.none) || 'none'}); add a cosign-key signer to berth.yaml`);
+          if (provenance) requireKeySigner(signing.signers, 'add a cosign-key signer to berth.yaml', 'none' in signing ? signing.none : undefined);
           const git = provenance ? await gitFacts(io.cwd, io.env) : undefined;
           const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-          const pullOf = new Map((config.registries?.pull ?? []).map((e) => [e.key.replace(/\/+$/, ''), e.value.replace(/\/+$/, '')]));
-          const pull = pullOf.size
-            ? (repo: string) => {
-                for (const [from, to] of pullOf) if (repo.startsWith(`${from}/`)) return `${to}${repo.slice(from.length)}`;
-                return repo;
-              }
-            : undefined;
+          const pull = pullMapper(config.registries?.pull);
           if (!args['dry-run']) await checkOutcomeFiles({ ...(args.report !== undefined ? { report: args.report } : {}), cwd: io.cwd, env: io.env });
           let outcomes: ImageOutcome[] = [];
           try {
@@ -227,13 +207,6 @@ export const imagesCommand = defineCommand<ImagesArgs>({
 });
 
 const ORIGIN_TEXT = { built: 'built here', cache: 'built here before', registry: 'pulled by its content hash', taken: 'its ImageSource' } as const;
-
-/** BUILD_COMMIT_SHA for Dockerfiles that declare it: the environment's (kyma's CI sets it), else Prow's or Actions', else git's HEAD. */
-function commitSha(io: CliIO): Promise<string | undefined> {
-  const env = io.env.BUILD_COMMIT_SHA || io.env.PULL_PULL_SHA || io.env.PULL_BASE_SHA || io.env.GITHUB_SHA;
-  if (env) return Promise.resolve(env);
-  return gitIn(io.cwd, io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
-}
 
 function optionalTargets(chosen: () => Targets): Targets {
   try {
