@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import { loadSigners, repoOf, runKinds, selectSigners, signatureRepositoryFrom, signerFromFile, type ImageSigner, type SignatureRepository, type SignedImage } from '../sign/index.js';
+import { loadSigners, requireKeySigner, repoOf, runKinds, selectSigners, signatureRepositoryFrom, signerFromFile, type ImageSigner, type SignatureRepository, type SignedImage } from '../sign/index.js';
 import { parseKeyValues } from './flags.js';
 import type { CliIO } from './io.js';
 
@@ -108,9 +108,7 @@ export async function releaseSigning(args: ReleaseSignArgs, io: CliIO, toRegistr
     }
     throw new UsageError('BAD_FLAG', `${flag}: nothing to sign with: ${none}; or pass --key cosign.key`);
   }
-  if (provenance && !signers.some((s) => s.signBytes)) {
-    throw new UsageError('BAD_FLAG', `--provenance: the attestation is a DSSE envelope signed with a key, and no signer here has one (${signers.map((s) => s.description).join(', ')}); add a cosign-key signer or --key`);
-  }
+  if (provenance) requireKeySigner(signers, 'add a cosign-key signer or --key');
   const signatureRepository = signatureRepositoryFrom(io.env);
   return {
     ...(args.sign

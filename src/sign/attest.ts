@@ -17,7 +17,7 @@
  */
 import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import { OperationalError, UsageError } from '../errors.js';
+import { OperationalError } from '../errors.js';
 import { digestHex, sha256Of, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { MediaType } from '../oci/mediatype.js';
@@ -28,7 +28,7 @@ import { DSSE_MEDIA_TYPE, envelopeBytes, pae, parseEnvelope, signEnvelope } from
 import { buildSignatureArtifact } from './manifest.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './provenance.js';
 import { readSignatureManifest, settleAll } from './sign.js';
-import type { ImageSigner, SignatureRecord, SignTarget } from './signer.js';
+import { requireKeySigner, type ImageSigner, type SignatureRecord, type SignTarget } from './signer.js';
 import { SIGNATURE_ANNOTATION } from './signature.js';
 
 /** The annotation cosign puts on an attestation layer. */
@@ -155,7 +155,7 @@ async function sameEnvelope(client: RegistryClient, repo: string, layers: readon
  */
 export async function attestTargets(registries: Registries, targets: readonly AttestTarget[], signers: readonly ImageSigner[], opts: { jobs?: number; signal?: AbortSignal } = {}): Promise<AttestedImage[]> {
   const keySigners = signers.filter((s): s is ImageSigner & Required<Pick<ImageSigner, 'signBytes'>> => typeof s.signBytes === 'function');
-  if (keySigners.length === 0) throw new UsageError('BAD_FLAG', `--provenance: the attestation is a DSSE envelope signed with a key, and no signer here has one (${signers.map((s) => s.description).join(', ') || 'none'}); add a cosign-key signer or --key`);
+  requireKeySigner(signers, 'add a cosign-key signer or --key');
   const services = signers.filter((s) => typeof s.signBytes !== 'function');
   const signal = opts.signal;
   const limit = pLimit(opts.jobs ?? registries.jobs);

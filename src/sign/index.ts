@@ -11,7 +11,7 @@ export { COSIGN_KEY_LABEL, KEY_FILE_FORMATS, SIGSTORE_KEY_LABEL, decryptCosignKe
 export { SIMPLE_SIGNING_MEDIA_TYPE, buildSignatureArtifact, parseSignatureManifest, signatureLayer, signatureTag, type SignatureArtifact, type SignatureManifest } from './manifest.js';
 export { COSIGN_SIGNATURE_TYPE, annotationMismatches, dockerReferenceOf, encodePayload, goJsonString, parsePayload, type SimpleSigningPayload } from './payload.js';
 export { resolveImage, resolveTargets, signImages, signTargets, type ImageTarget, type SignedImage, type SignOptions } from './sign.js';
-export { SIGNER_KINDS, openSigners, type ImageSigner, type SignatureRecord, type SignatureRepository, type SignerContext, type SignRun, type SignTarget } from './signer.js';
+export { SIGNER_KINDS, openSigners, requireKeySigner, type ImageSigner, type SignatureRecord, type SignatureRepository, type SignerContext, type SignRun, type SignTarget } from './signer.js';
 export { cosignKeySigner, keyIdOf } from './cosign-signer.js';
 export { SIGNATURE_ANNOTATION, signPayload, verifyPayload } from './signature.js';
 export { loadSigners, publicKeyFromFile, repoOf, runKinds, selectSigners, signerFromFile, type RunKind, type Selection } from './signers.js';

@@ -6,6 +6,7 @@
  * src/config/signing.ts, which reads berth.yaml).
  */
 import type { SignerSpec } from '../config/signing.js';
+import { UsageError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { Registries } from '../registry/pool.js';
 import { openCosignKeySigner } from './cosign-signer.js';
@@ -64,6 +65,15 @@ export interface ImageSigner {
   signBytes?(bytes: Uint8Array): { keyid: string; sig: string };
   /** Whether `sig` (base64) is this signer's over `bytes`; absent where the signer cannot tell. */
   verifyBytes?(bytes: Uint8Array, sig: string): boolean;
+}
+
+/**
+ * A provenance attestation is a DSSE envelope signed with a key: bad input when no signer has
+ * one. `none` says why there are no signers at all; `hint` how to add one.
+ */
+export function requireKeySigner(signers: readonly ImageSigner[], hint: string, none?: string): void {
+  if (signers.some((s) => typeof s.signBytes === 'function')) return;
+  throw new UsageError('BAD_FLAG', `--provenance: the attestation is a DSSE envelope signed with a key, and no signer here has one (${signers.map((s) => s.description).join(', ') || none || 'none'}); ${hint}`);
 }
 
 /** What opening a signer may read: berth.yaml's folder (relative paths), the environment, and how to reach a service. */
