@@ -25,7 +25,7 @@ export function keyIdOf(publicKey: KeyObject): string {
 }
 
 /** An ImageSigner over a private key, shown as `shown` in messages and reports. */
-export function cosignKeySigner(shown: string, key: KeyObject): ImageSigner {
+export function cosignKeySigner(shown: string, key: KeyObject): ImageSigner & Required<Pick<ImageSigner, 'signBytes' | 'verifyBytes'>> {
   const publicKey = createPublicKey(key);
   const keyid = keyIdOf(publicKey);
   return {

@@ -24,7 +24,7 @@ async function processesWith(...words: string[]): Promise<number[]> {
   const out: number[] = [];
   for (const e of await readdir('/proc')) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    const args = await readFile(`/proc/${e}/cmdline`, 'utf8').then((t) => t.split('\0'), () => []);
+    const args = await readFile(`/proc/${e}/cmdline`, 'utf8').then((t) => t.split('\0'), (): string[] => []);
     if (words.every((w) => args.includes(w)) && alive(Number(e))) out.push(Number(e));
   }
   return out;

@@ -28,8 +28,8 @@ beforeAll(async () => {
   env = testEnv(dir);
   big = join(dir, 'big.bin');
   const out = createWriteStream(big);
-  for (let left = BIG_BYTES; left > 0; left -= 1 << 20) if (!out.write(randomBytes(1 << 20))) await new Promise((r) => out.once('drain', r));
-  await new Promise((r, j) => out.end(() => r(undefined)).once('error', j));
+  for (let left = BIG_BYTES; left > 0; left -= 1 << 20) if (!out.write(randomBytes(1 << 20))) await new Promise<void>((r) => out.once('drain', () => r()));
+  await new Promise<void>((r, j) => out.end(() => r()).once('error', j));
 });
 afterAll(() => cleanup());
 
