@@ -82,3 +82,17 @@ export function parseExpose(text: string): string {
   if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new UsageError('BAD_FLAG', `--expose: "${text}" is not PORT[/PROTO] (a port from 1 to 65535; tcp, udp or sctp)`);
   return text;
 }
+
+/**
+ * yargs-parser takes `-` as a value after a short flag (`-o -`) but not after a long one: it
+ * leaves `--output -` empty and `-` as a stray argument. Joined (`--output=-`), both mean stdout.
+ */
+export function joinStdoutValue(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return [...out, ...argv.slice(i)];
+    if (argv[i] === '--output' && argv[i + 1] === '-') out.push(`--output=${argv[++i]}`);
+    else out.push(argv[i]!);
+  }
+  return out;
+}

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import type { GlobalArgs } from './command.js';
 import { commands } from './commands/index.js';
 import { EXAMPLES, SHORT_FLAGS } from './examples.js';
+import { joinStdoutValue } from './flags.js';
 import type { CliIO } from './io.js';
 import { reportError } from './report.js';
 import { screenIO } from './screen.js';
@@ -87,7 +88,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     // failures are one line without help, so that rendering (about 40 ms) is skipped.
     (parser as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } }).getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
     let helpText = '';
-    await parser.parseAsync(argv, {}, (_err, _args, output) => {
+    await parser.parseAsync(joinStdoutValue(argv), {}, (_err, _args, output) => {
       helpText = output;
     });
     if (helpText) io.stdout.write(helpText.endsWith('\n') ? helpText : `${helpText}\n`);

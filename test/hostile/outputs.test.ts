@@ -55,6 +55,15 @@ test('-o - streams the tarball to stdout (nothing else there) and leaves no file
   expect(await lstat(join(dir, '-')).catch(() => undefined)).toBeUndefined();
 });
 
+test('--output - and --output=- stream the same tarball as -o -', async () => {
+  for (const [i, args] of [['--output', '-'], ['--output=-']].entries()) {
+    const r = await berthToFile(['build', '--dockerfile', 'Dockerfile', ...args], join(dir, `long${i}.tar`));
+    expect(r.code).toBe(0);
+    expect(await readFile(join(dir, `long${i}.tar`))).toEqual(await readFile(join(dir, 'ref.tar')));
+  }
+  expect(await lstat(join(dir, '-')).catch(() => undefined)).toBeUndefined();
+});
+
 test('-o - with --json, and a layout on /dev/stdout or /dev/null: exit 2, one line, before any work, nothing written', async () => {
   for (const [args, line] of [
     [['build', '--dockerfile', 'Dockerfile', '-o', '-', '--json'], /^berth: --json and --output -: both would write to stdout; give a file path$/],
