@@ -9,6 +9,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Digest } from '../oci/digest.js';
+import { DOCKER_HUB, DOCKER_HUB_API_HOST } from '../oci/reference.js';
 import { parseChallenge, coversScopes, renewalTime, repoScope, scopeKey, type CachedToken, type Challenge } from './auth.js';
 import { findCredential, type Credential } from './credentials.js';
 import { parseErrorBody, redactUrl, RegistryError } from './errors.js';
@@ -114,7 +115,7 @@ export class RegistrySession {
   constructor(host: string, opts: SessionOptions = {}) {
     this.host = host;
     this.opts = opts;
-    const apiHost = host === 'docker.io' ? 'registry-1.docker.io' : host;
+    const apiHost = host === DOCKER_HUB ? DOCKER_HUB_API_HOST : host;
     const plain = plainByName(host) || (opts.insecure ?? []).includes(host);
     this.base = `${plain ? 'http' : 'https'}://${apiHost}`;
     if (!plain && hostName(host).endsWith('.localhost')) {
