@@ -14,6 +14,9 @@ import { dockerfileError } from '../dockerfile/errors.js';
 import { BadPattern, compileGlob } from '../dockerfile/glob.js';
 import { IgnoreRules } from '../dockerfile/dockerignore.js';
 import { OperationalError, UsageError } from '../errors.js';
+import { networkError, redactUrl as registryRedact, RegistryError } from '../registry/errors.js';
+import { createTransport, DEFAULT_TIMEOUT_MS, header, send, type HttpResponse } from '../registry/http.js';
+import { DEFAULT_RETRY, parseRetryAfter, withRetries, type RetryPolicy } from '../registry/retry.js';
 import { FsTree, PathEscape, readMembers, type FsNode } from './rootfs.js';
 
 export interface CopyInput {
@@ -37,10 +40,12 @@ export interface CopyInput {
 export interface FetchLimits {
   idleMs?: number;
   maxBytes?: number;
+  /** How temporary failures are tried again (`--retries`); the registry's policy by default. */
+  retry?: Partial<RetryPolicy>;
 }
 
-/** ADD <url> defaults: 30 s without a byte, 1 GiB in all. */
-export const DEFAULT_FETCH_LIMITS: Required<FetchLimits> = { idleMs: 30_000, maxBytes: 1 << 30 };
+/** ADD <url> defaults: 30 s without a byte, 1 GiB in all, the registry's retry policy. */
+export const DEFAULT_FETCH_LIMITS: Required<FetchLimits> = { idleMs: DEFAULT_TIMEOUT_MS, maxBytes: 1 << 30, retry: {} };
 
 /** A URL as it may be shown: a user name and password in it replaced by `***`. */
 export function redactUrl(text: string): string {
@@ -303,63 +308,99 @@ async function statSize(path: string): Promise<number> {
   }
 }
 
+/** The statuses a GET is redirected by; the Location is followed as fetch follows it, at most 20 times. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
+
 /**
  * Fetches `url` into `path`, hashing as it streams; the file is kept only when it matches
- * `checksum`. Credentials in the URL go in an Authorization header and are never shown; the
- * transfer fails when the server sends nothing for `idleMs` or more than `maxBytes`.
+ * `checksum`. The request goes through berth's HTTP stack and retry policy, as a registry's
+ * do (registry/http.ts, registry/retry.ts): the transport's idle timeout is the limit on a
+ * server that sends nothing for `idleMs`; connection resets and 5xx/408/429 answers are tried
+ * again. Credentials in the URL go in an Authorization header (to that origin only, not
+ * after a redirect elsewhere) and are never shown; more than `maxBytes` is refused.
  */
 async function download(url: string, checksum: string, path: string, fail: (w: string) => UsageError, limits: Required<FetchLimits>): Promise<void> {
   const shown = redactUrl(url);
-  const target = new URL(url);
-  const headers: Record<string, string> = {};
-  if (target.username || target.password) {
-    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
-    target.username = '';
-    target.password = '';
+  const start = new URL(url);
+  let authorization: string | undefined;
+  if (start.username || start.password) {
+    authorization = `Basic ${Buffer.from(`${decodeURIComponent(start.username)}:${decodeURIComponent(start.password)}`).toString('base64')}`;
+    start.username = '';
+    start.password = '';
   }
-  const abort = new AbortController();
-  let idle: NodeJS.Timeout | undefined;
+  const silent = `the server sent nothing for ${Math.round(limits.idleMs / 1000)} s`;
+  /** What went wrong last, as the one line shows it. */
   let why = '';
-  const touch = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => {
-      why = `the server sent nothing for ${Math.round(limits.idleMs / 1000)} s`;
-      abort.abort();
-    }, limits.idleMs);
+  /** A temporary failure (retried) or not, carrying `why`; a timeout keeps ETIMEDOUT as its cause, which the retry budget counts apart. */
+  const failure = (target: URL, message: string, temporary: boolean, cause: unknown, status?: number, retryAfterMs?: number): RegistryError => {
+    why = message;
+    return new RegistryError('NETWORK', message, { method: 'GET', url: registryRedact(target), registryCodes: [], temporary, ...(status !== undefined ? { status } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }, { cause });
   };
-  const failed = (err: unknown) => new OperationalError('NETWORK', `ADD ${shown}: ${why || `cannot fetch (${redactUrl((err as Error).message)})`}`, { cause: err });
-  touch();
+  const networkFailure = (target: URL, err: unknown): RegistryError => {
+    const e = err instanceof RegistryError ? err : networkError('GET', target, err);
+    const cause = (e.cause ?? err) as { code?: string; message?: string };
+    if (cause?.code === 'ETIMEDOUT') return failure(target, silent, e.temporary, cause);
+    return failure(target, `cannot fetch (${redactUrl(cause?.message ?? String(err))})`, e.temporary, cause);
+  };
+
+  const transport = createTransport({ maxSockets: 1, timeoutMs: limits.idleMs });
   try {
-    let res: Response;
-    try {
-      res = await fetch(target, { redirect: 'follow', headers, signal: abort.signal });
-    } catch (err) {
-      throw failed(err);
-    }
-    if (!res.ok || !res.body) throw new OperationalError('NETWORK', `ADD ${shown}: the server answered ${res.status}`);
-    const stated = Number(res.headers.get('content-length') ?? NaN);
-    if (stated > limits.maxBytes) throw fail(`${shown}: the server sends ${stated} bytes, more than the limit of ${limits.maxBytes}`);
-    const hash = createHash('sha256');
-    const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-    let total = 0;
-    try {
-      await pipeline(body, async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          touch();
-          total += chunk.length;
-          if (total > limits.maxBytes) throw fail(`${shown}: the server sent more than the limit of ${limits.maxBytes} bytes`);
-          hash.update(chunk);
-          yield chunk;
+    await withRetries({ ...DEFAULT_RETRY, ...limits.retry }, `ADD ${shown}`, async () => {
+      let target = start;
+      let auth = authorization;
+      let res: HttpResponse;
+      for (let redirects = 0; ; redirects++) {
+        try {
+          res = await send(transport, { method: 'GET', url: target, headers: { 'user-agent': 'berth', ...(auth ? { authorization: auth } : {}) } });
+        } catch (err) {
+          throw networkFailure(target, err);
         }
-      }, createWriteStream(path));
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw failed(err);
-    }
-    const got = `sha256:${hash.digest('hex')}`;
-    if (got !== checksum) throw fail(`${shown}: its content is ${got}, not the --checksum ${checksum}`);
+        const location = REDIRECTS.has(res.status) ? header(res, 'location') : undefined;
+        if (location === undefined) break;
+        res.body.destroy();
+        const next = new URL(location, target);
+        if (redirects >= MAX_REDIRECTS || !/^https?:$/.test(next.protocol)) throw failure(target, `cannot fetch (${redirects >= MAX_REDIRECTS ? `more than ${MAX_REDIRECTS} redirects` : `redirected to ${next.protocol}`})`, false, undefined);
+        if (next.origin !== target.origin) auth = undefined;
+        target = next;
+      }
+      if (res.status < 200 || res.status > 299) {
+        res.body.destroy();
+        const temporary = res.status >= 500 || res.status === 408 || res.status === 429;
+        throw failure(target, `the server answered ${res.status}`, temporary, undefined, res.status, parseRetryAfter(header(res, 'retry-after')));
+      }
+      const stated = Number(header(res, 'content-length') ?? NaN);
+      if (stated > limits.maxBytes) {
+        res.body.destroy();
+        throw fail(`${shown}: the server sends ${stated} bytes, more than the limit of ${limits.maxBytes}`);
+      }
+      // The transport's idle timer ends a silent body by destroying its socket: told apart here from a reset.
+      let idle = false;
+      res.body.socket?.once('timeout', () => (idle = true));
+      const hash = createHash('sha256');
+      let total = 0;
+      try {
+        await pipeline(res.body, async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            total += chunk.length;
+            if (total > limits.maxBytes) throw fail(`${shown}: the server sent more than the limit of ${limits.maxBytes} bytes`);
+            hash.update(chunk);
+            yield chunk;
+          }
+        }, createWriteStream(path));
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        if (idle) throw failure(target, silent, true, Object.assign(new Error(silent), { code: 'ETIMEDOUT' }));
+        throw networkFailure(target, err);
+      }
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got !== checksum) throw fail(`${shown}: its content is ${got}, not the --checksum ${checksum}`);
+    });
+  } catch (err) {
+    if (err instanceof RegistryError) throw new OperationalError('NETWORK', `ADD ${shown}: ${why || err.message}`, { cause: err });
+    throw err;
   } finally {
-    clearTimeout(idle);
+    transport.close();
   }
 }
 

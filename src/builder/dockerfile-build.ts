@@ -180,7 +180,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
         ? await withSteps(opts, contextDir, ignore, platform, join(work, `steps-${i}`), (run) => buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), run }))
         : engine
         ? withLabels(scratchWorkdir(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), plan.stages.at(-1)!, opts, platform), opts.labels, platform, opts)
-        : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), ...(opts.registry.timeoutMs !== undefined ? { fetchLimits: { idleMs: opts.registry.timeoutMs } } : {}) });
+        : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), fetchLimits: { ...(opts.registry.timeoutMs !== undefined ? { idleMs: opts.registry.timeoutMs } : {}), ...(opts.registry.retry ? { retry: opts.registry.retry } : {}) } });
       built[i] = { image, platform };
     };
     // One platform at a time: each layer's gzip already keeps every core busy, and several

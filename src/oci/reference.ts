@@ -9,8 +9,17 @@ export interface Reference {
   digest?: Digest;
 }
 
+/** Docker Hub as references name it. */
 export const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+/** The host Docker Hub's distribution API answers on. */
+export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
+/** Every name of Docker Hub: the reference name, the API host and `index.docker.io` (its v1 name, still docker's auth key). */
+const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set([DOCKER_HUB, 'index.docker.io', DOCKER_HUB_API_HOST]);
+
+/** Whether `host` (lowercase, no scheme or port) is one of Docker Hub's names: the one owner of the list, for references and credentials alike. */
+export function isDockerHub(host: string): boolean {
+  return DOCKER_HUB_ALIASES.has(host);
+}
 
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -80,7 +89,7 @@ export function parseReference(text: string, opts: ParseReferenceOptions = {}): 
     if (opts.strict) fail('name the registry, e.g. quay.io/org/name:tag');
     registry = DOCKER_HUB;
   }
-  if (DOCKER_HUB_ALIASES.has(registry)) {
+  if (isDockerHub(registry)) {
     registry = DOCKER_HUB;
     if (parts.length === 1) parts.unshift('library');
   }

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../blob/atomic.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
+import { DOCKER_HUB, isDockerHub } from '../oci/reference.js';
 
 /**
  * A login for one registry. `source` says where it came from ("~/.docker/config.json",
@@ -16,12 +17,13 @@ export interface Credential {
   source: string;
 }
 
-const DOCKER_HUB_KEYS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+/** Docker Hub's historical v1 URL: the key `docker login` files it under, and the server name helpers are asked for. */
+const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
 
 /** The host an `auths` key or helper ServerURL names: scheme, path and case dropped, Hub's aliases made one. */
 export function normaliseHost(key: string): string {
   const host = key.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split('/')[0]!.toLowerCase();
-  return DOCKER_HUB_KEYS.has(host) ? 'docker.io' : host;
+  return isDockerHub(host) ? DOCKER_HUB : host;
 }
 
 interface AuthConfigFile {
@@ -99,7 +101,7 @@ function fromAuthEntry(entry: NonNullable<AuthConfigFile['auths']>[string], disp
 
 /** The server name helpers are asked for: Docker Hub's historical URL, else the host. */
 function helperServer(host: string): string {
-  return host === 'docker.io' ? 'https://index.docker.io/v1/' : host;
+  return host === DOCKER_HUB ? DOCKER_HUB_AUTH_KEY : host;
 }
 
 /** Asks `docker-credential-NAME get`; "not found" (any failure) is no credential, said without its output. */
@@ -138,7 +140,7 @@ function helperFor(file: AuthConfigFile, host: string): string | undefined {
 
 /** The key `docker login` files a host under in `auths`. */
 function authsKey(host: string): string {
-  return host === 'docker.io' ? 'https://index.docker.io/v1/' : host;
+  return host === DOCKER_HUB ? DOCKER_HUB_AUTH_KEY : host;
 }
 
 async function runHelper(name: string, verb: 'store' | 'erase', input: string, env: NodeJS.ProcessEnv): Promise<void> {
