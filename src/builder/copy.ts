@@ -11,8 +11,7 @@ import { formatPlatform, type Platform } from '../oci/platform.js';
 import type { TarEntry } from '../blob/tar.js';
 import { applySymbolicMode, type CopyStep } from '../dockerfile/dispatch.js';
 import { dockerfileError } from '../dockerfile/errors.js';
-import { BadPattern, compileGlob } from '../dockerfile/glob.js';
-import { IgnoreRules } from '../dockerfile/dockerignore.js';
+import { BadPattern, hasMeta, matchingPaths, PatternList } from '../dockerfile/glob.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { networkError, redactUrl as registryRedact, RegistryError } from '../registry/errors.js';
 import { createTransport, DEFAULT_TIMEOUT_MS, header, send, type HttpResponse } from '../registry/http.js';
@@ -82,10 +81,10 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
   for (const doc of step.inline) {
     items.push({ dest: destIsDir ? posix.join(destRel, doc.name) : destRel, node: { type: 'file', mode: 0o644, uid: 0, gid: 0, source: Buffer.from(doc.content) } });
   }
-  let excluded: IgnoreRules | undefined;
+  let excluded: PatternList | undefined;
   if (step.exclude?.length) {
     try {
-      excluded = IgnoreRules.fromPatterns(step.exclude, '--exclude');
+      excluded = PatternList.fromPatterns(step.exclude, '--exclude');
     } catch (err) {
       if (err instanceof UsageError) throw fail(err.message);
       throw err;
@@ -266,18 +265,14 @@ function rel(abs: string): string {
   return abs.replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
-const hasMeta = (p: string) => /[*?[]/.test(p);
-
-/** Tree paths matching a glob (Go's filepath.Match: `*`, `?`, `[...]`, none crossing `/`), sorted; matched without backtracking. */
+/** Tree paths a COPY source pattern matches (glob.ts), sorted. */
 function globMatches(tree: FsTree, pattern: string, fail: (w: string) => Error): string[] {
-  let glob;
   try {
-    glob = compileGlob(pattern.replace(/^\/+/, ''), false);
+    return matchingPaths(tree.nodes.keys(), pattern);
   } catch (err) {
     if (err instanceof BadPattern) throw fail(`syntax error in pattern "${pattern}": ${err.message}`);
     throw err;
   }
-  return [...tree.nodes.keys()].filter((k) => glob.test(k)).sort();
 }
 
 export async function resolveOwner(chown: { user: string; group?: string }, target: FsTree, fail: (w: string) => Error): Promise<{ uid: number; gid: number }> {

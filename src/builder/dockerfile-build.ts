@@ -26,6 +26,7 @@ import { buildNative, builtFromImage, type Built } from './native.js';
 import { redactUrl } from './copy.js';
 import { withOutputWorkdir, writeImages, type WrittenImages } from './output.js';
 import { contextTree, FsTree } from './rootfs.js';
+import { ignoreFilter } from './context-walk.js';
 import { pruneToLimit, stepExecutor, type StepOptions } from './steps/index.js';
 
 /** A `--build-context NAME=SOURCE`: a folder, or an image berth reads itself. */
@@ -134,11 +135,11 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
     const dirTrees = new Map<string, Promise<FsTree>>();
     const dirTree = (path: string) => {
       let t = dirTrees.get(path);
-      if (!t) dirTrees.set(path, (t = contextTree(path, () => false, false)));
+      if (!t) dirTrees.set(path, (t = contextTree(path)));
       return t;
     };
     let context: Promise<FsTree> | undefined;
-    const contextOf = () => (context ??= contextTree(contextDir, (p) => ignore.matches(p), ignore.hasExceptions));
+    const contextOf = () => (context ??= contextTree(contextDir, ignoreFilter(ignore)));
     const resolved = new Map<string, Promise<Image>>();
     const images = new Map<string, Promise<Built>>();
     const imageOf = (key: string, spec: BaseSpec, platform: Platform, where: string, contents: boolean) => {

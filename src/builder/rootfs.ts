@@ -1,10 +1,11 @@
-import { lstat, open, readdir, readFile, readlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { describeFsError } from '../blob/fs-errors.js';
 import { walkLayer } from '../blob/layer-walk.js';
 import type { TarSource } from '../blob/tar.js';
 import { UsageError } from '../errors.js';
 import type { Image } from '../transport/image.js';
+import { walkContext, type ContextFilter } from './context-walk.js';
 
 /**
  * A file system as berth reads it for COPY and ADD: a build context on disk, or an image's
@@ -120,36 +121,20 @@ function split(path: string): string[] {
 }
 
 /**
- * A build context as a tree: files, folders and symlinks (not followed), without what
- * `ignored` excludes. Modes are made the ones git keeps (0755 for folders and files
- * executable by their owner, 0644 otherwise) and owners 0, so a checkout's umask and
- * owner never reach the image.
+ * A build context as a tree: files, folders and symlinks (not followed) as context-walk.ts
+ * lists them (the list the content hash of `berth images` covers too), without what `filter`
+ * leaves out (`ignoreFilter(.dockerignore)`). Modes are made the ones git keeps (0755 for
+ * folders and files executable by their owner, 0644 otherwise) and owners 0, so a
+ * checkout's umask and owner never reach the image.
  */
-export async function contextTree(dir: string, ignored: (path: string) => boolean, walkIgnoredDirs: boolean): Promise<FsTree> {
+export async function contextTree(dir: string, filter: ContextFilter = {}): Promise<FsTree> {
   const tree = new FsTree('context');
-  const visit = async (rel: string): Promise<void> => {
-    const names = await readdir(join(dir, rel)).catch((err: unknown) => {
-      throw new UsageError('UNREADABLE', `build context ${join(dir, rel)}: ${describeFsError(err)}`, { cause: err });
-    });
-    const children = await Promise.all(names.sort().map(async (name) => {
-      const path = rel === '' ? name : `${rel}/${name}`;
-      return { path, st: await lstat(join(dir, path)) };
-    }));
-    for (const { path, st } of children) {
-      const skip = ignored(path);
-      const abs = join(dir, path);
-      if (st.isDirectory()) {
-        if (skip && !walkIgnoredDirs) continue;
-        if (!skip) tree.nodes.set(path, { type: 'directory', mode: 0o755, uid: 0, gid: 0 });
-        await visit(path);
-        continue;
-      }
-      if (skip) continue;
-      if (st.isSymbolicLink()) tree.nodes.set(path, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, linkname: await readlink(abs) });
-      else if (st.isFile()) tree.nodes.set(path, { type: 'file', mode: st.mode & 0o100 ? 0o755 : 0o644, uid: 0, gid: 0, size: st.size, source: abs });
-    }
-  };
-  await visit('');
+  const unreadable = (path: string, err: unknown) => new UsageError('UNREADABLE', `build context ${path}: ${describeFsError(err)}`, { cause: err });
+  for (const e of await walkContext(dir, { ...filter, unreadable })) {
+    if (e.kind === 'dir') tree.nodes.set(e.path, { type: 'directory', mode: 0o755, uid: 0, gid: 0 });
+    else if (e.kind === 'symlink') tree.nodes.set(e.path, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, linkname: e.linkname! });
+    else tree.nodes.set(e.path, { type: 'file', mode: e.mode & 0o100 ? 0o755 : 0o644, uid: 0, gid: 0, size: e.size, source: e.abs });
+  }
   return tree;
 }
 

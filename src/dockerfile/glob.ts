@@ -1,10 +1,13 @@
 /**
- * Path patterns for COPY sources (Go's filepath.Match) and .dockerignore (moby's
- * patternmatcher), matched without backtracking: the pattern becomes a small automaton whose
- * set of live states advances one character at a time, so a match costs at most
- * pattern length x path length steps whatever the pattern (a regular expression engine that
- * backtracks can take forever on `*a*a*a*...b`).
+ * The one pattern module: path patterns for COPY sources (Go's filepath.Match), COPY
+ * --exclude, .dockerignore and an image folder's outputs file (moby's patternmatcher). Every
+ * pattern is compiled and matched here, without backtracking: the pattern becomes a small
+ * automaton whose set of live states advances one character at a time, so a match costs at
+ * most pattern length x path length steps whatever the pattern (a regular expression engine
+ * that backtracks can take forever on `*a*a*a*...b`). dockerignore.ts reads the ignore file's
+ * lines; copy.ts asks `hasMeta` and `matchingPaths` for COPY sources.
  */
+import { UsageError } from '../errors.js';
 
 type Token =
   | { k: 'lit'; c: string }
@@ -139,4 +142,99 @@ function run(tokens: readonly Token[], path: string, parents: boolean): boolean 
     [current, next] = [next, current];
   }
   return current[final] === 1;
+}
+
+/** Whether a COPY source is a pattern (holds `*`, `?` or `[`) rather than a path. */
+export const hasMeta = (p: string): boolean => /[*?[]/.test(p);
+
+/** Those of `paths` that `pattern` (Go's filepath.Match: `*`, `?`, `[...]`, none crossing `/`) matches, sorted. Throws BadPattern. */
+export function matchingPaths(paths: Iterable<string>, pattern: string): string[] {
+  const glob = compileGlob(pattern.replace(/^\/+/, ''), false);
+  return [...paths].filter((k) => glob.test(k)).sort();
+}
+
+/** Go's filepath.Clean on a `/`-separated path. */
+export function cleanPath(p: string): string {
+  if (p === '') return '.';
+  const rooted = p.startsWith('/');
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length && out[out.length - 1] !== '..') out.pop();
+      else if (!rooted) out.push('..');
+      continue;
+    }
+    out.push(part);
+  }
+  const joined = out.join('/');
+  return rooted ? `/${joined}` : joined || '.';
+}
+
+interface Pattern {
+  text: string;
+  exclusion: boolean;
+  glob: Glob;
+}
+
+/**
+ * An ordered list of patterns with moby patternmatcher's semantics: `!` marks an exception,
+ * the last matching pattern decides, a pattern matching a parent folder matches everything
+ * under it, `*` and `?` never cross a `/`, `**` crosses any number of folders, patterns are
+ * cleaned (`./a/` is `a`). What .dockerignore, COPY --exclude and an outputs file hold.
+ */
+export class PatternList {
+  private constructor(private readonly patterns: readonly Pattern[]) {}
+
+  /** Patterns as patternmatcher.New takes them; a bad one is a UsageError BAD_FLAG naming `where`. */
+  static fromPatterns(texts: readonly string[], where = '.dockerignore'): PatternList {
+    const patterns: Pattern[] = [];
+    for (const raw of texts) {
+      let p = raw.trim();
+      if (p === '') continue;
+      p = cleanPath(p);
+      let exclusion = false;
+      if (p.startsWith('!')) {
+        if (p.length === 1) throw new UsageError('BAD_FLAG', `${where}: illegal exclusion pattern: "!"`);
+        exclusion = true;
+        p = p.slice(1);
+      }
+      patterns.push({ text: p, exclusion, glob: compileRule(p, where) });
+    }
+    return new PatternList(patterns);
+  }
+
+  /** No pattern: nothing is matched (a context is the whole folder). */
+  isEmpty(): boolean {
+    return this.patterns.length === 0;
+  }
+
+  get empty(): boolean {
+    return this.patterns.length === 0;
+  }
+
+  /** Whether any pattern is an exception (so a matched folder must still be walked). */
+  get hasExceptions(): boolean {
+    return this.patterns.some((p) => p.exclusion);
+  }
+
+  /** patternmatcher's MatchesOrParentMatches: `file` relative to the root, `/`-separated. */
+  matches(file: string): boolean {
+    const path = cleanPath(file);
+    let matched = false;
+    for (const pattern of this.patterns) {
+      if (pattern.exclusion !== matched) continue;
+      if (pattern.glob.testOrParent(path)) matched = !pattern.exclusion;
+    }
+    return matched;
+  }
+}
+
+function compileRule(pattern: string, where: string): Glob {
+  try {
+    return compileGlob(pattern, true);
+  } catch (err) {
+    if (!(err instanceof BadPattern)) throw err;
+    throw new UsageError('BAD_FLAG', `${where}: syntax error in pattern "${pattern}": ${err.message}`);
+  }
 }

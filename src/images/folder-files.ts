@@ -6,15 +6,12 @@
  * file: a 1 GiB folder would otherwise take a second of one core).
  */
 import { createHash } from 'node:crypto';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
+import { walkContext, type ContextFilter } from '../builder/context-walk.js';
 import type { HashedFile } from './content-hash.js';
-
-/** Whether a relative path (slash-separated) is left out of the context. */
-export type Excluded = (path: string, isDir: boolean) => boolean;
 
 const BLOCK = 4 << 20;
 
@@ -97,26 +94,12 @@ function hashPool(size: number): { hash: (path: string) => Promise<string>; clos
   };
 }
 
-/** The folder's entries (not the folder itself), sorted by path. */
-export async function folderFiles(root: string, excluded: Excluded = () => false, descendExcluded = true): Promise<HashedFile[]> {
-  const found: { rel: string; abs: string; kind: HashedFile['kind']; mode: number; size: number }[] = [];
-  const walk = async (relDir: string): Promise<void> => {
-    const names = (await readdir(join(root, relDir))).sort();
-    for (const name of names) {
-      const rel = relDir ? `${relDir}/${name}` : name;
-      const abs = join(root, rel);
-      const st = await lstat(abs);
-      const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : undefined;
-      if (!kind || excluded(rel, kind === 'dir')) {
-        // A folder left out may still hold exceptions (`!dir/keep`); Docker walks into it too.
-        if (kind === 'dir' && descendExcluded) await walk(rel);
-        continue;
-      }
-      found.push({ rel, abs, kind, mode: st.mode & 0o7777, size: st.size });
-      if (kind === 'dir') await walk(rel);
-    }
-  };
-  await walk('');
+/**
+ * The folder's entries (not the folder itself), in the order of builder/context-walk.ts,
+ * the walk the build reads its context with: the hash covers what the build can COPY.
+ */
+export async function folderFiles(root: string, filter: ContextFilter = {}): Promise<HashedFile[]> {
+  const found = await walkContext(root, { descendExcluded: true, ...filter });
   const bytes = found.reduce((n, f) => n + (f.kind === 'file' ? f.size : 0), 0);
   const threads = Math.min(availableParallelism(), 4);
   const pool = bytes >= POOL_BYTES && threads > 1 ? hashPool(threads) : undefined;
@@ -129,12 +112,12 @@ export async function folderFiles(root: string, excluded: Excluded = () => false
     return await Promise.all(
       found.map((f) =>
         limit(async (): Promise<HashedFile> => {
-          if (f.kind === 'dir') return { path: f.rel, kind: f.kind, mode: f.mode };
-          if (f.kind === 'symlink') return { path: f.rel, kind: f.kind, mode: f.mode, content: await readlink(f.abs) };
-          if (pool) return { path: f.rel, kind: f.kind, mode: f.mode, content: await pool.hash(f.abs) };
+          if (f.kind === 'dir') return { path: f.path, kind: f.kind, mode: f.mode };
+          if (f.kind === 'symlink') return { path: f.path, kind: f.kind, mode: f.mode, content: f.linkname! };
+          if (pool) return { path: f.path, kind: f.kind, mode: f.mode, content: await pool.hash(f.abs) };
           const buf = buffers.pop()!;
           try {
-            return { path: f.rel, kind: f.kind, mode: f.mode, content: await hashFile(f.abs, buf) };
+            return { path: f.path, kind: f.kind, mode: f.mode, content: await hashFile(f.abs, buf) };
           } finally {
             buffers.push(buf);
           }

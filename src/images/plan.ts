@@ -23,6 +23,7 @@ import { readRegistry } from '../transport/registry.js';
 import { selectImage } from '../transport/select.js';
 import { contentHash, contentHashTag, type HashedFile } from './content-hash.js';
 import { folderFiles } from './folder-files.js';
+import { ignoreFilter } from '../builder/context-walk.js';
 import { flatName, pickImages, type ImageFolder } from './folder.js';
 import { buildOrder } from './graph.js';
 import { parseImageSource } from './image-source.js';
@@ -178,7 +179,7 @@ async function hashedFiles(folder: ImageFolder): Promise<HashedFile[]> {
   const many = byIgnore.size > 1;
   for (const [key, df] of byIgnore) {
     const rules = await readIgnore(df, folder.context);
-    const files = await folderFiles(folder.context, (path) => rules.matches(path) || dropped(path), rules.hasExceptions);
+    const files = await folderFiles(folder.context, ignoreFilter(rules, dropped));
     const label = relative(folder.context, key).split(sep).join('/');
     out.push(...(many ? files.map((f) => ({ ...f, path: `${label}//${f.path}` })) : files));
   }

@@ -3,6 +3,7 @@ import { mkdir, symlink, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { contextTree, FsTree, imageTree, PathEscape, readMembers, type FsNode } from '../../src/builder/rootfs.js';
 import { IgnoreRules } from '../../src/dockerfile/dockerignore.js';
+import { ignoreFilter } from '../../src/builder/context-walk.js';
 import type { Image } from '../../src/transport/image.js';
 import { packTar } from '../blob/helpers.js';
 import { tempDir } from '../helpers/tools.js';
@@ -84,7 +85,7 @@ describe('contextTree', () => {
     await writeFile(join(root, 'skip', 'deep', 'keep.txt'), 'k');
     await writeFile(join(root, 'skip', 'drop.txt'), 'x');
     const rules = IgnoreRules.parse('skip\n!skip/deep/keep.txt\n');
-    const tree = await contextTree(root, (p) => rules.matches(p), rules.hasExceptions);
+    const tree = await contextTree(root, ignoreFilter(rules));
     expect([...tree.nodes.keys()].sort()).toEqual(['data', 'link', 'run.sh', 'skip/deep/keep.txt']);
     expect(tree.get('run.sh')).toMatchObject({ type: 'file', mode: 0o755, uid: 0, gid: 0 });
     expect(tree.get('data')).toMatchObject({ type: 'file', mode: 0o644 });

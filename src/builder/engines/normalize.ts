@@ -1,13 +1,9 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
 import { OperationalError } from '../../errors.js';
 import { buildLayer } from '../../blob/layer.js';
-import { LayerPathChecker } from '../../blob/path-safety.js';
+import { walkLayer } from '../../blob/layer-walk.js';
 import type { TarEntry } from '../../blob/tar.js';
 import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/descriptor.js';
@@ -25,7 +21,7 @@ import type { EngineBuildRequest } from './engine.js';
  *
  * - Layers equal to a base's (same diffID at the same position as in one of `bases`) are
  *   the base's blobs, byte for byte, so a base's digests survive.
- * - Every other layer is read (with berth's path safety), its entries sorted by path, mtimes
+ * - Every other layer is read through berth's strict tar reader and path safety (as `--layer`), its entries sorted by path, mtimes
  *   clamped to the epoch (newer → epoch; older kept, as BuildKit's rewrite-timestamp does),
  *   no atime/ctime/PAX times, no user or group names (ids kept), hard links pointing at the
  *   first of their group in archive order, whiteouts kept as they are; then gzipped with
@@ -141,73 +137,87 @@ function historyCovering(history: readonly HistoryEntry[], layers: number): numb
   return history.length;
 }
 
-/** One layer's members as sorted-ready TarEntries, contents spooled to files under `spool`. */
+/** The member types berth refuses in a layer, by the names its errors give them. */
+const REFUSED_TYPES: Record<string, string> = { '3': 'character-device', '4': 'block-device', '6': 'fifo' };
+
+/**
+ * One layer's members as sorted-ready TarEntries, contents spooled to files under `spool`.
+ * Read through berth's strict layer walk (blob/layer-walk.ts): strict headers and path safety,
+ * as for `--layer`; a malformed layer is the engine's failure (ENGINE_FAILED).
+ */
 async function readLayerEntries(blob: Readable, desc: Descriptor, spool: string, where: string, opts: NormalizeOptions): Promise<TarEntry[]> {
   await mkdir(spool, { recursive: true });
-  const checker = new LayerPathChecker(where);
   const byPath = new Map<string, TarEntry>();
   const links: { path: string; target: string; entry: TarEntry }[] = [];
-  const extract = tar.extract();
-  let n = 0;
-  const done = (async () => {
-    for await (const member of extract) {
-      const h = member.header;
-      checker.check({ name: h.name, type: h.type ?? 'file', linkname: h.linkname });
-      const path = cleanPath(h.name);
-      const common = { path, mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: clamp(h.mtime, opts.epoch) };
-      if (path === '') {
-        member.resume();
-        continue;
-      }
-      switch (h.type) {
-        case 'file':
-        case 'contiguous-file': {
-          const size = h.size ?? 0;
-          if (size === 0) {
-            member.resume();
-            byPath.set(path, { ...common, type: 'file' });
-          } else {
-            const file = join(spool, String(n++));
-            await pipeline(member, createWriteStream(file));
-            byPath.set(path, { ...common, type: 'file', size, source: file });
-          }
-          break;
-        }
-        case 'directory':
-          member.resume();
-          byPath.set(path, { ...common, type: 'directory' });
-          break;
-        case 'symlink':
-          member.resume();
-          byPath.set(path, { ...common, type: 'symlink', linkname: h.linkname ?? '' });
-          break;
-        case 'link': {
-          member.resume();
-          const entry: TarEntry = { ...common, type: 'hardlink', linkname: cleanPath(h.linkname ?? '') };
-          byPath.set(path, entry);
-          links.push({ path, target: entry.linkname!, entry });
-          break;
-        }
-        default:
-          member.resume();
-          throw new OperationalError('ENGINE_FAILED', `${where}: entry "${path}" is a ${h.type}, which berth does not write into layers`);
-      }
-    }
-  })();
-  const piping = isGzipLayer(desc.mediaType) ? pipeline(blob, createGunzip(), extract) : pipeline(blob, extract);
-  const [piped, read] = await Promise.allSettled([piping, done]);
-  if (read.status === 'rejected') {
-    const err = read.reason as Error & { code?: string };
-    if (err instanceof OperationalError || err.code === 'UNSAFE_PATH') throw err;
-    throw new OperationalError('ENGINE_FAILED', `${where}: cannot read it (${err.message})`, { cause: err });
+  if (desc.size === 0) {
+    blob.resume();
+    return [];
   }
-  if (piped.status === 'rejected') {
-    const err = piped.reason as Error;
-    throw new OperationalError('ENGINE_FAILED', `${where}: cannot read it (${err.message})`, { cause: err });
+  let n = 0;
+  let file: { handle: FileHandle; entry: TarEntry } | undefined;
+  try {
+    await walkLayer(blob, where, {
+      async entry(member) {
+        // Archive names are raw bytes (latin1 strings); entries are written as UTF-8.
+        const name = utf8(member.name);
+        const path = cleanPath(name);
+        if (path === '') return;
+        // A legacy directory: a file member whose name ends in '/' (Go's reader reads it so).
+        const type = member.type === '0' && name.endsWith('/') ? '5' : member.type;
+        const common = { path, mode: member.mode & 0o7777, uid: member.uid, gid: member.gid, mtime: clamp(member.mtime, opts.epoch) };
+        switch (type) {
+          case '0':
+          case '7': {
+            if (member.size === 0) {
+              byPath.set(path, { ...common, type: 'file' });
+            } else {
+              const entry: TarEntry = { ...common, type: 'file', size: member.size, source: join(spool, String(n++)) };
+              file = { handle: await open(entry.source as string, 'w'), entry };
+            }
+            break;
+          }
+          case '5':
+            byPath.set(path, { ...common, type: 'directory' });
+            break;
+          case '2':
+            byPath.set(path, { ...common, type: 'symlink', linkname: utf8(member.linkname) });
+            break;
+          case '1': {
+            const entry: TarEntry = { ...common, type: 'hardlink', linkname: cleanPath(utf8(member.linkname)) };
+            byPath.set(path, entry);
+            links.push({ path, target: entry.linkname!, entry });
+            break;
+          }
+          default:
+            throw new OperationalError('ENGINE_FAILED', `${where}: entry "${path}" is a ${REFUSED_TYPES[type] ?? `member of type '${type}'`}, which berth does not write into layers`);
+        }
+      },
+      async data(chunk) {
+        if (file) await file.handle.write(chunk);
+      },
+      async entryEnd() {
+        if (!file) return;
+        const { handle, entry } = file;
+        file = undefined;
+        await handle.close();
+        byPath.set(entry.path, entry);
+      },
+    });
+  } catch (err) {
+    await file?.handle.close().catch(() => {});
+    const e = err as Error & { code?: string };
+    if (err instanceof OperationalError || e.code === 'UNSAFE_PATH') throw err;
+    // BAD_TARBALL's message already starts with `where`.
+    const why = e.message.startsWith(`${where}: `) ? e.message.slice(where.length + 2) : e.message;
+    throw new OperationalError('ENGINE_FAILED', `${where}: cannot read it (${why})`, { cause: err });
   }
   resolveHardlinks(byPath, links);
   dropMountPoints(byPath, opts.mountPoints ?? []);
   return [...byPath.values()];
+}
+
+function utf8(raw: string): string {
+  return Buffer.from(raw, 'latin1').toString('utf8');
 }
 
 /**
@@ -262,8 +272,7 @@ function cleanPath(name: string): string {
     .join('/');
 }
 
-function clamp(mtime: Date | undefined, epoch: number): number {
-  const seconds = mtime ? Math.floor(mtime.getTime() / 1000) : 0;
+function clamp(seconds: number, epoch: number): number {
   return Math.max(0, Math.min(seconds, epoch));
 }
 

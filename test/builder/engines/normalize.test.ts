@@ -233,6 +233,18 @@ describe('normalizeImage', () => {
     const device = await normalize(engineImage([await tarOf([{ name: 'dev/null', type: 'character-device' }])])).catch((e: unknown) => e);
     expect(device).toMatchObject({ code: 'ENGINE_FAILED', exitCode: 1, message: 'test-engine output layer 1: entry "dev/null" is a character-device, which berth does not write into layers' });
   });
+
+  test('an engine layer is read as strictly as --layer: symlinks and hard links leading out, and a malformed archive, are refused', async () => {
+    const through = await normalize(engineImage([await tarOf([{ name: 'out', type: 'symlink', linkname: '../..' }, { name: 'out/x', content: 'x' }])])).catch((e: unknown) => e);
+    expect(through).toMatchObject({ code: 'UNSAFE_PATH', exitCode: 2, message: expect.stringContaining('test-engine output layer 1: entry "out/x" is written through symlink "out" -> "../.."') });
+    const hardlink = await normalize(engineImage([await tarOf([{ name: 'h', type: 'link', linkname: '../../etc/shadow' }])])).catch((e: unknown) => e);
+    expect(hardlink).toMatchObject({ code: 'UNSAFE_PATH', exitCode: 2, message: expect.stringContaining('hardlink "h" -> "../../etc/shadow"') });
+    const good = await tarOf([{ name: 'a', content: 'a' }]);
+    const truncated = await normalize(engineImage([good.subarray(0, 700)])).catch((e: unknown) => e);
+    expect(truncated).toMatchObject({ code: 'ENGINE_FAILED', exitCode: 1, message: expect.stringMatching(/^test-engine output layer 1: cannot read it \(not a valid tar archive \(truncated archive at byte 700\)\)$/) });
+    const trailing = await normalize(engineImage([Buffer.concat([good, Buffer.from('junk')])])).catch((e: unknown) => e);
+    expect(trailing).toMatchObject({ code: 'ENGINE_FAILED', message: expect.stringContaining('data after the end-of-archive marker') });
+  });
 });
 
 describe('history text, one per instruction whichever engine wrote it', () => {
