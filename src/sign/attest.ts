@@ -103,7 +103,6 @@ interface IndexEntry {
   annotations?: Record<string, string>;
 }
 
-/** Adds `entry` to the referrers tag schema's index of `subject`, replacing an earlier entry of the same artifact and predicate type. */
 /** The referrers tag schema's index of `subject` (its manifests), empty when there is none. */
 async function readReferrersIndex(client: RegistryClient, repo: string, subject: Digest, signal?: AbortSignal): Promise<IndexEntry[]> {
   const tag = referrersTag(subject);
@@ -118,6 +117,7 @@ async function readReferrersIndex(client: RegistryClient, repo: string, subject:
   }
 }
 
+/** Adds `entry` to the referrers tag schema's index of `subject` (`had`: what it held), replacing an earlier entry of the same artifact and predicate type. */
 async function addToReferrersIndex(client: RegistryClient, repo: string, subject: Digest, entry: IndexEntry, had: Promise<IndexEntry[]>, signal?: AbortSignal): Promise<void> {
   const tag = referrersTag(subject);
   const manifests = await had;
@@ -159,23 +159,48 @@ export async function attestTargets(registries: Registries, targets: readonly At
   const services = signers.filter((s) => typeof s.signBytes !== 'function');
   const signal = opts.signal;
   const limit = pLimit(opts.jobs ?? registries.jobs);
-  // The empty config is the same two bytes for every referrer: uploaded once per repository.
+  // The empty config is the same two bytes for every referrer: once per repository, mounted
+  // from a repository of the same registry that has it already (one request, not two).
   const emptyUploads = new Map<string, Promise<void>>();
+  const emptyDone = new Map<string, string>();
+  const emptyDesc: Descriptor = { mediaType: EMPTY_CONFIG.mediaType, digest: sha256Of(EMPTY_CONFIG.bytes), size: EMPTY_CONFIG.bytes.length };
   const emptyConfigIn = (client: RegistryClient, repo: string) => {
     const k = `${client.host}/${repo}`;
     let p = emptyUploads.get(k);
-    if (!p) emptyUploads.set(k, (p = upload(client, repo, EMPTY_CONFIG.mediaType, EMPTY_CONFIG.bytes, signal)));
+    if (!p) {
+      const from = emptyDone.get(client.host);
+      p = (async () => {
+        if (from !== undefined) {
+          const m = await client.mountBlob(repo, emptyDesc, from, signal);
+          if (m.mounted) return;
+          await client.uploadBlob(repo, emptyDesc, async () => Readable.from([Buffer.from(EMPTY_CONFIG.bytes)]), { location: m.location, ...(signal ? { signal } : {}) });
+        } else await upload(client, repo, EMPTY_CONFIG.mediaType, EMPTY_CONFIG.bytes, signal);
+        if (!emptyDone.has(client.host)) emptyDone.set(client.host, repo);
+      })();
+      emptyUploads.set(k, p);
+    }
+    return p;
+  };
+  // A registry that answered a referrer with OCI-Subject has the referrers API: no index to read.
+  const apiHosts = new Set<string>();
+  // Two targets about one image in one repository (two predicate types) share its .att tag and
+  // referrers index: their read-modify-writes go one after the other.
+  const chains = new Map<string, Promise<unknown>>();
+  const serial = <T>(key: string, job: () => Promise<T>): Promise<T> => {
+    const p = (chains.get(key) ?? Promise.resolve()).catch(() => {}).then(job);
+    chains.set(key, p);
     return p;
   };
   const attested = await settleAll(
     targets.map((t) =>
-      limit(async (): Promise<AttestedImage> => {
+      limit(() => serial(`${t.registry}/${t.repository}@${t.digest}`, async (): Promise<AttestedImage> => {
         const client = registries.client(t.registry);
         const repo = t.repository;
         client.forPush(repo);
         const attTag = attestationTag(t.digest);
         // Both read at once: what the .att tag and the referrers index hold now.
-        const indexP = readReferrersIndex(client, repo, t.digest, signal);
+        const indexSkipped = apiHosts.has(client.host);
+        const indexP = indexSkipped ? Promise.resolve([]) : readReferrersIndex(client, repo, t.digest, signal);
         indexP.catch(() => {}); // awaited below, where a failure is raised
         const existing = await readSignatureManifest(client, repo, attTag, signal);
         // ECDSA signatures differ on every signing: an envelope there with the same statement,
@@ -204,8 +229,9 @@ export async function attestTargets(registries: Registries, targets: readonly At
         ]);
         const attDigest = artifact.manifest.digest;
         let referrers: string = 'api';
-        if (put.ociSubject === undefined) {
-          await addToReferrersIndex(client, repo, t.digest, { mediaType: MediaType.ociManifest, digest: refDigest, size: refRaw.length, artifactType: IN_TOTO_PAYLOAD_TYPE, annotations: { [INTOTO_PREDICATE_ANNOTATION]: t.predicateType } }, indexP, signal);
+        if (put.ociSubject !== undefined) apiHosts.add(client.host);
+        else {
+          await addToReferrersIndex(client, repo, t.digest, { mediaType: MediaType.ociManifest, digest: refDigest, size: refRaw.length, artifactType: IN_TOTO_PAYLOAD_TYPE, annotations: { [INTOTO_PREDICATE_ANNOTATION]: t.predicateType } }, indexSkipped ? readReferrersIndex(client, repo, t.digest, signal) : indexP, signal);
           referrers = `${t.registry}/${repo}:${referrersTag(t.digest)}`;
         }
         return {
@@ -220,7 +246,7 @@ export async function attestTargets(registries: Registries, targets: readonly At
           signers: keySigners.map((s) => s.name),
           signatures: [],
         };
-      }),
+      })),
     ),
   );
   // Service signers sign the .att tags, each in one request for all of them.

@@ -13,7 +13,12 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { run, tempDir } from '../helpers/tools.js';
 import { testEnv } from '../registry/fixtures.js';
 import { archTarball, PLATFORMS } from '../release/fixtures.js';
-import { getBlob, ok } from './helpers.js';
+import { getBlob, getManifest, ok, pushImage } from './helpers.js';
+import { attestTargets } from '../../src/sign/attest.js';
+import { cosignKeySigner } from '../../src/sign/cosign-signer.js';
+import { loadPrivateKey } from '../../src/sign/keys.js';
+import { Registries } from '../../src/registry/pool.js';
+import type { Digest } from '../../src/oci/digest.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -174,6 +179,8 @@ describe('berth release --sign --provenance', () => {
       expect(referrer.subject).toEqual({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: c.digest, size: expect.any(Number) });
       expect(referrer.artifactType).toBe('application/vnd.in-toto+json');
       expect(referrer.config).toEqual({ mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 });
+      // The empty config is in every repository (uploaded into the first, mounted into the others).
+      expect((await getBlob(reg.host, `att/${c.name}`, referrer.config.digest)).toString('utf8')).toBe('{}');
       expect(referrer.layers.map((l: { digest: string }) => l.digest)).toEqual([att.layers[0].digest]);
     }
   });
@@ -203,6 +210,25 @@ describe('berth release --sign --provenance', () => {
         expect(statement.subject).toEqual([{ name: `${reg.host}/rec/${c.name}`, digest: { sha256: hexOf(p.digest) } }]);
       }
     }
+  });
+
+  test('two statements about one image at once (two predicate types): the .att manifest and the referrers index keep both', async () => {
+    const repo = 'two/app';
+    const digest = (await pushImage(dir, `${reg.host}/${repo}:v1`, env, 'two')) as Digest;
+    const m = await getManifest(reg.host, repo, digest);
+    const signer = cosignKeySigner('k', await loadPrivateKey(await readFile(`${key}.key`, 'utf8'), { password: 'pw', where: 'k' }));
+    const registries = new Registries({ env });
+    try {
+      const target = (predicateType: string) => ({ registry: reg.host, repository: repo, digest, mediaType: m.mediaType.split(';')[0]!, size: m.raw.length, predicateType, statement: Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: `${reg.host}/${repo}`, digest: { sha256: hexOf(digest) } }], predicateType, predicate: {} })) });
+      const done = await attestTargets(registries, [target('https://example.com/a/v1'), target('https://example.com/b/v1')], [signer]);
+      expect(done).toHaveLength(2);
+    } finally {
+      registries.close();
+    }
+    const att = await inspectRaw(`${reg.host}/${repo}:sha256-${hexOf(digest)}.att`);
+    expect(att.layers.map((l: { annotations: Record<string, string> }) => l.annotations.predicateType).sort()).toEqual(['https://example.com/a/v1', 'https://example.com/b/v1']);
+    const index = await inspectRaw(`${reg.host}/${repo}:sha256-${hexOf(digest)}`);
+    expect(index.manifests.map((d: { annotations: Record<string, string> }) => d.annotations['in-toto.io/predicate-type']).sort()).toEqual(['https://example.com/a/v1', 'https://example.com/b/v1']);
   });
 
   test('bad input: --provenance into a layout, with no key signer: exit 2, one line, nothing published', async () => {
