@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runChild } from '../blob/children.js';
+import { runChild } from '../util/children.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
 import type { HashedFile } from './content-hash.js';

@@ -1,5 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../blob/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';

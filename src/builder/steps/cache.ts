@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, constants, link, mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../blob/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { buildLayer } from '../../blob/layer.js';
 import type { TarEntry } from '../../blob/tar.js';
 import { digestHex, isDigest, type Digest } from '../../oci/digest.js';

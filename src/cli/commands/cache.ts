@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { pruneCacheWorkFolders } from '../../blob/work-folders.js';
+import { pruneCacheWorkFolders } from '../../util/work-folders.js';
 import { DEFAULT_CACHE_LIMIT, parseSize, pruneSteps } from '../../builder/steps/index.js';
 import { UsageError } from '../../errors.js';
 import { defaultCacheDir } from '../../registry/cache.js';
