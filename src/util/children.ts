@@ -262,7 +262,7 @@ export interface CaptureRun {
   /** What the child reads on stdin (nothing when neither this nor `inputFile` is given). */
   input?: string | Uint8Array;
   inputFile?: string;
-  /** Its stdout goes to this file instead of being captured. */
+  /** Its stdout goes to this file instead of being captured (`stdout` is then empty). */
   stdoutFile?: string;
   /** Ended (SIGTERM) after this long; the result then says `timedOut`. */
   timeoutMs?: number;
@@ -300,7 +300,8 @@ export async function runCapture(run: CaptureRun): Promise<CaptureResult> {
       ...(run.env ? { env: run.env } : {}),
       extendEnv: run.extendEnv ?? true,
       ...stdin,
-      ...(run.stdoutFile !== undefined ? { stdout: { file: run.stdoutFile } } : {}),
+      // Not also kept in memory (execa would, and fail past maxBuffer's 100 MB).
+      ...(run.stdoutFile !== undefined ? { stdout: { file: run.stdoutFile }, buffer: { stdout: false } } : {}),
       ...(run.timeoutMs !== undefined ? { timeout: run.timeoutMs } : {}),
       ...(run.all ? { all: true } : {}),
       reject: false,
