@@ -170,11 +170,3 @@ async function duSize(dir: string): Promise<number> {
   await visit(dir);
   return n;
 }
-
-/** `10GB`, `512MiB`, `1000000` → bytes. */
-export function parseSize(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.floor(Number(m[1]) * unit);
-}
