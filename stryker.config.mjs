@@ -1,5 +1,5 @@
 // Stryker (mutation testing) over one source folder at a time; bench/mutation.sh drives it.
-// Not part of CI: a run takes from minutes (src/oci) to hours (all five folders) on 2 cores.
+// Not part of CI: a run takes from minutes (src/oci) to hours (all six folders) on 2 cores.
 //
 // The tests it runs are the ones that import src/ in-process. Tests that run the CLI bundle
 // (dist/lean/berth.cjs) in a child process cannot see an instrumented src/ file, so a mutant
@@ -21,6 +21,7 @@ export default {
       testMatch: [
         '<rootDir>/test/oci/**/*.test.ts',
         '<rootDir>/test/blob/**/*.test.ts',
+        '<rootDir>/test/util/**/*.test.ts',
         '<rootDir>/test/release/plan.test.ts',
         '<rootDir>/test/registry/unit.test.ts',
         // Each of these starts a registry and takes seconds: over src/registry's ~1,000 mutants

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 folders=("$@")
-((${#folders[@]})) || folders=(src/oci src/blob src/registry src/release src/sign)
+((${#folders[@]})) || folders=(src/oci src/util src/blob src/registry src/release src/sign)
 concurrency="${CONCURRENCY:-1}"
 mkdir -p out/mutation
 

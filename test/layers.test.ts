@@ -5,9 +5,12 @@ import { REPO_ROOT } from './helpers/paths.js';
 
 /**
  * DESIGN.md's layers, lowest first: a module may import from its own folder and the folders
- * it lists here, never from above. `errors.ts` sits below everything.
+ * it lists here, never from above. `errors.ts` sits below everything; `util/` (atomic writes,
+ * file-system errors, scratch and work folders, streams, sizes, the subprocess runner) just
+ * above it, importable by every layer and importing none.
  */
 const MAY_IMPORT: Record<string, string[]> = {
+  util: [],
   oci: [],
   blob: ['oci'],
   image: ['oci', 'blob'],
@@ -23,6 +26,21 @@ const MAY_IMPORT: Record<string, string[]> = {
   images: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags', 'dockerfile', 'builder', 'release', 'sign'],
   cli: ['*'],
 };
+/** Every layer may import the bottom one. */
+const EVERYONE_MAY_IMPORT = ['util'];
+
+/**
+ * The relative module specifiers `text` imports: static `import ... from` and `export ... from`
+ * (`export *` included), side-effect `import '...'`, and dynamic `import('...')` (a lazily
+ * loaded module is still a dependency).
+ */
+function relativeImports(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\b[^'";]*?\bfrom\s+['"](\.[^'"]+)['"]/gm)) out.push(m[1]!);
+  for (const m of text.matchAll(/^\s*import\s+['"](\.[^'"]+)['"]/gm)) out.push(m[1]!);
+  for (const m of text.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)) out.push(m[1]!);
+  return out;
+}
 
 async function sources(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -46,11 +64,26 @@ test('no module imports from a layer above its own', async () => {
       continue;
     }
     const text = await readFile(file, 'utf8');
-    for (const m of text.matchAll(/^(?:import|export)[^'"]*from\s+'(\.[^']+)'/gm)) {
-      const target = relative(src, resolve(dirname(file), m[1]!)).split('/')[0]!;
+    for (const spec of relativeImports(text)) {
+      const target = relative(src, resolve(dirname(file), spec)).split('/')[0]!;
       if (target === from || target.endsWith('.js') || allowed.includes('*') || allowed.includes(target)) continue;
-      violations.push(`${relative(src, file)} imports ${m[1]} (layer "${target}")`);
+      if (EVERYONE_MAY_IMPORT.includes(target) && from !== 'util') continue;
+      violations.push(`${relative(src, file)} imports ${spec} (layer "${target}")`);
     }
   }
   expect(violations).toEqual([]);
+});
+
+test('the layer check reads every form of import', () => {
+  const text = [
+    "import { a } from './a.js';",
+    'import {\n  b,\n  c,\n} from "../b/c.js";',
+    "import type { D } from '../d.js';",
+    "export * from '../e.js';",
+    "export { f } from './f.js';",
+    "import './g.js';",
+    "  const { h } = await import('../h/h.js');",
+    "import { i } from 'node:fs';",
+  ].join('\n');
+  expect(relativeImports(text).sort()).toEqual(['../b/c.js', '../d.js', '../e.js', '../h/h.js', './a.js', './f.js', './g.js']);
 });

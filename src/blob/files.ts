@@ -4,7 +4,7 @@ import { basename, join, posix, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { describeElf, ELF_HEADER_BYTES, elfMatchesPlatform, formatElf } from '../oci/elf.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
-import { describeFsError } from './fs-errors.js';
+import { describeFsError } from '../util/fs-errors.js';
 import { sortTarEntries, type TarEntry } from './tar.js';
 
 /** One `--file SRC:DEST[:MODE]`: a file or directory on disk and where it goes in the image. */

@@ -17,6 +17,7 @@ import { networkError, redactUrl as registryRedact, RegistryError } from '../reg
 import { createTransport, DEFAULT_TIMEOUT_MS, header, send, type HttpResponse } from '../registry/http.js';
 import { DEFAULT_RETRY, parseRetryAfter, withRetries, type RetryPolicy } from '../registry/retry.js';
 import { FsTree, PathEscape, readMembers, type FsNode } from './rootfs.js';
+import { runCapture } from '../util/children.js';
 
 export interface CopyInput {
   step: CopyStep;
@@ -441,9 +442,8 @@ async function asTarArchive(node: FsNode, work: string, tag: string): Promise<Fs
     return isTarHeader(inner) ? node : undefined;
   }
   const out = join(work, `decompressed-${tag}`);
-  const { execa } = await import('execa');
   const input = typeof node.source === 'string' ? { inputFile: node.source } : { input: Buffer.from(node.source as Uint8Array) };
-  const r = await execa(kind, ['-dc'], { ...input, stdout: { file: out } as never, reject: false, stderr: 'pipe' }).catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
+  const r = await runCapture({ cmd: kind, args: ['-dc'], ...input, stdoutFile: out });
   if (r.exitCode !== 0) return undefined;
   const tarNode: FsNode = { type: 'file', mode: node.mode, uid: node.uid, gid: node.gid, source: out, size: await statSize(out) };
   return isTarHeader(await readHead(tarNode, 512)) ? tarNode : undefined;

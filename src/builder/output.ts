@@ -5,9 +5,9 @@ import { formatPlatform, type Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import { writeLocation } from '../transport/copy.js';
 import type { Image } from '../transport/image.js';
-import { checkOutputWritable, refuseNonFolder } from '../blob/atomic.js';
+import { checkOutputWritable, refuseNonFolder } from '../util/atomic.js';
 import { tmpdir } from 'node:os';
-import { withFsErrors } from '../blob/fs-errors.js';
+import { withFsErrors } from '../util/fs-errors.js';
 import { describeLocation, outputPath, type Location } from '../transport/location.js';
 import { withWorkdir, workParentFor } from './workdir.js';
 

@@ -1,6 +1,6 @@
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { describeFsError } from '../blob/fs-errors.js';
+import { describeFsError } from '../util/fs-errors.js';
 import { walkLayer } from '../blob/layer-walk.js';
 import type { TarSource } from '../blob/tar.js';
 import { UsageError } from '../errors.js';

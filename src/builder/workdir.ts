@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createDirs, removeScratchDir } from '../blob/scratch.js';
-import { makeScratchDir } from '../blob/work-folders.js';
+import { createDirs, removeScratchDir } from '../util/scratch.js';
+import { makeScratchDir } from '../util/work-folders.js';
 import type { Location } from '../transport/location.js';
 
 /**

@@ -1,4 +1,4 @@
-import { removeScratchOnSignals } from '../blob/scratch.js';
+import { removeScratchOnSignals } from '../util/scratch.js';
 import { processIO } from './io.js';
 import { main } from './main.js';
 

@@ -9,7 +9,7 @@
  *   node dist/lean/push.cjs push <source> <target> [flags]
  */
 import { parseArgs } from 'node:util';
-import { removeScratchOnSignals } from '../blob/scratch.js';
+import { removeScratchOnSignals } from '../util/scratch.js';
 import { pushCommand } from './commands/push.js';
 import { processIO, type CliIO } from './io.js';
 import { TRANSFER_OPTIONS } from './registry-flags.js';

@@ -1,4 +1,4 @@
-import { humanBytes } from '../blob/human-bytes.js';
+import { humanBytes } from '../util/human-bytes.js';
 import type { Digest } from '../oci/digest.js';
 import type { BlobOutcome, ProgressEvent, Reporter } from '../registry/progress.js';
 

@@ -1,4 +1,4 @@
-import { fsError } from '../blob/fs-errors.js';
+import { fsError } from '../util/fs-errors.js';
 import { isBerthError } from '../errors.js';
 import type { CliIO } from './io.js';
 

@@ -6,9 +6,10 @@
  * validated config is kept as JSON beside the status cache and reused while the file's text,
  * the schema and the berth build are unchanged (see docs/status.md).
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperationalError } from '../errors.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
 import { parseWith } from './parse.js';
 import { berthYamlSchema, type BerthConfig } from './sections.js';
 
@@ -57,18 +58,11 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
     // no cache, or an unreadable one: parse
   }
   const config = await parseConfig(text, display);
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
     mkdirSync(opts.cacheDir, { recursive: true });
-    writeFileSync(tmp, JSON.stringify({ ...want, config } satisfies CachedConfig));
-    renameSync(tmp, cacheFile);
+    writeFileAtomicSync(cacheFile, JSON.stringify({ ...want, config } satisfies CachedConfig));
   } catch {
-    // a cache that cannot be written only costs time; a half-written one (a full disk) goes
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // nothing was written there
-    }
+    // a cache that cannot be written only costs time (writeFileAtomicSync leaves no half-written one)
   }
   return config;
 }

@@ -9,9 +9,10 @@
  * file it wrote last time is missing or changed, or when the folder's other files changed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runChild } from '../blob/children.js';
+import { runChild } from '../util/children.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
 import type { HashedFile } from './content-hash.js';
@@ -108,9 +109,7 @@ async function runOnce(folder: ImageFolder, platform: Platform, opts: BuildBinar
   const outputs = after.outputs.filter((f) => mine.has(f.path) || current.get(f.path) !== JSON.stringify(f));
   recs[formatPlatform(platform)] = { inputs: digestOf(after.inputs), outputs };
   await mkdir(join(opts.cacheDir, 'build-binaries'), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(recs));
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(recs));
   return true;
 }
 

@@ -4,7 +4,7 @@
  * to an image tarball or a layout. The image goes in under one local name; Docker and podman
  * receive it as an image tarball (`docker load` / `podman load`), which both read.
  */
-import { makeWorkFolder } from '../blob/work-folders.js';
+import { makeWorkFolder } from '../util/work-folders.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';

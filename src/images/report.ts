@@ -5,8 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { checkOutputWritable, writeFileAtomic } from '../blob/atomic.js';
-import { withFsErrors } from '../blob/fs-errors.js';
+import { checkOutputWritable, writeFileAtomic } from '../util/atomic.js';
+import { withFsErrors } from '../util/fs-errors.js';
 import { appendGithubFiles, checkGithubFiles, type ComponentResult } from '../release/index.js';
 
 export interface ImageOutcome {

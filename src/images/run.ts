@@ -4,7 +4,7 @@
  * then builds and publishes through the builder and the release executor.
  */
 import { mkdir } from 'node:fs/promises';
-import { makeWorkFolder } from '../blob/work-folders.js';
+import { makeWorkFolder } from '../util/work-folders.js';
 import { join } from 'node:path';
 import { hostPlatform } from '../builder/engines/platform-args.js';
 import { writeImages } from '../builder/output.js';

@@ -3,8 +3,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { streamToFileAtomic, writeFileAtomic } from '../blob/atomic.js';
-import { withFsErrors } from '../blob/fs-errors.js';
+import { streamToFileAtomic, writeFileAtomic } from '../util/atomic.js';
+import { withFsErrors } from '../util/fs-errors.js';
 import { digestAlgorithm, digestHex, sha256Of, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 

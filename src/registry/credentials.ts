@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../blob/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { runCapture } from '../util/children.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OperationalError, UsageError } from '../errors.js';
@@ -108,12 +109,10 @@ function helperServer(host: string): string {
 async function fromHelper(name: string, host: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError('UNREADABLE', `credential helper name "${name}" is not a plain name`);
   const program = `docker-credential-${name}`;
-  // execa is loaded only when a helper is configured: most pushes never need it.
-  // Stryker disable next-line StringLiteral: a module name; a mutant would only break the bundle build
-  const { execa } = await import('execa');
-  const r = await execa(program, ['get'], { input: helperServer(host), env, extendEnv: false, reject: false, timeout: 30_000, stripFinalNewline: true });
-  if (r.failed) {
-    if ((r as { code?: string }).code === 'ENOENT') throw new OperationalError('UNREADABLE', `credential helper ${program} is configured for ${host} but is not on PATH`);
+  // execa (in runCapture) is loaded only when a helper is configured: most pushes never need it.
+  const r = await runCapture({ cmd: program, args: ['get'], input: helperServer(host), env, extendEnv: false, timeoutMs: 30_000 });
+  if (!r.ok) {
+    if (r.notFound) throw new OperationalError('UNREADABLE', `credential helper ${program} is configured for ${host} but is not on PATH`);
     return undefined;
   }
   let doc: { Username?: unknown; Secret?: unknown };
@@ -146,11 +145,9 @@ function authsKey(host: string): string {
 async function runHelper(name: string, verb: 'store' | 'erase', input: string, env: NodeJS.ProcessEnv): Promise<void> {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError('UNREADABLE', `credential helper name "${name}" is not a plain name`);
   const program = `docker-credential-${name}`;
-  // Stryker disable next-line StringLiteral: a module name; a mutant would only break the bundle build
-  const { execa } = await import('execa');
-  const r = await execa(program, [verb], { input, env, extendEnv: false, reject: false, timeout: 30_000 });
+  const r = await runCapture({ cmd: program, args: [verb], input, env, extendEnv: false, timeoutMs: 30_000 });
   // Its output is not shown: a helper may echo what it was given.
-  if (r.failed) throw new OperationalError('UNREADABLE', (r as { code?: string }).code === 'ENOENT' ? `credential helper ${program} is named in the config but is not on PATH` : `credential helper ${program} ${verb} failed (exit ${r.exitCode ?? '?'})`);
+  if (!r.ok) throw new OperationalError('UNREADABLE', r.notFound ? `credential helper ${program} is named in the config but is not on PATH` : `credential helper ${program} ${verb} failed (exit ${r.exitCode ?? '?'})`);
 }
 
 /**

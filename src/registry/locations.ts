@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../blob/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import type { Digest } from '../oci/digest.js';
 
 /** How many blobs and repositories per blob a host's file remembers; older ones are dropped. */

@@ -1,4 +1,4 @@
-import { humanBytes } from '../blob/human-bytes.js';
+import { humanBytes } from '../util/human-bytes.js';
 import pLimit from 'p-limit';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';

@@ -10,7 +10,7 @@ import { isIndexMediaType, formatOf } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
 import type { Registries } from '../registry/index.js';
 import { toWritableContent } from '../transport/copy.js';
-import { withFsErrors } from '../blob/fs-errors.js';
+import { withFsErrors } from '../util/fs-errors.js';
 import { checkLayout } from '../transport/layout-check.js';
 import { writeLayout, type LayoutEntry } from '../transport/layout-write.js';
 import type { Artifact } from '../transport/image.js';

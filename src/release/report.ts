@@ -4,7 +4,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { OperationalError } from '../errors.js';
-import { checkOutputWritable } from '../blob/atomic.js';
+import { checkOutputWritable } from '../util/atomic.js';
 import type { ReleaseResult } from './execute.js';
 
 interface Row {

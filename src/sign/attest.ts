@@ -30,6 +30,7 @@ import { IN_TOTO_PAYLOAD_TYPE } from './provenance.js';
 import { readSignatureManifest, settleAll } from './sign.js';
 import { requireKeySigner, type ImageSigner, type SignatureRecord, type SignTarget } from './signer.js';
 import { SIGNATURE_ANNOTATION } from './signature.js';
+import { readAll } from '../util/streams.js';
 
 /** The annotation cosign puts on an attestation layer. */
 export const PREDICATE_TYPE_ANNOTATION = 'predicateType';
@@ -133,9 +134,7 @@ async function sameEnvelope(client: RegistryClient, repo: string, layers: readon
   for (const l of layers) {
     if (l.mediaType !== DSSE_MEDIA_TYPE || l.annotations?.[PREDICATE_TYPE_ANNOTATION] !== t.predicateType || l.size > 4 << 20) continue;
     try {
-      const chunks: Buffer[] = [];
-      for await (const c of await client.fetchBlob(repo, l, signal)) chunks.push(c as Buffer);
-      const raw = Buffer.concat(chunks);
+      const raw = await readAll(await client.fetchBlob(repo, l, signal));
       const e = parseEnvelope(raw, `${client.host}/${repo}@${l.digest}`);
       if (e.payloadType !== IN_TOTO_PAYLOAD_TYPE || !e.body.equals(Buffer.from(t.statement))) continue;
       const bytes = pae(e.payloadType, e.body);

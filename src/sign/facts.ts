@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { gitIn } from '../status/git.js';
 import { UsageError } from '../errors.js';
-import { writeFileAtomic } from '../blob/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { factsFileFor, looksSecret, parseFacts, type BuildFacts } from './provenance.js';
 
 /** The checkout's commit and state; undefined outside a git checkout. */

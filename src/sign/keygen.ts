@@ -6,8 +6,8 @@
  */
 import { access, link, rename, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { tempPathFor } from '../blob/atomic.js';
-import { fsError } from '../blob/fs-errors.js';
+import { tempPathFor } from '../util/atomic.js';
+import { fsError } from '../util/fs-errors.js';
 import { UsageError } from '../errors.js';
 import { generateKeyFiles, type KeyFileFormat } from './keys.js';
 

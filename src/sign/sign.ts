@@ -22,6 +22,7 @@ import type { Registries } from '../registry/pool.js';
 import { buildSignatureArtifact, parseSignatureManifest, type SignatureManifest } from './manifest.js';
 import { SIGNATURE_ANNOTATION, verifyPayload } from './signature.js';
 import type { ImageSigner, SignatureRecord, SignRun, SignTarget } from './signer.js';
+import { readAll } from '../util/streams.js';
 
 export type { SignatureRepository } from './signer.js';
 
@@ -114,12 +115,6 @@ export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** The signature manifest under `tag`, or undefined when there is none. */

@@ -6,7 +6,6 @@
  * attached to an image (signatures, attestations, referrers).
  */
 import type { KeyObject } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { OperationalError, UsageError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
@@ -18,6 +17,7 @@ import { DSSE_MEDIA_TYPE, envelopeVerifies, parseEnvelope } from './dsse.js';
 import { signatureTag } from './manifest.js';
 import { IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE } from './provenance.js';
 import { readSignatureManifest, resolveImage } from './sign.js';
+import { readAll } from '../util/streams.js';
 
 export interface VerifiedAttestation {
   layer: Digest;
@@ -30,12 +30,6 @@ export interface AttestationVerdict {
   attestationTag: string;
   verified: VerifiedAttestation[];
   rejected: { layer: Digest; check: 'signature' | 'payload' | 'type' | 'subject' | 'require'; reason: string }[];
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** `--require` shorthands: where in a provenance statement each looks. */

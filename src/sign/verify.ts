@@ -8,7 +8,6 @@
  * verifies when at least one layer passes every check; each layer that fails says which check.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { OperationalError } from '../errors.js';
 import { sha256Of, type Digest } from '../oci/digest.js';
@@ -20,6 +19,7 @@ import { SIMPLE_SIGNING_MEDIA_TYPE, signatureTag } from './manifest.js';
 import { annotationMismatches, parsePayload, type SimpleSigningPayload } from './payload.js';
 import { resolveImage, readSignatureManifest, type SignatureRepository } from './sign.js';
 import { SIGNATURE_ANNOTATION, verifyPayload } from './signature.js';
+import { readAll } from '../util/streams.js';
 
 /** Which check a signature failed. */
 export type FailedCheck = 'layer' | 'signature' | 'payload' | 'digest' | 'annotations';
@@ -77,12 +77,6 @@ export interface VerifyOptions {
   annotations?: Readonly<Record<string, string>>;
   signatureRepository?: SignatureRepository;
   signal?: AbortSignal;
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /**

@@ -22,9 +22,10 @@
  * prints itself. Exit 0 with the keys on stdout; 2 with one line on stderr when the config
  * is broken; anything else and the script falls back to defaults.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isBerthError } from '../errors.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
 import { collectStatus, type CollectStatusOptions } from './collect.js';
 import { pickEnv } from './env.js';
 import { buildDate, formatStatus } from './status.js';
@@ -123,19 +124,11 @@ function keyStillHolds(key: Buffer, opts: CollectStatusOptions): boolean {
 
 /** Replaces the cache atomically; a cache that cannot be written only costs time. */
 function writeCache(dir: string, key: Buffer, out: string): void {
-  const file = join(dir, 'status.cache');
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${key.length}\n`), key, Buffer.from(out)]));
-    renameSync(tmp, file);
+    writeFileAtomicSync(join(dir, 'status.cache'), Buffer.concat([Buffer.from(`${key.length}\n`), key, Buffer.from(out)]));
   } catch {
-    // ignore the failure, but leave no half-written file (a full disk)
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // nothing was written there
-    }
+    // ignore the failure (a full disk): writeFileAtomicSync leaves no half-written file
   }
 }
 

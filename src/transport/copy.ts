@@ -8,7 +8,7 @@ import type { Registries } from '../registry/pool.js';
 import type { WritableContent } from './content.js';
 import type { Artifact } from './image.js';
 import { reportDownloads } from './download-progress.js';
-import { withFsErrors } from '../blob/fs-errors.js';
+import { withFsErrors } from '../util/fs-errors.js';
 import { describeLocation, outputPath, readAnyLocation, type AnyLocation, type Location } from './location.js';
 import { targetTags, writeRegistry, type PushResult } from './registry.js';
 import { imagePlatform, selectImage } from './select.js';

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fsError } from '../blob/fs-errors.js';
+import { fsError } from '../util/fs-errors.js';
 import { UsageError } from '../errors.js';
 import { indexTar, type TarMember } from './tar-index.js';
 

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
-import { checkOutputWritable, streamToFileAtomic } from '../blob/atomic.js';
-import { createDirs } from '../blob/scratch.js';
+import { checkOutputWritable, streamToFileAtomic } from '../util/atomic.js';
+import { createDirs } from '../util/scratch.js';
 import { createTarStream, type TarEntry } from '../blob/tar.js';
 import { Annotation } from '../oci/annotations.js';
 import { MediaType } from '../oci/mediatype.js';

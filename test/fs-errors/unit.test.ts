@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsError, isFsError, withFsErrors } from '../../src/blob/fs-errors.js';
+import { fsError, isFsError, withFsErrors } from '../../src/util/fs-errors.js';
 import { IS_ROOT, mountReadOnly } from '../helpers/fs-conditions.js';
 import { tempDir } from '../helpers/tools.js';
 import { reportError } from '../../src/cli/report.js';

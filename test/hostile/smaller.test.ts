@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { IS_ROOT, mountTmpfs } from '../helpers/fs-conditions.js';
 import { run, tempDir } from '../helpers/tools.js';
 import { loaderError } from '../../src/images/load.js';
-import { lineSplitter } from '../../src/blob/children.js';
+import { lineSplitter } from '../../src/util/children.js';
 import { listTree, runBerth } from './helpers.js';
 
 let dir: string;

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { digestHex } from '../../oci/digest.js';
@@ -14,6 +13,7 @@ import { stepLines } from './steps.js';
 import { parseDockerfile } from '../../dockerfile/parse.js';
 import { readDockerArchive } from '../../transport/docker-archive.js';
 import { runTool } from './run-tool.js';
+import { runCapture } from '../../util/children.js';
 
 export interface BuildahOptions {
   /** The buildah program (default `buildah` on PATH). */
@@ -42,10 +42,7 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
   const env = options.env ?? process.env;
   return {
     name: 'buildah',
-    available: () =>
-      new Promise((done) => {
-        execFile(bin, ['--version'], { timeout: 10_000 }, (err) => done(!err));
-      }),
+    available: async () => (await runCapture({ cmd: bin, args: ['--version'], timeoutMs: 10_000 })).ok,
     async build(req: EngineBuildRequest): Promise<Image> {
       // Storage of this build alone: names in it are this build's, no lock is shared with another.
       const storage = options.storage ? await mkdtemp(join(await mkdir(options.storage, { recursive: true }).then(() => options.storage!), 'build-')) : join(req.workDir, 'buildah');

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatPlatform } from '../../oci/platform.js';
@@ -14,6 +13,7 @@ import { stepLines } from './steps.js';
 import { parseDockerfile } from '../../dockerfile/parse.js';
 import { argsUsedInFrom, declareGlobalArgs, rewriteContextRefs } from './rewrite-contexts.js';
 import { runTool } from './run-tool.js';
+import { runCapture } from '../../util/children.js';
 
 export interface DockerOptions {
   /** The docker CLI (default `docker` on PATH). */
@@ -43,10 +43,10 @@ export function dockerEngine(options: DockerOptions = {}): RunEngine {
   const buildkit = env.DOCKER_BUILDKIT === '1';
   return {
     name: 'docker',
-    available: () =>
-      new Promise((done) => {
-        execFile(bin, ['version', '--format', '{{.Server.Version}}'], { env, timeout: options.probeTimeoutMs ?? 5000 }, (err, stdout) => done(!err && stdout.trim() !== ''));
-      }),
+    available: async () => {
+      const r = await runCapture({ cmd: bin, args: ['version', '--format', '{{.Server.Version}}'], env, extendEnv: false, timeoutMs: options.probeTimeoutMs ?? 5000 });
+      return r.ok && r.stdout.trim() !== '';
+    },
     async build(req: EngineBuildRequest): Promise<Image> {
       const original = await readFile(req.dockerfile, 'utf8');
       const lines = stepLines(parseDockerfile(original, req.dockerfileName ?? req.dockerfile));

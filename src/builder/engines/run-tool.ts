@@ -1,5 +1,5 @@
 import { OperationalError, UsageError } from '../../errors.js';
-import { runChild } from '../../blob/children.js';
+import { runChild } from '../../util/children.js';
 import { StepTracker, type StepLines } from './steps.js';
 
 export interface ToolRun {

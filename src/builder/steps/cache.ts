@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, constants, link, mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { copyFile, constants, mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../blob/atomic.js';
+import { isTempName, placeFileAtomic, writeFileAtomic } from '../../util/atomic.js';
 import { buildLayer } from '../../blob/layer.js';
 import type { TarEntry } from '../../blob/tar.js';
 import { digestHex, isDigest, type Digest } from '../../oci/digest.js';
@@ -80,9 +80,7 @@ export class StepCache {
   async putFile(key: string, info: StepLayer, file: string): Promise<void> {
     await mkdir(join(this.dir, 'blobs'), { recursive: true });
     const blob = this.blobPath(info.digest);
-    const tmp = `${blob}.${randomBytes(6).toString('hex')}.tmp`;
-    await link(file, tmp).catch(() => copyFile(file, tmp));
-    await rename(tmp, blob);
+    await placeFileAtomic(file, blob);
     await this.putRecord(key, { digest: info.digest, diffID: info.diffID, size: info.size });
   }
 
@@ -153,7 +151,7 @@ export async function pruneSteps(cacheDir: string, limit: number): Promise<Prune
   }
   const named = new Set(keep.flatMap((k) => (k.digest ? [k.digest] : [])));
   for (const [name, size] of blobSizes) {
-    if (named.has(name) || name.endsWith('.tmp')) continue;
+    if (named.has(name) || name.endsWith('.tmp') || isTempName(name)) continue;
     await rm(join(blobsDir, name), { force: true });
     freed += size;
   }
@@ -171,12 +169,4 @@ async function duSize(dir: string): Promise<number> {
   };
   await visit(dir);
   return n;
-}
-
-/** `10GB`, `512MiB`, `1000000` → bytes. */
-export function parseSize(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.floor(Number(m[1]) * unit);
 }

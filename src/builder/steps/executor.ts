@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, chown, mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { withLock } from '../../blob/atomic.js';
+import { withLock } from '../../util/atomic.js';
 import { dockerfileError } from '../../dockerfile/errors.js';
 import { MountError, parseRunFlags, type RunMount } from '../../dockerfile/mounts.js';
 import { UsageError } from '../../errors.js';

@@ -8,6 +8,7 @@ import type { Registries } from '../../registry/pool.js';
 import { pushBlobs } from '../../registry/push.js';
 import type { StepResult } from './cache.js';
 import type { RemoteStepCache } from './executor.js';
+import { readAll } from '../../util/streams.js';
 
 /**
  * A step cache in a registry repository (`--cache-to REF`, `--cache-from REF`, berth.yaml's
@@ -51,10 +52,4 @@ export function registryStepCache(registries: Registries, ref: Reference, jobs =
       await client.putManifest(repo, tag(key), { mediaType: MANIFEST_TYPE, raw, digest: sha256Of(raw) });
     },
   };
-}
-
-async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
 }

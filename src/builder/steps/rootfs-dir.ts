@@ -5,6 +5,7 @@ import type { TarEntry } from '../../blob/tar.js';
 import { OperationalError } from '../../errors.js';
 import type { FsNode, FsTree, Member } from '../rootfs.js';
 import { readMembers } from '../rootfs.js';
+import { readAll } from '../../util/streams.js';
 
 /**
  * A container's root file system as a folder on disk, which berth fills from layers and
@@ -69,9 +70,7 @@ async function writeNode(dir: string, path: string, n: Writable, where: string):
     } else if (typeof n.source === 'string') await copyFile(n.source, abs, constants.COPYFILE_FICLONE);
     else if (n.source instanceof Uint8Array) await writeFile(abs, n.source);
     else if (typeof n.source === 'function') {
-      const chunks: Buffer[] = [];
-      for await (const c of await n.source()) chunks.push(Buffer.from(c));
-      await writeFile(abs, Buffer.concat(chunks));
+      await writeFile(abs, await readAll(await n.source()));
     } else await writeFile(abs, '');
   }
   await lchown(abs, n.uid, n.gid);

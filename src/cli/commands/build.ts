@@ -11,7 +11,7 @@ import { labelsFromStatus, parseStatusFile } from '../../status/labels.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
 import { outputPath, parseAnyLocation, parseLocation, type Location } from '../../transport/location.js';
-import { isStdout } from '../../blob/atomic.js';
+import { isStdout } from '../../util/atomic.js';
 import { gitFacts, writeFactsBeside } from '../../sign/facts.js';
 import type { BuildFacts } from '../../sign/provenance.js';
 import { defineCommand, type GlobalArgs } from '../command.js';

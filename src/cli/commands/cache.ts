@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import { pruneCacheWorkFolders } from '../../blob/work-folders.js';
-import { DEFAULT_CACHE_LIMIT, parseSize, pruneSteps } from '../../builder/steps/index.js';
+import { pruneCacheWorkFolders } from '../../util/work-folders.js';
+import { DEFAULT_CACHE_LIMIT, pruneSteps } from '../../builder/steps/index.js';
+import { parseSize } from '../../util/human-bytes.js';
 import { UsageError } from '../../errors.js';
 import { defaultCacheDir } from '../../registry/cache.js';
 import { defineCommand } from '../command.js';

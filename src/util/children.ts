@@ -1,9 +1,23 @@
 /**
- * The programs berth starts (buildah, docker build, build_binaries) and everything they start
- * in turn: each runs in a process group of its own, registered here while it lives, so that
- * berth can end it whole — its group and every descendant found under /proc, which catches
- * what left the group (setsid) — when its build is cancelled, and all of them before it exits
- * on SIGINT or SIGTERM (removeScratchOnSignals). Nothing berth started outlives it.
+ * Every program berth starts goes through this module. Three ways, one per kind of child:
+ *
+ * - `runChild`, for long programs (buildah, docker build, build_binaries) and everything they
+ *   start in turn: each runs in a process group of its own, registered here while it lives,
+ *   so that berth can end it whole — its group and every descendant found under /proc, which
+ *   catches what left the group (setsid) — when its build is cancelled, and all of them before
+ *   it exits on SIGINT or SIGTERM (removeScratchOnSignals). Nothing berth started outlives it.
+ * - `runCapture`, for short programs whose answer berth reads (engine probes, credential
+ *   helpers, a decompressor): output captured, a timeout, never in the way of a signal.
+ * - `captureLean`, the one exception to execa: git for the status path Bazel runs before every
+ *   build (status/git.ts), where loading execa costs more than all the git calls together
+ *   (docs/performance.md) and the status bundle must stay small. It uses node:child_process,
+ *   loaded on its first call.
+ *
+ * `runChild` and `runCapture` are on execa (the project's brief names it; pinned to 9, whose
+ * next major needs Node 22). execa does process groups cleanly: `detached: true` makes the
+ * child a group leader and its pid is the group's id, which is all the tree ending below needs;
+ * line streaming reads its stdout and stderr as plain streams (`buffer: false`). execa is
+ * imported on the first call, so a command that starts no program never loads it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -238,4 +252,98 @@ export function lineSplitter(log: (line: string) => void): { push: (chunk: strin
   return { push, end };
 }
 
-/** Why the kernel would not start `file`: most often a `#!` interpreter that is not there. */
+export interface CaptureRun {
+  cmd: string;
+  args: readonly string[];
+  cwd?: string;
+  /** The child's whole environment when `extendEnv` is false, else added to berth's. */
+  env?: NodeJS.ProcessEnv;
+  extendEnv?: boolean;
+  /** What the child reads on stdin (nothing when neither this nor `inputFile` is given). */
+  input?: string | Uint8Array;
+  inputFile?: string;
+  /** Its stdout goes to this file instead of being captured (`stdout` is then empty). */
+  stdoutFile?: string;
+  /** Ended (SIGTERM) after this long; the result then says `timedOut`. */
+  timeoutMs?: number;
+  /** Also capture stdout and stderr interleaved, as a terminal would show them (`all`). */
+  all?: boolean;
+}
+
+export interface CaptureResult {
+  /** Exit code 0, not killed, not timed out. */
+  ok: boolean;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  timedOut: boolean;
+  /** The program was not found. */
+  notFound: boolean;
+  /** Without the final newline. */
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr interleaved, when `all` was asked for; else empty. */
+  all: string;
+  /** execa's message when it could not be started or failed. */
+  message: string;
+}
+
+/**
+ * Runs a short program and returns what it printed. Never rejects for the program's failure
+ * (nor for one that cannot be started): the caller reads the result and raises its own error.
+ */
+export async function runCapture(run: CaptureRun): Promise<CaptureResult> {
+  const { execa } = await import('execa');
+  const stdin = run.input !== undefined ? { input: run.input } : run.inputFile !== undefined ? { inputFile: run.inputFile } : { stdin: 'ignore' as const };
+  try {
+    const r = await execa(run.cmd, [...run.args], {
+      ...(run.cwd ? { cwd: run.cwd } : {}),
+      ...(run.env ? { env: run.env } : {}),
+      extendEnv: run.extendEnv ?? true,
+      ...stdin,
+      // Not also kept in memory (execa would, and fail past maxBuffer's 100 MB).
+      ...(run.stdoutFile !== undefined ? { stdout: { file: run.stdoutFile }, buffer: { stdout: false } } : {}),
+      ...(run.timeoutMs !== undefined ? { timeout: run.timeoutMs } : {}),
+      ...(run.all ? { all: true } : {}),
+      reject: false,
+    });
+    const e = r as { code?: string; message?: string };
+    return {
+      ok: !r.failed,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      timedOut: r.timedOut,
+      notFound: e.code === 'ENOENT',
+      stdout: typeof r.stdout === 'string' ? r.stdout : '',
+      stderr: typeof r.stderr === 'string' ? r.stderr : '',
+      all: typeof (r as { all?: unknown }).all === 'string' ? (r as { all: string }).all : '',
+      message: String(e.message ?? ''),
+    };
+  } catch (err) {
+    // Options execa refuses before starting anything (an input file that is not there).
+    const e = err as NodeJS.ErrnoException;
+    return { ok: false, exitCode: undefined, signal: undefined, timedOut: false, notFound: false, stdout: '', stderr: '', all: '', message: String(e?.message ?? err) };
+  }
+}
+
+export interface LeanResult {
+  /** 0 on success; -1 when the program could not be started at all (or was killed). */
+  code: number;
+  stdout: string;
+}
+
+let childProcess: Promise<typeof import('node:child_process')> | undefined;
+
+/**
+ * runCapture for the lean status path (see the header): node:child_process's execFile, loaded
+ * on the first call. stdout in full (up to 256 MiB); never rejects.
+ */
+export async function captureLean(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LeanResult> {
+  const { execFile } = await (childProcess ??= import('node:child_process'));
+  return new Promise((resolve) => {
+    execFile(cmd, args as string[], { ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.env ? { env: opts.env } : {}), maxBuffer: 256 * 1024 * 1024, windowsHide: true }, (err, stdout) => {
+      if (err === null) return resolve({ code: 0, stdout });
+      const code = (err as { code?: unknown }).code;
+      resolve({ code: typeof code === 'number' ? code : -1, stdout: typeof stdout === 'string' ? stdout : '' });
+    });
+  });
+}

@@ -1,5 +1,5 @@
 /**
- * src/blob/atomic.ts in-process (mutation testing found it held only by CLI tests): a file
+ * src/util/atomic.ts in-process (mutation testing found it held only by CLI tests): a file
  * appears whole or not at all, a failure leaves no temp file and no folder it created, and a
  * folder, device or FIFO is refused as a file output.
  */
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { refuseNonFile, streamToFileAtomic, tempPathFor, withLock, writeFileAtomic } from '../../src/blob/atomic.js';
+import { refuseNonFile, streamToFileAtomic, tempPathFor, withLock, writeFileAtomic } from '../../src/util/atomic.js';
 import { tempDir } from '../helpers/tools.js';
 
 let dir: string;

@@ -1,16 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream, lstatSync, readlinkSync } from 'node:fs';
+import { constants, createWriteStream, lstatSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { access, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, copyFile, link, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { trackScratch } from './scratch.js';
 import { UsageError } from '../errors.js';
 
-/** A temporary name beside `path`, on the same file system so a rename can replace `path`. */
+/**
+ * A temporary name beside `path`, on the same file system so a rename can replace `path`;
+ * unique per call (process id and random bytes), so concurrent writers of one path, in one
+ * process or several, never share one.
+ */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** True for a name tempPathFor gives (a write in flight, or one a killed process left). */
+export function isTempName(name: string): boolean {
+  return /^\..*\.tmp-\d+-[0-9a-f]{8}$/.test(basename(name));
 }
 
 /**
@@ -76,6 +85,27 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   }
 }
 
+/**
+ * writeFileAtomic for a regular file, synchronously (the lean status path, which starts no
+ * event loop work it can avoid): the whole new file or the old one, and on failure no
+ * temporary file left. A signal cannot interrupt it between the write and the rename (its
+ * handler runs only after), so it needs no scratch tracking.
+ */
+export function writeFileAtomicSync(path: string, data: Uint8Array | string, opts: { mode?: number } = {}): void {
+  const tmp = tempPathFor(path);
+  try {
+    writeFileSync(tmp, data, opts.mode !== undefined ? { mode: opts.mode } : {});
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the first error is the one to report
+    }
+    throw err;
+  }
+}
+
 /** Streams into `path` through a temporary file; on any failure nothing is left behind. A stream target (resolveOutput) is written directly. */
 export async function streamToFileAtomic(path: string, source: Readable): Promise<void> {
   const target = resolveOutput(path);
@@ -96,6 +126,25 @@ export async function streamToFileAtomic(path: string, source: Readable): Promis
     // The file is opened asynchronously: a source failing first would otherwise have the
     // temporary file created after it was removed. Wait until the stream has closed.
     if (!out.closed) await once(out, 'close').catch(() => {});
+    await rm(tmp, { force: true }).catch(() => {}); // the first error is the one to report
+    throw err;
+  } finally {
+    untrack();
+  }
+}
+
+/**
+ * Puts the contents of the regular file `src` at `path` (a hard link where the file system
+ * allows, else a copy) so that readers see the old file or the whole new one; on failure no
+ * temporary file is left. `src` itself stays.
+ */
+export async function placeFileAtomic(src: string, path: string): Promise<void> {
+  const tmp = tempPathFor(path);
+  const untrack = trackScratch(tmp);
+  try {
+    await link(src, tmp).catch(() => copyFile(src, tmp));
+    await rename(tmp, path);
+  } catch (err) {
     await rm(tmp, { force: true }).catch(() => {}); // the first error is the one to report
     throw err;
   } finally {
