@@ -4,7 +4,7 @@ import { formatPlatform } from '../oci/platform.js';
 import type { Registries } from '../registry/pool.js';
 import type { WritableContent } from './content.js';
 import { localTransportOf, transportOf, type AnyLocation, type DaemonLocation, type Location } from './location.js';
-import type { PushResult } from './registry.js';
+import type { PushResult } from './registry-write.js';
 import { imagePlatform, selectImage } from './select.js';
 
 export { toWritableContent } from './content.js';

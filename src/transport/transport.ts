@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import type { Registries } from '../registry/pool.js';
 import type { WritableContent } from './content.js';
 import type { Artifact } from './image.js';
-import type { PushResult } from './registry.js';
+import type { PushResult } from './registry-write.js';
 
 /**
  * One place images live (an OCI layout, an image tarball, a registry, a Docker or podman
