@@ -127,7 +127,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   const chosen = await chooseEngine({ choice: opts.engine, ...(firstRun ? { firstRun: `${shownName}:${firstRun.line}` } : {}), ...(opts.engines ? { engines: opts.engines } : {}) });
   const engine = chosen.kind === 'run' ? chosen.engine : undefined;
   // buildah runs RUN steps one by one under berth (steps/), unless a test brought its own engine.
-  const stepwise = engine?.name === 'buildah' && !opts.engines?.buildah;
+  const stepwise = chosen.kind === 'run' && chosen.stepwise;
   if (engine) checkEmulation(plans.flatMap((p) => p.stages), shownName);
 
   return withOutputWorkdir(opts.output, async (work) => {

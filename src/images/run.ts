@@ -215,7 +215,7 @@ export async function loadFolderImages(opts: FolderOptions, s: BuildSettings, re
   const platform = opts.platforms[0] ?? hostPlatform();
   const plan = await planFolder({ ...opts, platforms: [platform] }, registries);
   const wanted = plan.images.filter((i) => i.wanted);
-  if (target.kind === 'location' && target.location.kind === 'tarball' && wanted.length > 1) throw new UsageError('BAD_FLAG', `--into ${target.location.path}: an image tarball holds one image here; give --into oci:DIR for ${wanted.length}`);
+  if (target.kind === 'tarball' && wanted.length > 1) throw new UsageError('BAD_FLAG', `--into ${target.path}: an image tarball holds one image here; give --into oci:DIR for ${wanted.length}`);
   return withWork(opts.cacheDir, async (work) => {
     const builder = imagesBuilder(plan, buildOptions(s, work, opts.cacheDir, registry ? { registry, registries } : undefined));
     const out: LoadOutcome[] = [];

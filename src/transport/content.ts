@@ -2,7 +2,11 @@ import { imageDescriptor } from '../image/assemble.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Platform } from '../oci/platform.js';
-import type { Image } from './image.js';
+import { UsageError } from '../errors.js';
+import { reportDownloads } from './download-progress.js';
+import { isRemoteBlobSource, type Artifact, type Image } from './image.js';
+import { imagePlatform } from './select.js';
+import type { LocalTransport, WriteOptions, Written } from './transport.js';
 
 /** What a local writer writes: one or more images and, over several, an index. */
 export interface WritableContent {
@@ -34,4 +38,29 @@ export function contentBlobs(content: WritableContent): { desc: Descriptor; byte
   }
   if (content.index) add({ desc: topDescriptor(content), bytes: content.index.raw });
   return out;
+}
+
+/** An image, or an index whose children are images, as the local writers take it. */
+export async function toWritableContent(artifact: Artifact, where: string): Promise<WritableContent> {
+  if (artifact.kind === 'image') return { images: [{ image: artifact, platform: imagePlatform(artifact) }] };
+  const images: WritableContent['images'] = [];
+  for (const desc of artifact.index.manifests) {
+    const child = await artifact.child(desc);
+    if (child.kind !== 'image') throw new UsageError('BAD_MANIFEST', `${where}: holds a nested index (${desc.digest}); choose one image with --platform to write it locally`);
+    images.push({ image: child, platform: desc.platform ?? imagePlatform(child) });
+  }
+  return { images, index: { mediaType: artifact.mediaType, digest: artifact.digest, raw: artifact.raw } };
+}
+
+/**
+ * A local transport's `write`: the artifact as content, each layer read from a registry
+ * reporting its download (as a push reports its upload), written under the copy's names.
+ */
+export async function writeArtifactLocally<L extends { kind: string }>(transport: LocalTransport<L>, loc: L, artifact: Artifact, opts: WriteOptions): Promise<Written> {
+  const content = await toWritableContent(artifact, opts.source);
+  const reporter = opts.registries.reporter;
+  const blobs = artifact.blobs;
+  const reported = reporter && isRemoteBlobSource(blobs) ? reportDownloads(content, reporter, blobs.repository) : content;
+  await transport.writeContent(loc, reported, opts.names, opts.epoch);
+  return { destination: transport.describe(loc), ...(opts.names.length ? { tags: opts.names } : {}) };
 }

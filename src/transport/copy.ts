@@ -1,41 +1,20 @@
-import { stat } from 'node:fs/promises';
-import { UsageError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { Platform } from '../oci/platform.js';
 import { formatPlatform } from '../oci/platform.js';
-import { formatReference } from '../oci/reference.js';
 import type { Registries } from '../registry/pool.js';
 import type { WritableContent } from './content.js';
-import type { Artifact } from './image.js';
-import { reportDownloads } from './download-progress.js';
-import { withFsErrors } from '../util/fs-errors.js';
-import { describeLocation, outputPath, readAnyLocation, type AnyLocation, type Location } from './location.js';
-import { targetTags, writeRegistry, type PushResult } from './registry.js';
+import { localTransportOf, transportOf, type AnyLocation, type DaemonLocation, type Location } from './location.js';
+import type { PushResult } from './registry-write.js';
 import { imagePlatform, selectImage } from './select.js';
-import { locationNames } from './inspect.js';
 
-/** An image, or an index whose children are images, as the local writers take it. */
-export async function toWritableContent(artifact: Artifact, where: string): Promise<WritableContent> {
-  if (artifact.kind === 'image') return { images: [{ image: artifact, platform: imagePlatform(artifact) }] };
-  const images: WritableContent['images'] = [];
-  for (const desc of artifact.index.manifests) {
-    const child = await artifact.child(desc);
-    if (child.kind !== 'image') throw new UsageError('BAD_MANIFEST', `${where}: holds a nested index (${desc.digest}); choose one image with --platform to write it locally`);
-    images.push({ image: child, platform: desc.platform ?? imagePlatform(child) });
-  }
-  return { images, index: { mediaType: artifact.mediaType, digest: artifact.digest, raw: artifact.raw } };
-}
+export { toWritableContent } from './content.js';
 
 /**
- * Writes content to an image tarball, or adds it to a layout, under `names`. A file-system
- * failure is one line naming the tarball or layout (fs-errors.ts).
+ * Writes content to an image tarball, adds it to a layout, or loads it into Docker or podman,
+ * under `names`. A file-system failure is one line naming the tarball or layout (fs-errors.ts).
  */
-export async function writeLocation(loc: Location, content: WritableContent, names: string[], epoch: number): Promise<void> {
-  // The writers (and the tar writer under them) load only when writing locally: a push never needs them.
-  await withFsErrors(outputPath(loc), async () => {
-    if (loc.kind === 'tarball') await (await import('./tarball-write.js')).writeImageTarball(loc.path, content, loc.name ? [loc.name] : names, epoch);
-    else await (await import('./layout-write.js')).addToLayout(loc.dir, content, loc.name ? [loc.name] : names.length ? names : [undefined]);
-  });
+export async function writeLocation(loc: Location | DaemonLocation, content: WritableContent, names: string[], epoch: number): Promise<void> {
+  await localTransportOf(loc).writeContent(loc, content, names, epoch);
 }
 
 export interface CopyOptions {
@@ -70,22 +49,14 @@ export interface CopyResult {
  * Every blob is checked against its digest on the way (berth push, pull and copy are this).
  */
 export async function copyImage(src: AnyLocation, dst: AnyLocation, opts: CopyOptions): Promise<CopyResult> {
-  const where = describeLocation(src);
-  if (dst.kind === 'registry' && opts.names?.length) {
-    throw new UsageError('BAD_FLAG', `--tag names a local copy (image tarball or oci:DIR); for a registry, put the tag in the destination (${describeLocation(dst)})`);
-  }
-  // Reach the destination registry (API check, credentials) while the source is read.
-  if (dst.kind === 'registry') opts.registries.client(dst.ref.registry).prepare();
-  // A layout of several names read whole is an index stored nowhere, over other indexes: a
-  // registry would hold a nested index that podman and docker refuse. One name is meant.
-  if (dst.kind === 'registry' && src.kind !== 'registry' && src.name === undefined && !opts.platform) {
-    // An unreadable source is reported by the read below, as for any copy.
-    const named = [...new Set((await locationNames(src).catch(() => [])).map((n) => n.name))];
-    const path = src.kind === 'layout' ? src.dir : src.path;
-    const transport = src.kind === 'layout' || (await stat(path)).isDirectory() ? 'oci' : 'oci-archive';
-    if (named.length > 1) throw new UsageError('BAD_LAYOUT', `${where} holds ${named.length} names (${named.join(', ')}): push one of them, as ${transport}:${path}:NAME`);
-  }
-  let artifact = await readAnyLocation(src, opts.registries);
+  const from = transportOf(src);
+  const to = transportOf(dst);
+  const where = from.describe(src);
+  to.prepareWrite?.(dst, opts.registries, opts.names ?? []);
+  // A source read whole that holds several names is several images: a destination keeping one
+  // artifact under one reference would get a nested index. One name is meant.
+  if (to.oneArtifact && !opts.platform) await from.refuseSeveralNames?.(src, where);
+  let artifact = await from.read(src, opts.registries);
   if (opts.platform) artifact = await selectImage(artifact, opts.platform, where);
   const base = {
     digest: artifact.digest,
@@ -93,15 +64,8 @@ export async function copyImage(src: AnyLocation, dst: AnyLocation, opts: CopyOp
     source: where,
     ...(artifact.kind === 'image' ? { platform: formatPlatform(imagePlatform(artifact)) } : {}),
   };
-  if (dst.kind === 'registry') {
-    const tags = targetTags(dst.ref, artifact, describeLocation(dst));
-    const push = await writeRegistry(opts.registries, artifact, dst.ref, { tags, ...(opts.signal ? { signal: opts.signal } : {}) });
-    return { ...base, destination: tags.length ? push.tags.join(', ') : push.reference, push };
-  }
-  // Names given win; else a registry source names what it wrote (RepoTags, ref.name) by its tag.
-  const names = opts.names ?? (src.kind === 'registry' && src.ref.tag !== undefined ? [formatReference({ registry: src.ref.registry, repository: src.ref.repository, tag: src.ref.tag })] : []);
-  const content = await toWritableContent(artifact, where);
-  const reporter = opts.registries.reporter;
-  await writeLocation(dst, src.kind === 'registry' && reporter ? reportDownloads(content, reporter, src.ref.repository) : content, names, opts.epoch ?? 0);
-  return { ...base, destination: describeLocation(dst), ...(names.length ? { tags: names } : {}) };
+  // Names given win; else the source's own (a registry source names what it wrote by its tag).
+  const names = opts.names ?? from.defaultNames?.(src) ?? [];
+  const written = await to.write(dst, artifact, { registries: opts.registries, source: where, names, epoch: opts.epoch ?? 0, ...(opts.signal ? { signal: opts.signal } : {}) });
+  return { ...base, ...written };
 }

@@ -15,6 +15,16 @@ export interface BlobSource {
   localPath?(desc: Descriptor): string | undefined;
 }
 
+/** Blobs read from a repository of a registry (through a local cache when given one). */
+export interface RemoteBlobSource extends BlobSource {
+  readonly registry: string;
+  readonly repository: string;
+}
+
+export function isRemoteBlobSource(b: BlobSource): b is RemoteBlobSource {
+  return typeof (b as Partial<RemoteBlobSource>).registry === 'string' && typeof (b as Partial<RemoteBlobSource>).repository === 'string';
+}
+
 /** A single-platform image: its manifest and config read and checked, its layers lazy. */
 export interface Image {
   kind: 'image';

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { summariseImage, summariseIndex, type NameEntry, type Summary } from '../image/summary.js';
+import { UsageError } from '../errors.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Artifact } from './image.js';
 import { dockerArchiveTags, readDockerArchive } from './docker-archive.js';
@@ -54,4 +55,18 @@ export async function locationNames(loc: Location): Promise<NameEntry[]> {
     for (const name of names.length ? names : ['(no name)']) out.push({ name, digest: desc.digest, mediaType: artifact.mediaType, platforms });
   }
   return out;
+}
+
+/**
+ * A local source read whole (no NAME given) for a destination that keeps one artifact under
+ * one reference: several names would make it an index stored nowhere over other indexes, a
+ * nested index that podman and docker refuse. One name is meant; the error says how to give
+ * it (`transport` is `oci` or `oci-archive`, as `path` is a folder or a file).
+ */
+export async function refuseSeveralNames(loc: Location, where: string, path: string, transport: () => Promise<string>): Promise<void> {
+  if (loc.name !== undefined) return;
+  // An unreadable source is reported by the read that follows, as for any copy.
+  const named = [...new Set((await locationNames(loc).catch(() => [])).map((n) => n.name))];
+  const prefix = await transport();
+  if (named.length > 1) throw new UsageError('BAD_LAYOUT', `${where} holds ${named.length} names (${named.join(', ')}): push one of them, as ${prefix}:${path}:NAME`);
 }

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatPlatform } from '../../oci/platform.js';
-import { writeLocation } from '../../transport/copy.js';
+import { daemonAnswers, loadIntoDaemon } from '../../transport/daemon.js';
 import { readDockerArchive } from '../../transport/docker-archive.js';
 import type { Image } from '../../transport/image.js';
 import { imagePlatform } from '../../transport/select.js';
@@ -13,7 +13,6 @@ import { stepLines } from './steps.js';
 import { parseDockerfile } from '../../dockerfile/parse.js';
 import { argsUsedInFrom, declareGlobalArgs, rewriteContextRefs } from './rewrite-contexts.js';
 import { runTool } from './run-tool.js';
-import { runCapture } from '../../util/children.js';
 
 export interface DockerOptions {
   /** The docker CLI (default `docker` on PATH). */
@@ -43,10 +42,7 @@ export function dockerEngine(options: DockerOptions = {}): RunEngine {
   const buildkit = env.DOCKER_BUILDKIT === '1';
   return {
     name: 'docker',
-    available: async () => {
-      const r = await runCapture({ cmd: bin, args: ['version', '--format', '{{.Server.Version}}'], env, extendEnv: false, timeoutMs: options.probeTimeoutMs ?? 5000 });
-      return r.ok && r.stdout.trim() !== '';
-    },
+    available: () => daemonAnswers('docker', { bin, env, timeoutMs: options.probeTimeoutMs ?? 5000 }),
     async build(req: EngineBuildRequest): Promise<Image> {
       const original = await readFile(req.dockerfile, 'utf8');
       const lines = stepLines(parseDockerfile(original, req.dockerfileName ?? req.dockerfile));
@@ -65,9 +61,10 @@ export function dockerEngine(options: DockerOptions = {}): RunEngine {
 
       async function buildWith(): Promise<Image> {
         const load = async (image: Image, localName: string, what: string) => {
-          const archive = join(req.workDir, `load-${bases.length}.tar`);
-          await writeLocation({ kind: 'tarball', path: archive }, { images: [{ image, platform: imagePlatform(image) }] }, [localName], req.epoch);
-          await tool(['load', '--input', archive], `loading ${what}`);
+          await loadIntoDaemon('docker', { images: [{ image, platform: imagePlatform(image) }] }, [localName], req.epoch, {
+            archive: join(req.workDir, `load-${bases.length}.tar`),
+            run: async (args) => void (await tool(args, `loading ${what}`)),
+          });
           bases.push(image);
         };
         for (const [name, ctx] of Object.entries(req.namedContexts)) {

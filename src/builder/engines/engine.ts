@@ -1,14 +1,16 @@
 import type { Format } from '../../oci/mediatype.js';
 import type { Platform } from '../../oci/platform.js';
 import type { Image } from '../../transport/image.js';
+import type { RUN_ENGINES } from './choose.js';
 
 /**
  * An engine that can run a Dockerfile's RUN steps (buildah, Docker). berth hands it the same
  * Dockerfile, args and contexts it would use itself, takes back what it produced, and
  * normalizes that (sorted tar entries, clamped mtimes, fixed times, berth's gzip), so the
- * result is reproducible whichever engine and version ran it.
+ * result is reproducible whichever engine and version ran it. Each engine is a file of its
+ * own (buildah.ts, docker.ts) and a row of choose.ts's RUN_ENGINES, which names them.
  */
-export type RunEngineName = 'buildah' | 'docker';
+export type RunEngineName = (typeof RUN_ENGINES)[number]['name'];
 export type EngineChoice = 'auto' | 'native' | RunEngineName;
 
 /** A named build context (`--build-context NAME=SOURCE`) as an engine receives it. */
