@@ -4,8 +4,10 @@
 // The full CLI is the one-file CommonJS bundle dist/lean/berth.cjs, run with V8's compiled
 // code cached per command under $XDG_CACHE_HOME/berth/v8 (~/.cache/berth/v8): a run then
 // starts about 35 ms sooner than compiling it afresh, and 100 ms sooner than dist/ with its
-// node_modules. dist/cli/bin.js runs instead when the bundle is missing or older than dist/
-// (a `tsc`-only rebuild while developing).
+// node_modules. The bundles run only when their build stamp (dist/lean/build-stamp, written
+// last by `npm run build`) is the one in dist/cli/build-stamp.js; otherwise (bundles missing,
+// a build that failed part-way, a `tsc`-only rebuild while developing) dist/cli/bin.js runs.
+// docs/architecture.md has the table of which code runs for which command.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import { homedir } from 'node:os';
@@ -38,15 +40,27 @@ const argv = process.argv.slice(2);
   }
 }
 const here = dirname(fileURLToPath(import.meta.url));
-const stat = (rel) => statSync(join(here, rel), { throwIfNoEntry: false });
+const read = (rel) => {
+  try {
+    return readFileSync(join(here, rel), 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+// The bundles are current when their stamp is dist/'s (or there is no dist/cli to be newer).
+const stamp = read('../dist/lean/build-stamp')?.trim() || undefined;
+const compiledStamp = read('../dist/cli/build-stamp.js');
+const bundled =
+  stamp !== undefined &&
+  (compiledStamp !== undefined ? compiledStamp.includes(JSON.stringify(stamp)) : statSync(join(here, '../dist/cli/bin.js'), { throwIfNoEntry: false }) === undefined);
 
-/** Loads a CommonJS bundle through vm.Script with V8's code cache; returns its exports and a function saving the cache. */
+/** Loads a CommonJS bundle through vm.Script with V8's code cache (one per command, node and build stamp); returns its exports and a function saving the cache. */
 function loadCached(path, command) {
   const st = statSync(path);
   const cacheRoot = process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'berth') : join(process.env.HOME || homedir(), '.cache', 'berth');
   // Per command, so each cache holds the functions that command compiled; per bundle and node.
   const name = /^[a-z]+$/.test(command ?? '') ? command : 'other';
-  const cacheFile = join(cacheRoot, 'v8', `${name}-${process.version}-${process.arch}-${st.size}-${Math.trunc(st.mtimeMs)}.bin`);
+  const cacheFile = join(cacheRoot, 'v8', `${name}-${process.version}-${process.arch}-${st.size}-${stamp}.bin`);
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
@@ -74,7 +88,7 @@ function loadCached(path, command) {
 }
 
 let code;
-if (argv[0] === 'push') {
+if (argv[0] === 'push' && bundled) {
   let lean;
   try {
     lean = createRequire(import.meta.url)('../dist/lean/push.cjs');
@@ -88,7 +102,7 @@ if (argv[0] === 'push') {
 }
 if (code !== undefined) {
   process.exitCode = code;
-} else if ((stat('../dist/lean/berth.cjs')?.mtimeMs ?? -1) >= (stat('../dist/cli/bin.js')?.mtimeMs ?? -1)) {
+} else if (bundled) {
   const { exports, save } = loadCached(join(here, '../dist/lean/berth.cjs'), argv[0]);
   await exports.run(argv);
   save();

@@ -12,6 +12,7 @@ import { screenIO } from './screen.js';
 import { closest } from '../suggest.js';
 import { positionals, spelled, translateFailure, type CommandShape } from './usage-errors.js';
 import { versionText } from './version.js';
+import { skipHelpCache } from './yargs-internals.js';
 
 /**
  * Runs berth with `argv` and returns the exit code: 0 done, 2 bad usage or input, 1 an
@@ -69,24 +70,24 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         c.describe,
         (y) => {
           const name = c.command.split(' ')[0]!;
-          const built = withConventions(name, c.builder(y as never) as unknown as Argv);
+          const built = withConventions(name, c.builder(y));
           current = { name, usage: c.command, y: built };
           return built;
         },
         async (args) => {
-          const g = args as unknown as GlobalArgs;
+          // --debug and --json are boolean flags of every command (default false).
+          const g: GlobalArgs = { debug: args.debug === true, json: args.json === true };
           debug = g.debug;
           json = g.json;
-          logJson = (args as { 'log-format'?: string })['log-format'] === 'json';
+          logJson = args['log-format'] === 'json';
           checkNamedConfig(args.config, io);
           checkNumbers(args, argv, current);
           await c.handler(args, screenIO(io, { exact: g.json || args.raw === true || args.config === true }));
         },
       );
     }
-    // yargs renders the whole help after every command, to show it on a later failure; berth's
-    // failures are one line without help, so that rendering (about 40 ms) is skipped.
-    (parser as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } }).getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
+    // Help is not rendered after every command (./yargs-internals.ts).
+    skipHelpCache(parser);
     let helpText = '';
     await parser.parseAsync(joinStdoutValue(argv), {}, (_err, _args, output) => {
       helpText = output;
@@ -105,7 +106,7 @@ function helpWidth(): number {
 
 /** The flags and spellings a command declares, read from its yargs instance. */
 function commandShape(usage: string, y: Argv): CommandShape {
-  const o = (y as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]>; hiddenOptions: string[] } }).getOptions();
+  const o = y.getOptions();
   const hidden = new Set([...o.hiddenOptions, ...positionals(usage).map((p) => p.name.replace(/\.+$/, '').toLowerCase())]);
   const flags = Object.keys(o.key).filter((k) => !hidden.has(k) && k.length > 1 && !/[A-Z]/.test(k) && !['help', 'version', '$0'].includes(k));
   return { usage, flags, aliases: o.alias };
@@ -118,7 +119,7 @@ function commandShape(usage: string, y: Argv): CommandShape {
 function checkNumbers(args: Record<string, unknown>, argv: string[], current: { name: string; usage: string; y: Argv } | undefined): void {
   if (current) {
     // A number flag with nothing after it is left undefined, and its default used: say so.
-    const o = (current.y as unknown as { getOptions(): { number: string[] } }).getOptions();
+    const o = current.y.getOptions();
     const shape = commandShape(current.usage, current.y);
     for (const key of o.number) {
       const spellings = [key, ...(shape.aliases[key] ?? [])].map((f) => (f.length === 1 ? `-${f}` : `--${f}`));
@@ -151,8 +152,8 @@ function checkNamedConfig(config: unknown, io: CliIO): void {
  * What every command gets, whatever flags it declares: `-o`, `-t`, `-p` for --output, --tag
  * and --platform where it has them, and its Examples: section (./examples.ts).
  */
-function withConventions(name: string, y: Argv): Argv {
-  const declared = (y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key;
+function withConventions<T>(name: string, y: Argv<T>): Argv<T> {
+  const declared = y.getOptions().key;
   for (const [long, short] of Object.entries(SHORT_FLAGS)) if (Object.hasOwn(declared, long)) y = y.alias(long, short);
   // The command alone on its line, what it does as a comment: long commands keep the whole width.
   for (const [cmd, what] of EXAMPLES[name] ?? []) y = y.example(`# ${what}\n${cmd}`, '');

@@ -42,12 +42,12 @@ export const TRANSFER_OPTIONS = {
   quiet: { type: 'boolean', default: false, describe: 'no progress: one summary line per image at the end' },
 } as const;
 
-export function registryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
-  return y.options(REGISTRY_OPTIONS) as unknown as Argv<T & RegistryArgs>;
+export function registryFlags<T>(y: Argv<T>) {
+  return y.options(REGISTRY_OPTIONS);
 }
 
-export function transferFlags<T>(y: Argv<T>): Argv<T & TransferArgs> {
-  return y.options(TRANSFER_OPTIONS) as unknown as Argv<T & TransferArgs>;
+export function transferFlags<T>(y: Argv<T>) {
+  return y.options(TRANSFER_OPTIONS);
 }
 
 /** A target or pull reference: `docker://` optional; a missing tag is `latest`. */

@@ -17,8 +17,8 @@ export const SIGNER_OPTIONS = {
   repo: { type: 'string', describe: "org/repo choosing berth.yaml's enabled-signers (default: from Prow's REPO_OWNER/REPO_NAME or GITHUB_REPOSITORY)" },
 } as const;
 
-export function signerFlags<T>(y: Argv<T>): Argv<T & SignerArgs> {
-  return y.options(SIGNER_OPTIONS) as unknown as Argv<T & SignerArgs>;
+export function signerFlags<T>(y: Argv<T>) {
+  return y.options(SIGNER_OPTIONS);
 }
 
 /** `-a KEY=VALUE` annotations, as cosign takes them. */
@@ -73,11 +73,11 @@ export const PROVENANCE_OPTION = {
   describe: "attach signed SLSA v1 provenance (an in-toto statement in a DSSE envelope, signed by --key or berth.yaml's signers) as the cosign .att tag and an OCI referrer. Default: berth.yaml's provenance setting",
 } as const;
 
-export function releaseSignFlags<T>(y: Argv<T>): Argv<T & ReleaseSignArgs> {
+export function releaseSignFlags<T>(y: Argv<T>) {
   return signerFlags(y)
     .option('sign', { type: 'boolean', default: false, describe: "sign each published index (or image) last, cosign's way, with --key or berth.yaml's signers" })
     .option('recursive', { type: 'boolean', default: false, describe: 'with --sign or --provenance: sign (attest) each per-arch image of an index too' })
-    .option('provenance', PROVENANCE_OPTION) as unknown as Argv<T & ReleaseSignArgs>;
+    .option('provenance', PROVENANCE_OPTION);
 }
 
 export interface ReleaseSigning {

@@ -6,12 +6,12 @@ export interface StatusFileArgs {
   'status-file'?: string[];
 }
 
-export function statusFileFlag<T>(y: Argv<T>, what: string): Argv<T & StatusFileArgs> {
+export function statusFileFlag<T>(y: Argv<T>, what: string) {
   return y.option('status-file', {
     type: 'string',
     array: true,
     describe: `a Bazel workspace status file (bazel-out/stable-status.txt, volatile-status.txt): {KEY} in ${what} becomes its value`,
-  }) as unknown as Argv<T & StatusFileArgs>;
+  });
 }
 
 /** The status values of the --status-file flags, undefined when none was given. */

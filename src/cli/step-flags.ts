@@ -18,8 +18,8 @@ export const STEP_OPTIONS = {
   'cache-from': { type: 'string', array: true, describe: 'REF (or type=registry,ref=REF): reuse RUN steps found in this repository' },
 } as const;
 
-export function stepFlags<T>(y: Argv<T>): Argv<T & StepArgs> {
-  return y.options(STEP_OPTIONS) as unknown as Argv<T & StepArgs>;
+export function stepFlags<T>(y: Argv<T>) {
+  return y.options(STEP_OPTIONS);
 }
 
 /** `REF` or BuildKit's `type=registry,ref=REF[,mode=max]`. */

@@ -24,6 +24,7 @@
  */
 import { mkdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { isBerthError } from '../errors.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
 import { collectStatus, type CollectStatusOptions } from './collect.js';
@@ -36,21 +37,36 @@ interface LeanArgs {
   stdin: boolean;
 }
 
-function parseArgs(argv: string[], cwd: string, env: NodeJS.ProcessEnv): LeanArgs {
+/**
+ * The flags, read by node's parseArgs: the string ones only as `--flag=VALUE` with a value (the
+ * script always writes them so), the boolean ones bare. Anything else stops the run at the
+ * first argument that does not fit, with the same one line as ever.
+ */
+const OPTIONS = {
+  config: { type: 'string' },
+  commit: { type: 'string' },
+  'git-common-dir': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'no-build-date': { type: 'boolean' },
+  stdin: { type: 'boolean' },
+} as const;
+
+function parseLeanArgs(argv: string[], cwd: string, env: NodeJS.ProcessEnv): LeanArgs {
   const opts: CollectStatusOptions = { cwd, env, hints: {} };
   let withDate = true;
   let stdin = false;
-  for (const arg of argv) {
-    const eq = arg.indexOf('=');
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const value = eq < 0 ? undefined : arg.slice(eq + 1);
-    if (flag === '--no-build-date' && value === undefined) withDate = false;
-    else if (flag === '--stdin' && value === undefined) stdin = true;
-    else if (flag === '--config' && value) opts.configFile = resolve(cwd, value);
-    else if (flag === '--commit' && value) opts.hints!.commit = value;
-    else if (flag === '--git-common-dir' && value) opts.hints!.commonDir = value;
-    else if (flag === '--cache-dir' && value) opts.cacheDir = value;
-    else throw new Error(`unknown argument "${arg}"`);
+  for (const t of parseArgs({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true }).tokens) {
+    const arg = argv[t.index]!;
+    const known = t.kind === 'option' && Object.hasOwn(OPTIONS, t.name) && t.rawName.startsWith('--');
+    const kind = known ? OPTIONS[t.name as keyof typeof OPTIONS].type : undefined;
+    if (!known || t.kind !== 'option') throw new Error(`unknown argument "${arg}"`);
+    if (kind === 'boolean' ? t.value !== undefined : !t.inlineValue || !t.value) throw new Error(`unknown argument "${arg}"`);
+    if (t.name === 'no-build-date') withDate = false;
+    else if (t.name === 'stdin') stdin = true;
+    else if (t.name === 'config') opts.configFile = resolve(cwd, t.value!);
+    else if (t.name === 'commit') opts.hints!.commit = t.value!;
+    else if (t.name === 'git-common-dir') opts.hints!.commonDir = t.value!;
+    else opts.cacheDir = t.value!;
   }
   return { opts, buildDate: withDate, stdin };
 }
@@ -83,7 +99,7 @@ function buildId(): string {
 
 export async function runLeanStatus(argv: string[]): Promise<number> {
   try {
-    const args = parseArgs(argv, process.cwd(), process.env);
+    const args = parseLeanArgs(argv, process.cwd(), process.env);
     const key = args.stdin ? readStdin(args.opts) : undefined;
     const status = await collectStatus({ ...args.opts, buildId: buildId() });
     for (const w of status.warnings) write(2, `berth: warning: ${w}\n`);
