@@ -89,13 +89,21 @@ export function removeScratchOnSignals(): void {
 
 /** Removes every tracked path at once, synchronously (from a signal handler). */
 function removeAllScratchNow(): void {
-  for (const p of scratch) {
-    try {
-      rmSync(p, { recursive: true, force: true });
-    } catch {
-      // Best effort: the process is about to exit.
+  const paths = [...scratch];
+  const removeAll = () => {
+    for (const p of paths) {
+      try {
+        rmSync(p, { recursive: true, force: true });
+      } catch {
+        // Best effort: the process is about to exit.
+      }
     }
-  }
+  };
+  removeAll();
+  // A write already handed to libuv's thread pool (a recursive mkdir of blobs/sha256, say)
+  // can land after the first pass and bring a path back: wait a moment, then sweep again.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+  removeAll();
   scratch.clear();
   // Deepest first, so a created parent is empty by the time it is reached.
   for (const d of [...createdDirs].sort((a, b) => b.length - a.length)) {
