@@ -65,6 +65,7 @@ const SHAPES: [string, string][] = [
   ['indented instructions and comments, lower case keywords', '  from a\n   # hi\n\t run x \\\n\ny\n'],
   ['heredocs: several on a line, <<-, quoted, after a continuation', 'FROM a\nRUN <<A <<B\na\nA\nb\nB\nCOPY <<-"EOT" /x\n\tone\n\tEOT\nRUN cat \\\n  <<EOF\nbody\nEOF\nONBUILD RUN <<EOF\nx\nEOF\nRUN y\n'],
   ['no heredoc in the JSON form or in a quoted word', 'FROM a\nRUN ["cat", "<<EOF"]\nRUN --network=none ["cat", "<<EOF"]\nRUN echo "<<EOF"\nRUN b\n'],
+  ['<< inside a word is no heredoc; a name with a dash; one name twice', 'FROM a\nRUN cat<<EOF\nRUN cat <<EOF-1\nx\nEOF-1\nCOPY <<EOF <<EOF /x/\na\nEOF\nb\nEOF\n'],
   ['CRLF line ends', 'FROM a\r\nRUN <<EOF\r\nx\r\nEOF\r\nRUN a \\\r\n  b\r\n'],
 ];
 
@@ -130,6 +131,12 @@ const DIFFERENCES: { name: string; text: string; why: string; berth: Pick<Shape,
       { keyword: 'X', lines: [3, 3], heredocs: [] },
       { keyword: 'EOF', lines: [4, 4], heredocs: [] },
     ],
+  },
+  {
+    name: 'a line of only the escape character continues',
+    text: '\\\nFROM a\n',
+    why: "BuildKit's lineContinuationRegex also matches `^\\\\[ \\t]*$`: the FROM starts on line 1; dockerfile-ast makes `\\` an instruction of its own",
+    berth: [{ keyword: 'FROM', lines: [1, 2], heredocs: [] }],
   },
   {
     name: 'no heredocs in HEALTHCHECK',

@@ -10,7 +10,7 @@ function split(text: string): SplitDockerfile {
   }
 }
 
-/** An argument word of an instruction, with where it starts and ends in the text. */
+/** An argument word of an instruction, with where it starts and ends in the text (a continuation may run through it). */
 interface Word {
   word: string;
   start: number;
@@ -18,10 +18,12 @@ interface Word {
 }
 
 function argWords(ins: RawInstruction, escape: string): Word[] {
-  return wordSpans(ins.args, escape).map(({ word, at }) => {
-    const i = ins.argsAt + at;
-    return { word, start: textOffset(ins, i), end: textOffset(ins, i + word.length - 1) + 1 };
-  });
+  return wordSpans(ins.args, escape).map(({ word, at }) => ({ word, ...textRange(ins, ins.argsAt + at, word.length) }));
+}
+
+/** Where `length` characters of the folded line from `index` are in the text. */
+function textRange(ins: RawInstruction, index: number, length: number): { start: number; end: number } {
+  return { start: textOffset(ins, index), end: textOffset(ins, index + length - 1) + 1 };
 }
 
 /** A FROM's leading flags, its image and its stage name (lower case), as written. */
@@ -58,12 +60,12 @@ export function rewriteContextRefs(text: string, localNames: Readonly<Record<str
     if (value && image) edits.push({ start: image.start, end: image.end, value });
   }
   for (const copy of instructions.filter((i) => i.keyword.toUpperCase() === 'COPY')) {
-    for (const flag of argWords(copy, escape)) {
-      if (!flag.word.startsWith('--')) break;
-      const eq = flag.word.indexOf('=');
-      if (eq < 0 || flag.word.slice(2, eq).toLowerCase() !== 'from') continue;
-      const value = target(flag.word.slice(eq + 1));
-      if (value) edits.push({ start: flag.start + eq + 1, end: flag.end, value });
+    for (const { word, at } of wordSpans(copy.args, escape)) {
+      if (!word.startsWith('--')) break;
+      const eq = word.indexOf('=');
+      if (eq < 0 || word.slice(2, eq).toLowerCase() !== 'from') continue;
+      const value = target(word.slice(eq + 1));
+      if (value) edits.push({ ...textRange(copy, copy.argsAt + at + eq + 1, word.length - eq - 1), value });
     }
   }
   edits.sort((a, b) => b.start - a.start);
