@@ -96,10 +96,9 @@ export function parseInstruction(keyword: string, args: string, line: number, es
     case 'COPY':
     case 'ADD': {
       const { flags, rest } = flagsOf();
-      const docs = heredocs;
       const words = parseList(rest).words;
       if (words.length < 2) throw new InstructionError('requires at least two arguments, a source and a destination');
-      const copy: Instruction = { kind: keyword, ...base, sources: words.slice(0, -1), dest: words.at(-1)!, heredocs: docs, link: flags.bools.has('link') };
+      const copy: Instruction = { kind: keyword, ...base, sources: words.slice(0, -1), dest: words.at(-1)!, heredocs, link: flags.bools.has('link') };
       const exclude = flags.lists.get('exclude');
       if (exclude) copy.exclude = exclude;
       if (flags.bools.has('parents')) copy.parents = true;
@@ -173,15 +172,13 @@ function parseKeyValues(text: string, escape: string, keyword: string): { key: s
 
 /** A JSON array of strings, else words split on white space (BuildKit's parseMaybeJSONToList). */
 function parseList(text: string): { words: string[]; json: boolean } {
-  const json = parseJsonArray(text);
+  const json = jsonArray(text);
   if (json) return { words: json, json: true };
   return { words: text === '' ? [] : text.split(/[ \t]+/).filter((w) => w !== ''), json: false };
 }
 
-const parseJsonArray = jsonArray;
-
 function commandLine(text: string): CommandLine {
-  const argv = parseJsonArray(text);
+  const argv = jsonArray(text);
   return argv ? { form: 'exec', argv } : { form: 'shell', text };
 }
 
