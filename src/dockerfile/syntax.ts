@@ -216,12 +216,13 @@ function mayHaveHeredocs(keyword: string, args: string): boolean {
 }
 
 function withoutFlags(args: string): string {
-  let rest = args;
-  while (rest.startsWith('--')) {
-    const m = /^--\S*\s*/.exec(rest)!;
-    rest = rest.slice(m[0].length);
+  const flag = /--\S*\s*/y;
+  let at = 0;
+  while (args.startsWith('--', at)) {
+    flag.lastIndex = at;
+    at += flag.exec(args)![0].length;
   }
-  return rest;
+  return args.slice(at);
 }
 
 /** A JSON array of strings (the exec form, in which `<<` is no heredoc), else undefined. */
