@@ -40,7 +40,8 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
       if (raw.error !== undefined) throw new InstructionError(raw.error);
       instruction = parseInstruction(keyword, raw.args, line, escape, raw.heredocs);
     } catch (err) {
-      if (err instanceof InstructionError || err instanceof FlagError) throw dockerfileError(file, line, `${keyword}: ${err.message}`);
+      // An empty keyword: a line of only the escape character, continued into nothing.
+      if (err instanceof InstructionError || err instanceof FlagError) throw dockerfileError(file, line, `${keyword ? `${keyword}: ` : ''}${err.message}`);
       throw err;
     }
     if (instruction.kind === 'FROM') {

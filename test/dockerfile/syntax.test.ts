@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { DockerfileParser, type Flag, type Instruction as AstInstruction } from 'dockerfile-ast';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -205,8 +206,39 @@ describe("BuildKit's rules", () => {
     expect(failure(() => parseDockerfile('FROM a\nFOO x\nRUN <<EOF\n'))).toMatch(/^Dockerfile:2: FOO: unknown instruction/);
   });
 
+  it('refuses an instruction that is only a continuation', () => {
+    expect(failure(() => parseDockerfile('FROM a\n\\\n'))).toBe('Dockerfile:2: unknown instruction ""');
+  });
+
   it('drops a byte order mark and reads a continuation left open at the end', () => {
     const df = parseDockerfile('\uFEFFFROM a\nRUN echo hi \\');
     expect(df.stages[0]!.instructions[0]).toMatchObject({ line: 2, command: { form: 'shell', text: 'echo hi' } });
+  });
+});
+
+describe('any text', () => {
+  it('splits into instructions in order, each within the text, or stops at a bad directive', () => {
+    const piece = fc.constantFrom('FROM a', 'RUN ', 'COPY ', '<<EOF', '<<-"A"', 'EOF', '\tA', 'A', '\\', '`', '# escape=`', '# syntax=x', '#', ' ', '\t', '\n', '\r\n', '["x"]', '--f=1 ', 'ONBUILD ', '\uFEFF');
+    fc.assert(
+      fc.property(fc.oneof(fc.array(piece, { maxLength: 40 }).map((a) => a.join('')), fc.string({ maxLength: 200 })), (text) => {
+        let split;
+        try {
+          split = splitDockerfile(text);
+        } catch (err) {
+          if (err instanceof DirectiveError) return;
+          throw err;
+        }
+        const lines = text.split('\n').length;
+        let last = 0;
+        for (const i of split.instructions) {
+          expect(i.line).toBeGreaterThan(last);
+          expect(i.endLine).toBeGreaterThanOrEqual(i.line);
+          expect(i.endLine).toBeLessThanOrEqual(lines);
+          if (i.keyword === '') expect(i.args).toBe(''); // a line of only the escape character, continued into nothing
+          last = i.endLine;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
