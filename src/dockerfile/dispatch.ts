@@ -5,6 +5,7 @@ import type { CommandLine, CopyInstruction, Dockerfile, Instruction } from './in
 import { LexError, processWord, processWords } from './lex.js';
 import { parseTrigger } from './parse.js';
 import type { PlannedStage, Source } from './plan.js';
+import { heredocMark } from './syntax.js';
 
 /** A COPY or ADD with every word expanded and the destination made absolute. */
 export interface CopyStep {
@@ -207,6 +208,11 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
         break;
       case 'FROM':
         throw err(ins.line, 'FROM inside a stage');
+      default: {
+        // A new kind of instruction in instructions.ts fails to compile here until it is dispatched.
+        const unhandled: never = ins;
+        throw new Error(`no dispatch for ${(unhandled as Instruction).kind}`);
+      }
     }
   }
   return { config, ops, ...(author !== undefined ? { author } : {}), args };
@@ -223,8 +229,8 @@ function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, 
   const inline: CopyStep['inline'] = [];
   const sources: string[] = [];
   for (const s of ins.sources) {
-    const doc = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(s);
-    const heredoc = doc ? ins.heredocs.find((h) => h.name === doc[1]) : undefined;
+    const mark = heredocMark(s);
+    const heredoc = mark ? ins.heredocs.find((h) => h.name === mark.name) : undefined;
     if (heredoc) inline.push({ name: heredoc.name, content: heredoc.quoted ? heredoc.content : word(heredoc.content) });
     else sources.push(word(s));
   }

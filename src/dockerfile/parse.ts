@@ -1,8 +1,8 @@
-import parser from 'dockerfile-ast';
 import { dockerfileError } from './errors.js';
 import { FlagError, takeFlags, type FlagSpec, type ParsedFlags } from './flags.js';
 import type { ArgInstruction, CommandLine, Dockerfile, FromInstruction, Healthcheck, Heredoc, Instruction, Stage } from './instructions.js';
 import { splitWords } from './lex.js';
+import { DirectiveError, jsonArray, splitDockerfile } from './syntax.js';
 
 /** A problem with one instruction; parseDockerfile adds the file and line. */
 class InstructionError extends Error {}
@@ -16,27 +16,32 @@ const FLAGS: Record<string, FlagSpec> = {
 };
 
 /**
- * Parses a Dockerfile's text (with the `dockerfile-ast` library: directives, continuations,
- * comments, heredocs) into typed instructions grouped in stages. `file` names it in errors:
- * every error is a UsageError `FILE:LINE: INSTRUCTION: what`.
+ * Parses a Dockerfile's text (split by `syntax.ts` as BuildKit's parser splits it: directives,
+ * continuations, comments, heredocs) into typed instructions grouped in stages. `file` names
+ * it in errors: every error is a UsageError `FILE:LINE: INSTRUCTION: what`.
  */
 export function parseDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
-  const ast = parser.DockerfileParser.parse(text);
-  const escape = ast.getEscapeCharacter() === '`' ? '`' : '\\';
-  const syntax = ast.getDirectives().find((d) => d.getName()?.toLowerCase() === 'syntax')?.getValue() ?? undefined;
+  let split: ReturnType<typeof splitDockerfile>;
+  try {
+    split = splitDockerfile(text);
+  } catch (err) {
+    if (err instanceof DirectiveError) throw dockerfileError(file, err.line, err.message);
+    throw err;
+  }
+  const { escape } = split;
+  const syntax = split.directives.find((d) => d.name === 'syntax')?.value;
   const out: Dockerfile = { file, escape, ...(syntax ? { syntax } : {}), metaArgs: [], stages: [] };
   let stage: Stage | undefined;
-  const lineStarts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
-  const offset = (p: { line: number; character: number }) => (lineStarts[p.line] ?? text.length) + p.character;
-  for (const node of ast.getInstructions()) {
-    const line = node.getRange().start.line + 1;
-    const keyword = node.getKeyword().toUpperCase();
+  for (const raw of split.instructions) {
+    const line = raw.line;
+    const keyword = raw.keyword.toUpperCase();
     let instruction: Instruction;
     try {
-      instruction = parseInstruction(keyword, text.slice(offset(node.getInstructionRange().end), offset(node.getRange().end)), line, escape);
+      if (raw.error !== undefined) throw new InstructionError(raw.error);
+      instruction = parseInstruction(keyword, raw.args, line, escape, raw.heredocs);
     } catch (err) {
-      if (err instanceof InstructionError || err instanceof FlagError) throw dockerfileError(file, line, `${keyword}: ${err.message}`);
+      // An empty keyword: a line of only the escape character, continued into nothing.
+      if (err instanceof InstructionError || err instanceof FlagError) throw dockerfileError(file, line, `${keyword ? `${keyword}: ` : ''}${err.message}`);
       throw err;
     }
     if (instruction.kind === 'FROM') {
@@ -53,20 +58,12 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
   return out;
 }
 
-/** Continuation lines joined (escape + newline removed; comment and empty lines inside skipped). */
-export function foldLines(raw: string, escape: string): string {
-  const ending = new RegExp(`${escape === '`' ? '`' : '\\\\'}[ \\t]*$`);
-  let out = '';
-  for (const [i, line] of raw.split(/\r?\n/).entries()) {
-    if (i > 0 && (/^\s*#/.test(line) || line.trim() === '')) continue;
-    out += line.replace(ending, '');
-  }
-  return out.trim();
-}
-
-export function parseInstruction(keyword: string, raw: string, line: number, escape: string): Instruction {
-  const heredocs = keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD' ? splitHeredocs(raw, escape) : undefined;
-  const text = heredocs ? heredocs.first : foldLines(raw, escape);
+/**
+ * One instruction from its keyword (upper case) and its folded arguments; `heredocs` are the
+ * bodies the splitter read after it (RUN, COPY, ADD, and ONBUILD of one).
+ */
+export function parseInstruction(keyword: string, args: string, line: number, escape: string, heredocs: Heredoc[] = []): Instruction {
+  const text = args.trim();
   const original = `${keyword} ${text}`.trim();
   const base = { line, original };
   const needArgs = (n = 1) => {
@@ -100,10 +97,9 @@ export function parseInstruction(keyword: string, raw: string, line: number, esc
     case 'COPY':
     case 'ADD': {
       const { flags, rest } = flagsOf();
-      const docs = heredocs!.docs;
       const words = parseList(rest).words;
       if (words.length < 2) throw new InstructionError('requires at least two arguments, a source and a destination');
-      const copy: Instruction = { kind: keyword, ...base, sources: words.slice(0, -1), dest: words.at(-1)!, heredocs: docs, link: flags.bools.has('link') };
+      const copy: Instruction = { kind: keyword, ...base, sources: words.slice(0, -1), dest: words.at(-1)!, heredocs, link: flags.bools.has('link') };
       const exclude = flags.lists.get('exclude');
       if (exclude) copy.exclude = exclude;
       if (flags.bools.has('parents')) copy.parents = true;
@@ -116,7 +112,7 @@ export function parseInstruction(keyword: string, raw: string, line: number, esc
     case 'RUN': {
       const { flags, rest } = flagsOf();
       if (rest === '') throw new InstructionError('requires at least 1 argument');
-      return { kind: 'RUN', ...base, command: commandLine(rest), heredocs: heredocs!.docs, flags: flags.written };
+      return { kind: 'RUN', ...base, command: commandLine(rest), heredocs, flags: flags.written };
     }
     case 'CMD':
     case 'ENTRYPOINT':
@@ -146,7 +142,7 @@ export function parseInstruction(keyword: string, raw: string, line: number, esc
       const trigger = text.split(/\s+/)[0]!.toUpperCase();
       if (trigger === 'ONBUILD') throw new InstructionError("chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
       if (trigger === 'FROM' || trigger === 'MAINTAINER') throw new InstructionError(`${trigger} isn't allowed as an ONBUILD trigger`);
-      parseInstruction(trigger, text.slice(trigger.length), line, escape); // the trigger must be valid itself
+      parseInstruction(trigger, text.slice(trigger.length), line, escape, heredocs); // the trigger must be valid itself
       return { kind: 'ONBUILD', ...base, expression: text };
     }
     default:
@@ -177,23 +173,13 @@ function parseKeyValues(text: string, escape: string, keyword: string): { key: s
 
 /** A JSON array of strings, else words split on white space (BuildKit's parseMaybeJSONToList). */
 function parseList(text: string): { words: string[]; json: boolean } {
-  const json = parseJsonArray(text);
+  const json = jsonArray(text);
   if (json) return { words: json, json: true };
   return { words: text === '' ? [] : text.split(/[ \t]+/).filter((w) => w !== ''), json: false };
 }
 
-function parseJsonArray(text: string): string[] | undefined {
-  if (!text.startsWith('[')) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function commandLine(text: string): CommandLine {
-  const argv = parseJsonArray(text);
+  const argv = jsonArray(text);
   return argv ? { form: 'exec', argv } : { form: 'shell', text };
 }
 
@@ -242,37 +228,14 @@ export function parseDuration(text: string, flag: string): number {
   return ns;
 }
 
-/**
- * The heredocs of a RUN/COPY/ADD: the first line holds the `<<NAME` words; the bodies follow,
- * each ending at a line that is exactly NAME. Without heredocs the text is returned folded.
- */
-function splitHeredocs(raw: string, escape: string): { first: string; docs: Heredoc[] } | undefined {
-  const nl = raw.indexOf('\n');
-  const firstLine = nl < 0 ? raw : raw.slice(0, nl);
-  const marks = [...firstLine.matchAll(/<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g)];
-  if (marks.length === 0) return { first: foldLines(raw, escape), docs: [] };
-  const lines = nl < 0 ? [] : raw.slice(nl + 1).split('\n');
-  const docs: Heredoc[] = [];
-  let at = 0;
-  for (const m of marks) {
-    const [, dash, quote, name] = m as unknown as [string, string, string, string];
-    const body: string[] = [];
-    for (;;) {
-      if (at >= lines.length) throw new InstructionError(`heredoc <<${name} is not closed by a line "${name}"`);
-      const l = lines[at++]!;
-      if ((dash ? l.replace(/^\t+/, '') : l) === name) break;
-      body.push(dash ? l.replace(/^\t+/, '') : l);
-    }
-    docs.push({ name, content: body.length ? `${body.join('\n')}\n` : '', chomp: dash === '-', quoted: quote !== '' });
-  }
-  return { first: firstLine.trim(), docs };
-}
-
 /** An ONBUILD trigger (from a base image's config) parsed as the instruction it is. */
 export function parseTrigger(expression: string, line: number, file: string, escape: string): Instruction {
-  const keyword = expression.trim().split(/\s+/)[0]!.toUpperCase();
+  let keyword = expression.trim().split(/\s+/)[0]!.toUpperCase();
   try {
-    return parseInstruction(keyword, expression.trim().slice(keyword.length), line, escape);
+    const [raw] = splitDockerfile(expression, { escape: escape === '`' ? '`' : '\\', directives: false }).instructions;
+    if (raw?.error !== undefined) throw new InstructionError(raw.error);
+    if (raw) keyword = raw.keyword.toUpperCase();
+    return parseInstruction(keyword, raw?.args ?? '', line, escape, raw?.heredocs);
   } catch (err) {
     if (err instanceof InstructionError || err instanceof FlagError) throw dockerfileError(file, line, `ONBUILD trigger ${keyword} of the base image: ${err.message}`);
     throw err;

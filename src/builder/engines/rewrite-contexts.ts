@@ -1,9 +1,43 @@
-import { DockerfileParser } from 'dockerfile-ast';
+import { DirectiveError, splitDockerfile, textOffset, wordSpans, type RawInstruction, type SplitDockerfile } from '../../dockerfile/syntax.js';
 
-interface Position {
-  line: number;
-  character: number;
+/** The Dockerfile split as berth's parser splits it; a bad directive leaves nothing to rewrite (parsing reports it). */
+function split(text: string): SplitDockerfile {
+  try {
+    return splitDockerfile(text);
+  } catch (err) {
+    if (err instanceof DirectiveError) return { escape: '\\', directives: [], instructions: [] };
+    throw err;
+  }
 }
+
+/** An argument word of an instruction, with where it starts and ends in the text (a continuation may run through it). */
+interface Word {
+  word: string;
+  start: number;
+  end: number;
+}
+
+function argWords(ins: RawInstruction, escape: string): Word[] {
+  return wordSpans(ins.args, escape).map(({ word, at }) => ({ word, ...textRange(ins, ins.argsAt + at, word.length) }));
+}
+
+/** Where `length` characters of the folded line from `index` are in the text. */
+function textRange(ins: RawInstruction, index: number, length: number): { start: number; end: number } {
+  return { start: textOffset(ins, index), end: textOffset(ins, index + length - 1) + 1 };
+}
+
+/** A FROM's leading flags, its image and its stage name (lower case), as written. */
+function fromParts(ins: RawInstruction, escape: string): { flags: Word[]; image?: Word; stage?: string } {
+  const words = argWords(ins, escape);
+  let n = 0;
+  while (n < words.length && words[n]!.word.startsWith('--')) n++;
+  const image = words[n];
+  const as = words[n + 1];
+  const stage = as && as.word.toLowerCase() === 'as' ? words[n + 2]?.word.toLowerCase() : undefined;
+  return { flags: words.slice(0, n), ...(image ? { image } : {}), ...(stage ? { stage } : {}) };
+}
+
+const isFrom = (ins: RawInstruction) => ins.keyword.toUpperCase() === 'FROM';
 
 /**
  * A Dockerfile with its references to named contexts replaced by the names the contexts were
@@ -13,26 +47,25 @@ interface Position {
  * with a variable (`FROM $BASE`), which the engine expands itself.
  */
 export function rewriteContextRefs(text: string, localNames: Readonly<Record<string, string>>): string {
-  const doc = DockerfileParser.parse(text);
-  const stages = new Set(doc.getFROMs().map((f) => f.getBuildStage()?.toLowerCase()).filter((s): s is string => !!s));
+  const { escape, instructions } = split(text);
+  const froms = instructions.filter(isFrom).map((f) => fromParts(f, escape));
+  const stages = new Set(froms.map((f) => f.stage).filter((s): s is string => !!s));
   const edits: { start: number; end: number; value: string }[] = [];
-  const offsets = lineOffsets(text);
-  const at = (p: Position) => offsets[p.line]! + p.character;
-  const target = (name: string | null | undefined) => {
+  const target = (name: string | undefined) => {
     if (!name || stages.has(name.toLowerCase())) return undefined;
     return Object.hasOwn(localNames, name) ? localNames[name] : undefined;
   };
-  for (const from of doc.getFROMs()) {
-    const value = target(from.getImage());
-    const range = from.getImageRange();
-    if (value && range) edits.push({ start: at(range.start), end: at(range.end), value });
+  for (const { image } of froms) {
+    const value = target(image?.word);
+    if (value && image) edits.push({ start: image.start, end: image.end, value });
   }
-  for (const copy of doc.getCOPYs()) {
-    // getFromFlag() misses --from when other flags are present (dockerfile-ast 0.7); look ourselves.
-    for (const flag of copy.getFlags().filter((f) => f.getName().toLowerCase() === 'from')) {
-      const value = target(flag.getValue());
-      const range = flag.getValueRange();
-      if (value && range) edits.push({ start: at(range.start), end: at(range.end), value });
+  for (const copy of instructions.filter((i) => i.keyword.toUpperCase() === 'COPY')) {
+    for (const { word, at } of wordSpans(copy.args, escape)) {
+      if (!word.startsWith('--')) break;
+      const eq = word.indexOf('=');
+      if (eq < 0 || word.slice(2, eq).toLowerCase() !== 'from') continue;
+      const value = target(word.slice(eq + 1));
+      if (value) edits.push({ ...textRange(copy, copy.argsAt + at + eq + 1, word.length - eq - 1), value });
     }
   }
   edits.sort((a, b) => b.start - a.start);
@@ -41,16 +74,10 @@ export function rewriteContextRefs(text: string, localNames: Readonly<Record<str
   return out;
 }
 
-/** Where each line starts, lines ending in \n, \r\n or \r as the parser counts them. */
+/** Where each line starts ('\n' ends a line, as the parser counts them). */
 function lineOffsets(text: string): number[] {
   const starts = [0];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\r' && text[i + 1] === '\n') {
-      starts.push(i + 2);
-      i++;
-    } else if (c === '\n' || c === '\r') starts.push(i + 1);
-  }
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
   return starts;
 }
 
@@ -62,10 +89,9 @@ function lineOffsets(text: string): number[] {
  */
 export function declareGlobalArgs(text: string, names: readonly string[]): string {
   if (names.length === 0) return text;
-  const doc = DockerfileParser.parse(text);
-  const directives = doc.getDirectives();
+  const { directives } = split(text);
   const offsets = lineOffsets(text);
-  const afterLine = directives.length ? Math.max(...directives.map((d) => d.getRange().end.line)) + 1 : 0;
+  const afterLine = directives.length ? Math.max(...directives.map((d) => d.line)) : 0;
   const at = offsets[afterLine] ?? text.length;
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const prefix = at > 0 && !/[\r\n]$/.test(text.slice(0, at)) ? eol : '';
@@ -74,13 +100,9 @@ export function declareGlobalArgs(text: string, names: readonly string[]): strin
 
 /** Which of `names` a FROM instruction refers to (`$NAME` or `${NAME...}`). */
 export function argsUsedInFrom(text: string, names: readonly string[]): string[] {
-  const offsets = lineOffsets(text);
-  const froms = DockerfileParser.parse(text)
-    .getFROMs()
-    .map((f) => {
-      const r = f.getRange();
-      return text.slice(offsets[r.start.line]! + r.start.character, offsets[r.end.line]! + r.end.character);
-    })
+  const froms = split(text)
+    .instructions.filter(isFrom)
+    .map((f) => `${f.keyword} ${f.args}`)
     .join('\n');
   return names.filter((n) => new RegExp(`\\$(?:${n}\\b|\\{${n}[}:])`).test(froms));
 }
@@ -92,17 +114,14 @@ export function argsUsedInFrom(text: string, names: readonly string[]): string[]
  * platform (`image not known`). FROM scratch and FROM an earlier stage are left alone.
  */
 export function pinTargetPlatform(text: string): string {
-  const doc = DockerfileParser.parse(text);
-  const offsets = lineOffsets(text);
+  const { escape, instructions } = split(text);
   const stages = new Set<string>();
   const edits: number[] = [];
-  for (const from of doc.getFROMs()) {
-    const image = from.getImage();
-    const range = from.getImageRange();
-    const hasPlatform = from.getFlags().some((f) => f.getName().toLowerCase() === 'platform');
-    if (image && range && !hasPlatform && image.toLowerCase() !== 'scratch' && !stages.has(image.toLowerCase())) edits.push(offsets[range.start.line]! + range.start.character);
-    const stage = from.getBuildStage();
-    if (stage) stages.add(stage.toLowerCase());
+  for (const from of instructions.filter(isFrom).map((f) => fromParts(f, escape))) {
+    const image = from.image?.word.toLowerCase();
+    const hasPlatform = from.flags.some((f) => /^--platform(=|$)/i.test(f.word));
+    if (from.image && image && !hasPlatform && image !== 'scratch' && !stages.has(image)) edits.push(from.image.start);
+    if (from.stage) stages.add(from.stage);
   }
   let out = text;
   for (const at of edits.sort((a, b) => b - a)) out = `${out.slice(0, at)}--platform=$TARGETPLATFORM ${out.slice(at)}`;

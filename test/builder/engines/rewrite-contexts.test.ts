@@ -31,6 +31,11 @@ describe('rewriteContextRefs (named contexts for an engine without --build-conte
     ]);
   });
 
+  test('references split over continuations, with the escape directive, are rewritten in place', () => {
+    const text = '# escape=`\nFROM `\n  # a comment\n  base AS b\nCOPY --from=`\nsrc /a /a\n';
+    expect(rewriteContextRefs(text, names)).toBe(`# escape=\`\nFROM \`\n  # a comment\n  ${names.base} AS b\nCOPY --from=\`\n${names.src} /a /a\n`);
+  });
+
   test('a context named like a stage is the stage', () => {
     const text = 'FROM base AS src\nFROM base\nCOPY --from=src /a /a\n';
     expect(rewriteContextRefs(text, names)).toBe(`FROM ${names.base} AS src\nFROM ${names.base}\nCOPY --from=src /a /a\n`);

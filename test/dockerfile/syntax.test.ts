@@ -1,0 +1,244 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { DockerfileParser, type Flag, type Instruction as AstInstruction } from 'dockerfile-ast';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../src/errors.js';
+import { parseDockerfile } from '../../src/dockerfile/parse.js';
+import { DirectiveError, splitDockerfile } from '../../src/dockerfile/syntax.js';
+import { CASES } from '../conformance/cases.js';
+
+/**
+ * berth's Dockerfile parser (src/dockerfile/syntax.ts, BuildKit's parser.go rules) checked
+ * against dockerfile-ast, a second, independent reading kept only as this test's oracle (a
+ * devDependency): over every Dockerfile in the tests, the same instructions, the same first
+ * and last lines, the same arguments and heredocs.
+ */
+
+interface Shape {
+  keyword: string;
+  lines: [number, number];
+  /** Words split on white space; a heredoc's body words and its closing name follow, as dockerfile-ast lists them. */
+  args: string[];
+  heredocs: string[];
+}
+
+const words = (s: string) => s.split(/\s+/).filter((w) => w !== '');
+
+function ours(text: string): Shape[] {
+  return splitDockerfile(text).instructions.map((i) => ({
+    keyword: i.keyword.toUpperCase(),
+    lines: [i.line, i.endLine],
+    args: [...words(i.args), ...i.heredocs.flatMap((h) => [...words(h.content), h.name])],
+    heredocs: i.heredocs.map((h) => h.name),
+  }));
+}
+
+function oracle(text: string): Shape[] {
+  return DockerfileParser.parse(text)
+    .getInstructions()
+    .map((i: AstInstruction) => {
+      const r = i.getRange();
+      const more = i as unknown as { getHeredocs?: () => { getName(): string }[]; getFlags?: () => Flag[] };
+      // Instructions that take flags list them apart from their arguments.
+      const flags = (more.getFlags?.() ?? []).map((f) => `--${f.getName()}${f.getValue() === null ? '' : `=${f.getValue()}`}`);
+      const args = [...flags, ...i.getArguments().map((a) => a.getValue())];
+      return { keyword: i.getKeyword().toUpperCase(), lines: [r.start.line + 1, r.end.line + 1], args, heredocs: (more.getHeredocs?.() ?? []).map((h) => h.getName()) };
+    });
+}
+
+function dockerfilesUnder(dir: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && /^Dockerfile|\.Dockerfile$/.test(e.name)) {
+      const path = join(e.parentPath, e.name);
+      out.push([path, readFileSync(path, 'utf8')]);
+    }
+  }
+  return out.sort(([a], [b]) => a.localeCompare(b));
+}
+
+// Shapes the corpus lacks, on which the two parsers agree.
+const SHAPES: [string, string][] = [
+  ['continuations with comments and empty lines inside', 'FROM a\nRUN echo a \\\n  # a comment\n\n  b \\\n   \n  c\nLABEL a="b c" \\\n  d=e\n'],
+  ['the escape directive', '# syntax=docker/dockerfile:1\n# escape=`\nFROM a\nCOPY a `\n  b /c/\nRUN dir c:\\\n'],
+  ['a directive after a blank line is a comment', '\n# escape=`\nFROM a\nRUN echo `\n b\n'],
+  ['indented instructions and comments, lower case keywords', '  from a\n   # hi\n\t run x \\\n\ny\n'],
+  ['heredocs: several on a line, <<-, quoted, after a continuation', 'FROM a\nRUN <<A <<B\na\nA\nb\nB\nCOPY <<-"EOT" /x\n\tone\n\tEOT\nRUN cat \\\n  <<EOF\nbody\nEOF\nONBUILD RUN <<EOF\nx\nEOF\nRUN y\n'],
+  ['no heredoc in the JSON form or in a quoted word', 'FROM a\nRUN ["cat", "<<EOF"]\nRUN --network=none ["cat", "<<EOF"]\nRUN echo "<<EOF"\nRUN b\n'],
+  ['<< inside a word is no heredoc; a name with a dash; one name twice', 'FROM a\nRUN cat<<EOF\nRUN cat <<EOF-1\nx\nEOF-1\nCOPY <<EOF <<EOF /x/\na\nEOF\nb\nEOF\n'],
+  ['CRLF line ends', 'FROM a\r\nRUN <<EOF\r\nx\r\nEOF\r\nRUN a \\\r\n  b\r\n'],
+];
+
+describe('the parser against dockerfile-ast', () => {
+  const corpus = [
+    ...dockerfilesUnder(join(import.meta.dirname, '..', 'fixtures')),
+    ...CASES.map((c): [string, string] => [`conformance case ${c.name}`, c.dockerfile]),
+    ...SHAPES,
+  ];
+
+  it('reads a corpus: the fixtures and the conformance cases', () => {
+    expect(corpus.filter(([name]) => name.includes('fixtures')).length).toBeGreaterThanOrEqual(17);
+    expect(corpus.filter(([name]) => name.startsWith('conformance')).length).toBe(CASES.length);
+  });
+
+  it.each(corpus)('%s: same instructions, lines, arguments and heredocs', (_name, text) => {
+    expect(ours(text)).toEqual(oracle(text));
+  });
+});
+
+/**
+ * Where dockerfile-ast reads a Dockerfile otherwise than BuildKit does, berth follows BuildKit
+ * (frontend/dockerfile/parser/parser.go): each case says what the two do.
+ */
+const DIFFERENCES: { name: string; text: string; why: string; berth: Pick<Shape, 'keyword' | 'lines' | 'heredocs'>[] }[] = [
+  {
+    name: 'an escaped escape character ends no continuation',
+    text: 'FROM a\nRUN echo \\\\\nRUN b\n',
+    why: "BuildKit's lineContinuationRegex is `([^\\\\])\\\\[ \\t]*$`: the escape must not follow another; dockerfile-ast joins the next line",
+    berth: [
+      { keyword: 'FROM', lines: [1, 1], heredocs: [] },
+      { keyword: 'RUN', lines: [2, 2], heredocs: [] },
+      { keyword: 'RUN', lines: [3, 3], heredocs: [] },
+    ],
+  },
+  {
+    name: 'a heredoc on a file descriptor',
+    text: 'FROM a\nRUN 3<<EOF cat /dev/fd/3\nx\nEOF\nRUN y\n',
+    why: 'BuildKit reads `^(\\d*)<<(-?)\\s*([^<]*)$`: a descriptor may come first; dockerfile-ast sees no heredoc and makes `x` and `EOF` instructions',
+    berth: [
+      { keyword: 'FROM', lines: [1, 1], heredocs: [] },
+      { keyword: 'RUN', lines: [2, 4], heredocs: ['EOF'] },
+      { keyword: 'RUN', lines: [5, 5], heredocs: [] },
+    ],
+  },
+  {
+    name: 'an escaped << opens no heredoc',
+    text: 'FROM a\nRUN echo \\<<EOF\nRUN y\n',
+    why: 'BuildKit matches heredocs on words with their escapes kept (RawEscapes), so `\\<<EOF` is no heredoc; dockerfile-ast opens one and reads to the end',
+    berth: [
+      { keyword: 'FROM', lines: [1, 1], heredocs: [] },
+      { keyword: 'RUN', lines: [2, 2], heredocs: [] },
+      { keyword: 'RUN', lines: [3, 3], heredocs: [] },
+    ],
+  },
+  {
+    name: '<<- followed by a blank is no heredoc',
+    text: 'FROM a\nRUN <<- EOF\nx\nEOF\n',
+    why: 'BuildKit splits the line into words first: `<<-` alone names nothing; dockerfile-ast opens a nameless heredoc that runs to the end',
+    berth: [
+      { keyword: 'FROM', lines: [1, 1], heredocs: [] },
+      { keyword: 'RUN', lines: [2, 2], heredocs: [] },
+      { keyword: 'X', lines: [3, 3], heredocs: [] },
+      { keyword: 'EOF', lines: [4, 4], heredocs: [] },
+    ],
+  },
+  {
+    name: 'a line of only the escape character continues',
+    text: '\\\nFROM a\n',
+    why: "BuildKit's lineContinuationRegex also matches `^\\\\[ \\t]*$`: the FROM starts on line 1; dockerfile-ast makes `\\` an instruction of its own",
+    berth: [{ keyword: 'FROM', lines: [1, 2], heredocs: [] }],
+  },
+  {
+    name: 'no heredocs in HEALTHCHECK',
+    text: 'FROM a\nHEALTHCHECK CMD <<EOF\nx\nEOF\n',
+    why: 'BuildKit reads heredocs only for RUN, COPY, ADD (and ONBUILD of one); dockerfile-ast names a heredoc on HEALTHCHECK (with the same lines)',
+    berth: [
+      { keyword: 'FROM', lines: [1, 1], heredocs: [] },
+      { keyword: 'HEALTHCHECK', lines: [2, 2], heredocs: [] },
+      { keyword: 'X', lines: [3, 3], heredocs: [] },
+      { keyword: 'EOF', lines: [4, 4], heredocs: [] },
+    ],
+  },
+];
+
+describe('where BuildKit and dockerfile-ast disagree, berth reads as BuildKit', () => {
+  it.each(DIFFERENCES)('$name', ({ text, berth }) => {
+    const shape = ours(text).map(({ keyword, lines, heredocs }) => ({ keyword, lines, heredocs }));
+    expect(shape).toEqual(berth);
+    expect(oracle(text).map(({ keyword, lines, heredocs }) => ({ keyword, lines, heredocs }))).not.toEqual(berth);
+  });
+});
+
+function failure(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof UsageError) return err.message;
+    throw err;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe("BuildKit's rules", () => {
+  it('keeps heredoc bodies as written: <<- strips leading tabs, a quoted name is not expanded, CRLF stays', () => {
+    const [run, copy, crlf] = splitDockerfile('RUN <<-EOF cat\n\t\tone\n\t two\n\tEOF\nCOPY <<\'A\' <<"B" /x/\n$a\nA\n$b\nB\nRUN <<E\r\nx\r\nE\r\n').instructions;
+    expect(run).toMatchObject({ args: '<<-EOF cat', heredocs: [{ name: 'EOF', content: 'one\n two\n', chomp: true, quoted: false }] });
+    expect(copy!.heredocs).toEqual([
+      { name: 'A', content: '$a\n', chomp: false, quoted: true },
+      { name: 'B', content: '$b\n', chomp: false, quoted: true },
+    ]);
+    expect(crlf!.heredocs).toEqual([{ name: 'E', content: 'x\r\n', chomp: false, quoted: false }]);
+  });
+
+  it('reads the heredoc after the whole instruction, continuations folded', () => {
+    const df = parseDockerfile('FROM a\nRUN cat \\\n  <<EOF > /x\nhello\nEOF\nCOPY <<EOT \\\n  /y\nhi\nEOT\n');
+    const [run, copy] = df.stages[0]!.instructions;
+    expect(run).toMatchObject({ line: 2, command: { form: 'shell', text: 'cat   <<EOF > /x' }, heredocs: [{ name: 'EOF', content: 'hello\n' }] });
+    expect(copy).toMatchObject({ line: 6, sources: ['<<EOT'], dest: '/y', heredocs: [{ name: 'EOT', content: 'hi\n' }] });
+  });
+
+  it('takes parser directives only before the first other line, once each', () => {
+    expect(splitDockerfile('# Syntax = docker/dockerfile:1 \n#check=skip=all\n# escape=`\nFROM a\n').directives).toEqual([
+      { name: 'syntax', value: 'docker/dockerfile:1', line: 1 },
+      { name: 'check', value: 'skip=all', line: 2 },
+      { name: 'escape', value: '`', line: 3 },
+    ]);
+    expect(splitDockerfile('# a comment\n# escape=`\nFROM a\n')).toMatchObject({ escape: '\\', directives: [] });
+    expect(splitDockerfile('FROM a\n# escape=`\n')).toMatchObject({ escape: '\\', directives: [] });
+    expect(() => splitDockerfile('# escape=`\n# escape=\\\nFROM a\n')).toThrow(DirectiveError);
+    expect(failure(() => parseDockerfile('# escape=`\n# escape=\\\nFROM a\n'))).toBe('Dockerfile:2: only one escape parser directive can be used');
+    expect(failure(() => parseDockerfile('# escape=x\nFROM a\n'))).toBe("Dockerfile:1: invalid escape token 'x' does not match ` or \\");
+  });
+
+  it('reports an unclosed heredoc at its instruction, after the errors of the lines before it', () => {
+    expect(failure(() => parseDockerfile('FROM a\nRUN <<EOF\nx\n'))).toBe('Dockerfile:2: RUN: heredoc <<EOF is not closed by a line "EOF"');
+    expect(failure(() => parseDockerfile('FROM a\nFOO x\nRUN <<EOF\n'))).toMatch(/^Dockerfile:2: FOO: unknown instruction/);
+  });
+
+  it('refuses an instruction that is only a continuation', () => {
+    expect(failure(() => parseDockerfile('FROM a\n\\\n'))).toBe('Dockerfile:2: unknown instruction ""');
+  });
+
+  it('drops a byte order mark and reads a continuation left open at the end', () => {
+    const df = parseDockerfile('\uFEFFFROM a\nRUN echo hi \\');
+    expect(df.stages[0]!.instructions[0]).toMatchObject({ line: 2, command: { form: 'shell', text: 'echo hi' } });
+  });
+});
+
+describe('any text', () => {
+  it('splits into instructions in order, each within the text, or stops at a bad directive', () => {
+    const piece = fc.constantFrom('FROM a', 'RUN ', 'COPY ', '<<EOF', '<<-"A"', 'EOF', '\tA', 'A', '\\', '`', '# escape=`', '# syntax=x', '#', ' ', '\t', '\n', '\r\n', '["x"]', '--f=1 ', 'ONBUILD ', '\uFEFF');
+    fc.assert(
+      fc.property(fc.oneof(fc.array(piece, { maxLength: 40 }).map((a) => a.join('')), fc.string({ maxLength: 200 })), (text) => {
+        let split;
+        try {
+          split = splitDockerfile(text);
+        } catch (err) {
+          if (err instanceof DirectiveError) return;
+          throw err;
+        }
+        const lines = text.split('\n').length;
+        let last = 0;
+        for (const i of split.instructions) {
+          expect(i.line).toBeGreaterThan(last);
+          expect(i.endLine).toBeGreaterThanOrEqual(i.line);
+          expect(i.endLine).toBeLessThanOrEqual(lines);
+          if (i.keyword === '') expect(i.args).toBe(''); // a line of only the escape character, continued into nothing
+          last = i.endLine;
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
