@@ -23,7 +23,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   builder: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'dockerfile'],
   release: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags', 'sign'],
   sign: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags'],
-  images: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags', 'dockerfile', 'builder', 'release', 'sign'],
+  folders: ['oci', 'blob', 'image', 'transport', 'registry', 'config', 'status', 'tags', 'dockerfile', 'builder', 'release', 'sign'],
   cli: ['*'],
 };
 /** Every layer may import the bottom one. */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { ignoreFilter, walkContext } from '../../src/builder/context-walk.js';
 import { readIgnore } from '../../src/builder/dockerfile-build.js';
 import { contextTree, readMembers } from '../../src/builder/rootfs.js';
-import { folderFiles } from '../../src/images/folder-files.js';
+import { folderFiles } from '../../src/folders/folder-files.js';
 import { berth } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tools.js';
 

@@ -7,15 +7,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IgnoreRules } from '../../src/dockerfile/dockerignore.js';
 import { ignoreFilter } from '../../src/builder/context-walk.js';
-import { folderFiles } from '../../src/images/folder-files.js';
-import { jobType } from '../../src/images/job-type.js';
+import { folderFiles } from '../../src/folders/folder-files.js';
+import { jobType } from '../../src/folders/job-type.js';
 import { tempDir } from '../helpers/tools.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeAll(async () => ({ dir, cleanup } = await tempDir('berth-held-')));
 afterAll(async () => cleanup());
-import { sourceFiles, sourceFor } from '../../src/images/sources.js';
+import { sourceFiles, sourceFor } from '../../src/folders/sources.js';
 
 describe('job type of Prow jobs that are neither pre- nor postsubmit', () => {
   test.each([

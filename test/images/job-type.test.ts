@@ -5,8 +5,8 @@
  * reach the production (postsubmit) registries; a `periodic` job builds a branch head.
  */
 import { describe, expect, test } from '@jest/globals';
-import { jobType } from '../../src/images/job-type.js';
-import { chooseTargets } from '../../src/images/targets.js';
+import { jobType } from '../../src/folders/job-type.js';
+import { chooseTargets } from '../../src/folders/targets.js';
 
 describe("Prow's JOB_TYPE", () => {
   test.each([

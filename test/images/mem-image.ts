@@ -1,7 +1,7 @@
 /**
  * Small single-platform images made in memory (one real tar layer holding one file), and a
  * helper publishing an index of them to a registry through the release executor: for the
- * in-process tests of src/images, against the real registry.
+ * in-process tests of src/folders, against the real registry.
  */
 import { Readable } from 'node:stream';
 import { sha256Of } from '../../src/oci/digest.js';

@@ -1,12 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
 import { parsePlatform } from '../../src/oci/platform.js';
-import { namedPlatforms, sourceFiles, sourceFor } from '../../src/images/sources.js';
-import { buildOrder, dependants } from '../../src/images/graph.js';
-import { jobType } from '../../src/images/job-type.js';
-import { parseImageSource } from '../../src/images/image-source.js';
-import { parseVariants } from '../../src/images/variants.js';
-import { contentHash, contentHashTag, type HashInputs } from '../../src/images/content-hash.js';
-import { chooseTargets, renderImageTags } from '../../src/images/targets.js';
+import { namedPlatforms, sourceFiles, sourceFor } from '../../src/folders/sources.js';
+import { buildOrder, dependants } from '../../src/folders/graph.js';
+import { jobType } from '../../src/folders/job-type.js';
+import { parseImageSource } from '../../src/folders/image-source.js';
+import { parseVariants } from '../../src/folders/variants.js';
+import { contentHash, contentHashTag, type HashInputs } from '../../src/folders/content-hash.js';
+import { chooseTargets, renderImageTags } from '../../src/folders/targets.js';
 
 const p = (s: string) => parsePlatform(s);
 
@@ -178,7 +178,7 @@ describe('folder hashing', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { createHash, randomBytes } = await import('node:crypto');
-    const { folderFiles } = await import('../../src/images/folder-files.js');
+    const { folderFiles } = await import('../../src/folders/folder-files.js');
     const dir = await mkdtemp(join(tmpdir(), 'berth-hash-'));
     try {
       const files: Record<string, Buffer> = {};

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePlatform } from '../../src/oci/platform.js';
-import { readImagesRoot } from '../../src/images/folder.js';
-import { planImages, type ImagesPlanInput } from '../../src/images/plan.js';
+import { readImagesRoot } from '../../src/folders/folder.js';
+import { planImages, type ImagesPlanInput } from '../../src/folders/plan.js';
 import { berthBin } from '../helpers/cli.js';
 import { run, tempDir } from '../helpers/tools.js';
 

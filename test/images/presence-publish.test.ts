@@ -1,13 +1,13 @@
 /**
- * src/images/presence.ts and publish.ts driven directly against the real registry: what a
+ * src/folders/presence.ts and publish.ts driven directly against the real registry: what a
  * content-hash tag already holds, and a push that adds only the platform the registry lacks.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { presence } from '../../src/images/presence.js';
-import { publishImages } from '../../src/images/publish.js';
-import type { ImagesPlan, PlannedImage, PlannedPlatform } from '../../src/images/plan.js';
+import { presence } from '../../src/folders/presence.js';
+import { publishImages } from '../../src/folders/publish.js';
+import type { ImagesPlan, PlannedImage, PlannedPlatform } from '../../src/folders/plan.js';
 import { parseReference } from '../../src/oci/reference.js';
 import { Registries } from '../../src/registry/index.js';
 import type { Image } from '../../src/transport/image.js';

@@ -1,5 +1,5 @@
 /**
- * src/images/presence.ts in process, against the real registry behind the fault proxy (which
+ * src/folders/presence.ts in process, against the real registry behind the fault proxy (which
  * logs every request): what a tag names, its platforms, and the one-HEAD check once berth's
  * manifest cache holds the index.
  */
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { formatPlatform } from '../../src/oci/platform.js';
 import { parseReference } from '../../src/oci/reference.js';
 import { Registries } from '../../src/registry/pool.js';
-import { manifestCache, presence } from '../../src/images/presence.js';
+import { manifestCache, presence } from '../../src/folders/presence.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tools.js';

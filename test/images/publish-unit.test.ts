@@ -1,16 +1,16 @@
 /**
- * src/images/publish.ts in process, against the real registry: what a push adds to an image
+ * src/folders/publish.ts in process, against the real registry: what a push adds to an image
  * the registry already holds part of, and the per-arch repositories of an up-to-date image.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { join } from 'node:path';
 import { formatPlatform, parsePlatform } from '../../src/oci/platform.js';
 import { Registries } from '../../src/registry/pool.js';
-import { publishImages, type PublishOptions } from '../../src/images/publish.js';
-import { presence } from '../../src/images/presence.js';
+import { publishImages, type PublishOptions } from '../../src/folders/publish.js';
+import { presence } from '../../src/folders/presence.js';
 import { parseReference } from '../../src/oci/reference.js';
-import type { ImagesPlan, PlannedImage, PlannedPlatform } from '../../src/images/plan.js';
-import type { ImageFolder } from '../../src/images/folder.js';
+import type { ImagesPlan, PlannedImage, PlannedPlatform } from '../../src/folders/plan.js';
+import type { ImageFolder } from '../../src/folders/folder.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tools.js';
 import { memImage } from './mem-image.js';
