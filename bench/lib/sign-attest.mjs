@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 const { cosignKeySigner, loadPrivateKey, resolveImage, signTargets } = await import(join(dist, 'sign', 'index.js'));
 const { attestTargets } = await import(join(dist, 'sign', 'attest.js'));
-const { provenanceStatement, statementBytes, SLSA_PROVENANCE_V1 } = await import(join(dist, 'sign', 'provenance.js'));
+const { provenanceStatement, statementBytes, SLSA_PROVENANCE_V1 } = await import(join(dist, 'sign', 'provenance-statement.js'));
 const { Registries } = await import(join(dist, 'registry', 'pool.js'));
 const { parseReference } = await import(join(dist, 'oci', 'reference.js'));
 

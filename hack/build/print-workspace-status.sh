@@ -201,7 +201,7 @@ if [[ -z $node_pid ]]; then
   fi
 fi
 
-# The commit's time and describe, in the format of DESCRIBE_FORMAT in src/status/facts.ts.
+# The commit's time and describe, in the format of DESCRIBE_FORMAT in src/status/git-facts.ts.
 facts="scm-status=$scm_status"$'\n'
 if meta=$(git log -1 --format='%ct%n%(describe:tags,match=v*,abbrev=14)%n.' "$head^{commit}" 2>/dev/null 5>&-); then
   meta=${meta%$'\n.'}

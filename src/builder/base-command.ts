@@ -5,7 +5,7 @@ import type { Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
 import type { Location } from '../transport/location.js';
 import { withOutputWorkdir, writeImages } from './output.js';
-import { buildStaticBase } from './static-base.js';
+import { buildStaticBase } from './build-static-base.js';
 
 export interface StaticBaseOptions {
   platforms: Platform[];

@@ -3,7 +3,7 @@ import type { Digest } from '../oci/digest.js';
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
-import { writeLocation } from '../transport/copy.js';
+import { writeLocation } from '../transport/copy-image.js';
 import type { Image } from '../transport/image.js';
 import { checkOutputWritable, refuseNonFolder } from '../util/atomic.js';
 import { tmpdir } from 'node:os';

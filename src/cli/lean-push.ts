@@ -13,7 +13,7 @@ import { removeScratchOnSignals } from '../util/scratch.js';
 import { pushCommand } from './commands/push.js';
 import { processIO, type CliIO } from './io.js';
 import { TRANSFER_OPTIONS } from './registry-flags.js';
-import { reportError } from './report.js';
+import { reportError } from './error-report.js';
 import { screenIO } from './screen.js';
 
 type Parsed = Parameters<typeof pushCommand.handler>[0];

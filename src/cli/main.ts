@@ -7,11 +7,11 @@ import { commands } from './commands/index.js';
 import { EXAMPLES, SHORT_FLAGS } from './examples.js';
 import { joinStdoutValue } from './flags.js';
 import type { CliIO } from './io.js';
-import { reportError } from './report.js';
+import { reportError } from './error-report.js';
 import { screenIO } from './screen.js';
 import { closest } from '../suggest.js';
 import { positionals, spelled, translateFailure, type CommandShape } from './usage-errors.js';
-import { versionText } from './version.js';
+import { versionText } from './berth-version.js';
 import { skipHelpCache } from './yargs-internals.js';
 
 /**

@@ -1,6 +1,6 @@
 import { humanBytes } from '../util/human-bytes.js';
 import type { Digest } from '../oci/digest.js';
-import type { BlobOutcome, ProgressEvent, Reporter } from '../registry/progress.js';
+import type { BlobOutcome, ProgressEvent, Reporter } from '../registry/transfer-events.js';
 
 interface Group {
   blobs: number;

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { checkHostPort, CONFIG_FILE, loadConfig, type BerthConfig, MIRRORS_ENV, mirrorsFromEnv, parseMirror, type RegistryMirror } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../oci/reference.js';
-import { defaultCacheDir } from '../registry/cache.js';
+import { defaultCacheDir } from '../registry/blob-cache.js';
 import { findCredential, type Credential } from '../registry/credentials.js';
 import { DEFAULT_TIMEOUT_MS } from '../registry/http.js';
 import { withRegistries, DEFAULT_JOBS, type Registries, type RegistryOptions } from '../registry/pool.js';

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { CONFIG_FILE, loadConfig } from '../config/load.js';
+import { CONFIG_FILE, loadConfig } from '../config/read-config.js';
 import { UsageError } from '../errors.js';
 import { loadSigners, requireKeySigner, repoOf, runKinds, selectSigners, signatureRepositoryFrom, signerFromFile, type ImageSigner, type SignatureRepository, type SignedImage } from '../sign/index.js';
 import { parseKeyValues } from './flags.js';

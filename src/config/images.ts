@@ -24,7 +24,7 @@
  *         build-arg-file: images/ginkgo/envs
  *         tags: ["{{ .ShortSHA }}"]
  */
-import { checkRegistry } from './registry.js';
+import { checkRegistry } from './registry-name.js';
 import { parsePlatform } from '../oci/platform.js';
 import { boolean, configError, list, record, section, string, type Spec } from './schema.js';
 

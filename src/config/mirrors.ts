@@ -10,7 +10,7 @@
  * byte against it, so a mirror is tried for reads by digest only; a tag is always asked of
  * the origin.
  */
-import { checkHostPort } from './registry.js';
+import { checkHostPort } from './registry-name.js';
 
 /** The variable holding mirrors, comma-separated, read before berth.yaml's. */
 export const MIRRORS_ENV = 'BERTH_REGISTRY_MIRRORS';

@@ -4,7 +4,7 @@
  * src/config or src/oci so the config stays below the layers that use it); the loader, the error messages, the config cache key and the
  * `BerthConfig` type follow from it. A key not listed here is an error.
  */
-import { checkHostPort, checkRegistry } from './registry.js';
+import { checkHostPort, checkRegistry } from './registry-name.js';
 import { checkMirror } from './mirrors.js';
 import { checkTagSpec } from './tag-spec.js';
 import { imagesSpec } from './images.js';

@@ -1,10 +1,10 @@
 import { posix } from 'node:path';
 import type { ContainerConfig } from '../oci/manifest.js';
-import { dockerfileError } from './errors.js';
+import { dockerfileError } from './dockerfile-error.js';
 import type { CommandLine, CopyInstruction, Dockerfile, Instruction } from './instructions.js';
 import { LexError, processWord, processWords } from './lex.js';
 import { parseTrigger } from './parse.js';
-import type { PlannedStage, Source } from './plan.js';
+import type { PlannedStage, Source } from './stage-plan.js';
 import { heredocMark } from './syntax.js';
 
 /** A COPY or ADD with every word expanded and the destination made absolute. */

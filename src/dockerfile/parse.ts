@@ -1,5 +1,5 @@
-import { dockerfileError } from './errors.js';
-import { FlagError, takeFlags, type FlagSpec, type ParsedFlags } from './flags.js';
+import { dockerfileError } from './dockerfile-error.js';
+import { FlagError, takeFlags, type FlagSpec, type ParsedFlags } from './instruction-flags.js';
 import type { ArgInstruction, CommandLine, Dockerfile, FromInstruction, Healthcheck, Heredoc, Instruction, Stage } from './instructions.js';
 import { splitWords } from './lex.js';
 import { DirectiveError, jsonArray, splitDockerfile } from './syntax.js';

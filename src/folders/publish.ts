@@ -12,11 +12,11 @@ import { formatReference, parseReference, type Reference } from '../oci/referenc
 import type { Registries } from '../registry/index.js';
 import { executePlan, planRelease, type ResolvedSource } from '../release/index.js';
 import type { ExecuteOptions } from '../release/execute.js';
-import { perArchRepoName } from '../release/plan.js';
+import { perArchRepoName } from '../release/release-plan.js';
 import type { Image } from '../transport/image.js';
 import { manifestCache, presence, type Presence } from './presence.js';
-import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
-import { signatureNotes, type ImageOutcome } from './report.js';
+import type { ImagesPlan, PlannedImage, PlannedPlatform } from './folder-plan.js';
+import { signatureNotes, type ImageOutcome } from './folder-report.js';
 
 export interface PublishOptions {
   registries: Registries;
@@ -32,7 +32,7 @@ export interface PublishOptions {
   /** Every signer (cosign keys, notary services) signs what is published, through the release executor. */
   sign?: ExecuteOptions['sign'];
   /** --provenance: attach signed SLSA provenance made from each image's facts. */
-  attest?: Omit<NonNullable<ExecuteOptions['attest']>, 'facts'> & { facts: (image: PlannedImage) => import('../sign/provenance.js').BuildFacts };
+  attest?: Omit<NonNullable<ExecuteOptions['attest']>, 'facts'> & { facts: (image: PlannedImage) => import('../sign/provenance-statement.js').BuildFacts };
   /** Called when one image is done, for progress lines. */
   onOutcome?: (o: ImageOutcome) => void;
   /** The repository people pull from for a pushed one (`images.registries.pull`), for printed URIs. */

@@ -13,13 +13,13 @@ import { formatPlatform, platformMatches, type Platform } from '../oci/platform.
 import { parseReference } from '../oci/reference.js';
 import type { Registries } from '../registry/index.js';
 import type { ExecuteOptions } from '../release/execute.js';
-import { buildAll, imagesBuilder, keyOf, type BuildSettings, type ImagesBuildOptions, type Origin } from './build.js';
+import { buildAll, imagesBuilder, keyOf, type BuildSettings, type ImagesBuildOptions, type Origin } from './build-folder.js';
 import { applyBuilds, discoverImages, flatName, type BuildEntry, type Skipped } from './folder.js';
-import { loadImage, type LoadTarget } from './load.js';
-import { planImages, type ImagesPlan, type PlannedImage } from './plan.js';
+import { loadImage, type LoadTarget } from './load-local.js';
+import { planImages, type ImagesPlan, type PlannedImage } from './folder-plan.js';
 import { presence } from './presence.js';
 import { publishImages, type PublishOptions } from './publish.js';
-import type { ImageOutcome } from './report.js';
+import type { ImageOutcome } from './folder-report.js';
 
 export interface FolderOptions {
   dir: string;

@@ -5,7 +5,7 @@
  *   main: {GO_VERSION: "1.22"}
  *   fips: {GO_VERSION: "1.22", GOEXPERIMENT: boringcrypto}
  */
-import { parseWith } from '../config/parse.js';
+import { parseWith } from '../config/yaml-tree.js';
 import { record, string } from '../config/schema.js';
 
 export interface Variant {

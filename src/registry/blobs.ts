@@ -5,11 +5,11 @@
  */
 import { pipeline, Readable, type Transform } from 'node:stream';
 import { OperationalError } from '../errors.js';
-import { verifyingStream } from '../blob/verify.js';
+import { verifyingStream } from '../blob/verify-stream.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { repoScope } from './auth.js';
 import { ByteTaker } from './bytes.js';
-import { networkError, RegistryError } from './errors.js';
+import { networkError, RegistryError } from './registry-error.js';
 import { drain, header, type HttpResponse } from './http.js';
 import { RetryBudget, sleep } from './retry.js';
 import type { RegistrySession } from './session.js';

@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { isBerthError } from '../errors.js';
-import { networkError, redactUrl, RegistryError } from './errors.js';
+import { networkError, redactUrl, RegistryError } from './registry-error.js';
 
 /**
  * How requests leave the process: keep-alive agents, an optional resolver, and an idle

@@ -6,9 +6,9 @@
 export { RegistryClient, MANIFEST_ACCEPT, type RegistryClientOptions, type RemoteManifest } from './client.js';
 export { Registries, withRegistries, DEFAULT_JOBS, type RegistryOptions } from './pool.js';
 export { pushBlobs, type BlobToPush, type PushBlobsOptions } from './push.js';
-export { RegistryError, isTemporary, redactUrl, type RegistryErrorDetails } from './errors.js';
+export { RegistryError, isTemporary, redactUrl, type RegistryErrorDetails } from './registry-error.js';
 export { findCredential, type Credential } from './credentials.js';
-export { BlobStore, defaultCacheDir } from './cache.js';
+export { BlobStore, defaultCacheDir } from './blob-cache.js';
 export { BlobLocations } from './locations.js';
 export { DEFAULT_RETRY, type RetryPolicy, type RetryInfo } from './retry.js';
-export type { ProgressEvent, Reporter, BlobOutcome } from './progress.js';
+export type { ProgressEvent, Reporter, BlobOutcome } from './transfer-events.js';

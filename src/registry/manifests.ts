@@ -10,7 +10,7 @@ import { MediaType } from '../oci/mediatype.js';
 import { sniffMediaType } from '../oci/manifest.js';
 import { repoScope } from './auth.js';
 import type { RegistryBlobs } from './blobs.js';
-import { RegistryError } from './errors.js';
+import { RegistryError } from './registry-error.js';
 import { drain, header, readBody } from './http.js';
 import type { RegistrySession } from './session.js';
 

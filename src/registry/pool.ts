@@ -4,7 +4,7 @@ import type { LookupFunction } from 'node:net';
 import { createTransport, DEFAULT_TIMEOUT_MS, type HttpTransport } from './http.js';
 import { DEFAULT_RETRY, type RetryInfo, type RetryPolicy } from './retry.js';
 import { BlobLocations } from './locations.js';
-import type { Reporter } from './progress.js';
+import type { Reporter } from './transfer-events.js';
 
 /** How berth reaches registries, for one run of a command. */
 export interface RegistryOptions extends Omit<RegistryClientOptions, 'transport' | 'onRetry'> {

@@ -4,8 +4,8 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { RegistryClient } from './client.js';
-import { RegistryError } from './errors.js';
-import type { BlobOutcome, Reporter } from './progress.js';
+import { RegistryError } from './registry-error.js';
+import type { BlobOutcome, Reporter } from './transfer-events.js';
 
 /** One blob to put in a repository: its descriptor and how to read it from the start. */
 export interface BlobToPush {

@@ -1,4 +1,4 @@
-import { isTemporary, RegistryError } from './errors.js';
+import { isTemporary, RegistryError } from './registry-error.js';
 
 /** How often and how patiently temporary failures are tried again. */
 export interface RetryPolicy {

@@ -12,7 +12,7 @@ import type { Digest } from '../oci/digest.js';
 import { DOCKER_HUB, DOCKER_HUB_API_HOST } from '../oci/reference.js';
 import { parseChallenge, coversScopes, renewalTime, repoScope, scopeKey, type CachedToken, type Challenge } from './auth.js';
 import { findCredential, type Credential } from './credentials.js';
-import { parseErrorBody, redactUrl, RegistryError } from './errors.js';
+import { parseErrorBody, redactUrl, RegistryError } from './registry-error.js';
 import { createTransport, drain, header, readBody, send, type HttpBody, type HttpResponse, type HttpTransport } from './http.js';
 import { DEFAULT_RETRY, parseRetryAfter, withRetries, type RetryBudget, type RetryInfo, type RetryPolicy } from './retry.js';
 

@@ -9,7 +9,7 @@ import { isBerthError, OperationalError, type ErrorCode } from '../errors.js';
 import { isIndexMediaType, formatOf } from '../oci/mediatype.js';
 import { formatPlatform, platformMatches } from '../oci/platform.js';
 import type { Registries } from '../registry/index.js';
-import { toWritableContent } from '../transport/copy.js';
+import { toWritableContent } from '../transport/copy-image.js';
 import { withFsErrors } from '../util/fs-errors.js';
 import { checkLayout } from '../transport/layout-check.js';
 import { writeLayout, type LayoutEntry } from '../transport/layout-write.js';
@@ -19,8 +19,8 @@ import { imagePlatform } from '../transport/select.js';
 import { settleAll, signTargets, type ImageTarget, type SignedImage, type SignOptions } from '../sign/sign.js';
 import type { ImageSigner } from '../sign/signer.js';
 import { attestTargets, type AttestedImage, type AttestTarget } from '../sign/attest.js';
-import { provenanceStatement, SLSA_PROVENANCE_V1, statementBytes, type BuildFacts } from '../sign/provenance.js';
-import type { PlannedComponent, PlanTarget, ReleasePlan } from './plan.js';
+import { provenanceStatement, SLSA_PROVENANCE_V1, statementBytes, type BuildFacts } from '../sign/provenance-statement.js';
+import type { PlannedComponent, PlanTarget, ReleasePlan } from './release-plan.js';
 
 export interface ExecuteOptions {
   /** Needed when the plan publishes to registries. */

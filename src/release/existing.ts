@@ -6,7 +6,7 @@
 import pLimit from 'p-limit';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Registries } from '../registry/index.js';
-import type { PlanTarget, ReleasePlan, Step } from './plan.js';
+import type { PlanTarget, ReleasePlan, Step } from './release-plan.js';
 
 export async function markExisting(plan: ReleasePlan, registries: Registries): Promise<ReleasePlan> {
   if (plan.destination.kind !== 'registries') return plan;

@@ -7,14 +7,14 @@ import { checkRegistry } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import type { Format } from '../oci/mediatype.js';
 import type { Registries } from '../registry/index.js';
-import type { ReleaseSpec } from './config.js';
-import { planRelease, type ReleaseDestination, type ReleasePlan } from './plan.js';
+import type { ReleaseSpec } from './release-config.js';
+import { planRelease, type ReleaseDestination, type ReleasePlan } from './release-plan.js';
 import { renderTags, resolveComponents } from './resolve.js';
 
-export { componentsFromFlags, EMPTY_SPEC, expandGlob, loadReleaseConfig, withOverrides, parseReleaseYaml, releaseYamlSchema, type ComponentSpec, type ReleaseSpec, type SourceSpec } from './config.js';
+export { componentsFromFlags, EMPTY_SPEC, expandGlob, loadReleaseConfig, withOverrides, parseReleaseYaml, releaseYamlSchema, type ComponentSpec, type ReleaseSpec, type SourceSpec } from './release-config.js';
 export { executePlan, ReleaseIncomplete, type ComponentResult, type ExecuteOptions, type ReleaseResult, type TargetResult } from './execute.js';
-export { convertImage, planRelease, planToJson, planToText, type PlanInput, type PlannedComponent, type PlannedImage, type PlanTarget, type ReleaseDestination, type ReleasePlan, type ResolvedComponent, type ResolvedSource, type Step } from './plan.js';
-export { appendGithubFiles, checkGithubFiles, componentLines, githubOutputs, summaryMarkdown, summaryTable, writeGithubFiles } from './report.js';
+export { convertImage, planRelease, planToJson, planToText, type PlanInput, type PlannedComponent, type PlannedImage, type PlanTarget, type ReleaseDestination, type ReleasePlan, type ResolvedComponent, type ResolvedSource, type Step } from './release-plan.js';
+export { appendGithubFiles, checkGithubFiles, componentLines, githubOutputs, summaryMarkdown, summaryTable, writeGithubFiles } from './release-report.js';
 export { renderTags, resolveComponents } from './resolve.js';
 
 export interface PlanFromSpecOptions {

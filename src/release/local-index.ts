@@ -5,9 +5,9 @@
  */
 import type { Format } from '../oci/mediatype.js';
 import { formatPlatform } from '../oci/platform.js';
-import { toWritableContent, writeLocation } from '../transport/copy.js';
+import { toWritableContent, writeLocation } from '../transport/copy-image.js';
 import { describeLocation, readLocation, type Location } from '../transport/location.js';
-import { planRelease, type ResolvedSource } from './plan.js';
+import { planRelease, type ResolvedSource } from './release-plan.js';
 
 export interface LocalIndexResult {
   digest: string;

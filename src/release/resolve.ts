@@ -10,8 +10,8 @@ import { checkSkippedTags, collectTagContext, computeTags, parseTagSpec } from '
 import type { Image } from '../transport/image.js';
 import { parseAnyLocation, readAnyLocation } from '../transport/location.js';
 import { selectImage } from '../transport/select.js';
-import type { ComponentSpec, SourceSpec } from './config.js';
-import type { ResolvedComponent } from './plan.js';
+import type { ComponentSpec, SourceSpec } from './release-config.js';
+import type { ResolvedComponent } from './release-plan.js';
 
 /** Prefixes a UsageError's message with where the input was named, keeping its code. */
 function at(where: string, err: unknown): unknown {

@@ -8,14 +8,14 @@ import { parseReference } from '../oci/reference.js';
 import type { SignatureRepository } from './signer.js';
 
 export { COSIGN_KEY_LABEL, KEY_FILE_FORMATS, SIGSTORE_KEY_LABEL, decryptCosignKey, encryptCosignKey, generateKeyFiles, loadPrivateKey, loadPublicKey, pemBlocks, publicKeyPem, type KeyFileFormat } from './keys.js';
-export { SIMPLE_SIGNING_MEDIA_TYPE, buildSignatureArtifact, parseSignatureManifest, signatureLayer, signatureTag, type SignatureArtifact, type SignatureManifest } from './manifest.js';
+export { SIMPLE_SIGNING_MEDIA_TYPE, buildSignatureArtifact, parseSignatureManifest, signatureLayer, signatureTag, type SignatureArtifact, type SignatureManifest } from './signature-manifest.js';
 export { COSIGN_SIGNATURE_TYPE, annotationMismatches, dockerReferenceOf, encodePayload, goJsonString, parsePayload, type SimpleSigningPayload } from './payload.js';
 export { resolveImage, resolveTargets, signImages, signTargets, type ImageTarget, type SignedImage, type SignOptions } from './sign.js';
 export { SIGNER_KINDS, openSigners, requireKeySigner, type ImageSigner, type SignatureRecord, type SignatureRepository, type SignerContext, type SignRun, type SignTarget } from './signer.js';
 export { cosignKeySigner, keyIdOf } from './cosign-signer.js';
 export { SIGNATURE_ANNOTATION, signPayload, verifyPayload } from './signature.js';
 export { loadSigners, publicKeyFromFile, repoOf, runKinds, selectSigners, signerFromFile, type RunKind, type Selection } from './signers.js';
-export { verificationError, verifyImage, verifyLayer, type FailedCheck, type LayerVerdict, type RejectedSignature, type VerifiedSignature, type VerifyOptions, type VerifyResult } from './verify.js';
+export { verificationError, verifyImage, verifyLayer, type FailedCheck, type LayerVerdict, type RejectedSignature, type VerifiedSignature, type VerifyOptions, type VerifyResult } from './verify-signature.js';
 export { writeKeyPair } from './keygen.js';
 
 /** `$COSIGN_REPOSITORY`: where signatures are stored instead of beside each image. */

@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path';
 import type { SignerSpec } from '../config/signing.js';
 import { UsageError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
-import { RegistryError } from '../registry/errors.js';
+import { RegistryError } from '../registry/registry-error.js';
 import { createTransport, readBody, send } from '../registry/http.js';
 import { withRetries, type RetryPolicy, type RetryInfo } from '../registry/retry.js';
 import type { ImageSigner, SignatureRecord, SignerContext, SignRun, SignTarget } from './signer.js';

@@ -10,12 +10,12 @@ import { OperationalError, UsageError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Reference } from '../oci/reference.js';
-import { RegistryError } from '../registry/errors.js';
+import { RegistryError } from '../registry/registry-error.js';
 import type { Registries } from '../registry/pool.js';
 import { attestationTag, INTOTO_PREDICATE_ANNOTATION, PREDICATE_TYPE_ANNOTATION, referrersTag } from './attest.js';
 import { DSSE_MEDIA_TYPE, envelopeVerifies, parseEnvelope } from './dsse.js';
-import { signatureTag } from './manifest.js';
-import { IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE } from './provenance.js';
+import { signatureTag } from './signature-manifest.js';
+import { IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE } from './provenance-statement.js';
 import { readSignatureManifest, resolveImage } from './sign.js';
 import { readAll } from '../util/streams.js';
 

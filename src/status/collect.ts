@@ -1,9 +1,9 @@
 /** Reads git, the environment and berth.yaml, and computes the workspace status. */
 import { isAbsolute, join, relative } from 'node:path';
-import { CONFIG_FILE, loadConfig } from '../config/load.js';
+import { CONFIG_FILE, loadConfig } from '../config/read-config.js';
 import { ciContext } from './ci.js';
 import { pickEnv } from './env.js';
-import { readGitFacts, type GitHints } from './facts.js';
+import { readGitFacts, type GitHints } from './git-facts.js';
 import { gitIn, type Git } from './git.js';
 import { computeStatus, type WorkspaceStatus } from './status.js';
 

@@ -7,9 +7,9 @@ import { isValidTag } from '../oci/reference.js';
 import type { BerthConfig } from '../config/sections.js';
 import { ciContext, sourceFromRemote } from './ci.js';
 import type { StatusEnv } from './env.js';
-import type { GitFactsResult } from './facts.js';
-import { checkRegistry, DEFAULT_REGISTRY } from './registry.js';
-import { isScriptSemver, majorMinor, tagFromVersion, versionFromGit } from './version.js';
+import type { GitFactsResult } from './git-facts.js';
+import { checkRegistry, DEFAULT_REGISTRY } from './default-registry.js';
+import { isScriptSemver, majorMinor, tagFromVersion, versionFromGit } from './version-rules.js';
 
 /** The version printed when neither git nor $APP_VERSION gives one. */
 export const UNKNOWN_VERSION = 'v0.0.0-unknown';

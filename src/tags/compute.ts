@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../errors.js';
 import { isValidTag } from '../oci/reference.js';
-import { tagFromVersion } from '../status/version.js';
+import { tagFromVersion } from '../status/version-rules.js';
 import type { TagContext } from './context.js';
 import { expandSemver, type Tag } from './semver.js';
 import { missingValues, parseTagSpec, renderTagSpec, type TagSpec, type TemplateValues } from './spec.js';

@@ -5,10 +5,10 @@
  */
 import { ciContext, sourceFromRemote, type CIContext } from '../status/ci.js';
 import { pickEnv } from '../status/env.js';
-import { readGitFacts } from '../status/facts.js';
+import { readGitFacts } from '../status/git-facts.js';
 import { gitIn, type Git } from '../status/git.js';
 import { ociLabels } from '../status/labels.js';
-import { versionFromGit } from '../status/version.js';
+import { versionFromGit } from '../status/version-rules.js';
 
 export interface TagContext {
   ci: CIContext;

@@ -6,7 +6,7 @@
  */
 import semver from 'semver';
 import { UsageError } from '../errors.js';
-import { tagFromVersion } from '../status/version.js';
+import { tagFromVersion } from '../status/version-rules.js';
 
 export interface Tag {
   name: string;

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import { hashStream } from '../blob/hasher.js';
-import { verifyingStream } from '../blob/verify.js';
+import { verifyingStream } from '../blob/verify-stream.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { MediaType } from '../oci/mediatype.js';

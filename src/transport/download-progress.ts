@@ -1,7 +1,7 @@
 import { Transform } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import { formatPlatform } from '../oci/platform.js';
-import type { Reporter } from '../registry/progress.js';
+import type { Reporter } from '../registry/transfer-events.js';
 import type { WritableContent } from './content.js';
 
 /**

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { Digest } from '../oci/digest.js';
-import { verifyingStream } from '../blob/verify.js';
+import { verifyingStream } from '../blob/verify-stream.js';
 import type { BlobSource } from './image.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileMatches } from '../blob/verify.js';
+import { fileMatches } from '../blob/verify-stream.js';
 import { OperationalError } from '../errors.js';
 import { Annotation } from '../oci/annotations.js';
 import { MediaType } from '../oci/mediatype.js';

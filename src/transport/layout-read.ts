@@ -4,7 +4,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { Annotation } from '../oci/annotations.js';
 import { MediaType } from '../oci/mediatype.js';
 import { encodeJson, parseImageConfig, parseManifestOrIndex, type ImageIndex } from '../oci/manifest.js';
-import { verifyingStream } from '../blob/verify.js';
+import { verifyingStream } from '../blob/verify-stream.js';
 import type { Artifact, BlobSource, Image, Index } from './image.js';
 import type { LayoutFiles } from './layout-files.js';
 

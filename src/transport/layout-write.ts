@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { withLock, writeFileAtomic } from '../util/atomic.js';
 import { createDirs, removeScratchDir } from '../util/scratch.js';
 import { makeScratchDir } from '../util/work-folders.js';
-import { fileMatches } from '../blob/verify.js';
+import { fileMatches } from '../blob/verify-stream.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { Annotation } from '../oci/annotations.js';
 import { compareIndexEntries, type Descriptor } from '../oci/descriptor.js';

@@ -4,15 +4,15 @@
  */
 import { createReadStream } from 'node:fs';
 import pLimit from 'p-limit';
-import { verifyingStream } from '../blob/verify.js';
+import { verifyingStream } from '../blob/verify-stream.js';
 import { isDigest, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { parseImageConfig, parseManifestOrIndex } from '../oci/manifest.js';
 import type { Platform } from '../oci/platform.js';
 import type { Reference } from '../oci/reference.js';
-import { BlobStore, defaultCacheDir } from '../registry/cache.js';
+import { BlobStore, defaultCacheDir } from '../registry/blob-cache.js';
 import type { RegistryClient } from '../registry/client.js';
-import { RegistryError } from '../registry/errors.js';
+import { RegistryError } from '../registry/registry-error.js';
 import { withRegistries, type Registries, type RegistryOptions } from '../registry/pool.js';
 import { isRemoteBlobSource, type Artifact, type Image, type Index, type RemoteBlobSource } from './image.js';
 import { selectImage } from './select.js';

@@ -10,7 +10,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { isIndexMediaType } from '../oci/mediatype.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Reference } from '../oci/reference.js';
-import { RegistryError } from '../registry/errors.js';
+import { RegistryError } from '../registry/registry-error.js';
 import type { Registries } from '../registry/pool.js';
 import { pushBlobs, type BlobToPush } from '../registry/push.js';
 import { isRemoteBlobSource, type Artifact } from './image.js';

@@ -9,7 +9,7 @@ import type { PushResult } from './registry-write.js';
  * One place images live (an OCI layout, an image tarball, a registry, a Docker or podman
  * daemon), behind one interface: a location string parsed into a location of its kind,
  * described for messages, read into an Image or Index, written from one. `location.ts`
- * holds the table of transports; `copy.ts` and the loaders dispatch through it by the
+ * holds the table of transports; `copy-image.ts` and the loaders dispatch through it by the
  * location's `kind`. A new transport is one file implementing this and one row in that table.
  */
 export interface Transport<L extends { kind: string }> {

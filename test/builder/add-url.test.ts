@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyEntries } from '../../src/builder/copy.js';
+import { copyEntries } from '../../src/builder/copy-instruction.js';
 import { FsTree } from '../../src/builder/rootfs.js';
 import { tempDir } from '../helpers/tools.js';
 

@@ -115,7 +115,7 @@ describe('ADD <url> limits', () => {
 
   it('stops an endless response at the size limit (exit 2), and sends URL credentials as Basic auth', async () => {
     const root = await ctx('endless', { Dockerfile: `FROM scratch\nADD --checksum=${sum} ${base}/endless /x\n` });
-    const { copyEntries } = await import('../../src/builder/copy.js');
+    const { copyEntries } = await import('../../src/builder/copy-instruction.js');
     const { FsTree } = await import('../../src/builder/rootfs.js');
     const step = { kind: 'copy' as const, add: true, line: 2, from: { kind: 'build-context' as const }, sources: [`${base}/endless`], inline: [], dest: '/x', destIsDir: false, checksum: sum };
     await expect(copyEntries({ step, file: 'Dockerfile', from: new FsTree('context'), target: new FsTree('rootfs'), epoch: 0, work: root, fetchLimits: { maxBytes: 1 << 20 } }))

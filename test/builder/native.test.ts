@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildNative, builtFromImage, DEFAULT_PATH, type Built } from '../../src/builder/native.js';
 import { FsTree, imageTree, type FsNode } from '../../src/builder/rootfs.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
-import { planBuild } from '../../src/dockerfile/plan.js';
+import { planBuild } from '../../src/dockerfile/stage-plan.js';
 import type { Platform } from '../../src/oci/platform.js';
 import type { Image } from '../../src/transport/image.js';
 import { tempDir } from '../helpers/tools.js';

@@ -5,7 +5,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { dispatchStage } from '../../src/dockerfile/dispatch.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
-import { planBuild } from '../../src/dockerfile/plan.js';
+import { planBuild } from '../../src/dockerfile/stage-plan.js';
 import type { Platform } from '../../src/oci/platform.js';
 
 const amd64: Platform = { os: 'linux', architecture: 'amd64' };

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { UsageError } from '../../src/errors.js';
 import { dispatchStage } from '../../src/dockerfile/dispatch.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
-import { planBuild, type PlanInput } from '../../src/dockerfile/plan.js';
+import { planBuild, type PlanInput } from '../../src/dockerfile/stage-plan.js';
 import { parsePlatform } from '../../src/oci/platform.js';
 
 const amd64 = parsePlatform('linux/amd64');

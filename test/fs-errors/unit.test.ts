@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fsError, isFsError, withFsErrors } from '../../src/util/fs-errors.js';
 import { IS_ROOT, mountReadOnly } from '../helpers/fs-conditions.js';
 import { tempDir } from '../helpers/tools.js';
-import { reportError } from '../../src/cli/report.js';
+import { reportError } from '../../src/cli/error-report.js';
 import { OperationalError, UsageError } from '../../src/errors.js';
 
 /** An error as Node's fs module makes it. */

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tools.js';
 import { listTree, runBerth } from './helpers.js';
-import { toLocated, MAX_CONFIG_BYTES } from '../../src/config/parse.js';
+import { toLocated, MAX_CONFIG_BYTES } from '../../src/config/yaml-tree.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -63,7 +63,7 @@ describe('the shared config parser', () => {
 
   test('control characters of a key are escaped in the error line', async () => {
     await expect(toLocated('registry: 1\n"\\e[2Jbad": 1\n', 'x.yaml')).resolves.toBeDefined();
-    const { parseConfig } = await import('../../src/config/load.js');
+    const { parseConfig } = await import('../../src/config/read-config.js');
     const err = await parseConfig('"\\e[2Jbad": 1\n', 'berth.yaml').catch((e: Error) => e);
     expect(String((err as Error).message)).toMatch(/^berth\.yaml:1: \\x1b\[2Jbad: unknown key/);
   });

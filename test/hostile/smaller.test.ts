@@ -8,7 +8,7 @@ import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IS_ROOT, mountTmpfs } from '../helpers/fs-conditions.js';
 import { run, tempDir } from '../helpers/tools.js';
-import { loaderError } from '../../src/folders/load.js';
+import { loaderError } from '../../src/folders/load-local.js';
 import { lineSplitter } from '../../src/util/children.js';
 import { listTree, runBerth } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { parsePlatform } from '../../src/oci/platform.js';
 import { readImagesRoot } from '../../src/folders/folder.js';
-import { planImages, type ImagesPlanInput } from '../../src/folders/plan.js';
+import { planImages, type ImagesPlanInput } from '../../src/folders/folder-plan.js';
 import { berthBin } from '../helpers/cli.js';
 import { run, tempDir } from '../helpers/tools.js';
 

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { presence } from '../../src/folders/presence.js';
 import { publishImages } from '../../src/folders/publish.js';
-import type { ImagesPlan, PlannedImage, PlannedPlatform } from '../../src/folders/plan.js';
+import type { ImagesPlan, PlannedImage, PlannedPlatform } from '../../src/folders/folder-plan.js';
 import { parseReference } from '../../src/oci/reference.js';
 import { Registries } from '../../src/registry/index.js';
 import type { Image } from '../../src/transport/image.js';

@@ -9,7 +9,7 @@ import { Registries } from '../../src/registry/pool.js';
 import { publishImages, type PublishOptions } from '../../src/folders/publish.js';
 import { presence } from '../../src/folders/presence.js';
 import { parseReference } from '../../src/oci/reference.js';
-import type { ImagesPlan, PlannedImage, PlannedPlatform } from '../../src/folders/plan.js';
+import type { ImagesPlan, PlannedImage, PlannedPlatform } from '../../src/folders/folder-plan.js';
 import type { ImageFolder } from '../../src/folders/folder.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tools.js';

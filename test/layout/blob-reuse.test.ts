@@ -19,7 +19,7 @@ import { archTarball, HELLO, PLATFORMS } from '../release/fixtures.js';
 import { executePlan, planRelease } from '../../src/release/index.js';
 import { checkLayout } from '../../src/transport/layout-check.js';
 import { contentBlobs } from '../../src/transport/content.js';
-import { toWritableContent } from '../../src/transport/copy.js';
+import { toWritableContent } from '../../src/transport/copy-image.js';
 import { readLocation } from '../../src/transport/location.js';
 
 let dir: string;

@@ -9,11 +9,11 @@ import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { run, tempDir } from '../helpers/tools.js';
 import { isLoopbackAddress, RegistryClient } from '../../src/registry/client.js';
-import { BlobStore } from '../../src/registry/cache.js';
+import { BlobStore } from '../../src/registry/blob-cache.js';
 import { Registries } from '../../src/registry/pool.js';
 import { readRegistry } from '../../src/transport/registry.js';
-import { RegistryError } from '../../src/registry/errors.js';
-import { verifyingStream } from '../../src/blob/verify.js';
+import { RegistryError } from '../../src/registry/registry-error.js';
+import { verifyingStream } from '../../src/blob/verify-stream.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { appImage, staticBase, testEnv } from './fixtures.js';
 

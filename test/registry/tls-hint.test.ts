@@ -6,8 +6,8 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { networkError } from '../../src/registry/errors.js';
-import { reportError } from '../../src/cli/report.js';
+import { networkError } from '../../src/registry/registry-error.js';
+import { reportError } from '../../src/cli/error-report.js';
 
 let server: Server;
 let port: number;

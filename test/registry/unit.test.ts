@@ -6,7 +6,7 @@ import { tempDir } from '../helpers/tools.js';
 import { coversScopes, parseChallenge, renewalTime } from '../../src/registry/auth.js';
 import { ByteTaker } from '../../src/registry/bytes.js';
 import { findCredential, normaliseHost } from '../../src/registry/credentials.js';
-import { redactUrl, RegistryError } from '../../src/registry/errors.js';
+import { redactUrl, RegistryError } from '../../src/registry/registry-error.js';
 import { BlobLocations } from '../../src/registry/locations.js';
 import { backoffDelay, DEFAULT_RETRY, parseRetryAfter, withRetries } from '../../src/registry/retry.js';
 import { parseAnyLocation } from '../../src/transport/location.js';

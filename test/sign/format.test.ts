@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { createHash, createPublicKey, generateKeyPairSync, verify as cryptoVerify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/read-config.js';
 import type { Digest } from '../../src/oci/digest.js';
 import {
   buildSignatureArtifact,

@@ -154,7 +154,7 @@ describe('notary signer', () => {
 describe('notary signers in berth.yaml', () => {
   const yaml = (signer: string) => `signing:\n  enabled-signers:\n    '*': [svc]\n  signers:\n    - name: svc\n${signer}`;
   test('read with their fields', async () => {
-    const { parseConfig } = await import('../../src/config/load.js');
+    const { parseConfig } = await import('../../src/config/read-config.js');
     const c = await parseConfig(yaml('      type: notary\n      endpoint: https://sign.example/x\n      token-env: TOK\n      retry-timeout: 60\n'), 'berth.yaml');
     expect(c.signing!.signers[0]).toMatchObject({ type: 'notary', endpoint: 'https://sign.example/x', tokenEnv: 'TOK', retryTimeoutSeconds: 60 });
   });
@@ -167,7 +167,7 @@ describe('notary signers in berth.yaml', () => {
     ['      type: notary\n      endpoint: http://sign.example/x\n      token-env: T\n', '"http://sign.example/x" is not https: a signing service gets credentials only over https'],
     ['      type: gpg\n      key: k\n', 'berth.yaml:6: signing.signers[0].type'],
   ])('refused: %j', async (signer, msg) => {
-    const { parseConfig } = await import('../../src/config/load.js');
+    const { parseConfig } = await import('../../src/config/read-config.js');
     await expect(parseConfig(yaml(signer), 'berth.yaml')).rejects.toThrow(msg);
   });
 });

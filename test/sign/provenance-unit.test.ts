@@ -2,8 +2,8 @@ import { describe, expect, test } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
 import { cosignKeySigner } from '../../src/sign/cosign-signer.js';
 import { envelopeBytes, envelopeVerifies, pae, parseEnvelope, signEnvelope } from '../../src/sign/dsse.js';
-import { looksSecret, mergeFacts, parseFacts, provenanceStatement, statementBytes, type BuildFacts } from '../../src/sign/provenance.js';
-import { sanitizeRemote } from '../../src/sign/facts.js';
+import { looksSecret, mergeFacts, parseFacts, provenanceStatement, statementBytes, type BuildFacts } from '../../src/sign/provenance-statement.js';
+import { sanitizeRemote } from '../../src/sign/provenance-facts.js';
 import { statementValue } from '../../src/sign/verify-attestation.js';
 import type { Digest } from '../../src/oci/digest.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { ciContext, sourceFromRemote } from '../../src/status/ci.js';
 import { pickEnv } from '../../src/status/env.js';
-import { remoteFromGitConfig } from '../../src/status/facts.js';
+import { remoteFromGitConfig } from '../../src/status/git-facts.js';
 
 const ctx = (env: Record<string, string>) => ciContext(pickEnv(env));
 

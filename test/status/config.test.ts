@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tools.js';
-import { loadConfig, parseConfig } from '../../src/config/load.js';
-import { toLocated } from '../../src/config/parse.js';
+import { loadConfig, parseConfig } from '../../src/config/read-config.js';
+import { toLocated } from '../../src/config/yaml-tree.js';
 import { boolean, integer, list, oneOf, section, string } from '../../src/config/schema.js';
 
 let dir: string;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tools.js';
 import { STATUS_ENV_VARS } from '../../src/status/env.js';
-import { DESCRIBE_FORMAT } from '../../src/status/facts.js';
+import { DESCRIBE_FORMAT } from '../../src/status/git-facts.js';
 import { parseStatusFile } from '../../src/status/labels.js';
 import { cleanEnv, TestRepo } from './git-repo.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { isScriptSemver, majorMinor, semverFromDescribe, tagFromVersion, versionWithoutTag } from '../../src/status/version.js';
+import { isScriptSemver, majorMinor, semverFromDescribe, tagFromVersion, versionWithoutTag } from '../../src/status/version-rules.js';
 
 const HEX = '84c76d1142ea4d';
 

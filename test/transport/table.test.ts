@@ -4,7 +4,7 @@
  * location. `--into` takes the daemon row as well; copy and push do not.
  */
 import { describe, expect, test } from '@jest/globals';
-import { parseLoadTarget } from '../../src/folders/load.js';
+import { parseLoadTarget } from '../../src/folders/load-local.js';
 import { describeLocation, parseAnyLocation, parseLocation, TRANSPORTS, transportOf, type EveryLocation } from '../../src/transport/location.js';
 
 describe('the transport table', () => {

@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { join, resolve } from 'node:path';
 import { digestHex } from '../../oci/digest.js';
 import { formatPlatform } from '../../oci/platform.js';
-import { writeLocation } from '../../transport/copy.js';
+import { writeLocation } from '../../transport/copy-image.js';
 import { imagePlatform } from '../../transport/select.js';
 import type { Image } from '../../transport/image.js';
 import type { EngineBuildRequest, RunEngine } from './engine.js';

@@ -1,7 +1,7 @@
-import { defaultCacheDir } from '../../registry/cache.js';
+import { defaultCacheDir } from '../../registry/blob-cache.js';
 import type { Reference } from '../../oci/reference.js';
 import { Registries, type RegistryOptions } from '../../registry/pool.js';
-import { DEFAULT_CACHE_LIMIT, pruneSteps, StepCache } from './cache.js';
+import { DEFAULT_CACHE_LIMIT, pruneSteps, StepCache } from './step-cache.js';
 import { parseSize } from '../../util/human-bytes.js';
 import { buildahRunner, type BuildahRunner } from './container.js';
 import { StepExecutor } from './executor.js';
@@ -70,5 +70,5 @@ export async function pruneToLimit(cacheDir: string | undefined, env: NodeJS.Pro
   await pruneSteps(cacheDir ?? defaultCacheDir(env), limit).catch(() => {});
 }
 
-export { StepCache, pruneSteps, DEFAULT_CACHE_LIMIT } from './cache.js';
+export { StepCache, pruneSteps, DEFAULT_CACHE_LIMIT } from './step-cache.js';
 export { parseSecretFlags, type SecretSource } from './secrets.js';

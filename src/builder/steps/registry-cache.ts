@@ -6,7 +6,7 @@ import type { Descriptor } from '../../oci/descriptor.js';
 import type { Reference } from '../../oci/reference.js';
 import type { Registries } from '../../registry/pool.js';
 import { pushBlobs } from '../../registry/push.js';
-import type { StepResult } from './cache.js';
+import type { StepResult } from './step-cache.js';
 import type { RemoteStepCache } from './executor.js';
 import { readAll } from '../../util/streams.js';
 

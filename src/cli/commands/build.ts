@@ -1,4 +1,4 @@
-import { buildImage, type BaseSpec } from '../../builder/build.js';
+import { buildImage, type BaseSpec } from '../../builder/build-image.js';
 import { buildDockerfile, parseContextSource } from '../../builder/dockerfile-build.js';
 import { ENGINE_CHOICES, parseEngineChoice } from '../../builder/engines/choose.js';
 import { gitIn } from '../../status/git.js';
@@ -12,8 +12,8 @@ import { parsePlatform } from '../../oci/platform.js';
 import { parseReference } from '../../oci/reference.js';
 import { outputPath, parseAnyLocation, parseLocation, type Location } from '../../transport/location.js';
 import { isStdout } from '../../util/atomic.js';
-import { gitFacts, writeFactsBeside } from '../../sign/facts.js';
-import type { BuildFacts } from '../../sign/provenance.js';
+import { gitFacts, writeFactsBeside } from '../../sign/provenance-facts.js';
+import type { BuildFacts } from '../../sign/provenance-statement.js';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';

@@ -3,7 +3,7 @@ import { pruneCacheWorkFolders } from '../../util/work-folders.js';
 import { DEFAULT_CACHE_LIMIT, pruneSteps } from '../../builder/steps/index.js';
 import { parseSize } from '../../util/human-bytes.js';
 import { UsageError } from '../../errors.js';
-import { defaultCacheDir } from '../../registry/cache.js';
+import { defaultCacheDir } from '../../registry/blob-cache.js';
 import { defineCommand } from '../command.js';
 import { print } from '../flags.js';
 

@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js';
 import { parsePlatform } from '../../oci/platform.js';
 import type { Credential } from '../../registry/credentials.js';
 import { formatReference, parseReference } from '../../oci/reference.js';
-import { copyImage } from '../../transport/copy.js';
+import { copyImage } from '../../transport/copy-image.js';
 import { parseAnyLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
 import { dockerLoadNote } from '../notes.js';

@@ -3,8 +3,8 @@ import { CONFIG_FILE, loadConfig } from '../../config/index.js';
 import { archSuffix, localImageName } from '../../config/images.js';
 import { UsageError } from '../../errors.js';
 import { jobType as jobTypeOf } from '../../folders/job-type.js';
-import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../folders/load.js';
-import { checkOutcomeFiles, outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../folders/report.js';
+import { describeLoadTarget, defaultLoadTarget, parseLoadTarget } from '../../folders/load-local.js';
+import { checkOutcomeFiles, outcomeLines, writeOutcomeFiles, type ImageOutcome } from '../../folders/folder-report.js';
 import { buildFolder, listImages, loadFolderImages, pushFolder, type BuildSettings } from '../../folders/run.js';
 import { readArgFile } from '../../config/arg-file.js';
 import { commitSha, folderOptions, pullMapper } from '../../folders/folder-options.js';
@@ -19,10 +19,10 @@ import { parseCompressionLevel, parseFormat, parseKeyValues, sourceDateEpoch } f
 import type { CliIO } from '../io.js';
 import { registryFlags, registryOptions, type RegistryArgs } from '../registry-flags.js';
 import { chooseSigners, PROVENANCE_OPTION } from '../sign-flags.js';
-import { imageFacts } from '../../folders/provenance.js';
-import { gitFacts } from '../../sign/facts.js';
+import { imageFacts } from '../../folders/folder-provenance.js';
+import { gitFacts } from '../../sign/provenance-facts.js';
 import { requireKeySigner } from '../../sign/index.js';
-import { berthVersion } from '../version.js';
+import { berthVersion } from '../berth-version.js';
 import { stepFlags, stepOptions, type StepArgs } from '../step-flags.js';
 
 const ACTIONS = ['list', 'build', 'push', 'load'] as const;

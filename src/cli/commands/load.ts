@@ -1,6 +1,6 @@
 import { hostPlatform } from '../../builder/engines/platform-args.js';
 import { UsageError } from '../../errors.js';
-import { defaultLoadTarget, describeLoadTarget, loadImage, locationNames, parseLoadTarget } from '../../folders/load.js';
+import { defaultLoadTarget, describeLoadTarget, loadImage, locationNames, parseLoadTarget } from '../../folders/load-local.js';
 import { formatReference, parseReference } from '../../oci/reference.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseLocation, readLocation } from '../../transport/location.js';

@@ -1,5 +1,5 @@
 import { parsePlatform } from '../../oci/platform.js';
-import { copyImage } from '../../transport/copy.js';
+import { copyImage } from '../../transport/copy-image.js';
 import { parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
 import { dockerLoadNote } from '../notes.js';

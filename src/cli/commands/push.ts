@@ -1,4 +1,4 @@
-import { copyImage } from '../../transport/copy.js';
+import { copyImage } from '../../transport/copy-image.js';
 import { parseLocation } from '../../transport/location.js';
 import { defineCommand } from '../command.js';
 import { print } from '../flags.js';

@@ -19,10 +19,10 @@ import {
 } from '../../release/index.js';
 import { parseLocation } from '../../transport/location.js';
 import { join } from 'node:path';
-import { CONFIG_FILE, loadConfig } from '../../config/load.js';
-import { releaseFacts } from '../../release/provenance.js';
-import { gitFacts } from '../../sign/facts.js';
-import { berthVersion } from '../version.js';
+import { CONFIG_FILE, loadConfig } from '../../config/read-config.js';
+import { releaseFacts } from '../../release/release-provenance.js';
+import { gitFacts } from '../../sign/provenance-facts.js';
+import { berthVersion } from '../berth-version.js';
 import { defineCommand } from '../command.js';
 import { parseFormat, sourceDateEpoch } from '../flags.js';
 import { transferFlags, withTransfer, type TransferArgs } from '../registry-flags.js';

@@ -1,5 +1,5 @@
 import { resolve, join } from 'node:path';
-import { CONFIG_FILE, loadConfig } from '../../config/load.js';
+import { CONFIG_FILE, loadConfig } from '../../config/read-config.js';
 import { checkSkippedTags, computeTags } from '../../tags/compute.js';
 import { collectTagContext, contextLabels } from '../../tags/context.js';
 import { parseTagSpec, type TagSpec } from '../../tags/spec.js';

@@ -5,7 +5,7 @@ import { withRegistries } from '../../registry/pool.js';
 import { annotationsOf, listOf } from '../sign-flags.js';
 import { UsageError } from '../../errors.js';
 import type { Reference } from '../../oci/reference.js';
-import { ATTESTATION_TYPES } from '../../sign/provenance.js';
+import { ATTESTATION_TYPES } from '../../sign/provenance-statement.js';
 import { attestationError, parseRequirements, verifyAttestations } from '../../sign/verify-attestation.js';
 import type { GlobalArgs } from '../command.js';
 import type { CliIO } from '../io.js';

@@ -1,6 +1,6 @@
 import { defineCommand } from '../command.js';
 import { print } from '../flags.js';
-import { versionInfo, versionText } from '../version.js';
+import { versionInfo, versionText } from '../berth-version.js';
 
 export const versionCommand = defineCommand<object>({
   command: 'version',

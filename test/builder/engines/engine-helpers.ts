@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { EngineBuildRequest, EngineContext, RunEngine } from '../../../src/builder/engines/engine.js';
 import { contextLocalName } from '../../../src/builder/engines/engine.js';
 import { parsePlatform } from '../../../src/oci/platform.js';
-import { writeLocation } from '../../../src/transport/copy.js';
+import { writeLocation } from '../../../src/transport/copy-image.js';
 import type { Image } from '../../../src/transport/image.js';
 import { readLocation } from '../../../src/transport/location.js';
 import { imagePlatform, selectImage } from '../../../src/transport/select.js';

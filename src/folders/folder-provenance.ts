@@ -6,8 +6,8 @@
 import { join, relative } from 'node:path';
 import { formatPlatform } from '../oci/platform.js';
 import { formatReference } from '../oci/reference.js';
-import type { BuildFacts } from '../sign/provenance.js';
-import type { PlannedImage } from './plan.js';
+import type { BuildFacts } from '../sign/provenance-statement.js';
+import type { PlannedImage } from './folder-plan.js';
 
 export function imageFacts(image: PlannedImage, opts: { cwd: string; git?: BuildFacts['git']; startedOn?: string; finishedOn?: string }): BuildFacts {
   const files = [...new Set(image.platforms.map((p) => relative(opts.cwd, join(image.folder.dir, p.source.file)).split('\\').join('/')))];

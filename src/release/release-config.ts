@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { checkRegistry, checkTagSpec, boolean, configError, list, oneOf, record, section, string } from '../config/index.js';
-import { parseWith } from '../config/parse.js';
+import { parseWith } from '../config/yaml-tree.js';
 import { OperationalError, UsageError } from '../errors.js';
 import { FORMATS, type Format } from '../oci/mediatype.js';
 import { parsePlatform, type Platform } from '../oci/platform.js';

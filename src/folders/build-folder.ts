@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import pLimit from 'p-limit';
-import type { BaseSpec } from '../builder/build.js';
+import type { BaseSpec } from '../builder/build-image.js';
 import { buildDockerfile, checkRunPlatforms } from '../builder/dockerfile-build.js';
 import type { StepOptions } from '../builder/steps/index.js';
 import type { EngineChoice } from '../builder/engines/engine.js';
@@ -29,7 +29,7 @@ import { readLayout } from '../transport/layout-read.js';
 import type { RegistryOptions } from '../transport/registry.js';
 import { selectImage } from '../transport/select.js';
 import { runBuildBinaries } from './build-binaries.js';
-import type { ImagesPlan, PlannedImage, PlannedPlatform } from './plan.js';
+import type { ImagesPlan, PlannedImage, PlannedPlatform } from './folder-plan.js';
 import { presence, type Presence } from './presence.js';
 
 /** How images are built, whatever the run. */

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperationalError } from '../errors.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
-import { parseWith } from './parse.js';
+import { parseWith } from './yaml-tree.js';
 import { berthYamlSchema, type BerthConfig } from './sections.js';
 
 export const CONFIG_FILE = 'berth.yaml';

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { gitIn } from '../status/git.js';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { factsFileFor, looksSecret, parseFacts, type BuildFacts } from './provenance.js';
+import { factsFileFor, looksSecret, parseFacts, type BuildFacts } from './provenance-statement.js';
 
 /** The checkout's commit and state; undefined outside a git checkout. */
 export async function gitFacts(cwd: string, env: NodeJS.ProcessEnv): Promise<BuildFacts['git']> {

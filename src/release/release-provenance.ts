@@ -5,9 +5,9 @@
  */
 import { isAbsolute, relative, resolve } from 'node:path';
 import { formatPlatform } from '../oci/platform.js';
-import { readFactsBeside } from '../sign/facts.js';
-import { mergeFacts, type BuildFacts } from '../sign/provenance.js';
-import type { PlannedComponent, PlannedImage, ReleasePlan } from './plan.js';
+import { readFactsBeside } from '../sign/provenance-facts.js';
+import { mergeFacts, type BuildFacts } from '../sign/provenance-statement.js';
+import type { PlannedComponent, PlannedImage, ReleasePlan } from './release-plan.js';
 
 /** A source that names a file (not `registry/repo@digest`, not `oci:`). */
 function fileOf(source: string, cwd: string): string | undefined {

@@ -1,6 +1,6 @@
 import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js';
 import { UsageError } from '../errors.js';
-import { dockerfileError } from './errors.js';
+import { dockerfileError } from './dockerfile-error.js';
 import type { CopyInstruction, Dockerfile, RunInstruction, Stage } from './instructions.js';
 import { MountError, parseRunFlags } from './mounts.js';
 import { LexError, processWord, type Vars } from './lex.js';

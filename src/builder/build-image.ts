@@ -12,7 +12,7 @@ import type { Image } from '../transport/image.js';
 import { describeLocation, readLocation, type AnyLocation, type Location } from '../transport/location.js';
 import { pullBaseImage, type RegistryOptions } from '../transport/registry.js';
 import { imagePlatform, selectImage } from '../transport/select.js';
-import { buildStaticBase } from './static-base.js';
+import { buildStaticBase } from './build-static-base.js';
 import { withOutputWorkdir, writeImages } from './output.js';
 
 export type BaseSpec = { kind: 'scratch' } | { kind: 'static' } | { kind: 'location'; location: AnyLocation };

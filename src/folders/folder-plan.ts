@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readIgnore } from '../builder/dockerfile-build.js';
 import { UsageError } from '../errors.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
-import { planBuild } from '../dockerfile/plan.js';
+import { planBuild } from '../dockerfile/stage-plan.js';
 import type { Digest } from '../oci/digest.js';
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js';
 import { formatReference, parseReference, type Reference } from '../oci/reference.js';

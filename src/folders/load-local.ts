@@ -7,7 +7,7 @@ import { didYouMean } from '../suggest.js';
 import type { Platform } from '../oci/platform.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import type { Image } from '../transport/image.js';
-import { writeLocation } from '../transport/copy.js';
+import { writeLocation } from '../transport/copy-image.js';
 import { answeringDaemon, DAEMON_ENGINES, daemonTransport, type DaemonLocation } from '../transport/daemon.js';
 import { describeLocation, parseLocationOf, type Location } from '../transport/location.js';
 
