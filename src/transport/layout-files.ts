@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fsError } from '../util/fs-errors.js';
 import { UsageError } from '../errors.js';
-import { indexTar, type TarMember } from './tar-index.js';
+import { indexTar, type TarSpan } from './tar-index.js';
 
 /** Large reads: blobs are streamed whole, and 64 KiB reads cost measurable CPU. */
 const READ_SIZE = 1 << 20;
@@ -60,7 +60,7 @@ export function directoryFiles(dir: string): LayoutFiles {
 /** An image tarball's members, located by one scan of its headers. */
 export async function tarballFiles(tarPath: string): Promise<LayoutFiles> {
   const members = await indexTar(tarPath);
-  const member = (path: string): TarMember => {
+  const member = (path: string): TarSpan => {
     const m = members.get(path);
     if (!m) throw missing(tarPath, path);
     return m;

@@ -4,7 +4,7 @@ import { BLOCK_SIZE } from '../blob/tar-header.js';
 import { showName, spanOf, TarFormatError, TarHeaderDecoder } from '../blob/tar-read.js';
 
 /** Where one regular file's bytes lie inside a tar archive. */
-export interface TarMember {
+export interface TarSpan {
   offset: number;
   size: number;
 }
@@ -16,7 +16,7 @@ export interface TarMember {
  * twice, fails with one UsageError naming the file and what is wrong; every header moves the
  * position forward by at least one block, so no header can make it loop.
  */
-export async function indexTar(path: string): Promise<Map<string, TarMember>> {
+export async function indexTar(path: string): Promise<Map<string, TarSpan>> {
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -33,9 +33,9 @@ export async function indexTar(path: string): Promise<Map<string, TarMember>> {
   }
 }
 
-async function readIndex(fh: FileHandle, path: string): Promise<Map<string, TarMember>> {
+async function readIndex(fh: FileHandle, path: string): Promise<Map<string, TarSpan>> {
   const { size: fileSize } = await fh.stat();
-  const members = new Map<string, TarMember>();
+  const members = new Map<string, TarSpan>();
   const decoder = new TarHeaderDecoder();
   const header = Buffer.alloc(BLOCK_SIZE);
   let pos = 0;
