@@ -30,7 +30,6 @@ export default {
         '<rootDir>/test/sign/format.test.ts',
         '<rootDir>/test/sign/cosign-vectors.test.ts',
         '<rootDir>/test/tags/{spec,compute,semver}.test.ts',
-        '<rootDir>/test/fs-errors/unit.test.ts',
       ],
     },
     enableFindRelatedTests: true,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../src/errors.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
 import { DirectiveError, splitDockerfile } from '../../src/dockerfile/syntax.js';
-import { CASES } from '../conformance/cases.js';
+import { CASES } from '../e2e/conformance/cases.js';
 
 /**
  * berth's Dockerfile parser (src/dockerfile/syntax.ts, BuildKit's parser.go rules) checked

@@ -1,6 +1,6 @@
 /**
  * src/util/children.ts's short-program runners (runChild, the process-group runner, is held by
- * test/builder/signals*.test.ts and test/images/parallel.test.ts): what a caller reads from a
+ * test/builder/signals*.test.ts and test/folders/parallel.test.ts): what a caller reads from a
  * program that succeeded, failed, was not found, or ran too long.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
