@@ -36,7 +36,7 @@ command -v tmux >/dev/null || need+=(tmux)
 command -v gcc >/dev/null || need+=(gcc)
 [[ -f /usr/include/stdio.h ]] || need+=(libc6-dev)
 # nginx (with its WebDAV module, in Debian's nginx-common build): the Bazel HTTP remote cache
-# of test/bazel/remote-cache.test.ts; unshare (util-linux): another host name there.
+# of test/e2e/bazel/remote-cache.test.ts; unshare (util-linux): another host name there.
 command -v nginx >/dev/null || need+=(nginx)
 command -v unshare >/dev/null || need+=(util-linux)
 # podman: berth load and berth images load put images into it (vfs storage, as root).

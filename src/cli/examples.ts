@@ -1,6 +1,6 @@
 /**
  * The `Examples:` section of each command's --help, taken from README's uses. Kept here, in
- * one table, so that every command gets one (a command missing from it fails test/cli-docs.test.ts).
+ * one table, so that every command gets one (a command missing from it fails test/cli/cli-docs.test.ts).
  */
 export const EXAMPLES: Record<string, readonly (readonly [string, string])[]> = {
   build: [

@@ -1,7 +1,7 @@
 /**
  * What berth uses of yargs beyond @types/yargs (which types yargs 17; yargs 18 ships no types
  * for node): `getOptions()`, a method of yargs' YargsInstance that the typings leave out, and
- * one private hook. test/cli-yargs.test.ts fails when a yargs update changes either.
+ * one private hook. test/cli/cli-yargs.test.ts fails when a yargs update changes either.
  */
 import type { Argv } from 'yargs';
 
