@@ -50,10 +50,12 @@ proxy_pid=
 # start_proxy PORT: the latency proxy in front of 127.0.0.1:PORT; sets `proxy` (host:port).
 start_proxy() {
   stop_proxy
+  # Removed first: the background start truncates it only later, and a stale port would be read.
+  rm -f "$work/proxy.port"
   RTT_MS=$rtt node "$root/bench/lib/latency-proxy.mjs" "$1" >"$work/proxy.port" 2>"$work/proxy.err" &
   proxy_pid=$!
   local _
-  for _ in $(seq 100); do
+  for _ in $(seq 200); do
     [[ -s $work/proxy.port ]] && break
     sleep 0.05
   done
