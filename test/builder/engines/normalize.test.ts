@@ -34,8 +34,8 @@ const sha = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('
 async function tarOf(members: Member[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
-  const ended = new Promise((r) => pack.on('end', r));
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const ended = new Promise<void>((r) => pack.on('end', () => r()));
   for (const m of members) {
     const content = m.content ?? '';
     pack.entry(
@@ -52,7 +52,7 @@ async function tarOf(members: Member[]): Promise<Buffer> {
         ...(m.type === 'character-device' ? { devmajor: 1, devminor: 3 } : {}),
         size: m.type === undefined || m.type === 'file' ? Buffer.byteLength(content) : 0,
       },
-      m.type === undefined || m.type === 'file' ? content : undefined,
+      ...((m.type === undefined || m.type === 'file' ? [content] : []) as [string]),
     );
   }
   pack.finalize();
@@ -96,14 +96,14 @@ async function readStream(s: Readable): Promise<Buffer> {
 }
 
 /** The headers of a normalized layer, in archive order. */
-async function headersOf(image: Image, i: number): Promise<(tar.Headers & { content: string })[]> {
+async function headersOf(image: Image, i: number): Promise<(tar.Header & { content: string })[]> {
   const gz = await readStream(await image.blobs.open(image.manifest.layers[i]!));
-  const out: (tar.Headers & { content: string })[] = [];
+  const out: (tar.Header & { content: string })[] = [];
   const extract = tar.extract();
   const done = (async () => {
-    for await (const e of extract) out.push({ ...e.header, content: (await readStream(e)).toString() });
+    for await (const e of extract) out.push({ ...e.header, content: (await readStream(e as unknown as Readable)).toString() });
   })();
-  Readable.from([gunzipSync(gz)]).pipe(extract);
+  Readable.from([gunzipSync(gz)]).pipe(extract as unknown as NodeJS.WritableStream);
   await done;
   return out;
 }
