@@ -41,7 +41,10 @@ export class Registries {
     this.jobs = Math.max(1, opts.jobs ?? DEFAULT_JOBS);
     this.reporter = opts.reporter;
     this.cacheDir = opts.cacheDir;
-    this.transport = createTransport({ maxSockets: this.jobs + 4, ...(opts.lookup ? { lookup: opts.lookup } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+    // Connections per host: a release signs and attests at once (each `jobs` images at a time,
+    // a few requests in flight per image), so twice the jobs, plus room for token and HEAD
+    // requests. Go's clients (crane, cosign) put no cap here at all.
+    this.transport = createTransport({ maxSockets: 2 * this.jobs + 4, ...(opts.lookup ? { lookup: opts.lookup } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
   }
 
   client(host: string): RegistryClient {
