@@ -5,23 +5,16 @@
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { BerthConfig } from '../config/sections.js';
-import type { Platform } from '../oci/platform.js';
 import { gitIn } from '../status/git.js';
 import type { FolderOptions } from './run.js';
 
 export type ImagesConfig = NonNullable<BerthConfig['images']>;
 
-export interface FolderAsk {
+/** What the command asked for: FolderOptions' own fields, with the folder as given (`dir` relative to `cwd`). */
+export interface FolderAsk extends Pick<FolderOptions, 'names' | 'platforms' | 'defaultPlatforms' | 'variant' | 'buildArgs' | 'cacheDir' | 'commitSha'> {
   cwd: string;
   /** --dir, else images.dir, else `images`. */
   dir?: string;
-  names: string[];
-  platforms: Platform[];
-  defaultPlatforms?: Platform[];
-  variant?: string;
-  buildArgs: Record<string, string>;
-  cacheDir: string;
-  commitSha?: string;
 }
 
 /** The folder to read: `--dir` below the image folder (images/basic) keeps the names it has there (basic/busybox). */
