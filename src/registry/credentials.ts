@@ -63,7 +63,8 @@ async function readAuthFile(path: string, display: string): Promise<AuthConfigFi
 /**
  * The credential for `host` (as written in references: `quay.io`, `127.0.0.1:5000`), matched
  * exactly after normalising, never loosely: a loose match would send a password to the
- * wrong host. Per file: `credHelpers[host]`, then `auths[host]`, then `credsStore`.
+ * wrong host. Per file: `credHelpers[host]`, then `credsStore`, then `auths[host]` (Docker's
+ * order, except that Docker stops at a store that has nothing for the host).
  */
 export async function findCredential(host: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
   const want = normaliseHost(host);
@@ -75,13 +76,15 @@ export async function findCredential(host: string, env: NodeJS.ProcessEnv): Prom
       const c = await fromHelper(helper, want, env);
       if (c) return c;
     }
+    // Docker asks the credsStore before the file's own auths (with a store, `docker login`
+    // leaves auths entries empty); where the store has nothing, the file's entry still serves.
+    if (file.credsStore) {
+      const c = await fromHelper(file.credsStore, want, env);
+      if (c) return c;
+    }
     const entry = Object.entries(file.auths ?? {}).find(([k]) => normaliseHost(k) === want)?.[1];
     if (entry) {
       const c = fromAuthEntry(entry, display);
-      if (c) return c;
-    }
-    if (file.credsStore) {
-      const c = await fromHelper(file.credsStore, want, env);
       if (c) return c;
     }
   }

@@ -23,3 +23,16 @@ test('an empty auths entry (what docker login writes beside a credsStore) falls 
   await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { 'registry.example.com': {} } }));
   expect(await findCredential('registry.example.com', env)).toBeUndefined();
 });
+
+test("a credsStore that has the host wins over the file's own auths entry, as in Docker; one that has nothing leaves it to the entry", async () => {
+  const bin = join(dir, 'bin2');
+  await mkdir(bin, { recursive: true });
+  // Knows only registry.example.com; for any other host it says so as docker-credential-* helpers do (exit 1).
+  await writeFile(join(bin, 'docker-credential-berthstore'), '#!/bin/sh\nread server\nif [ "$server" = registry.example.com ]; then echo "{\\"ServerURL\\":\\"$server\\",\\"Username\\":\\"from-store\\",\\"Secret\\":\\"s\\"}"; else echo "credentials not found in native keychain"; exit 1; fi\n');
+  await chmod(join(bin, 'docker-credential-berthstore'), 0o755);
+  const inline = Buffer.from('from-file:p').toString('base64');
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { 'registry.example.com': { auth: inline }, 'other.example.com': { auth: inline } }, credsStore: 'berthstore' }));
+  const env = { PATH: `${bin}:${process.env.PATH}`, DOCKER_CONFIG: dir };
+  expect(await findCredential('registry.example.com', env)).toMatchObject({ username: 'from-store', password: 's' });
+  expect(await findCredential('other.example.com', env)).toMatchObject({ username: 'from-file', password: 'p' });
+});
