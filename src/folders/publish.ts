@@ -187,7 +187,8 @@ async function publishTo(image: PlannedImage, target: string, tags: string[], op
   outcome.size = plan.components[0]!.index.raw.length;
   outcome.platforms = c.platforms.map((p) => p.platform);
   outcome.added = [...new Set([...outcome.added, ...missing.map((m) => formatPlatform(m.platform))])];
-  outcome.signed = (c.signatures ?? []).length > 0;
+  // A signer that only skipped (a notary service, for an image named by digest) signed nothing.
+  outcome.signed = (c.signatures ?? []).some((s) => s.added.length + s.present.length > 0);
   if (outcome.signed) outcome.signedBy = 'this run';
   if (c.signatures?.length || c.attestations?.length) outcome.signatures = [...(outcome.signatures ?? []), ...signatureNotes(c)];
 }

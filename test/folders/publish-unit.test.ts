@@ -14,6 +14,7 @@ import type { ImageFolder } from '../../src/folders/folder.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tools.js';
 import { memImage } from './mem-image.js';
+import type { ImageSigner } from '../../src/sign/signer.js';
 
 let registry: TestRegistry;
 let dir: string;
@@ -150,5 +151,19 @@ describe('per-arch repositories (--arch-suffixed-repos, images.arch-suffix) for 
     expect(await headDigest('unit/gv_x86_64', 'h4')).toBe(at['linux/amd64']);
     expect(await headDigest('unit/gv_aarch64', 'h4')).toBe(at['linux/arm64']);
     expect(await headDigest('unit/gv-amd64', 'h4')).toBeUndefined();
+  });
+});
+
+describe('what a push says of its signatures', () => {
+  test('a signer that skipped every image (as notary does an image named by digest) is not "signed"', async () => {
+    const skipping: ImageSigner = {
+      name: 'svc',
+      type: 'notary',
+      description: 'notary svc (https://sign.example)',
+      signImages: async (targets) => targets.map(() => ({ signer: 'svc', type: 'notary', status: 'skipped' as const, where: 'https://sign.example', reason: 'named by digest only' })),
+    };
+    const [o] = await publishImages(planned('skip', 'h5', ['linux/amd64']), options([], { sign: { signers: [skipping], recursive: false } }));
+    expect(o).toMatchObject({ status: 'published', signed: false });
+    expect(o!.signedBy).toBeUndefined();
   });
 });
