@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+import { lazyStringWidth } from './esbuild/lazy-string-width.mjs';
 
 const require = createRequire(import.meta.url);
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit' });
@@ -24,5 +25,6 @@ await Promise.all([
     define: { 'import.meta.url': 'import_meta_url' },
     inject: ['hack/esbuild/import-meta-url.js'],
     footer: { js: 'if(require.main===module)module.exports.run(process.argv.slice(2));' },
+    plugins: [lazyStringWidth],
   }),
 ]);
