@@ -6,15 +6,13 @@
 // starts about 35 ms sooner than compiling it afresh, and 100 ms sooner than dist/ with its
 // node_modules. dist/cli/bin.js runs instead when the bundle is missing or older than dist/
 // (a `tsc`-only rebuild while developing).
-// Node's built-in modules as CommonJS objects (process.getBuiltinModule, node 20.16+): importing
-// them as ES modules builds a facade for each, a few milliseconds of every run.
-const builtin = async (name) => process.getBuiltinModule?.(name) ?? (await import(name));
-const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = await builtin('node:fs');
-const { createRequire, Module } = await builtin('node:module');
-const { homedir } = await builtin('node:os');
-const { dirname, join } = await builtin('node:path');
-const { fileURLToPath } = await builtin('node:url');
-const vm = await builtin('node:vm');
+// This file is CommonJS (bin/package.json): node starts a CommonJS entry without its ES module
+// loader, several milliseconds of every run.
+const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { createRequire, Module } = require('node:module');
+const { homedir } = require('node:os');
+const { dirname, join } = require('node:path');
+const vm = require('node:vm');
 
 const argv = process.argv.slice(2);
 
@@ -40,7 +38,7 @@ const argv = process.argv.slice(2);
     else process.title = 'berth';
   }
 }
-const here = dirname(fileURLToPath(import.meta.url));
+const here = __dirname;
 const stat = (rel) => statSync(join(here, rel), { throwIfNoEntry: false });
 
 /** Loads a CommonJS bundle through vm.Script with V8's code cache; returns its exports and a function saving the cache. */
@@ -76,26 +74,34 @@ function loadCached(path, command) {
   return { exports: mod.exports, save };
 }
 
-let code;
-if (argv[0] === 'push') {
-  let lean;
-  try {
-    lean = createRequire(import.meta.url)('../dist/lean/push.cjs');
-  } catch {
-    lean = undefined;
+async function main() {
+  let code;
+  if (argv[0] === 'push') {
+    let lean;
+    try {
+      lean = require('../dist/lean/push.cjs');
+    } catch {
+      lean = undefined;
+    }
+    if (lean) {
+      lean.removeScratchOnSignals(); // interrupted, the blob cache's temporary files go
+      code = await lean.runLeanPush(argv, lean.processIO());
+    }
   }
-  if (lean) {
-    lean.removeScratchOnSignals(); // interrupted, the blob cache's temporary files go
-    code = await lean.runLeanPush(argv, lean.processIO());
+  if (code !== undefined) {
+    process.exitCode = code;
+  } else if ((stat('../dist/lean/berth.cjs')?.mtimeMs ?? -1) >= (stat('../dist/cli/bin.js')?.mtimeMs ?? -1)) {
+    const { exports, save } = loadCached(join(here, '../dist/lean/berth.cjs'), argv[0]);
+    await exports.run(argv);
+    save();
+  } else {
+    const { run } = await import('../dist/cli/bin.js');
+    await run(argv);
   }
 }
-if (code !== undefined) {
-  process.exitCode = code;
-} else if ((stat('../dist/lean/berth.cjs')?.mtimeMs ?? -1) >= (stat('../dist/cli/bin.js')?.mtimeMs ?? -1)) {
-  const { exports, save } = loadCached(join(here, '../dist/lean/berth.cjs'), argv[0]);
-  await exports.run(argv);
-  save();
-} else {
-  const { run } = await import('../dist/cli/bin.js');
-  await run(argv);
-}
+
+main().catch((err) => {
+  // As an ES module entry's top-level await failed: the error on stderr, exit 1.
+  process.exitCode = 1;
+  console.error(err);
+});
