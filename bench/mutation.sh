@@ -2,7 +2,8 @@
 # Mutation testing (Stryker 9 with its jest runner) over berth's core folders, one at a time.
 # Not in CI: slow on purpose. Usage: bench/mutation.sh [FOLDER...] (default: the five below).
 # Environment: CONCURRENCY (default 1; the machine is shared); BERTH_MUTATE_QUICK=1 leaves out the
-# in-process tests that start a registry (stryker.config.mjs), for a quicker, lower floor. Prints each folder's score and
+# in-process tests that start a registry (stryker.config.mjs), for a quicker, lower floor; BERTH_MUTATE_ONLY='GLOB GLOB'
+# mutates only those files of the folder (a partial run). Prints each folder's score and
 # writes the reports under out/mutation/ (FOLDER.json, FOLDER.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,12 +8,13 @@
 // last by `npm run build`) is the one in dist/cli/build-stamp.js; otherwise (bundles missing,
 // a build that failed part-way, a `tsc`-only rebuild while developing) dist/cli/bin.js runs.
 // docs/architecture.md has the table of which code runs for which command.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+// This file is CommonJS (bin/package.json): node starts a CommonJS entry without its ES module
+// loader, several milliseconds of every run.
+const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { createRequire, Module } = require('node:module');
+const { homedir } = require('node:os');
+const { dirname, join } = require('node:path');
+const vm = require('node:vm');
 
 const argv = process.argv.slice(2);
 
@@ -39,7 +40,7 @@ const argv = process.argv.slice(2);
     else process.title = 'berth';
   }
 }
-const here = dirname(fileURLToPath(import.meta.url));
+const here = __dirname;
 const read = (rel) => {
   try {
     return readFileSync(join(here, rel), 'utf8');
@@ -87,26 +88,34 @@ function loadCached(path, command) {
   return { exports: mod.exports, save };
 }
 
-let code;
-if (argv[0] === 'push' && bundled) {
-  let lean;
-  try {
-    lean = createRequire(import.meta.url)('../dist/lean/push.cjs');
-  } catch {
-    lean = undefined;
+async function main() {
+  let code;
+  if (argv[0] === 'push' && bundled) {
+    let lean;
+    try {
+      lean = require('../dist/lean/push.cjs');
+    } catch {
+      lean = undefined;
+    }
+    if (lean) {
+      lean.removeScratchOnSignals(); // interrupted, the blob cache's temporary files go
+      code = await lean.runLeanPush(argv, lean.processIO());
+    }
   }
-  if (lean) {
-    lean.removeScratchOnSignals(); // interrupted, the blob cache's temporary files go
-    code = await lean.runLeanPush(argv, lean.processIO());
+  if (code !== undefined) {
+    process.exitCode = code;
+  } else if (bundled) {
+    const { exports, save } = loadCached(join(here, '../dist/lean/berth.cjs'), argv[0]);
+    await exports.run(argv);
+    save();
+  } else {
+    const { run } = await import('../dist/cli/bin.js');
+    await run(argv);
   }
 }
-if (code !== undefined) {
-  process.exitCode = code;
-} else if (bundled) {
-  const { exports, save } = loadCached(join(here, '../dist/lean/berth.cjs'), argv[0]);
-  await exports.run(argv);
-  save();
-} else {
-  const { run } = await import('../dist/cli/bin.js');
-  await run(argv);
-}
+
+main().catch((err) => {
+  // As an ES module entry's top-level await failed: the error on stderr, exit 1.
+  process.exitCode = 1;
+  console.error(err);
+});

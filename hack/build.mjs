@@ -13,6 +13,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { lazyStringWidth } from './esbuild/lazy-string-width.mjs';
 
 const STAMP = 'dist/lean/build-stamp';
 const COMPILED_STAMP = 'dist/cli/build-stamp.js';
@@ -50,6 +51,7 @@ await Promise.all([
     define: { 'import.meta.url': 'import_meta_url' },
     inject: ['hack/esbuild/import-meta-url.js'],
     footer: { js: 'if(require.main===module)module.exports.run(process.argv.slice(2));' },
+    plugins: [lazyStringWidth],
   }),
 ]);
 

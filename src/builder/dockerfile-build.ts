@@ -70,6 +70,8 @@ export interface DockerfileBuildOptions {
   knownImages?: Record<string, BaseSpec>;
   engine: EngineChoice;
   commitSha?: string;
+  /** Asked for the commit when no commitSha is given, only if the build can read it: the Dockerfile names BUILD_COMMIT_SHA, or a RUN engine builds it (a base's ONBUILD could). */
+  commitShaLookup?: () => Promise<string | undefined>;
   labels: Record<string, string>;
   tags: Reference[];
   format: Format;
@@ -110,11 +112,16 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   const contextDir = resolve(opts.context ?? dirname(dockerfilePath));
   if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) throw new UsageError('UNREADABLE', `--context ${opts.context ?? contextDir}: not a folder`);
   const df = parseDockerfile(text, shownName);
+  let commitSha = opts.commitSha;
+  const lookupSha = async () => {
+    if (commitSha === undefined && opts.commitShaLookup) commitSha = await opts.commitShaLookup();
+  };
+  if (text.includes('BUILD_COMMIT_SHA')) await lookupSha();
   const ignore = await readIgnore(dockerfilePath, contextDir);
   const buildPlatform = hostPlatform();
   const platforms = dockerfilePlatforms(opts.platforms);
   const contextNames = new Set(Object.keys(opts.contexts));
-  const plans = platforms.map((platform) => planBuild({ dockerfile: df, platform, buildPlatform, buildArgs: opts.buildArgs, contextNames, ...(opts.target ? { target: opts.target } : {}), ...(opts.commitSha ? { commitSha: opts.commitSha } : {}) }));
+  const plans = platforms.map((platform) => planBuild({ dockerfile: df, platform, buildPlatform, buildArgs: opts.buildArgs, contextNames, ...(opts.target ? { target: opts.target } : {}), ...(commitSha ? { commitSha } : {}) }));
   // Every engine's rule, checked before any runs: an ADD of a URL has --checksum.
   for (const ins of plans.flatMap((p) => p.stages).flatMap((st) => st.stage.instructions)) {
     if (ins.kind !== 'ADD' || ins.checksum !== undefined) continue;
@@ -129,6 +136,8 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
   // buildah runs RUN steps one by one under berth (steps/), unless a test brought its own engine.
   const stepwise = chosen.kind === 'run' && chosen.stepwise;
   if (engine) checkEmulation(plans.flatMap((p) => p.stages), shownName);
+  if (engine) await lookupSha();
+  opts = { ...opts, ...(commitSha ? { commitSha } : {}) };
 
   return withOutputWorkdir(opts.output, async (work) => {
     // Image contexts are read once, per platform on use; folders are walked once.

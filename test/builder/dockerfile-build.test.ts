@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { dockerfilePlatforms } from '../../src/builder/dockerfile-build.js';
@@ -43,6 +43,33 @@ describe('dockerfilePlatforms', () => {
     const r = await berth(['build', '--dockerfile', 'Dockerfile', '--platform', 'linux/amd64', '--platform', 'linux/amd64', '--platform', 'linux/arm64/v8', '--output', 'out.tar', '--json'], { cwd: root });
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { images: { platform: string }[] }).images.map((i) => i.platform)).toEqual(['linux/amd64', 'linux/arm64']);
+  });
+});
+
+describe('BUILD_COMMIT_SHA', () => {
+  /** The config labels of the one image in an OCI layout folder. */
+  async function labels(layout: string): Promise<Record<string, string>> {
+    const blob = (d: string) => join(layout, 'blobs', ...d.split(':'));
+    const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(await readFile(blob(index.manifests[0]!.digest), 'utf8')) as { config: { digest: string } };
+    return (JSON.parse(await readFile(blob(manifest.config.digest), 'utf8')) as { config: { Labels?: Record<string, string> } }).config.Labels ?? {};
+  }
+
+  it("is the checkout's HEAD for a Dockerfile that declares it; --build-arg wins; outside git it is unset", async () => {
+    const root = await ctx('commit', { Dockerfile: 'FROM scratch\nARG BUILD_COMMIT_SHA\nLABEL commit=${BUILD_COMMIT_SHA:-none}\nCOPY a /\n', a: 'a' });
+    const git = (...args: string[]) => execFileSync('git', ['-C', root, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8' }).trim();
+    const build = async (layout: string, ...extra: string[]) => {
+      const r = await berth(['build', '--dockerfile', 'Dockerfile', ...extra, '--output', `oci:${join(root, layout)}:x`], { cwd: root });
+      expect(r.stderr).toMatch(/^berth: built linux\/amd64 from Dockerfile \(native\)/m);
+      expect(r.code).toBe(0);
+      return labels(join(root, layout));
+    };
+    expect(await build('outside')).toEqual({ commit: 'none' });
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-q', '-m', 'one');
+    expect(await build('inside')).toEqual({ commit: git('rev-parse', 'HEAD') });
+    expect(await build('given', '--build-arg', 'BUILD_COMMIT_SHA=abc')).toEqual({ commit: 'abc' });
   });
 });
 

@@ -96,6 +96,7 @@ describe('buildNative', () => {
     const started = Date.now();
     const img = await build(text, ctx);
     expect(Object.keys(img.config.config?.Labels ?? {})).toHaveLength(10_000);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // Under bench/mutation.sh the sources are instrumented (several times slower): a looser bound there.
+    expect(Date.now() - started).toBeLessThan(process.env.BERTH_MUTATE ? 60_000 : 5_000);
   });
 });

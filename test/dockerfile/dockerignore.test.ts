@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { IgnoreRules } from '../../src/dockerfile/dockerignore.js';
+import { cleanPath, IgnoreRules } from '../../src/dockerfile/dockerignore.js';
 
 // Cases from the behaviour moby's patternmatcher documents in its tests (MatchesOrParentMatches).
 const single: [string, string, boolean][] = [
@@ -50,5 +50,47 @@ describe('.dockerignore matching (moby patternmatcher semantics)', () => {
 
   it.each(['[', '[^', '[^bc', 'a[', '\\', '!'])('refuses the bad pattern %j', (pattern) => {
     expect(() => IgnoreRules.fromPatterns([pattern])).toThrow(/\.dockerignore/);
+  });
+});
+
+describe('.dockerignore: the parts around matching', () => {
+  it.each([
+    ['', '.'], ['.', '.'], ['/', '/'], ['a//b/./c/', 'a/b/c'], ['./a', 'a'], ['a/../b', 'b'], ['../a', '../a'], ['../../a/..', '../..'],
+    ['/../a', '/a'], ['/a/b/../../..', '/'], ['a/b/../../..', '..'], ['a/..', '.'],
+  ])('cleanPath(%j) is %j, as Go\'s filepath.Clean', (path, want) => {
+    expect(cleanPath(path)).toBe(want);
+  });
+
+  it('is empty with no pattern, comments and blanks only, or an empty CRLF file', () => {
+    for (const text of ['', '# only a comment\r\n\r\n   \n', '\r\n']) {
+      const rules = IgnoreRules.parse(text);
+      expect(rules.isEmpty()).toBe(true);
+      expect(rules.empty).toBe(true);
+      expect(rules.hasExceptions).toBe(false);
+      expect(rules.matches('anything')).toBe(false);
+    }
+    const one = IgnoreRules.parse('a\r\nb\n');
+    expect([one.isEmpty(), one.empty, one.hasExceptions]).toEqual([false, false, false]);
+    expect([one.matches('a'), one.matches('b'), one.matches('c')]).toEqual([true, true, false]);
+  });
+
+  it('keeps a # that does not start the line, and a leading / names the context root', () => {
+    const rules = IgnoreRules.parse(' #not-a-comment\n/build/\n!/build/keep\n');
+    expect(rules.matches('#not-a-comment')).toBe(true);
+    expect(rules.matches('build/x')).toBe(true);
+    expect(rules.matches('build/keep')).toBe(false);
+    expect(rules.matches('src/build/x')).toBe(false);
+    expect(rules.matches('./build//x')).toBe(true);
+  });
+
+  it('an exception only undoes a match, and only a later one', () => {
+    const rules = IgnoreRules.fromPatterns(['!a.txt', '  ', '*.txt', '!keep.txt']);
+    expect([rules.matches('a.txt'), rules.matches('keep.txt'), rules.matches('b.txt'), rules.matches('b.md')]).toEqual([true, false, true, false]);
+  });
+
+  it('names the file and the pattern in a syntax error', () => {
+    expect(() => IgnoreRules.parse('ok\n[z-a]\n', 'ctx/.dockerignore')).toThrow('ctx/.dockerignore: syntax error in pattern "[z-a]":');
+    expect(() => IgnoreRules.parse('!\n', 'x.dockerignore')).toThrow('x.dockerignore: illegal exclusion pattern: "!"');
+    expect(() => IgnoreRules.fromPatterns(['!'], 'x.dockerignore')).toThrow('x.dockerignore: illegal exclusion pattern: "!"');
   });
 });

@@ -63,6 +63,7 @@ describe('glob matching without backtracking', () => {
     const started = Date.now();
     expect(compileGlob(hostile, false).test(path)).toBe(false);
     expect(IgnoreRules.parse(`${'**/a*'.repeat(6)}b\n`).matches(`${'a/'.repeat(2000)}a`)).toBe(false);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // Under bench/mutation.sh the sources are instrumented (several times slower): a looser bound there.
+    expect(Date.now() - started).toBeLessThan(process.env.BERTH_MUTATE ? 60_000 : 5_000);
   });
 });

@@ -138,6 +138,45 @@ describe('content hash', () => {
   ])('changing %s changes it', (_what, change) => {
     expect(contentHash({ ...base, ...change })).not.toBe(h);
   });
+  test('is sha256 of one canonical JSON text: format version, files by path, then each map by key', async () => {
+    const { createHash } = await import('node:crypto');
+    const canonical = JSON.stringify([
+      'berth-images/2',
+      [['Dockerfile', 'file', 0o644, 'a'.repeat(64)], ['bin', 'dir', 0o755, ''], ['bin/x', 'symlink', 0o777, '../y']],
+      [],
+      [['A', '1'], ['B', '2']],
+      '',
+      [['base', 'f'.repeat(64)]],
+      [],
+    ]);
+    expect(h).toBe(createHash('sha256').update(canonical).digest('hex'));
+    // The tag users see for these inputs: a change here re-tags every image (bump BUILD_FORMAT_VERSION instead).
+    expect(h).toBe('66049dc81c45f364b7aa3dc22c0ce87f2544d7ebfc118386d9dd4b22889caa5f');
+    const full = { ...base, variant: 'fips', dockerfiles: { 'b.Dockerfile': 'd'.repeat(64), 'a.Dockerfile': 'c'.repeat(64) }, imageSources: { 'ImageSource.arm64': 'sha256:2', ImageSource: 'sha256:1' } };
+    const fullText = JSON.stringify([
+      'berth-images/2',
+      [['Dockerfile', 'file', 0o644, 'a'.repeat(64)], ['bin', 'dir', 0o755, ''], ['bin/x', 'symlink', 0o777, '../y']],
+      [['a.Dockerfile', 'c'.repeat(64)], ['b.Dockerfile', 'd'.repeat(64)]],
+      [['A', '1'], ['B', '2']],
+      'fips',
+      [['base', 'f'.repeat(64)]],
+      [['ImageSource', 'sha256:1'], ['ImageSource.arm64', 'sha256:2']],
+    ]);
+    expect(contentHash(full)).toBe(createHash('sha256').update(fullText).digest('hex'));
+  });
+
+  test('any order of many files and keys gives one hash', () => {
+    const files = Array.from({ length: 12 }, (_, i) => ({ path: `f/${String.fromCharCode(97 + ((i * 7) % 12))}`, kind: 'file' as const, mode: 0o644, content: String(i) }));
+    const args = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`K${(i * 5) % 9}`, String(i)]));
+    const one = contentHash({ ...base, files, buildArgs: args, localBases: { b: '1', a: '2', c: '3' } });
+    for (let r = 1; r < 12; r++) {
+      const rotated = [...files.slice(r), ...files.slice(0, r)];
+      const keys = Object.entries(args);
+      const argsRotated = Object.fromEntries([...keys.slice(r % 9), ...keys.slice(0, r % 9)]);
+      expect(contentHash({ ...base, files: r % 2 ? rotated.reverse() : rotated, buildArgs: argsRotated, localBases: { c: '3', a: '2', b: '1' } })).toBe(one);
+    }
+  });
+
   test('the tag is 16 hex digits, suffixed by a variant', () => {
     expect(contentHashTag(h)).toMatch(/^[0-9a-f]{16}$/);
     expect(contentHashTag(h, 'fips')).toBe(`${h.slice(0, 16)}-fips`);
@@ -173,6 +212,45 @@ describe('registries and tags for a push', () => {
 });
 
 describe('folder hashing', () => {
+  test('lists folders, links and files (not sockets or FIFOs), asks the filter with the folder flag, and walks into a left-out folder only when told', async () => {
+    const { mkdtemp, rm, writeFile, mkdir, symlink, chmod } = await import('node:fs/promises');
+    const { execFileSync } = await import('node:child_process');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createHash } = await import('node:crypto');
+    const { folderFiles } = await import('../../src/images/folder-files.js');
+    const dir = await mkdtemp(join(tmpdir(), 'berth-files-'));
+    try {
+      await mkdir(join(dir, 'out/keep'), { recursive: true });
+      await writeFile(join(dir, 'out/keep/k'), 'k');
+      await writeFile(join(dir, 'out/junk'), 'j');
+      await writeFile(join(dir, 'b.txt'), 'bee');
+      await chmod(join(dir, 'b.txt'), 0o640);
+      await chmod(join(dir, 'out/keep'), 0o750);
+      await chmod(join(dir, 'out/keep/k'), 0o644);
+      await symlink('b.txt', join(dir, 'a-link'));
+      execFileSync('mkfifo', [join(dir, 'pipe')]);
+      const asked: [string, boolean][] = [];
+      const excluded = (rel: string, isDir: boolean) => {
+        asked.push([rel, isDir]);
+        return rel === 'out' || rel === 'out/junk';
+      };
+      const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+      expect(await folderFiles(dir, excluded)).toEqual([
+        { path: 'a-link', kind: 'symlink', mode: 0o777, content: 'b.txt' },
+        { path: 'b.txt', kind: 'file', mode: 0o640, content: sha('bee') },
+        { path: 'out/keep', kind: 'dir', mode: 0o750 },
+        { path: 'out/keep/k', kind: 'file', mode: 0o644, content: sha('k') },
+      ]);
+      expect(asked).toEqual([['a-link', false], ['b.txt', false], ['out', true], ['out/junk', false], ['out/keep', true], ['out/keep/k', false]]);
+      expect((await folderFiles(dir, excluded, false)).map((f) => f.path)).toEqual(['a-link', 'b.txt']);
+      expect((await folderFiles(dir)).map((f) => f.path)).toEqual(['a-link', 'b.txt', 'out', 'out/junk', 'out/keep', 'out/keep/k']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+
   test('a folder large enough for worker threads hashes each file as sha256 of its bytes, the same as a small one', async () => {
     const { mkdtemp, rm, writeFile, mkdir } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');

@@ -161,7 +161,8 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
   const contexts = Object.fromEntries(Object.entries(parseKeyValues(args['build-context'], '--build-context')).map(([name, source]) => [name, parseContextSource(source, io.cwd, `--build-context ${name}`)]));
   const dockerfile = resolve(io.cwd, args.dockerfile!);
   const started = new Date();
-  const sha = await gitIn(resolve(dockerfile, '..'), io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
+  // Asked only when the build can read BUILD_COMMIT_SHA: starting git costs every other build time.
+  const commitShaLookup = () => gitIn(resolve(dockerfile, '..'), io.env)(['rev-parse', 'HEAD']).then((r) => (r.code === 0 ? r.stdout.trim() || undefined : undefined), () => undefined);
   const registry = await registryOptions(args, io);
   const result = await busy(io, `building ${args.dockerfile}`, async () => buildDockerfile({
     steps: stepOptions(args, io, registry.cacheDir),
@@ -173,7 +174,7 @@ async function dockerfileHandler(args: BuildArgs & GlobalArgs, io: CliIO): Promi
     buildArgs: { ...fileArgs, ...parseKeyValues(args['build-arg'], '--build-arg') },
     contexts,
     engine: parseEngineChoice(args.engine),
-    ...(sha ? { commitSha: sha } : {}),
+    commitShaLookup,
     labels: { ...(await statusLabels(args['labels-from-status'], io.cwd)), ...parseKeyValues(args.label, '--label') },
     tags: (args.tag ?? []).map((t) => parseReference(t, { what: '--tag' })),
     format: parseFormat(args.format),
