@@ -218,7 +218,7 @@ describe('folder hashing', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { createHash } = await import('node:crypto');
-    const { folderFiles } = await import('../../src/images/folder-files.js');
+    const { folderFiles } = await import('../../src/folders/folder-files.js');
     const dir = await mkdtemp(join(tmpdir(), 'berth-files-'));
     try {
       await mkdir(join(dir, 'out/keep'), { recursive: true });
@@ -236,14 +236,14 @@ describe('folder hashing', () => {
         return rel === 'out' || rel === 'out/junk';
       };
       const sha = (t: string) => createHash('sha256').update(t).digest('hex');
-      expect(await folderFiles(dir, excluded)).toEqual([
+      expect(await folderFiles(dir, { excluded })).toEqual([
         { path: 'a-link', kind: 'symlink', mode: 0o777, content: 'b.txt' },
         { path: 'b.txt', kind: 'file', mode: 0o640, content: sha('bee') },
         { path: 'out/keep', kind: 'dir', mode: 0o750 },
         { path: 'out/keep/k', kind: 'file', mode: 0o644, content: sha('k') },
       ]);
       expect(asked).toEqual([['a-link', false], ['b.txt', false], ['out', true], ['out/junk', false], ['out/keep', true], ['out/keep/k', false]]);
-      expect((await folderFiles(dir, excluded, false)).map((f) => f.path)).toEqual(['a-link', 'b.txt']);
+      expect((await folderFiles(dir, { excluded, descendExcluded: false })).map((f) => f.path)).toEqual(['a-link', 'b.txt']);
       expect((await folderFiles(dir)).map((f) => f.path)).toEqual(['a-link', 'b.txt', 'out', 'out/junk', 'out/keep', 'out/keep/k']);
     } finally {
       await rm(dir, { recursive: true, force: true });

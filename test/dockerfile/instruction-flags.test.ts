@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { FlagError, takeFlags, type FlagSpec } from '../../src/dockerfile/flags.js';
+import { FlagError, takeFlags, type FlagSpec } from '../../src/dockerfile/instruction-flags.js';
 
 // COPY's and RUN's flags as bflag.go reads them: leading `--name[=value]` words only.
 const COPY: FlagSpec = { strings: ['from', 'chown', 'chmod'], lists: ['exclude'], bools: ['link', 'parents'] };
