@@ -78,7 +78,8 @@ describe('the parser against dockerfile-ast', () => {
   ];
 
   it('reads a corpus: the fixtures and the conformance cases', () => {
-    expect(corpus.filter(([name]) => name.includes('fixtures')).length).toBeGreaterThanOrEqual(17);
+    // Under bench/mutation.sh the sandbox leaves out the seed trees with symlinked folders (stryker.config.mjs).
+    expect(corpus.filter(([name]) => name.includes('fixtures')).length).toBeGreaterThanOrEqual(process.env.BERTH_MUTATE ? 4 : 17);
     expect(corpus.filter(([name]) => name.startsWith('conformance')).length).toBe(CASES.length);
   });
 
