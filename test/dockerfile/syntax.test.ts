@@ -235,7 +235,9 @@ describe('any text', () => {
           expect(i.line).toBeGreaterThan(last);
           expect(i.endLine).toBeGreaterThanOrEqual(i.line);
           expect(i.endLine).toBeLessThanOrEqual(lines);
-          if (i.keyword === '') expect(i.args).toBe(''); // a line of only the escape character, continued into nothing
+          // A line of only the escape character, continued into nothing, is an empty instruction; any other names a keyword.
+          if (i.keyword === '') expect(i.args).toBe('');
+          else expect(i.keyword).toMatch(/^[^ \t\r\n]+$/);
           last = i.endLine;
         }
       }),
