@@ -30,15 +30,13 @@ rounds=${ROUNDS:-5}
 hash_mib=${HASH_MIB:-1024}
 build_mib=${BUILD_MIB:-8}
 berth=(node "${BERTH:-$root/bin/berth.js}")
-for tool in docker-registry buildah curl sha256sum; do
-  command -v "$tool" >/dev/null || { echo "bench/images.sh: $tool is not installed" >&2; exit 1; }
-done
-[[ -f $root/dist/lean/berth.cjs ]] || { echo "bench/images.sh: dist/ is missing; run npm run build first" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench-images.XXXXXX")
 bench=bench/images.sh
 # shellcheck source=bench/lib/registry.sh
 source "$root/bench/lib/registry.sh"
+need_tools docker-registry buildah curl sha256sum
+need_build dist/lean/berth.cjs
 cleanup() {
   [[ -n $reg_pid ]] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
   rm -rf "$work" 2>/dev/null || true

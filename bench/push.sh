@@ -27,10 +27,6 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rounds=${ROUNDS:-5}
 layer_mib=${LAYER_MIB:-256}
 berth=(node "$root/bin/berth.js")
-for tool in docker-registry skopeo setpriv; do
-  command -v "$tool" >/dev/null || { echo "bench/push.sh: $tool is not installed" >&2; exit 1; }
-done
-[[ -f $root/dist/cli/bin.js ]] || { echo "bench/push.sh: dist/ is missing; run npm run build first" >&2; exit 1; }
 # The lean push entry (no yargs, one CommonJS bundle), built here if the build did not.
 lean=$root/dist/lean/push.cjs
 if [[ ! -f $lean ]]; then
@@ -43,6 +39,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench-push.XXXXXX")
 bench=bench/push.sh
 # shellcheck source=bench/lib/registry.sh
 source "$root/bench/lib/registry.sh"
+need_tools docker-registry skopeo setpriv
+need_build dist/cli/bin.js
 chmod 755 "$work"
 cleanup() {
   [[ -n $reg_pid ]] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null

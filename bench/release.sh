@@ -35,15 +35,13 @@ component_mib=${COMPONENT_MIB:-8}
 fail_runs=${FAIL_RUNS:-0}
 concurrent_rounds=${CONCURRENT_ROUNDS:-0}
 berth=(node "${BERTH:-$root/bin/berth.js}")  # BERTH=other/bin/berth.js compares another build
-for tool in docker-registry skopeo buildah curl; do
-  command -v "$tool" >/dev/null || { echo "bench/release.sh: $tool is not installed" >&2; exit 1; }
-done
-[[ -f $root/dist/cli/bin.js ]] || { echo "bench/release.sh: dist/ is missing; run npx tsc -p . first" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench-release.XXXXXX")
 bench=bench/release.sh
 # shellcheck source=bench/lib/registry.sh
 source "$root/bench/lib/registry.sh"
+need_tools docker-registry skopeo buildah curl
+need_build dist/cli/bin.js
 cleanup() {
   [[ -n $reg_pid ]] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
   buildah "${bh[@]}" rm --all >/dev/null 2>&1 || true

@@ -39,15 +39,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rounds=${ROUNDS:-3}
 parallel=${PARALLEL:-50}
 berth=(node "${BERTH:-$root/bin/berth.js}")
-for tool in docker-registry buildah skopeo curl; do
-  command -v "$tool" >/dev/null || { echo "bench/run-builds.sh: $tool is not installed" >&2; exit 1; }
-done
-[[ -f $root/dist/lean/berth.cjs ]] || { echo "bench/run-builds.sh: dist/ is missing; run npm run build first" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/berth-runb.XXXXXX)
 bench=bench/run-builds.sh
 # shellcheck source=bench/lib/registry.sh
 source "$root/bench/lib/registry.sh"
+need_tools docker-registry buildah skopeo curl
+need_build dist/lean/berth.cjs
 dockerd_pid=
 dk=
 cleanup() {

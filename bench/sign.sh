@@ -36,15 +36,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rounds=${ROUNDS:-5}
 berth=(node "$root/bin/berth.js")
-for tool in docker-registry curl; do
-  command -v "$tool" >/dev/null || { echo "bench/sign.sh: $tool is not installed" >&2; exit 1; }
-done
-[[ -f $root/dist/sign/index.js ]] || { echo "bench/sign.sh: dist/ is missing; run npm run build first" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench-sign.XXXXXX")
 bench=bench/sign.sh
 # shellcheck source=bench/lib/registry.sh
 source "$root/bench/lib/registry.sh"
+need_tools docker-registry curl
+need_build dist/sign/index.js
 rtt=${RTT_MS:-20}
 proxy_pid=
 # start_proxy PORT: the latency proxy in front of 127.0.0.1:PORT; sets `proxy` (host:port).

@@ -6,6 +6,19 @@
 # shellcheck source=hack/lib/registry.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/registry.sh"
 
+# need_tools TOOL...: stops the bench (exit 1) naming the first one not on PATH.
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$bench: $tool is not installed" >&2; exit 1; }
+  done
+}
+
+# need_build FILE: stops the bench (exit 1) when berth's build output FILE (under the checkout) is missing.
+need_build() {
+  [[ -f $root/$1 ]] || { echo "$bench: dist/ is missing; run npm run build first" >&2; exit 1; }
+}
+
 ms_now() { date +%s%N | cut -c1-13; }
 
 # Runs a command, discarding its output, and prints how long it took in ms.
