@@ -37,7 +37,7 @@ export default {
         // test/builder/dockerfile.test.ts, test/builder/build-image.test.ts, test/folders/load-local.test.ts and the seed and CLI tests
         // (they run the bundle only, so no mutant counts as reached by them).
         '<rootDir>/test/dockerfile/**/*.test.ts',
-        '<rootDir>/test/builder/{copy-instruction,native,rootfs,dockerfile-build,emulation,context-walk}.test.ts',
+        '<rootDir>/test/builder/{add-url,copy-instruction,native,rootfs,dockerfile-build,emulation,context-walk}.test.ts',
         '<rootDir>/test/builder/engines/{normalize,choose,rewrite-contexts,run-tool,steps}.test.ts',
         '<rootDir>/test/builder/steps/rootfs-dir.test.ts',
         '<rootDir>/test/folders/{plan-parts,held-classes,job-type,plan}.test.ts',
@@ -64,6 +64,10 @@ export default {
   timeoutMS: 5000, // on top of the test's own time (x1.5): a mutant that loops costs this much
   tempDirName: `out/stryker-tmp-${folder.replaceAll('/', '-')}`, // one per folder: runs may overlap
   cleanTempDir: 'always',
+  // A re-run after adding tests retests only the mutants whose code or covering tests changed
+  // (bench/mutation.sh's FORCE=1 retests all).
+  incremental: true,
+  incrementalFile: `out/mutation/${folder.replaceAll('/', '-')}.incremental.json`,
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: `out/mutation/${folder.replaceAll('/', '-')}.json` },
   htmlReporter: { fileName: `out/mutation/${folder.replaceAll('/', '-')}.html` },

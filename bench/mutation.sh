@@ -3,8 +3,9 @@
 # Not in CI: slow on purpose. Usage: bench/mutation.sh [FOLDER...] (default: the five below).
 # Environment: CONCURRENCY (default 1; the machine is shared); BERTH_MUTATE_QUICK=1 leaves out the
 # in-process tests that start a registry (stryker.config.mjs), for a quicker, lower floor; BERTH_MUTATE_ONLY='GLOB GLOB'
-# mutates only those files of the folder (a partial run). Prints each folder's score and
-# writes the reports under out/mutation/ (FOLDER.json, FOLDER.html).
+# mutates only those files of the folder (a partial run); FORCE=1 retests every mutant (by default a
+# re-run retests only those whose code or covering tests changed since out/mutation/FOLDER.incremental.json).
+# Prints each folder's score and writes the reports under out/mutation/ (FOLDER.json, FOLDER.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,7 @@ for folder in "${folders[@]}"; do
   (for _ in $(seq 120); do chmod 755 out/stryker-tmp-"$name"/sandbox-* 2>/dev/null && break; sleep 1; done) &
   # Jest runs this project's tests as ES modules: the runner's node needs the VM modules flag.
   NODE_OPTIONS=--experimental-vm-modules BERTH_MUTATE="$folder" \
-    npx stryker run stryker.config.mjs --concurrency "$concurrency" 2>&1 | tee "out/mutation/$name.log"
+    npx stryker run stryker.config.mjs --concurrency "$concurrency" ${FORCE:+--force} 2>&1 | tee "out/mutation/$name.log"
   end=$(date +%s)
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
