@@ -283,7 +283,8 @@ export function applySymbolicMode(spec: string, mode: number, dir: boolean): num
     const who = /^[ugoa]*/.exec(clause)![0];
     const mask = (who === '' || who.includes('a') ? 0o7777 : 0)
       | (who.includes('u') ? 0o4700 : 0) | (who.includes('g') ? 0o2070 : 0) | (who.includes('o') ? 0o1007 : 0);
-    for (const [, op, perms] of clause.slice(who.length).matchAll(/([-+=])([rwxXst]*|[ugo])/g)) {
+    // [ugo] tried first: `[rwxXst]*` matches the empty string before a `u` too (`g=u` read as `g=`).
+    for (const [, op, perms] of clause.slice(who.length).matchAll(/([-+=])([ugo]|[rwxXst]*)/g)) {
       let bits = 0;
       if (perms === 'u' || perms === 'g' || perms === 'o') {
         const shift = perms === 'u' ? 6 : perms === 'g' ? 3 : 0;
