@@ -218,10 +218,17 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
   return { config, ops, ...(author !== undefined ? { author } : {}), args };
 }
 
-/** A shell-form RUN's text, heredoc bodies appended as the shell reads them. */
+/**
+ * A shell-form RUN's text, heredoc bodies appended as the shell reads them. A command that is
+ * one heredoc alone (`RUN <<EOF`) runs that heredoc's body as the script, as BuildKit does (the
+ * shell would read `<<EOF` as a redirection of no command and run nothing); a body starting with
+ * `#!`, which BuildKit runs as an executable file, is still given to the shell whole.
+ */
 function runText(ins: Extract<Instruction, { kind: 'RUN' }>): string {
   const text = (ins.command as { text: string }).text;
   if (!ins.heredocs.length) return text;
+  const only = ins.heredocs.length === 1 ? ins.heredocs[0]! : undefined;
+  if (only && heredocMark(text.trim())?.name === only.name && !only.content.startsWith('#!')) return only.content;
   return [text, ...ins.heredocs.map((h) => `${h.content}${h.content.endsWith('\n') ? '' : '\n'}${h.name}`)].join('\n');
 }
 
