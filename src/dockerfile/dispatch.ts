@@ -147,7 +147,7 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
       }
       case 'STOPSIGNAL': {
         const signal = word(ins, ins.value);
-        if (!/^(SIG)?[A-Z][A-Z0-9+-]*$|^\d+$/.test(signal)) throw err(ins.line, `STOPSIGNAL: "${signal}" is not a signal name or number`);
+        if (!isStopSignal(signal)) throw err(ins.line, `STOPSIGNAL: "${signal}" is not a signal name or number`);
         config.StopSignal = signal;
         note(ins);
         break;
@@ -313,6 +313,27 @@ export function applySymbolicMode(spec: string, mode: number, dir: boolean): num
     }
   }
   return m;
+}
+
+/** Linux's signal names, as moby/sys/signal's SignalMap has them. */
+const SIGNAL_NAMES = new Set([
+  ...['ABRT', 'ALRM', 'BUS', 'CHLD', 'CLD', 'CONT', 'FPE', 'HUP', 'ILL', 'INT', 'IO', 'IOT', 'KILL', 'PIPE', 'POLL', 'PROF', 'PWR', 'QUIT', 'SEGV', 'STKFLT', 'STOP'],
+  ...['SYS', 'TERM', 'TRAP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'USR1', 'USR2', 'VTALRM', 'WINCH', 'XCPU', 'XFSZ', 'RTMIN', 'RTMAX'],
+  ...Array.from({ length: 15 }, (_, i) => `RTMIN+${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `RTMAX-${i + 1}`),
+]);
+
+/**
+ * A STOPSIGNAL BuildKit accepts (moby/sys/signal's ParseSignal): a number other than 0 (Go's
+ * Atoi: an optional sign, 64 bits), or a signal's name in any case, with or without `SIG`.
+ */
+function isStopSignal(signal: string): boolean {
+  if (/^[+-]?\d+$/.test(signal)) {
+    const n = BigInt(signal);
+    return n !== 0n && n >= -(2n ** 63n) && n < 2n ** 63n;
+  }
+  const name = signal.toUpperCase();
+  return SIGNAL_NAMES.has(name.startsWith('SIG') ? name.slice(3) : name);
 }
 
 /** `80`, `80/udp`, `8000-8002/tcp` → `80/tcp`, ... (ranges expanded, as Docker records them). */
