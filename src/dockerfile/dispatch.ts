@@ -147,7 +147,7 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
       }
       case 'STOPSIGNAL': {
         const signal = word(ins, ins.value);
-        if (!/^(SIG)?[A-Z][A-Z0-9+-]*$|^\d+$/.test(signal)) throw err(ins.line, `STOPSIGNAL: "${signal}" is not a signal name or number`);
+        if (!isStopSignal(signal)) throw err(ins.line, `STOPSIGNAL: "${signal}" is not a signal name or number`);
         config.StopSignal = signal;
         note(ins);
         break;
@@ -218,10 +218,17 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
   return { config, ops, ...(author !== undefined ? { author } : {}), args };
 }
 
-/** A shell-form RUN's text, heredoc bodies appended as the shell reads them. */
+/**
+ * A shell-form RUN's text, heredoc bodies appended as the shell reads them. A command that is
+ * one heredoc alone (`RUN <<EOF`) runs that heredoc's body as the script, as BuildKit does (the
+ * shell would read `<<EOF` as a redirection of no command and run nothing); a body starting with
+ * `#!`, which BuildKit runs as an executable file, is still given to the shell whole.
+ */
 function runText(ins: Extract<Instruction, { kind: 'RUN' }>): string {
   const text = (ins.command as { text: string }).text;
   if (!ins.heredocs.length) return text;
+  const only = ins.heredocs.length === 1 ? ins.heredocs[0]! : undefined;
+  if (only && heredocMark(text.trim())?.name === only.name && !only.content.startsWith('#!')) return only.content;
   return [text, ...ins.heredocs.map((h) => `${h.content}${h.content.endsWith('\n') ? '' : '\n'}${h.name}`)].join('\n');
 }
 
@@ -283,7 +290,8 @@ export function applySymbolicMode(spec: string, mode: number, dir: boolean): num
     const who = /^[ugoa]*/.exec(clause)![0];
     const mask = (who === '' || who.includes('a') ? 0o7777 : 0)
       | (who.includes('u') ? 0o4700 : 0) | (who.includes('g') ? 0o2070 : 0) | (who.includes('o') ? 0o1007 : 0);
-    for (const [, op, perms] of clause.slice(who.length).matchAll(/([-+=])([rwxXst]*|[ugo])/g)) {
+    // [ugo] tried first: `[rwxXst]*` matches the empty string before a `u` too (`g=u` read as `g=`).
+    for (const [, op, perms] of clause.slice(who.length).matchAll(/([-+=])([ugo]|[rwxXst]*)/g)) {
       let bits = 0;
       if (perms === 'u' || perms === 'g' || perms === 'o') {
         const shift = perms === 'u' ? 6 : perms === 'g' ? 3 : 0;
@@ -305,6 +313,27 @@ export function applySymbolicMode(spec: string, mode: number, dir: boolean): num
     }
   }
   return m;
+}
+
+/** Linux's signal names, as moby/sys/signal's SignalMap has them. */
+const SIGNAL_NAMES = new Set([
+  ...['ABRT', 'ALRM', 'BUS', 'CHLD', 'CLD', 'CONT', 'FPE', 'HUP', 'ILL', 'INT', 'IO', 'IOT', 'KILL', 'PIPE', 'POLL', 'PROF', 'PWR', 'QUIT', 'SEGV', 'STKFLT', 'STOP'],
+  ...['SYS', 'TERM', 'TRAP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'USR1', 'USR2', 'VTALRM', 'WINCH', 'XCPU', 'XFSZ', 'RTMIN', 'RTMAX'],
+  ...Array.from({ length: 15 }, (_, i) => `RTMIN+${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `RTMAX-${i + 1}`),
+]);
+
+/**
+ * A STOPSIGNAL BuildKit accepts (moby/sys/signal's ParseSignal): a number other than 0 (Go's
+ * Atoi: an optional sign, 64 bits), or a signal's name in any case, with or without `SIG`.
+ */
+function isStopSignal(signal: string): boolean {
+  if (/^[+-]?\d+$/.test(signal)) {
+    const n = BigInt(signal);
+    return n !== 0n && n >= -(2n ** 63n) && n < 2n ** 63n;
+  }
+  const name = signal.toUpperCase();
+  return SIGNAL_NAMES.has(name.startsWith('SIG') ? name.slice(3) : name);
 }
 
 /** `80`, `80/udp`, `8000-8002/tcp` → `80/tcp`, ... (ranges expanded, as Docker records them). */
