@@ -173,14 +173,32 @@ function parseKeyValues(text: string, escape: string, keyword: string): { key: s
 
 /** A JSON array of strings, else words split on white space (BuildKit's parseMaybeJSONToList). */
 function parseList(text: string): { words: string[]; json: boolean } {
-  const json = jsonArray(text);
+  const json = execForm(text);
   if (json) return { words: json, json: true };
   return { words: text === '' ? [] : text.split(/[ \t]+/).filter((w) => w !== ''), json: false };
 }
 
 function commandLine(text: string): CommandLine {
-  const argv = jsonArray(text);
+  const argv = execForm(text);
   return argv ? { form: 'exec', argv } : { form: 'shell', text };
+}
+
+/**
+ * The JSON array of strings `text` is, else undefined (the shell form); a JSON array holding
+ * anything but strings is an error, as BuildKit's parseJSON has it (errDockerfileNotStringArray),
+ * not the shell form.
+ */
+function execForm(text: string): string[] | undefined {
+  const argv = jsonArray(text);
+  if (argv || !text.startsWith('[')) return argv;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (Array.isArray(value)) throw new InstructionError('when using JSON array syntax, arrays must be comprised of strings only');
+  return undefined;
 }
 
 function parseHealthcheck({ flags, rest }: { flags: ParsedFlags; rest: string }): Healthcheck {
