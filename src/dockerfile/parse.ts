@@ -228,10 +228,10 @@ function parseHealthcheck({ flags, rest }: { flags: ParsedFlags; rest: string })
 
 const UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
-/** A Go duration ("30s", "1m30s", "500ms") in nanoseconds; zero means "the default", as Docker reads it. */
+/** A Go duration ("30s", "1m30s", "500ms") in nanoseconds; zero or empty means "the default", as BuildKit's parseOptInterval reads it. */
 export function parseDuration(text: string, flag: string): number {
   const bad = () => new InstructionError(`--${flag}: "${text}" is not a duration like 30s or 1m30s`);
-  if (text === '0') return 0;
+  if (text === '0' || text === '') return 0;
   let total = 0;
   let rest = text;
   while (rest !== '') {
@@ -240,7 +240,7 @@ export function parseDuration(text: string, flag: string): number {
     total += Number(m[1]) * UNITS[m[2]!]!;
     rest = rest.slice(m[0].length);
   }
-  if (text === '' || !Number.isSafeInteger(Math.round(total))) throw bad();
+  if (!Number.isSafeInteger(Math.round(total))) throw bad();
   const ns = Math.round(total);
   if (ns !== 0 && ns < 1e6) throw new InstructionError(`--${flag} cannot be less than 1ms`);
   return ns;
