@@ -235,7 +235,7 @@ export function parseDuration(text: string, flag: string): number {
   let total = 0;
   let rest = text;
   while (rest !== '') {
-    const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/.exec(rest);
+    const m = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/.exec(rest);
     if (!m) throw bad();
     total += Number(m[1]) * UNITS[m[2]!]!;
     rest = rest.slice(m[0].length);
