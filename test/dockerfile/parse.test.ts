@@ -165,6 +165,8 @@ describe('HEALTHCHECK', () => {
       Test: ['CMD-SHELL', 'x'], Interval: 1.5e9, Timeout: 1.25e9, StartPeriod: 90e9, StartInterval: 1e6, Retries: 12,
     });
     expect(hc('--retries=1 CMD x')).toStrictEqual({ Test: ['CMD-SHELL', 'x'], Retries: 1 });
+    // Go's time.ParseDuration takes a fraction without digits on one side of the point.
+    expect(hc('--interval=.5s --timeout=2.s CMD x')).toStrictEqual({ Test: ['CMD-SHELL', 'x'], Interval: 0.5e9, Timeout: 2e9 });
   });
 
   it('reads a zero duration as the default, and an empty one too (parseOptInterval)', () => {
@@ -182,7 +184,7 @@ describe('HEALTHCHECK', () => {
     // time.ParseDuration: a unit on every number, nothing before it, no overflow; then at least 1ms.
     ['--interval=xx1s CMD x', '--interval: "xx1s" is not a duration like 30s or 1m30s'],
     ['--interval=5 CMD x', '--interval: "5" is not a duration like 30s or 1m30s'],
-    ['--timeout=1.s CMD x', '--timeout: "1.s" is not a duration like 30s or 1m30s'],
+    ['--timeout=.s CMD x', '--timeout: ".s" is not a duration like 30s or 1m30s'],
     ['--interval=9999999999h CMD x', '--interval: "9999999999h" is not a duration like 30s or 1m30s'],
     ['--interval=500us CMD x', '--interval cannot be less than 1ms'],
     ['--start-period=999999ns CMD x', '--start-period cannot be less than 1ms'],
