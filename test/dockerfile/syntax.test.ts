@@ -298,7 +298,12 @@ describe('directives, continuations and words, rule by rule', () => {
   });
 
   it('reads heredoc names as BuildKit does: `^(\\d*)<<(-?)\\s*([^<]*)$`, the rest one shell word', () => {
-    const heredocs = (line: string) => splitDockerfile(`RUN cat ${line}\nRUN b\n`).instructions[0]!.heredocs.map(({ name, quoted }) => ({ name, quoted }));
+    const heredocs = (line: string) => {
+      const [run, ...rest] = splitDockerfile(`RUN cat ${line}\nRUN b\n`).instructions;
+      // Whatever the heredocs, the next instruction is read: none is left open.
+      expect({ error: run!.error, rest: rest.map((i) => i.args) }).toEqual({ error: undefined, rest: ['b'] });
+      return run!.heredocs.map(({ name, quoted }) => ({ name, quoted }));
+    };
     expect(heredocs('0<<EOF\nx\nEOF')).toEqual([{ name: 'EOF', quoted: false }]);
     expect(heredocs('9<<EOF\nx\nEOF')).toEqual([{ name: 'EOF', quoted: false }]);
     expect(heredocs('10<<-EOF\nx\nEOF')).toEqual([{ name: 'EOF', quoted: false }]);
@@ -328,6 +333,7 @@ describe('directives, continuations and words, rule by rule', () => {
 describe('wordSpans (BuildKit parseWords: blanks split, quotes and escapes kept)', () => {
   it.each([
     ['a b', [['a', 0], ['b', 2]]],
+    ['abc', [['abc', 0]]],
     ['ab  cd ', [['ab', 0], ['cd', 4]]],
     ['  a', [['a', 2]]],
     ['a\tb\rc\nd', [['a', 0], ['b', 2], ['c', 4], ['d', 6]]],
