@@ -101,5 +101,7 @@ describe('the stages a target needs', () => {
   it('an unknown --target lists the stage names, or says there are none', () => {
     expect(failure(() => plan('FROM scratch AS a\nFROM scratch AS b\n', { target: 'c' }))).toBe('--target c: Dockerfile has no stage of that name (stages: a, b)');
     expect(failure(() => plan('FROM scratch\n', { target: 'c' }))).toBe('--target c: Dockerfile has no stage of that name (its stages have no names)');
+    // A bad flag value, not a bad Dockerfile: the error's code says so.
+    expect(() => plan('FROM scratch\n', { target: 'c' })).toThrow(expect.objectContaining({ code: 'BAD_FLAG' }));
   });
 });
