@@ -173,14 +173,32 @@ function parseKeyValues(text: string, escape: string, keyword: string): { key: s
 
 /** A JSON array of strings, else words split on white space (BuildKit's parseMaybeJSONToList). */
 function parseList(text: string): { words: string[]; json: boolean } {
-  const json = jsonArray(text);
+  const json = execForm(text);
   if (json) return { words: json, json: true };
   return { words: text === '' ? [] : text.split(/[ \t]+/).filter((w) => w !== ''), json: false };
 }
 
 function commandLine(text: string): CommandLine {
-  const argv = jsonArray(text);
+  const argv = execForm(text);
   return argv ? { form: 'exec', argv } : { form: 'shell', text };
+}
+
+/**
+ * The JSON array of strings `text` is, else undefined (the shell form); a JSON array holding
+ * anything but strings is an error, as BuildKit's parseJSON has it (errDockerfileNotStringArray),
+ * not the shell form.
+ */
+function execForm(text: string): string[] | undefined {
+  const argv = jsonArray(text);
+  if (argv || !text.startsWith('[')) return argv;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (Array.isArray(value)) throw new InstructionError('when using JSON array syntax, arrays must be comprised of strings only');
+  return undefined;
 }
 
 function parseHealthcheck({ flags, rest }: { flags: ParsedFlags; rest: string }): Healthcheck {
@@ -210,19 +228,19 @@ function parseHealthcheck({ flags, rest }: { flags: ParsedFlags; rest: string })
 
 const UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
-/** A Go duration ("30s", "1m30s", "500ms") in nanoseconds; zero means "the default", as Docker reads it. */
+/** A Go duration ("30s", "1m30s", "500ms") in nanoseconds; zero or empty means "the default", as BuildKit's parseOptInterval reads it. */
 export function parseDuration(text: string, flag: string): number {
   const bad = () => new InstructionError(`--${flag}: "${text}" is not a duration like 30s or 1m30s`);
-  if (text === '0') return 0;
+  if (text === '0' || text === '') return 0;
   let total = 0;
   let rest = text;
   while (rest !== '') {
-    const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/.exec(rest);
+    const m = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/.exec(rest);
     if (!m) throw bad();
     total += Number(m[1]) * UNITS[m[2]!]!;
     rest = rest.slice(m[0].length);
   }
-  if (text === '' || !Number.isSafeInteger(Math.round(total))) throw bad();
+  if (!Number.isSafeInteger(Math.round(total))) throw bad();
   const ns = Math.round(total);
   if (ns !== 0 && ns < 1e6) throw new InstructionError(`--${flag} cannot be less than 1ms`);
   return ns;

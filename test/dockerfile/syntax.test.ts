@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../src/errors.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
-import { DirectiveError, splitDockerfile } from '../../src/dockerfile/syntax.js';
+import { DirectiveError, jsonArray, splitDockerfile, textOffset, wordSpans } from '../../src/dockerfile/syntax.js';
 import { CASES } from '../e2e/conformance/cases.js';
 
 /**
@@ -243,5 +243,139 @@ describe('any text', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('directives, continuations and words, rule by rule', () => {
+  const keywords = (text: string) => splitDockerfile(text).instructions.map((i) => [i.keyword, i.args]);
+
+  it('reads a directive only from a comment, a known name with a value, at the start of the comment', () => {
+    // directives.go: `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`; an unknown name, an empty value or a
+    // line that is not a comment ends the directives (the Dockerfile reference: "treated as a comment").
+    expect(splitDockerfile('xescape=`\nFROM a `\n')).toMatchObject({ escape: '\\', directives: [] });
+    expect(keywords('xescape=`\nFROM a `\n')).toEqual([['xescape=`', ''], ['FROM', 'a `']]);
+    expect(splitDockerfile('# hello escape=`\nFROM a\n')).toMatchObject({ escape: '\\', directives: [] });
+    expect(splitDockerfile('# unknowndirective=value\n# escape=`\nFROM a\n')).toMatchObject({ escape: '\\', directives: [] });
+    expect(splitDockerfile('# syntax=\n# escape=`\nFROM a\n')).toMatchObject({ escape: '\\', directives: [] });
+    expect(splitDockerfile('#escape=\\\nFROM a\n')).toMatchObject({ escape: '\\', directives: [{ name: 'escape', value: '\\', line: 1 }] });
+    expect(splitDockerfile('#  ESCAPE  =  `  \nFROM a\n')).toMatchObject({ escape: '`', directives: [{ name: 'escape', value: '`', line: 1 }] });
+  });
+
+  it('reads no directive in an instruction given alone (an ONBUILD trigger)', () => {
+    expect(splitDockerfile('# escape=`\nRUN a `\n', { directives: false })).toEqual({
+      escape: '\\',
+      directives: [],
+      instructions: [expect.objectContaining({ keyword: 'RUN', args: 'a `', line: 2, endLine: 2 })],
+    });
+    expect(splitDockerfile('RUN a `\n b\n', { escape: '`', directives: false }).instructions).toMatchObject([{ keyword: 'RUN', args: 'a  b', line: 1, endLine: 2 }]);
+  });
+
+  it('continues a line whose escape character is followed by blanks only, not one whose escape is escaped', () => {
+    // parser.go's lineContinuationRegex: `([^\\])\\[ \t]*$`; the next line keeps its leading blanks.
+    expect(splitDockerfile('RUN a \\ \t\n  b\nRUN c\\\t\n d\n').instructions).toMatchObject([
+      { keyword: 'RUN', args: 'a   b', line: 1, endLine: 2 },
+      { keyword: 'RUN', args: 'c d', line: 3, endLine: 4 },
+    ]);
+    expect(splitDockerfile('RUN a\\\\ \nRUN b\n').instructions.map((i) => i.args)).toEqual(['a\\\\', 'b']);
+    expect(splitDockerfile('# escape=`\nRUN a ` \n b\nRUN c\\\nRUN d\n').instructions.map((i) => i.args)).toEqual(['a  b', 'c\\', 'd']);
+  });
+
+  it('trims the arguments after the keyword (splitCommand: TrimSpace)', () => {
+    expect(keywords('FROM a \t\nRUN\tx  y \nWORKDIR\n')).toEqual([['FROM', 'a'], ['RUN', 'x  y'], ['WORKDIR', '']]);
+  });
+
+  it('takes a comment ending in a byte order mark as a comment, and drops the mark only at the start', () => {
+    expect(keywords('# hi \uFEFF\nFROM a\n')).toEqual([['FROM', 'a']]);
+    expect(keywords('\uFEFF# escape=`\nFROM a `\n b\n')).toEqual([['FROM', 'a  b']]);
+  });
+
+  it('keeps empty lines of a heredoc body, and ends it at the first line that is exactly its name', () => {
+    expect(splitDockerfile('RUN <<EOF\n\n\nx\n\nEOF\nRUN b\n').instructions).toMatchObject([
+      { keyword: 'RUN', line: 1, endLine: 6, heredocs: [{ name: 'EOF', content: '\n\nx\n\n' }] },
+      { keyword: 'RUN', line: 7, args: 'b' },
+    ]);
+    expect(splitDockerfile('RUN <<EOF\r\n\r\nEOF\r\n').instructions[0]!.heredocs).toEqual([{ name: 'EOF', content: '\r\n', chomp: false, quoted: false }]);
+  });
+
+  it('reads heredoc names as BuildKit does: `^(\\d*)<<(-?)\\s*([^<]*)$`, the rest one shell word', () => {
+    const heredocs = (line: string) => {
+      const [run, ...rest] = splitDockerfile(`RUN cat ${line}\nRUN b\n`).instructions;
+      // Whatever the heredocs, the next instruction is read: none is left open.
+      expect({ error: run!.error, rest: rest.map((i) => i.args) }).toEqual({ error: undefined, rest: ['b'] });
+      return run!.heredocs.map(({ name, quoted }) => ({ name, quoted }));
+    };
+    expect(heredocs('0<<EOF\nx\nEOF')).toEqual([{ name: 'EOF', quoted: false }]);
+    expect(heredocs('9<<EOF\nx\nEOF')).toEqual([{ name: 'EOF', quoted: false }]);
+    expect(heredocs('10<<-EOF\nx\nEOF')).toEqual([{ name: 'EOF', quoted: false }]);
+    // Not a descriptor, a here-string (`<<<`), a second `<`, a quote left open, an escaped blank before it.
+    expect(heredocs('.<<EOF')).toEqual([]);
+    expect(heredocs('<<<"hello"')).toEqual([]);
+    expect(heredocs('<<a<b')).toEqual([]);
+    expect(heredocs('a\\ <<EOF')).toEqual([]);
+    // ProcessWords on the name: escapes and quotes removed; a name with quotes is not expanded.
+    expect(heredocs('<<E\\OF\nx\nEOF')).toEqual([{ name: 'EOF', quoted: false }]);
+    expect(heredocs('<<"A B"\nx\nA B')).toEqual([{ name: 'A B', quoted: true }]);
+    expect(heredocs('<<"A\\$B"\nx\nA$B')).toEqual([{ name: 'A$B', quoted: true }]);
+    expect(heredocs("<<'A\\$B'\nx\nA\\$B")).toEqual([{ name: 'A\\$B', quoted: true }]);
+    expect(heredocs('<<E"O"F\nx\nEOF')).toEqual([{ name: 'EOF', quoted: true }]);
+  });
+
+  it('reads the exec form as JSON: no heredoc there, flags before it skipped', () => {
+    expect(splitDockerfile('RUN --network=none --mount=type=cache,target=/x ["cat", "<<EOF"]\nRUN b\n').instructions.map((i) => i.heredocs)).toEqual([[], []]);
+    expect(jsonArray('["a", "b c"]')).toEqual(['a', 'b c']);
+    expect(jsonArray(' ["a"]')).toBeUndefined();
+    expect(jsonArray('[1]')).toBeUndefined();
+    expect(jsonArray('["a", 1]')).toBeUndefined();
+    expect(jsonArray('["a"')).toBeUndefined();
+  });
+});
+
+describe('wordSpans (BuildKit parseWords: blanks split, quotes and escapes kept)', () => {
+  it.each([
+    ['a b', [['a', 0], ['b', 2]]],
+    ['abc', [['abc', 0]]],
+    ['ab  cd ', [['ab', 0], ['cd', 4]]],
+    ['  a', [['a', 2]]],
+    ['a\tb\rc\nd', [['a', 0], ['b', 2], ['c', 4], ['d', 6]]],
+    ['a\\ b c', [['a\\ b', 0], ['c', 5]]],
+    ['"a b" \'c d\' e', [['"a b"', 0], ["'c d'", 6], ['e', 12]]],
+    ["'a\\' b'", [["'a\\'", 0], ["b'", 5]]],
+    ['"a\\" b" c', [['"a\\" b"', 0], ['c', 8]]],
+    ['x"a b"y z', [['x"a b"y', 0], ['z', 8]]],
+    ['', []],
+  ] as [string, [string, number][]][])('%j', (text, want) => {
+    expect(wordSpans(text, '\\').map(({ word, at }) => [word, at])).toEqual(want);
+  });
+
+  it('uses the escape character given', () => {
+    expect(wordSpans('a` b c\\ d', '`').map((w) => w.word)).toEqual(['a` b', 'c\\', 'd']);
+  });
+});
+
+describe('offsets back into the text', () => {
+  it('map every character of an instruction\'s arguments to the same character of the text', () => {
+    const piece = fc.constantFrom('FROM a', 'RUN ', 'COPY x y', '\\', '`', '# escape=`', '#c', ' ', '\t', '\n', '\r\n', '\uFEFF', 'b', '<<EOF', 'EOF');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }).map((a) => a.join('')), (text) => {
+        let split;
+        try {
+          split = splitDockerfile(text);
+        } catch (err) {
+          if (err instanceof DirectiveError) return;
+          throw err;
+        }
+        for (const ins of split.instructions) {
+          for (let k = 0; k < ins.args.length; k++) expect(text[textOffset(ins, ins.argsAt + k)]).toBe(ins.args[k]);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('after a byte order mark, leading blanks and a continuation', () => {
+    const text = '\uFEFF  COPY a \\\n   b c\n';
+    const [ins] = splitDockerfile(text).instructions;
+    expect(ins!.args).toBe('a    b c');
+    expect([...ins!.args].map((_, k) => textOffset(ins!, ins!.argsAt + k))).toEqual([8, 9, 12, 13, 14, 15, 16, 17]);
   });
 });
