@@ -221,15 +221,31 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
 /**
  * A shell-form RUN's text, heredoc bodies appended as the shell reads them. A command that is
  * one heredoc alone (`RUN <<EOF`) runs that heredoc's body as the script, as BuildKit does (the
- * shell would read `<<EOF` as a redirection of no command and run nothing); a body starting with
- * `#!`, which BuildKit runs as an executable file, is still given to the shell whole.
+ * shell would read `<<EOF` as a redirection of no command and run nothing).
  */
 function runText(ins: Extract<Instruction, { kind: 'RUN' }>): string {
   const text = (ins.command as { text: string }).text;
   if (!ins.heredocs.length) return text;
   const only = ins.heredocs.length === 1 ? ins.heredocs[0]! : undefined;
-  if (only && heredocMark(text.trim())?.name === only.name && !only.content.startsWith('#!')) return only.content;
+  if (only && heredocMark(text.trim())?.name === only.name) return only.content.startsWith('#!') ? shebangScript(only.content) : only.content;
   return [text, ...ins.heredocs.map((h) => `${h.content}${h.content.endsWith('\n') ? '' : '\n'}${h.name}`)].join('\n');
+}
+
+/**
+ * BuildKit runs a `RUN <<EOF` body that starts with `#!` as an executable file; here the shell
+ * hands it to the interpreter its first line names, on standard input (`/dev/stdin` is the
+ * script's name, where BuildKit's is `/dev/pipes/EOF`). As on Linux, what follows the
+ * interpreter on that line is one argument.
+ */
+function shebangScript(body: string): string {
+  const line = body.split('\n', 1)[0]!.slice(2).trim();
+  const space = line.search(/[ \t]/);
+  const interpreter = space < 0 ? [line] : [line.slice(0, space), line.slice(space).trim()];
+  const lines = new Set(body.split('\n'));
+  let end = 'BERTH_SCRIPT';
+  while (lines.has(end)) end += '_';
+  const quote = (w: string): string => `'${w.replaceAll("'", `'\\''`)}'`;
+  return `${[...interpreter, '/dev/stdin'].map(quote).join(' ')} <<'${end}'\n${body}${body.endsWith('\n') ? '' : '\n'}${end}`;
 }
 
 function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, word: (t: string) => string, err: (line: number, what: string) => Error): CopyStep {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applySymbolicMode, dispatchStage, type CopyStep, type DispatchResult, type RunStep } from '../../src/dockerfile/dispatch.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
@@ -127,6 +127,20 @@ describe('RUN', () => {
   it('runs a heredoc that is the whole command as a script in the shell (BuildKit\'s "simple heredoc")', () => {
     expect(onlyRun('FROM scratch\nRUN <<EOF\necho one\necho two\nEOF\n').argv).toEqual(['/bin/sh', '-c', 'echo one\necho two\n']);
     expect(onlyRun('FROM scratch\nSHELL ["/bin/bash", "-c"]\nRUN <<-EOT\n\techo hi\n\tEOT\n').argv).toEqual(['/bin/bash', '-c', 'echo hi\n']);
+  });
+
+  it('runs a #! heredoc with the interpreter its first line names (one argument after it, as Linux passes it), whatever the body holds', async () => {
+    const { dir, cleanup } = await tempDir('berth-shebang-');
+    const out = join(dir, 'out');
+    // perl and sh stand in for any interpreter; the argv is what the RUN step runs.
+    const perl = onlyRun(`FROM scratch\nRUN <<EOF\n#!/usr/bin/perl -w\nopen(my $f, '>', '${out}') or die; print $f "perl $0 @ARGV\\n";\nEOF\n`).argv;
+    execFileSync(perl[0]!, perl.slice(1));
+    expect(readFileSync(out, 'utf8')).toBe('perl /dev/stdin \n');
+    // A body holding the end marker berth would pick, and a quote; -e makes the failing line fatal.
+    const sh = onlyRun(`FROM scratch\nRUN <<EOF\n#!/bin/sh -e\necho "it's" > ${out}\necho BERTH_SCRIPT >> ${out}\nfalse\necho after >> ${out}\nEOF\n`).argv;
+    expect(() => execFileSync(sh[0]!, sh.slice(1), { stdio: 'ignore' })).toThrow();
+    expect(readFileSync(out, 'utf8')).toBe("it's\nBERTH_SCRIPT\n");
+    await cleanup();
   });
 });
 
