@@ -13,7 +13,7 @@ import type { ImagesPlan, PlannedImage, PlannedPlatform } from '../../src/folder
 import type { ImageFolder } from '../../src/folders/folder.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tools.js';
-import { memImage } from './mem-image.js';
+import { memImage, publishIndex } from './mem-image.js';
 import type { ImageSigner } from '../../src/sign/signer.js';
 
 let registry: TestRegistry;
@@ -339,5 +339,25 @@ describe('what a push publishes, skips and reports', () => {
     await client.putManifest('unit/cos', `${digest.replace(':', '-')}.sig`, { mediaType: src.mediaType, raw: src.raw, digest: src.digest });
     const [after] = await publishImages(planned('cos', 'h15', ['linux/amd64']), options([], { sign }));
     expect(after).toMatchObject({ status: 'up-to-date', signed: true, signedBy: 'before' });
+  });
+});
+
+describe('an image the registry holds as one platform manifest (no index)', () => {
+  test('up to date: its digest and manifest size; per-arch repositories turned on later get that manifest', async () => {
+    const client = registries.client(registry.host);
+    const img = memImage('linux/arm64', 'single');
+    await publishIndex(registries, `${registry.host}/unit`, 'single', 'index', [img]);
+    // The tag names the platform's manifest itself, as `berth push` of a one-platform image does.
+    await client.putManifest('unit/single', 'h16', { mediaType: img.mediaType, raw: img.manifestRaw, digest: img.digest });
+    const asked: string[][] = [];
+    const plan = () => planned('single', 'h16', ['linux/arm64']);
+    const [up] = await publishImages(plan(), options(asked, { tags: () => [] }));
+    expect(up).toMatchObject({ status: 'up-to-date', digest: img.digest, size: img.manifestRaw.length, platforms: ['linux/arm64'] });
+    const [dry] = await publishImages(plan(), options(asked, { tags: () => [], archSuffix: true, dryRun: true }));
+    expect(dry).toMatchObject({ status: 'planned', wouldTag: [`${registry.host}/unit/single-arm64:h16`] });
+    const [o] = await publishImages(plan(), options(asked, { tags: () => [], archSuffix: true }));
+    expect(o).toMatchObject({ status: 'published', added: [] });
+    expect(asked).toEqual([]);
+    expect(await headDigest('unit/single-arm64', 'h16')).toBe(img.digest);
   });
 });
