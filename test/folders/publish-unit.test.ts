@@ -266,6 +266,30 @@ describe('what a push publishes, skips and reports', () => {
     expect(fine).toMatchObject([{ status: 'skipped', error: 'no platform to build: none', platforms: [], added: [] }]);
   });
 
+  test('a variant skipped because its base failed is counted among the images not published', async () => {
+    const plan: ImagesPlan = {
+      images: [imageOf('vbrk', 'h17', ['linux/amd64']), imageOf('vchild', 'h17', ['linux/amd64'], { deps: ['vbrk'], variant: { name: 'slim', buildArgs: {} } })],
+      wanted: ['vbrk', 'vchild'],
+    };
+    const err = (await publishImages(plan, options([], { build: async () => { throw new Error('RUN make: exit 2'); } })).catch((e: unknown) => e)) as Error & { outcomes: { name: string; status: string; error?: string }[] };
+    expect(err.message).toBe('2 of 2 images not published (vbrk, vchild-slim); vbrk: RUN make: exit 2');
+    expect(err.outcomes.map((o) => [o.name, o.status, o.error])).toEqual([
+      ['vbrk', 'failed', 'RUN make: exit 2'],
+      ['vchild-slim', 'skipped', 'not built: its base vbrk failed'],
+    ]);
+  });
+
+  test('a signature that was there already counts as signed by this run', async () => {
+    const signer: ImageSigner = {
+      name: 'svc',
+      type: 'notary',
+      description: 'notary svc (https://sign.example)',
+      signImages: async (targets) => targets.map(() => ({ signer: 'svc', type: 'notary', status: 'present' as const, where: 'https://sign.example' })),
+    };
+    const [o] = await publishImages(planned('sigp', 'h18', ['linux/amd64']), options([], { sign: { signers: [signer], recursive: false } }));
+    expect(o).toMatchObject({ status: 'published', signed: true, signedBy: 'this run', signatures: ['signed by svc (notary)'] });
+  });
+
   test('a tag added to an up-to-date image: pointed at its digest, nothing rebuilt; the dry run names it first', async () => {
     const asked: string[][] = [];
     const [first] = await publishImages(planned('retag', 'h11', ['linux/amd64', 'linux/arm64']), options(asked));
