@@ -70,6 +70,8 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
     }
   }
   const failed = new Set<string>();
+  // By outcome, not name: a variant's outcome is `NAME-VARIANT`, while `failed` holds image names (what deps name).
+  const unbuilt = new Set<ImageOutcome>();
   const willSign = !!opts.sign?.signers.length;
   // One image failing does not stop the others; those built FROM it are skipped.
   for (const image of wanted) {
@@ -79,7 +81,10 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
     if (brokenBase !== undefined || image.platforms.length === 0) {
       outcome.status = 'skipped';
       outcome.error = brokenBase !== undefined ? `not built: its base ${brokenBase} failed` : `no platform to build: ${image.notes.join('; ')}`;
-      if (brokenBase !== undefined) failed.add(image.name);
+      if (brokenBase !== undefined) {
+        failed.add(image.name);
+        unbuilt.add(outcome);
+      }
     } else {
       try {
         for (const target of opts.targets) await publishTo(image, target, tags, opts, outcome, asked);
@@ -102,7 +107,7 @@ export async function publishImages(plan: ImagesPlan, opts: PublishOptions): Pro
     outcomes.push(outcome);
     opts.onOutcome?.(outcome);
   }
-  const bad = outcomes.filter((o) => o.status === 'failed' || (o.status === 'skipped' && failed.has(o.name)));
+  const bad = outcomes.filter((o) => o.status === 'failed' || unbuilt.has(o));
   if (bad.length) {
     const first = bad.find((o) => o.status === 'failed') ?? bad[0]!;
     const err = new OperationalError('REGISTRY', `${bad.length} of ${outcomes.length} images not published (${bad.map((o) => o.name).join(', ')}); ${first.name}: ${first.error ?? 'failed'}`);

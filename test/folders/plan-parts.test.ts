@@ -7,6 +7,10 @@ import { parseImageSource } from '../../src/folders/image-source.js';
 import { parseVariants } from '../../src/folders/variants.js';
 import { contentHash, contentHashTag, type HashInputs } from '../../src/folders/content-hash.js';
 import { chooseTargets, renderImageTags } from '../../src/folders/targets.js';
+import { imagesBuilder } from '../../src/folders/build-folder.js';
+import type { PlannedImage } from '../../src/folders/folder-plan.js';
+import { parseReference } from '../../src/oci/reference.js';
+import { memImage } from './mem-image.js';
 
 const p = (s: string) => parsePlatform(s);
 
@@ -278,5 +282,31 @@ describe('folder hashing', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('an ImageSource platform is the image it names, never built', () => {
+  test('the builder gives the taken image and says it was taken; nothing is read from the (missing) folder', async () => {
+    const image = memImage('linux/amd64', 'taken');
+    const ref = parseReference('registry.example/src/base@' + image.digest);
+    const planned: PlannedImage = {
+      name: 'tk',
+      wanted: true,
+      folder: { name: 'tk', dir: '/nonexistent/tk', context: '/nonexistent/tk', sources: [{ kind: 'image-source', file: 'ImageSource' }], variants: [] },
+      hash: '0'.repeat(64),
+      tag: 'h',
+      buildArgs: {},
+      deps: [],
+      aliases: {},
+      platforms: [{ platform: p('linux/amd64'), source: { kind: 'image-source', file: 'ImageSource' }, taken: { ref, image } }],
+      notes: [],
+      resolved: [],
+    };
+    const { build, origins } = imagesBuilder({ images: [planned], wanted: ['tk'] }, {
+      engine: 'buildah', format: 'oci', compressionLevel: 6, epoch: 0, registry: {}, jobs: 1, log: () => {}, work: '/nonexistent/work', cacheDir: '/nonexistent/cache',
+    });
+    const got = await build(planned, planned.platforms);
+    expect(got.map((i) => i.digest)).toEqual([image.digest]);
+    expect(Object.fromEntries(origins)).toEqual({ 'tk@linux/amd64': 'taken' });
   });
 });
