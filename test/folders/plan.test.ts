@@ -330,6 +330,30 @@ describe('what a folder tree yields', () => {
     expect(q.images[0]!.notes).toEqual([]);
   });
 
+  test('kyma: an images.builds Dockerfile under cmd/ built from the repository root; its variants.yaml is outside each variant\'s hash', async () => {
+    const { dir: repo, cleanup } = await tempDir('berth-images-kyma-');
+    try {
+      await mkdir(join(repo, 'cmd', 'x'), { recursive: true });
+      await writeFile(join(repo, 'cmd', 'x', 'Dockerfile'), 'ARG FLAVOR\nFROM scratch\nCOPY main.go /main.go\n');
+      await writeFile(join(repo, 'main.go'), 'package main\n');
+      const yaml = (full: string) => writeFile(join(repo, 'cmd', 'x', 'variants.yaml'), `slim:\n  FLAVOR: slim\nfull:\n  FLAVOR: ${full}\n`);
+      await yaml('full');
+      const slim = async () => {
+        const all = await applyBuilds([], [{ name: 'x', dockerfile: 'cmd/x/Dockerfile', context: '.' }], repo);
+        const p = await planImages({ all, names: [], platforms: [], buildArgs: {}, hostPlatform: amd64 });
+        expect(p.images.map((i) => `${i.name}-${i.variant?.name}`)).toEqual(['x-full', 'x-slim']);
+        return p.images[1]!.hash;
+      };
+      const h0 = await slim();
+      await yaml('fuller');
+      expect(await slim()).toBe(h0);
+      await writeFile(join(repo, 'main.go'), 'package main // changed\n');
+      expect(await slim()).not.toBe(h0);
+    } finally {
+      await cleanup();
+    }
+  });
+
   test('bad folders are usage errors (exit 2) naming the file', async () => {
     expect(await usage(plan({ names: ['up'] }))).toEqual({ code: 'BAD_FLAG', exitCode: 2, message: 'up/ImageSource: an ImageSource needs registry access' });
     const { dir: bad, cleanup } = await tempDir('berth-images-bad-');
