@@ -8,6 +8,9 @@ import { applyBuilds, discoverImages, flatName, pickImages, readImageFolder, rea
 import { planImages, type ImagesPlanInput } from '../../src/folders/folder-plan.js';
 import { berthBin } from '../helpers/cli.js';
 import { run, tempDir } from '../helpers/tools.js';
+import { startRegistry } from '../helpers/registry.js';
+import { Registries } from '../../src/registry/pool.js';
+import { memImage, publishIndex } from './mem-image.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -179,8 +182,8 @@ describe('what a folder tree yields', () => {
     await chmod(join(tree, path), mode);
   };
   /** The content hash berth documents: sha256 of one canonical JSON text of the inputs. */
-  const hashOf = (files: [string, string][], dockerfiles: Record<string, string>, args: [string, string][], variant = '', bases: [string, string][] = []) =>
-    sha(JSON.stringify(['berth-images/2', files.map(([path, text]) => [path, 'file', 0o644, sha(text)]), Object.entries(dockerfiles).map(([f, t]) => [f, sha(t)]), args, variant, bases, []]));
+  const hashOf = (files: [string, string][], dockerfiles: Record<string, string>, args: [string, string][], variant = '', bases: [string, string][] = [], sources: [string, string][] = []) =>
+    sha(JSON.stringify(['berth-images/2', files.map(([path, text]) => [path, 'file', 0o644, sha(text)]), Object.entries(dockerfiles).map(([f, t]) => [f, sha(t)]), args, variant, bases, sources]));
   const BUSYBOX = 'FROM scratch\nARG GREETING\nARG BUILD_COMMIT_SHA\nCOPY hello /hello\n';
   const VV = 'ARG FLAVOR\nFROM scratch\nCOPY hello /hello\n';
   const plan = async (over: Partial<ImagesPlanInput> = {}) => planImages({ all: await readImagesRoot(tree), names: [], platforms: [], buildArgs: {}, hostPlatform: amd64, ...over });
@@ -351,6 +354,37 @@ describe('what a folder tree yields', () => {
       expect(await slim()).not.toBe(h0);
     } finally {
       await cleanup();
+    }
+  });
+
+  test('upstream images: an ImageSource is taken by digest, and the digest is in the hash with the folder\'s files', async () => {
+    const registry = await startRegistry();
+    const registries = new Registries({});
+    try {
+      const digest = await publishIndex(registries, registry.host, 'up/multi', 'v1', [memImage('linux/amd64', 'multi'), memImage('linux/arm64', 'multi')]);
+      const src = `${registry.host}/up/multi:v1\n`;
+      await at('src-only/ImageSource', src);
+      await at('src-only/.dockerignore', 'notes\n');
+      await at('src-only/notes', 'n');
+      await at('src-only/README', 'r');
+      await at('mixed/Dockerfile', 'FROM scratch\n');
+      await at('mixed/Dockerfile.dockerignore', 'junk\n');
+      await at('mixed/junk', 'j');
+      await at('mixed/ImageSource.arm64', src);
+      const p = await plan({ names: ['src-only', 'mixed'], defaultPlatforms: [amd64, arm64], registries });
+      const [mixed, only] = p.images;
+      expect(only!.platforms.map((x) => `${formatPlatform(x.platform)} ${x.taken!.image.digest}`)).toEqual([`linux/amd64 ${memImage('linux/amd64', 'multi').digest}`, `linux/arm64 ${memImage('linux/arm64', 'multi').digest}`]);
+      expect(only!.resolved).toEqual([`ImageSource: ${registry.host}/up/multi:v1@${digest}`]);
+      expect(only!.hash).toBe(hashOf([['.dockerignore', 'notes\n'], ['ImageSource', src], ['README', 'r']], {}, [], '', [], [['ImageSource', digest]]));
+      expect(mixed!.platforms.map((x) => `${formatPlatform(x.platform)}:${x.source.file}`)).toEqual(['linux/amd64:Dockerfile', 'linux/arm64:ImageSource.arm64']);
+      expect(mixed!.hash).toBe(hashOf([['Dockerfile', 'FROM scratch\n'], ['Dockerfile.dockerignore', 'junk\n'], ['ImageSource.arm64', src]], { Dockerfile: 'FROM scratch\n' }, [], '', [], [['ImageSource.arm64', digest]]));
+      const err = await plan({ names: ['src-only'], platforms: [parsePlatform('linux/s390x')], registries }).then(() => undefined, (e: unknown) => e);
+      expect(String(err)).toContain(`src-only/ImageSource (${registry.host}/up/multi:v1)`);
+    } finally {
+      registries.close();
+      await registry.stop();
+      await rm(join(tree, 'src-only'), { recursive: true });
+      await rm(join(tree, 'mixed'), { recursive: true });
     }
   });
 
