@@ -268,7 +268,13 @@ describe('folder hashing', () => {
       for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name), bytes);
       const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
       const expected = Object.entries(files).map(([path, b]) => ({ path, content: sha(b) }));
+      // The worker threads end with the call (each is an OS thread of this process).
+      const { readdirSync } = await import('node:fs');
+      const threads = () => readdirSync('/proc/self/task').length;
+      await folderFiles(join(dir, 'sub')); // warm up: the file-system thread pool
+      const before = threads();
       const big = await folderFiles(dir);
+      expect(threads()).toBeLessThanOrEqual(before);
       expect(big.filter((f) => f.kind === 'file').map((f) => ({ path: f.path, content: f.content })).sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual(expected.sort((a, b) => (a.path < b.path ? -1 : 1)));
       // Below the threshold (on the main thread) the same files hash the same.
       for (let i = 1; i < 5; i++) await rm(join(dir, `big${i}.bin`));
