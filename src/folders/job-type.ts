@@ -25,5 +25,5 @@ export function jobType(env: Record<string, string | undefined>, override?: stri
   if (env.JOB_TYPE === 'batch') return 'presubmit';
   if (env.JOB_TYPE === 'periodic') return 'postsubmit';
   const event = env.GITHUB_EVENT_NAME;
-  return event === undefined ? undefined : GITHUB_EVENTS[event];
+  return event !== undefined && Object.hasOwn(GITHUB_EVENTS, event) ? GITHUB_EVENTS[event] : undefined;
 }

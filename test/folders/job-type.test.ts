@@ -28,6 +28,22 @@ describe("Prow's JOB_TYPE", () => {
   test('--job-type overrides a batch job', () => {
     expect(jobType({ JOB_TYPE: 'batch' }, 'postsubmit')).toBe('postsubmit');
   });
+
+  test('--job-type presubmit is taken as given, outside CI too; another word is a usage error (exit 2)', () => {
+    expect(jobType({}, 'presubmit')).toBe('presubmit');
+    expect(jobType({ JOB_TYPE: 'periodic' }, 'presubmit')).toBe('presubmit');
+    let err: { code?: string; exitCode?: number; message?: string } = {};
+    try {
+      jobType({ JOB_TYPE: 'presubmit' }, 'batch');
+    } catch (e) {
+      err = e as typeof err;
+    }
+    expect([err.code, err.exitCode, err.message]).toEqual(['BAD_FLAG', 2, '--job-type: "batch" is not a job type (presubmit or postsubmit)']);
+  });
+
+  test('a GitHub event that is no job type (even one named like an object property) is no job type', () => {
+    for (const event of ['release', 'constructor', 'toString', '__proto__']) expect(jobType({ GITHUB_EVENT_NAME: event })).toBeUndefined();
+  });
 });
 
 describe("where a Prow batch job pushes (kyma's registries by job type)", () => {

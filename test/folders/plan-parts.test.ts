@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { parsePlatform } from '../../src/oci/platform.js';
-import { namedPlatforms, sourceFiles, sourceFor } from '../../src/folders/sources.js';
+import { formatPlatform, parsePlatform } from '../../src/oci/platform.js';
+import { checkAmbiguity, namedPlatforms, sourceFiles, sourceFor } from '../../src/folders/sources.js';
+import { signatureNotes } from '../../src/folders/folder-report.js';
 import { buildOrder, dependants } from '../../src/folders/graph.js';
 import { jobType } from '../../src/folders/job-type.js';
 import { parseImageSource } from '../../src/folders/image-source.js';
@@ -271,7 +272,13 @@ describe('folder hashing', () => {
       for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name), bytes);
       const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
       const expected = Object.entries(files).map(([path, b]) => ({ path, content: sha(b) }));
+      // The worker threads end with the call (each is an OS thread of this process).
+      const { readdirSync } = await import('node:fs');
+      const threads = () => readdirSync('/proc/self/task').length;
+      await folderFiles(join(dir, 'sub')); // warm up: the file-system thread pool
+      const before = threads();
       const big = await folderFiles(dir);
+      expect(threads()).toBeLessThanOrEqual(before);
       expect(big.filter((f) => f.kind === 'file').map((f) => ({ path: f.path, content: f.content })).sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual(expected.sort((a, b) => (a.path < b.path ? -1 : 1)));
       // Below the threshold (on the main thread) the same files hash the same.
       for (let i = 1; i < 5; i++) await rm(join(dir, `big${i}.bin`));
@@ -308,5 +315,156 @@ describe('an ImageSource platform is the image it names, never built', () => {
     const got = await build(planned, planned.platforms);
     expect(got.map((i) => i.digest)).toEqual([image.digest]);
     expect(Object.fromEntries(origins)).toEqual({ 'tk@linux/amd64': 'taken' });
+  });
+});
+
+/** The error a call throws (it must throw): its class, code and one-line message are what the user sees (exit 2). */
+const thrown = (f: () => unknown): { message: string; code?: string; exitCode?: number; cause?: { code?: string } } => {
+  try {
+    f();
+  } catch (err) {
+    return err as { message: string; code?: string; exitCode?: number };
+  }
+  throw new Error('did not throw');
+};
+
+describe('registries for a push: the edges', () => {
+  const only = (registries: NonNullable<Parameters<typeof chooseTargets>[0]['config']['registries']>) => ({ registries });
+  test('the default tag joins only where job-type registries are configured (either list)', () => {
+    expect(chooseTargets({ config: { registry: 'reg.example/a' }, flags: [], restricted: false }).defaultTag).toBe(false);
+    expect(chooseTargets({ config: { registry: 'reg.example/a' }, flags: ['x.example/y'], restricted: false }).defaultTag).toBe(false);
+    expect(chooseTargets({ config: only({ postsubmit: ['p.example/a'] }), flags: [], jobType: 'postsubmit', restricted: false }).defaultTag).toBe(true);
+    expect(chooseTargets({ config: only({ presubmit: ['d.example/a'] }), flags: [], jobType: 'presubmit', restricted: false }).defaultTag).toBe(true);
+  });
+  test('a job type with no list of its own falls back to images.registry, else to no registry', () => {
+    const config = { registry: 'reg.example/a', registries: { postsubmit: ['p.example/a'] } };
+    expect(chooseTargets({ config, flags: [], jobType: 'presubmit', restricted: false })).toEqual({ registries: ['reg.example/a'], reason: 'images.registry', defaultTag: true });
+    expect(chooseTargets({ config: only({ postsubmit: ['p.example/a'], presubmit: [] }), flags: [], jobType: 'presubmit', restricted: false })).toEqual({ registries: [], reason: 'none', defaultTag: true });
+    expect(chooseTargets({ config: {}, flags: [], restricted: false })).toEqual({ registries: [], reason: 'none', defaultTag: false });
+  });
+  test('outside CI with job-type registries only: a usage error (exit 2)', () => {
+    const e = thrown(() => chooseTargets({ config: only({ postsubmit: ['p.example/a'] }), flags: [], restricted: false }));
+    expect([e.code, e.exitCode]).toEqual(['BAD_FLAG', 2]);
+  });
+  test('--restricted uses the list of the job type, even when only one list is configured', () => {
+    expect(chooseTargets({ config: only({ restricted: { postsubmit: ['s.example/p'] } }), flags: [], jobType: 'postsubmit', restricted: true }).registries).toEqual(['s.example/p']);
+    expect(chooseTargets({ config: only({ restricted: { presubmit: ['s.example/d'] } }), flags: [], jobType: 'presubmit', restricted: true }).registries).toEqual(['s.example/d']);
+    // One list for both job types: the reason does not name the job type.
+    expect(chooseTargets({ config: only({ restricted: { presubmit: ['s.example/x'], postsubmit: ['s.example/x'] } }), flags: [], jobType: 'postsubmit', restricted: true }).reason).toBe('images.registries.restricted (--restricted)');
+  });
+  test.each<[string, Parameters<typeof chooseTargets>[0], string]>([
+    ['no restricted list at all', { config: only({ presubmit: ['d.example/a'] }), flags: [], jobType: 'presubmit', restricted: true }, '--restricted: berth.yaml names no images.registries.restricted'],
+    ['none for this job type', { config: only({ restricted: { postsubmit: ['s.example/p'] } }), flags: [], jobType: 'presubmit', restricted: true }, '--restricted: berth.yaml names no images.registries.restricted.presubmit'],
+    ['two lists and no job type', { config: only({ restricted: { presubmit: ['s.example/d'], postsubmit: ['s.example/p'] } }), flags: [], restricted: true }, '--restricted: not in CI (no JOB_TYPE or GITHUB_EVENT_NAME), so neither restricted list applies: give --job-type presubmit|postsubmit'],
+  ])('--restricted with %s is refused, one line', (_what, input, message) => {
+    const e = thrown(() => chooseTargets(input));
+    expect([e.message, e.code, e.exitCode]).toEqual([message, 'BAD_FLAG', 2]);
+  });
+
+  const ctx = { ci: { system: 'prow' as const, event: 'pull_request' as const }, commit: '0123456789abcdef', commitTime: 1_700_000_000, prNumber: '42', repoTags: [], warnings: [] };
+  test('the default tag is pr-<N> for a pull request, whatever the job type says', () => {
+    expect(renderImageTags([], ctx, {}, 'x', true)).toEqual(['pr-42']);
+    expect(renderImageTags([], ctx, {}, 'x', true, 'postsubmit')).toEqual(['pr-42']);
+  });
+  test('a presubmit job with no pull request number cannot make its default tag: the error names it', () => {
+    const e = thrown(() => renderImageTags([], { ...ctx, prNumber: undefined }, {}, 'x', true, 'presubmit'));
+    expect([e.message, e.code, e.exitCode]).toEqual(['the job\'s default tag "default=pr-{{ .PRNumber }}": .PRNumber has no value here', 'BAD_TEMPLATE', 2]);
+  });
+  test('every value a tag lacks is named', () => {
+    const e = thrown(() => renderImageTags(['{{ .Env "A" }}-{{ .Env "B" }}'], ctx, {}, 'x', false));
+    expect([e.message, e.code]).toEqual(['--tag "{{ .Env "A" }}-{{ .Env "B" }}": $A, $B has no value here', 'BAD_TEMPLATE']);
+  });
+});
+
+describe('sources: the edges', () => {
+  test('two sources at one level, found before any request, name the level', () => {
+    const general = thrown(() => checkAmbiguity('x', sourceFiles('x', ['Dockerfile', 'ImageSource', 'main.go'])));
+    expect([general.message, general.code, general.exitCode]).toEqual(['x: both Dockerfile and ImageSource apply to every platform; keep one', 'BAD_IMAGE_FOLDER', 2]);
+    const arch = thrown(() => checkAmbiguity('x', sourceFiles('x', ['Dockerfile', 'Dockerfile.arm64', 'ImageSource.aarch64'])));
+    expect(arch.message).toBe('x: both Dockerfile.arm64 and ImageSource.aarch64 apply to linux/arm64; keep one');
+    expect(() => checkAmbiguity('x', sourceFiles('x', ['Dockerfile', 'ImageSource.amd64', 'Dockerfile.arm64', 'Dockerfile.arm']))).not.toThrow();
+  });
+  test('sourceFor errors are usage errors; an empty folder says it has no source', () => {
+    const none = thrown(() => sourceFor('e', [], p('linux/amd64')));
+    expect([none.message, none.code, none.exitCode]).toEqual(['e: nothing builds linux/amd64: add Dockerfile.amd64 or ImageSource.amd64, or a general Dockerfile (it has no Dockerfile or ImageSource)', 'BAD_IMAGE_FOLDER', 2]);
+    expect(thrown(() => sourceFor('x', sourceFiles('x', ['Dockerfile.arm64', 'ImageSource.aarch64']), p('linux/arm64'))).code).toBe('BAD_IMAGE_FOLDER');
+  });
+  test('a per-arch ignore file is not a platform; bare arm is arm/v7; the names given are left as they were', () => {
+    const names = ['main.go', 'Dockerfile.arm64.dockerignore', 'Dockerfile.arm64', 'Dockerfile.arm', 'Dockerfile'];
+    const got = sourceFiles('x', names);
+    expect(got.map((s) => [s.file, s.platform ? formatPlatform(s.platform) : ''])).toEqual([['Dockerfile', ''], ['Dockerfile.arm', 'linux/arm/v7'], ['Dockerfile.arm64', 'linux/arm64']]);
+    expect(got[1]!.platform).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(names).toEqual(['main.go', 'Dockerfile.arm64.dockerignore', 'Dockerfile.arm64', 'Dockerfile.arm', 'Dockerfile']);
+  });
+});
+
+describe('build order: the edges', () => {
+  test('a cycle below the image asked for names only the loop, as a usage error', () => {
+    const deps = new Map([
+      ['top', ['a']],
+      ['a', ['b']],
+      ['b', ['a']],
+    ]);
+    const e = thrown(() => buildOrder(['top'], deps));
+    expect([e.message, e.code, e.exitCode]).toEqual(['images a -> b -> a are built FROM each other in a cycle; break it', 'BAD_IMAGE_FOLDER', 2]);
+  });
+  test('the lists given are not reordered', () => {
+    const wanted = Object.freeze(['tool', 'app']);
+    const deps = new Map<string, readonly string[]>([
+      ['tool', Object.freeze(['base', 'app'])],
+      ['app', Object.freeze(['base'])],
+    ]);
+    expect(buildOrder(wanted, deps)).toEqual(['base', 'app', 'tool']);
+  });
+  test('dependants through others, whatever order the images are listed in, sorted by name', () => {
+    const deps = new Map([
+      ['zed', ['mid']],
+      ['mid', ['base']],
+      ['alpha', ['base']],
+      ['base', []],
+    ]);
+    expect(dependants('base', deps)).toEqual(['alpha', 'mid', 'zed']);
+    expect(dependants('mid', deps)).toEqual(['zed']);
+  });
+});
+
+describe('signature notes in the report lines', () => {
+  const rec = (signer: string, type: string, status: 'added' | 'present' | 'skipped') => ({ signer, type, status, where: 'w' });
+  test('each signer once (skipped ones left out), then each attestation', () => {
+    const c = {
+      signatures: [
+        { signatures: [rec('key', 'cosign-key', 'added'), rec('kms', 'cosign-kms', 'skipped')] },
+        { signatures: [rec('key', 'cosign-key', 'present'), rec('svc', 'notary', 'added')] },
+      ],
+      attestations: [{ signers: ['key', 'svc'], attestationTag: 'reg.example/app:sha256-ab.att' }],
+    } as unknown as Parameters<typeof signatureNotes>[0];
+    expect(signatureNotes(c)).toEqual(['signed by key (cosign-key), svc (notary)', 'SLSA provenance signed by key, svc -> reg.example/app:sha256-ab.att']);
+  });
+  test('no signature: no "signed by" note; nothing: no notes', () => {
+    const c = { attestations: [{ signers: ['key'], attestationTag: 't.att' }] } as unknown as Parameters<typeof signatureNotes>[0];
+    expect(signatureNotes(c)).toEqual(['SLSA provenance signed by key -> t.att']);
+    expect(signatureNotes({ signatures: [{ signatures: [rec('kms', 'cosign-kms', 'skipped')] }] } as unknown as Parameters<typeof signatureNotes>[0])).toEqual([]);
+    expect(signatureNotes({})).toEqual([]);
+  });
+});
+
+describe('ImageSource: the edges', () => {
+  const digest = 'quay.io/org/img@sha256:' + 'a'.repeat(64);
+  test('a file with CRLF line ends and comments reads the same', () => {
+    expect(parseImageSource(`# upstream\r\n${digest}  # pinned\r\n`, 'c/ImageSource')).toMatchObject({ registry: 'quay.io', repository: 'org/img', digest: 'sha256:' + 'a'.repeat(64) });
+  });
+  test('its errors are usage errors; a bad reference keeps the reference error as the cause', () => {
+    expect(thrown(() => parseImageSource('# nothing\n', 'c/ImageSource')).code).toBe('BAD_IMAGE_FOLDER');
+    expect(thrown(() => parseImageSource('a:1\nb:2\n', 'c/ImageSource')).code).toBe('BAD_IMAGE_FOLDER');
+    const bad = thrown(() => parseImageSource('\nNOT a reference\n', 'c/ImageSource'));
+    expect([bad.code, bad.exitCode]).toEqual(['BAD_IMAGE_FOLDER', 2]);
+    expect(bad.message).toMatch(/^c\/ImageSource:2: /);
+    expect(bad.cause?.code).toBe('BAD_REFERENCE');
+  });
+});
+
+describe('variants.yaml: order', () => {
+  test('variants come back by name, whatever the file order', async () => {
+    expect((await parseVariants('zeta: {}\nalpha: {}\nmid:\n  A: b\n', 'v.yaml')).map((v) => v.name)).toEqual(['alpha', 'mid', 'zeta']);
   });
 });
