@@ -1,23 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { UsageError } from '../../src/errors.js';
 import { parseDockerfile, parseInstruction, parseTrigger } from '../../src/dockerfile/parse.js';
 import type { Instruction } from '../../src/dockerfile/instructions.js';
+import { failure } from '../helpers/usage-failure.js';
 
 /**
  * parse.ts instruction by instruction, against what BuildKit's parser and instructions package
  * (frontend/dockerfile/parser, frontend/dockerfile/instructions/parse.go) accept and refuse.
  * The error texts are berth's (`FILE:LINE: KEYWORD: what`); whether a line is an error is BuildKit's.
  */
-
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UsageError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a UsageError');
-}
 
 /** The instructions of the one stage of `FROM a` + `body`. */
 const stage = (body: string): Instruction[] => parseDockerfile(`FROM a\n${body}\n`).stages[0]!.instructions;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { UsageError } from '../../src/errors.js';
 import type { RunInstruction } from '../../src/dockerfile/instructions.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
 import { planBuild, type PlanInput } from '../../src/dockerfile/stage-plan.js';
 import { parsePlatform } from '../../src/oci/platform.js';
+import { failure } from '../helpers/usage-failure.js';
 
 /**
  * planBuild against BuildKit's dockerfile2llb rules: ARGs before the first FROM are seen by FROM
@@ -16,16 +16,6 @@ const arm64 = parsePlatform('linux/arm64');
 
 function plan(text: string, extra: Partial<PlanInput> = {}) {
   return planBuild({ dockerfile: parseDockerfile(text), platform: arm64, buildPlatform: amd64, buildArgs: {}, contextNames: new Set(), ...extra });
-}
-
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UsageError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a UsageError');
 }
 
 describe('ARGs', () => {

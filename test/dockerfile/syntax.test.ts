@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import { DockerfileParser, type Flag, type Instruction as AstInstruction } from 'dockerfile-ast';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../../src/errors.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
 import { DirectiveError, jsonArray, splitDockerfile, textOffset, wordSpans } from '../../src/dockerfile/syntax.js';
 import { CASES } from '../e2e/conformance/cases.js';
+import { failure } from '../helpers/usage-failure.js';
 
 /**
  * berth's Dockerfile parser (src/dockerfile/syntax.ts, BuildKit's parser.go rules) checked
@@ -160,16 +160,6 @@ describe('where BuildKit and dockerfile-ast disagree, berth reads as BuildKit', 
     expect(oracle(text).map(({ keyword, lines, heredocs }) => ({ keyword, lines, heredocs }))).not.toEqual(berth);
   });
 });
-
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UsageError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe("BuildKit's rules", () => {
   it('keeps heredoc bodies as written: <<- strips leading tabs, a quoted name is not expanded, CRLF stays', () => {
