@@ -271,7 +271,6 @@ function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, 
     dest,
     destIsDir: destIsDir || dest === '/',
   };
-  if (sources.length + inline.length > 1 && !destWord.endsWith('/') && !destIsDir) throw err(ins.line, `${ins.kind}: with more than one source, the destination must be a directory and end with a /`);
   if (ins.chown !== undefined) {
     const [user = '', group] = word(ins.chown).split(':');
     if (user === '') throw err(ins.line, `${ins.kind}: --chown needs a user`);
