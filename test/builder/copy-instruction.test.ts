@@ -214,3 +214,73 @@ describe('redactUrl', () => {
     expect(redactUrl('https://example.com/a@b')).toBe('https://example.com/a@b');
   });
 });
+
+/** The one-line message of the UsageError (exit 2) a copy ends in; any other outcome fails the test. */
+async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof UsageError) return err.message;
+    throw err;
+  }
+  throw new Error('expected a UsageError');
+}
+
+/** copyEntries of a CopyStep written out (what dispatch would hand over), with the defaults of a COPY x /x. */
+async function copyStep(more: Partial<CopyStep>, from: FsTree, target = new FsTree('rootfs'), extra: { warn?: (w: string) => void; platform?: { os: string; architecture: string } } = {}): Promise<string[]> {
+  const step: CopyStep = { kind: 'copy', add: false, line: 3, from: { kind: 'build-context' }, sources: ['x.txt'], inline: [], dest: '/x', destIsDir: false, ...more };
+  return show(await copyEntries({ step, file: 'Dockerfile', from, target, epoch: 0, work: dir, ...extra })).sort();
+}
+
+describe('copyEntries: sources that are refused, each with its one line', () => {
+  it('names COPY or ADD, the line, and what is wrong with a URL source, its password hidden', async () => {
+    expect(await refusal(copy('FROM scratch\nCOPY https://u:pw@example.com/x /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: "https://***@example.com/x": COPY takes no URLs (ADD does, with --checksum)');
+    expect(await refusal(copy('FROM scratch\nCOPY HTTP://example.com/x /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: "HTTP://example.com/x": COPY takes no URLs (ADD does, with --checksum)');
+    expect(await refusal(copy('FROM scratch\nCOPY git@github.com:o/r.git /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: "git@github.com:o/r.git": COPY takes no URLs (ADD does, with --checksum)');
+    expect(await refusal(copy('FROM scratch\nADD ftp://u:pw@example.com/http://x /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: ADD: "ftp://***@example.com/http://x": only http and https URLs are supported');
+    expect(await refusal(copy('FROM scratch\nADD git@github.com:o/r.git /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: ADD: "git@github.com:o/r.git": only http and https URLs are supported');
+    expect(await refusal(copy('FROM scratch\nADD http://example.com/x /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: ADD: "http://example.com/x": ADD of a URL needs --checksum=sha256:<hex>, so the build is reproducible');
+  });
+
+  it('takes a name that only holds "://" after its start for a path, and a name ending in git@ too', async () => {
+    expect(await refusal(copy('FROM scratch\nCOPY 1ab://x /d/\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: "1ab://x" not found in the build context');
+    const ctx = tree('context', { 'me-git@': f('g') });
+    expect(await copy('FROM scratch\nCOPY me-git@ /d/\n', ctx, new FsTree('rootfs'))).toEqual(['d directory 755 0:0', 'd/me-git@ file 644 0:0 g']);
+  });
+
+  it('refuses --checksum with a local source, an absolute path or .. in the context, and a name that is not there', async () => {
+    const sum = `sha256:${'a'.repeat(64)}`;
+    expect(await refusal(copy(`FROM scratch\nADD --checksum=${sum} x.txt /x\n`, context(), new FsTree('rootfs')))).toBe('Dockerfile:2: ADD: --checksum is only for URL sources');
+    expect(await refusal(copy('FROM scratch\nCOPY /x.txt /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: source "/x.txt" is an absolute path; sources are relative to the build context');
+    expect(await refusal(copy('FROM scratch\nCOPY ../x.txt /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: source "../x.txt" is outside the build context');
+    expect(await refusal(copy('FROM scratch\nCOPY dir/../.. /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: source "dir/../.." is outside the build context');
+    expect(await refusal(copy('FROM scratch\nCOPY nope /x\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: "nope" not found in the build context');
+    expect(await refusal(copy('FROM scratch\nADD *.nope /x/\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: ADD: no file in the build context matches "*.nope"');
+    expect(await refusal(copy('FROM scratch\nCOPY [z-a] /x/\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: syntax error in pattern "[z-a]": the range z-a runs backwards');
+    expect(await refusal(copy('FROM scratch\nCOPY --exclude=[z-a] dir /e/\n', context(), new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: --exclude: syntax error in pattern "[z-a]": the range z-a runs backwards');
+  });
+
+  it('from a stage, takes absolute paths and .. (which stops at the root), and says "the source" when nothing is there', async () => {
+    const stage = tree('rootfs', { out: d(0o700, 1000, 1000), 'out/f': f('f', 0o600, 7, 8) });
+    expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b /out/f /g\n', stage, new FsTree('rootfs'))).toEqual(['g file 600 7:8 f']);
+    expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b ../../out/f /g\n', stage, new FsTree('rootfs'))).toEqual(['g file 600 7:8 f']);
+    expect(await refusal(copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b /nope /g\n', stage, new FsTree('rootfs')))).toBe('Dockerfile:3: COPY: "/nope" not found in the source');
+    expect(await refusal(copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b /*.nope /g/\n', stage, new FsTree('rootfs')))).toBe('Dockerfile:3: COPY: no file in the source matches "/*.nope"');
+  });
+
+  it('refuses a context symlink that leads out, naming the link and where it points', async () => {
+    const ctx = tree('context', { up: l('../secret'), abs: l('/etc/passwd'), inner: l('dir/f'), dir: d(), 'dir/f': f('in') });
+    expect(await refusal(copy('FROM scratch\nCOPY up /x\n', ctx, new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: source "up" goes through symlink up -> ../secret, which leads outside the build context');
+    expect(await refusal(copy('FROM scratch\nCOPY abs /x\n', ctx, new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: source "abs" goes through symlink abs -> /etc/passwd, which leads outside the build context');
+    expect(await copy('FROM scratch\nCOPY inner /x\n', ctx, new FsTree('rootfs'))).toEqual(['x file 644 0:0 in']);
+  });
+
+  it('with several sources or glob matches and a destination that is no folder: one line', async () => {
+    const ctx = tree('context', { 'a.txt': f('a'), 'b.txt': f('b'), 'x.txt': f('x') });
+    expect(await refusal(copy('FROM scratch\nCOPY *.txt /x\n', ctx, new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: with several sources the destination must be a folder ending in /');
+    expect(await refusal(copyStep({ sources: ['a.txt', 'b.txt'] }, ctx))).toBe('Dockerfile:3: COPY: with several sources the destination must be a folder ending in /');
+    expect(await refusal(copyStep({ sources: ['a.txt'], inline: [{ name: 'EOT', content: 'i' }] }, ctx))).toBe('Dockerfile:3: COPY: with several sources the destination must be a folder ending in /');
+    // One glob match is one source: it becomes the destination file.
+    expect(await copy('FROM scratch\nCOPY a.t?t /y\n', ctx, new FsTree('rootfs'))).toEqual(['y file 644 0:0 a']);
+  });
+});
