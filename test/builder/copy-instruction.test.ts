@@ -284,3 +284,145 @@ describe('copyEntries: sources that are refused, each with its one line', () => 
     expect(await copy('FROM scratch\nCOPY a.t?t /y\n', ctx, new FsTree('rootfs'))).toEqual(['y file 644 0:0 a']);
   });
 });
+
+describe('copyEntries: what lands where, with which mode and owner', () => {
+  const src = () => tree('context', { y: d(), 'y/a.txt': f('ya'), 'y/b.md': f('yb'), 'y/z': d(), 'y/z/c.txt': f('c') });
+
+  it('puts a heredoc at a file destination, or by its name in a folder one, 0644 root-owned unless told', async () => {
+    expect(await copy('FROM scratch\nCOPY <<EOT /h.sh\nhi\nEOT\n', context(), new FsTree('rootfs'))).toEqual(['h.sh file 644 0:0 hi\n']);
+    expect(await copy('FROM scratch\nCOPY <<EOT /d/\nhi\nEOT\n', context(), new FsTree('rootfs'))).toEqual(['d directory 755 0:0', 'd/EOT file 644 0:0 hi\n']);
+    expect(await copy('FROM scratch\nCOPY --chmod=750 --chown=5:6 <<EOT x.txt /both/\nhi\nEOT\n', context(), new FsTree('rootfs'))).toEqual(['both directory 755 5:6', 'both/EOT file 750 5:6 hi\n', 'both/x.txt file 750 5:6 x']);
+  });
+
+  it('copies the whole context with ., and a folder\'s contents (never the root itself) with /', async () => {
+    expect(await copy('FROM scratch\nCOPY . /all/\n', context(), new FsTree('rootfs'))).toEqual(['all directory 755 0:0', 'all/dir directory 755 0:0', 'all/dir/a.conf file 644 0:0 a', 'all/dir/sub directory 755 0:0', 'all/dir/sub/b file 644 0:0 b', 'all/tool file 755 0:0 tool', 'all/x.txt file 644 0:0 x']);
+    expect(await copy('FROM scratch\nCOPY dir /\n', context(), new FsTree('rootfs'))).toEqual(['a.conf file 644 0:0 a', 'sub directory 755 0:0', 'sub/b file 644 0:0 b']);
+    const stage = tree('rootfs', { s: d(0o700, 3, 3), 's/f': f('f', 0o600, 3, 3) });
+    expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b / /r/\n', stage, new FsTree('rootfs'))).toEqual(['r directory 755 0:0', 'r/s directory 700 3:3', 'r/s/f file 600 3:3 f']);
+  });
+
+  it('--exclude takes a glob result out by its path or by its base name (a matched folder gives its contents, as Docker)', async () => {
+    expect(await copy('FROM scratch\nCOPY --exclude=b.md y/* /g/\n', src(), new FsTree('rootfs'))).toEqual(['g directory 755 0:0', 'g/a.txt file 644 0:0 ya', 'g/c.txt file 644 0:0 c']);
+    expect(await copy('FROM scratch\nCOPY --exclude=y/a.txt y/* /g/\n', src(), new FsTree('rootfs'))).toEqual(['g directory 755 0:0', 'g/b.md file 644 0:0 yb', 'g/c.txt file 644 0:0 c']);
+    expect(await copy('FROM scratch\nCOPY --exclude=z y /g/\n', src(), new FsTree('rootfs'))).toEqual(['g directory 755 0:0', 'g/a.txt file 644 0:0 ya', 'g/b.md file 644 0:0 yb']);
+  });
+
+  it('--parents keeps a copied folder\'s path, and a stage\'s absolute source below its /./ pivot', async () => {
+    expect(await copy('FROM scratch\nCOPY --parents y/z /p/\n', src(), new FsTree('rootfs'))).toEqual(['p directory 755 0:0', 'p/y directory 755 0:0', 'p/y/z directory 755 0:0', 'p/y/z/c.txt file 644 0:0 c']);
+    const stage = tree('rootfs', { y: d(), 'y/z': d(), 'y/z/c.txt': f('c') });
+    expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b --parents /y/./z/c.txt /p/\n', stage, new FsTree('rootfs'))).toEqual(['p directory 755 0:0', 'p/z directory 755 0:0', 'p/z/c.txt file 644 0:0 c']);
+    expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b --parents /y/z/c.txt /p/\n', stage, new FsTree('rootfs'))).toEqual(['p directory 755 0:0', 'p/y directory 755 0:0', 'p/y/z directory 755 0:0', 'p/y/z/c.txt file 644 0:0 c']);
+  });
+
+  it('makes context files root-owned whatever their owner, and --chmod=000 mode 0', async () => {
+    const ctx = tree('context', { 'o.txt': f('o', 0o640, 5, 6) });
+    expect(await copy('FROM scratch\nCOPY o.txt /o\n', ctx, new FsTree('rootfs'))).toEqual(['o file 640 0:0 o']);
+    expect(await copy('FROM scratch\nCOPY --chmod=000 o.txt /o\n', ctx, new FsTree('rootfs'))).toEqual(['o file 0 0:0 o']);
+    expect(await copy('FROM scratch\nCOPY --chown=0:0 --chmod=4755 o.txt /o\n', ctx, new FsTree('rootfs'))).toEqual(['o file 4755 0:0 o']);
+  });
+
+  it('gives --chown\'s owner to new parent folders and a new destination folder, never to existing ones', async () => {
+    expect(await copy('FROM scratch\nCOPY --chown=app x.txt /a/b/x\n', context(), mergedBase())).toEqual(['a directory 755 1000:1000', 'a/b directory 755 1000:1000', 'a/b/x file 644 1000:1000 x']);
+    expect(await copy('FROM scratch\nCOPY --chown=7:8 dir /new\n', context(), new FsTree('rootfs'))).toEqual(['new directory 755 7:8', 'new/a.conf file 644 7:8 a', 'new/sub directory 755 7:8', 'new/sub/b file 644 7:8 b']);
+    expect(await copy('FROM scratch\nCOPY --chown=7:8 x.txt /home/app/deep/x\n', context(), mergedBase())).toEqual(['home directory 755 0:0', 'home/app directory 750 1000:1000', 'home/app/deep directory 755 7:8', 'home/app/deep/x file 644 7:8 x']);
+  });
+
+  it('puts a folder in place of a file, and a file under what was a file', async () => {
+    const target = tree('rootfs', { conf: f('old'), a: f('old') });
+    expect(await copy('FROM scratch\nCOPY dir /conf\nCOPY x.txt /a/x\n', context(), target)).toEqual(['a directory 755 0:0', 'a/x file 644 0:0 x', 'conf directory 755 0:0', 'conf/a.conf file 644 0:0 a', 'conf/sub directory 755 0:0', 'conf/sub/b file 644 0:0 b']);
+    expect(target.get('conf')).toEqual(d());
+    expect(target.get('a')).toEqual(d());
+  });
+
+  it('records what it wrote in the stage\'s tree: type, mode, owner, size, content and link', async () => {
+    const stage = tree('rootfs', { s: d(), 's/f': f('five!', 0o600, 3, 4), 's/l': l('f') });
+    const target = new FsTree('rootfs');
+    await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b /s /t\n', stage, target);
+    expect(target.get('t')).toEqual(d());
+    expect(target.get('t/f')).toEqual({ type: 'file', mode: 0o600, uid: 3, gid: 4, size: 5, source: Buffer.from('five!') });
+    expect(target.get('t/l')).toEqual({ type: 'symlink', mode: 0o777, uid: 0, gid: 0, linkname: 'f' });
+    expect([...target.nodes.keys()].sort()).toEqual(['t', 't/f', 't/l']);
+  });
+
+  it('sizes a file by its bytes in memory, by its stated size on disk, 0 when it has neither', async () => {
+    const path = join(dir, 'on-disk');
+    await writeFile(path, 'disk!');
+    const ctx = tree('context', { mem: { ...f('x'), size: 99 }, disk: { type: 'file', mode: 0o644, uid: 0, gid: 0, size: 5, source: path }, none: { type: 'file', mode: 0o644, uid: 0, gid: 0 } });
+    const [step] = steps('FROM scratch\nCOPY mem disk none /s/\n');
+    const entries = await copyEntries({ step: step!, file: 'Dockerfile', from: ctx, target: new FsTree('rootfs'), epoch: 7, work: dir });
+    expect(entries.filter((e) => e.type === 'file').map((e) => [e.path, e.size, e.source, e.mtime])).toEqual([['s/mem', 1, Buffer.from('x'), 7], ['s/disk', 5, path, 7], ['s/none', 0, undefined, 7]]);
+    expect(entries.find((e) => e.path === 'none')).toBeUndefined();
+    expect('source' in entries.find((e) => e.path === 's/none')!).toBe(false);
+    expect(entries.find((e) => e.path === 's')).toEqual({ path: 's', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 7 });
+  });
+
+  it('copies a stage\'s hard link as a file with its content and its own mode and owner', async () => {
+    const stage = tree('rootfs', { o: d(), 'o/f': f('data', 0o644, 1, 1), 'o/h': { type: 'hardlink', mode: 0o700, uid: 2, gid: 2, linkname: 'o/f' }, 'o/gone': { type: 'hardlink', mode: 0o600, uid: 3, gid: 3, linkname: 'o/missing' } });
+    expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b /o/h /h\n', stage, new FsTree('rootfs'))).toEqual(['h file 700 2:2 data']);
+    const target = new FsTree('rootfs');
+    const [step] = steps('FROM scratch AS b\nFROM scratch\nCOPY --from=b /o/gone /g\n');
+    const entries = await copyEntries({ step: step!, file: 'Dockerfile', from: stage, target, epoch: 0, work: dir });
+    expect(entries.map((e) => [e.path, e.type, e.mode, e.uid, e.size])).toEqual([['g', 'file', 0o600, 3, 0]]);
+  });
+});
+
+describe('copyEntries: destinations through the stage\'s symlinks', () => {
+  it('replaces a link to a folder that a file lands on, and a link to a file that a symlink lands on', async () => {
+    const target = tree('rootfs', { d: d(), 'd/n': l('/e'), e: d(), 'd/l': l('f'), 'd/f': f('old') });
+    const ctx = tree('context', { src: d(), 'src/n': f('n') });
+    expect(await copy('FROM scratch\nCOPY src/ /d/\n', ctx, target)).toEqual(['d directory 755 0:0', 'd/n file 644 0:0 n']);
+    expect(target.get('d/n')?.type).toBe('file');
+    expect(target.get('e')).toEqual(d());
+    const stage = tree('rootfs', { s: d(), 's/l': l('g') });
+    expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b /s/ /d/\n', stage, target)).toEqual(['d directory 755 0:0', 'd/l symlink 777 0:0 -> g']);
+    expect(target.get('d/f')).toEqual(f('old'));
+  });
+
+  it('writes a folder copied to a link to / at the root, with no entry for the root', async () => {
+    const target = tree('rootfs', { top: l('/') });
+    expect(await copy('FROM scratch\nCOPY dir /top/\n', context(), target)).toEqual(['a.conf file 644 0:0 a', 'sub directory 755 0:0', 'sub/b file 644 0:0 b']);
+    expect(target.get('top')).toEqual(l('/'));
+  });
+
+  it('points an archive\'s hard link at where its target was written through a link', async () => {
+    const tar = await packTar([{ name: 'f', content: 'c' }, { name: 'h', type: 'link', linkname: 'f' }]);
+    const ctx = tree('context', { 'l.tar': { ...f(''), size: tar.length, source: tar } });
+    expect(await copy('FROM scratch\nADD l.tar /bin/\n', ctx, mergedBase())).toEqual(['usr directory 755 0:0', 'usr/bin directory 755 0:0', 'usr/bin/f file 644 0:0 c', 'usr/bin/h hardlink 644 0:0 -> usr/bin/f']);
+  });
+
+  it('takes a destination written with extra slashes', async () => {
+    expect(await copyStep({ dest: '//x//', destIsDir: true }, context())).toEqual(['x directory 755 0:0', 'x/x.txt file 644 0:0 x']);
+    expect(await copyStep({ sources: ['dir'], dest: '//c//', destIsDir: false }, context())).toEqual(['c directory 755 0:0', 'c/a.conf file 644 0:0 a', 'c/sub directory 755 0:0', 'c/sub/b file 644 0:0 b']);
+  });
+});
+
+describe('copyEntries: ELF programs for another platform', () => {
+  const elf = (machine: number, cls = 2, data = 1) => {
+    const b = Buffer.alloc(64);
+    b.set([0x7f, 0x45, 0x4c, 0x46, cls, data, 1]);
+    b.writeUInt16LE(2, 16);
+    b.writeUInt16LE(machine, 18);
+    return b;
+  };
+  const ctx = () => tree('context', { arm: { ...f(''), mode: 0o755, size: 64, source: elf(183) }, amd: { ...f(''), mode: 0o755, size: 64, source: elf(62) }, 'x.txt': f('x'), sub: d(), 'sub/i386': { ...f(''), size: 64, source: elf(3, 1) } });
+
+  it('warns once per foreign program with the file, line, instruction and both platforms', async () => {
+    const warnings: string[] = [];
+    const got = await copyStep({ sources: ['arm', 'amd', 'x.txt', 'sub'], dest: '/bin/', destIsDir: true }, ctx(), new FsTree('rootfs'), { warn: (w) => warnings.push(w), platform: amd64 });
+    expect(got).toContain('bin/arm file 755 0:0 ' + elf(183).toString());
+    expect(warnings).toEqual([
+      'Dockerfile:3: COPY: /bin/arm is ELF 64-bit LSB ARM aarch64 (linux/arm64), not a program for linux/amd64, the image\'s platform',
+      'Dockerfile:3: COPY: /bin/i386 is ELF 32-bit LSB Intel 80386 (linux/386), not a program for linux/amd64, the image\'s platform',
+    ]);
+    warnings.length = 0;
+    await copyStep({ add: true, sources: ['amd'], dest: '/x' }, ctx(), new FsTree('rootfs'), { warn: (w) => warnings.push(w), platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } as never });
+    expect(warnings).toEqual(['Dockerfile:3: ADD: /x is ELF 64-bit LSB x86-64 (linux/amd64), not a program for linux/arm64/v8, the image\'s platform']);
+  });
+
+  it('says nothing without a platform or without a warn function', async () => {
+    const warnings: string[] = [];
+    await copyStep({ sources: ['arm'], dest: '/a' }, ctx(), new FsTree('rootfs'), { warn: (w) => warnings.push(w) });
+    expect(warnings).toEqual([]);
+    expect(await copyStep({ sources: ['arm'], dest: '/a' }, ctx(), new FsTree('rootfs'), { platform: amd64 })).toHaveLength(1);
+  });
+});
