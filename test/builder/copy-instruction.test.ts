@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { copyEntries, orderHardLinks, redactUrl } from '../../src/builder/copy-instruction.js';
+import { copyEntries, orderHardLinks, redactUrl, resolveOwner } from '../../src/builder/copy-instruction.js';
 import { FsTree, type FsNode } from '../../src/builder/rootfs.js';
 import type { TarEntry } from '../../src/blob/tar.js';
 import { dispatchStage, type CopyStep } from '../../src/dockerfile/dispatch.js';
@@ -424,5 +424,95 @@ describe('copyEntries: ELF programs for another platform', () => {
     await copyStep({ sources: ['arm'], dest: '/a' }, ctx(), new FsTree('rootfs'), { warn: (w) => warnings.push(w) });
     expect(warnings).toEqual([]);
     expect(await copyStep({ sources: ['arm'], dest: '/a' }, ctx(), new FsTree('rootfs'), { platform: amd64 })).toHaveLength(1);
+  });
+});
+
+describe('resolveOwner: --chown by name or number, as the image\'s passwd and group say', () => {
+  const image = () => tree('rootfs', {
+    etc: d(),
+    'etc/passwd': f('root:x:0:0::/root:/bin/sh\nshort:x\nbad:x:abc:1\nbad:x:1005:52\nsvc2:x:1001:50\n2svc:x:1002:51\nnogid:x:1003\nbadgid:x:1004:abc\napp:x:1000:1000::/home/app:/bin/sh\n'),
+    'etc/group': f('root:x:0:\nstaff:x:50:\ngrp3:x:60:app\nodd:x:x7:\n'),
+  });
+  const owner = async (chown: string, target = image()) => (await copy(`FROM scratch\nCOPY --chown=${chown} x.txt /x\n`, context(), target))[0]!.split(' ')[3];
+
+  it('takes a user\'s own group from passwd, or its uid when passwd has none that is a number', async () => {
+    expect(await owner('app')).toBe('1000:1000');
+    expect(await owner('svc2')).toBe('1001:50');
+    expect(await owner('2svc')).toBe('1002:51');
+    expect(await owner('nogid')).toBe('1003:1003');
+    expect(await owner('badgid')).toBe('1004:1004');
+    expect(await owner('bad')).toBe('1005:52');
+    expect(await owner('root')).toBe('0:0');
+  });
+
+  it('takes a group by name from group, numbers as they are (up to 2147483647) without looking anything up', async () => {
+    expect(await owner('app:grp3')).toBe('1000:60');
+    expect(await owner('1000:staff')).toBe('1000:50');
+    expect(await owner('1234', new FsTree('rootfs'))).toBe('1234:1234');
+    expect(await owner('7:0', new FsTree('rootfs'))).toBe('7:0');
+    expect(await owner('2147483647:2147483647', new FsTree('rootfs'))).toBe('2147483647:2147483647');
+  });
+
+  it('finds passwd through a symlinked /etc, and answers resolveOwner directly', async () => {
+    const t = image();
+    t.nodes.set('real', t.nodes.get('etc')!);
+    for (const k of [...t.nodes.keys()]) if (k.startsWith('etc/')) t.nodes.set(`real/${k.slice(4)}`, t.nodes.get(k)!);
+    for (const k of [...t.nodes.keys()]) if (k === 'etc' || k.startsWith('etc/')) t.nodes.delete(k);
+    t.nodes.set('etc', l('real'));
+    const fail = (w: string) => new UsageError('BAD_DOCKERFILE', w);
+    expect(await resolveOwner({ user: 'svc2', group: 'grp3' }, t, fail)).toEqual({ uid: 1001, gid: 60 });
+    expect(await resolveOwner({ user: '12' }, new FsTree('rootfs'), fail)).toEqual({ uid: 12, gid: 12 });
+  });
+
+  it('refuses, in one line each: an ID out of range, a name with no file to look it up in, a name not there', async () => {
+    const msg = (chown: string, target = image()) => refusal(copy(`FROM scratch\nCOPY --chown=${chown} x.txt /x\n`, context(), target));
+    expect(await msg('2147483648', new FsTree('rootfs'))).toBe('Dockerfile:2: COPY: --chown=2147483648: user ID 2147483648 is out of range (at most 2147483647)');
+    expect(await msg('1:2147483648', new FsTree('rootfs'))).toBe('Dockerfile:2: COPY: --chown=1:2147483648: group ID 2147483648 is out of range (at most 2147483647)');
+    expect(await msg('app', new FsTree('rootfs'))).toBe('Dockerfile:2: COPY: --chown=app: no etc/passwd in the image to look up user "app"; give numbers');
+    expect(await msg('1:staff', new FsTree('rootfs'))).toBe('Dockerfile:2: COPY: --chown=1:staff: no etc/group in the image to look up group "staff"; give numbers');
+    const passwdOnly = tree('rootfs', { etc: d(), 'etc/passwd': f('app:x:1000:1000\n') });
+    expect(await msg('app:staff', passwdOnly)).toBe('Dockerfile:2: COPY: --chown=app:staff: no etc/group in the image to look up group "staff"; give numbers');
+    expect(await msg('app:', passwdOnly)).toBe('Dockerfile:2: COPY: --chown=app: no etc/group in the image to look up group ""; give numbers');
+    expect(await msg('short')).toBe('Dockerfile:2: COPY: --chown: user "short" is not in the image\'s etc/passwd');
+    expect(await msg('nobody')).toBe('Dockerfile:2: COPY: --chown: user "nobody" is not in the image\'s etc/passwd');
+    expect(await msg('app:odd')).toBe('Dockerfile:2: COPY: --chown: group "odd" is not in the image\'s etc/group');
+    expect(await msg('app:nogroup')).toBe('Dockerfile:2: COPY: --chown: group "nogroup" is not in the image\'s etc/group');
+    expect(await msg('app:')).toBe('Dockerfile:2: COPY: --chown: group "" is not in the image\'s etc/group');
+  });
+});
+
+describe('orderHardLinks: each group of names for one file', () => {
+  const e = (path: string, more: Partial<TarEntry> = {}): [string, TarEntry] => [path, { path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, ...more }];
+  const order = (...list: [string, TarEntry][]) => {
+    const m = new Map(list);
+    orderHardLinks(m);
+    return [...m.values()];
+  };
+
+  it('leaves links that already follow their file, and links to nothing, as they are', () => {
+    const before: [string, TarEntry][] = [e('a', { size: 1, source: Buffer.from('x') }), e('b', { type: 'hardlink', linkname: 'a' }), e('c', { type: 'hardlink', linkname: 'missing' }), e('s', { type: 'symlink', linkname: 'a' }), e('n', { type: 'hardlink' })];
+    expect(order(...before)).toEqual(before.map(([, v]) => v));
+  });
+
+  it('moves the content to the first name by bytes (UTF-8 order), each name keeping its own mode and owner', () => {
+    const got = order(e('\u{1F600}', { size: 3, source: 'on-disk', mode: 0o600, uid: 5, gid: 6 }), e('\uFF5E', { type: 'hardlink', linkname: '\u{1F600}', mode: 0o755, uid: 1, gid: 2 }));
+    expect(got).toEqual([
+      { path: '\u{1F600}', type: 'hardlink', linkname: '\uFF5E', mode: 0o600, uid: 5, gid: 6, mtime: 0 },
+      { path: '\uFF5E', type: 'file', size: 3, source: 'on-disk', mode: 0o755, uid: 1, gid: 2, mtime: 0 },
+    ]);
+  });
+
+  it('takes a file with no size or content as empty, and follows a chain of links to its file', () => {
+    const got = order(e('z'), e('y', { type: 'hardlink', linkname: 'z' }), e('x', { type: 'hardlink', linkname: 'y' }));
+    expect(got).toEqual([
+      { path: 'z', type: 'hardlink', linkname: 'x', mode: 0o644, uid: 0, gid: 0, mtime: 0 },
+      { path: 'y', type: 'hardlink', linkname: 'x', mode: 0o644, uid: 0, gid: 0, mtime: 0 },
+      { path: 'x', type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: 0 },
+    ]);
+  });
+
+  it('leaves a loop of links alone', () => {
+    const before: [string, TarEntry][] = [e('p', { type: 'hardlink', linkname: 'q' }), e('q', { type: 'hardlink', linkname: 'p' })];
+    expect(order(...before)).toEqual(before.map(([, v]) => v));
   });
 });
