@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { copyEntries, orderHardLinks, redactUrl, resolveOwner } from '../../src/builder/copy-instruction.js';
@@ -10,7 +10,7 @@ import { dispatchStage, type CopyStep } from '../../src/dockerfile/dispatch.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
 import { planBuild } from '../../src/dockerfile/stage-plan.js';
 import { UsageError } from '../../src/errors.js';
-import { packTar } from '../blob/helpers.js';
+import { packTar, pseudoRandomBytes } from '../blob/helpers.js';
 import { tempDir } from '../helpers/tools.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
@@ -514,5 +514,97 @@ describe('orderHardLinks: each group of names for one file', () => {
   it('leaves a loop of links alone', () => {
     const before: [string, TarEntry][] = [e('p', { type: 'hardlink', linkname: 'q' }), e('q', { type: 'hardlink', linkname: 'p' })];
     expect(order(...before)).toEqual(before.map(([, v]) => v));
+  });
+});
+
+describe('copyEntries: ADD\'s test for a local archive, and what it extracts', () => {
+  const ctxOf = (files: Record<string, Buffer>) => tree('context', Object.fromEntries(Object.entries(files).map(([k, v]) => [k, { ...f(''), size: v.length, source: v }])));
+  const addTo = (text: string, files: Record<string, Buffer>, target = new FsTree('rootfs')) => copy(`FROM scratch\n${text}\n`, ctxOf(files), target);
+  let src: string;
+  beforeAll(async () => {
+    src = join(dir, 'arch-src');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'f'), 'f');
+  });
+  const gnuTar = (...args: string[]) => execFileSync('tar', ['-c', ...args, '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', src, 'f']);
+
+  it('COPY never extracts; ADD extracts into the destination as a folder, slash or not, or at the root', async () => {
+    const tar = await packTar([{ name: 'm', content: 'm' }]);
+    expect(await addTo('COPY p.tar /x/', { 'p.tar': tar })).toEqual(['x directory 755 0:0', `x/p.tar file 644 0:0 ${tar.toString()}`]);
+    expect(await addTo('ADD p.tar /x', { 'p.tar': tar })).toEqual(['x directory 755 0:0', 'x/m file 644 0:0 m']);
+    expect(await addTo('ADD p.tar /', { 'p.tar': tar })).toEqual(['m file 644 0:0 m']);
+  });
+
+  it('extracts an old v7 tar (no ustar magic, its checksum adds up)', async () => {
+    const v7 = gnuTar('--format=v7');
+    expect(v7.subarray(257, 262).toString('latin1')).not.toBe('ustar');
+    expect(await addTo('ADD old.tar /x/', { 'old.tar': v7 })).toEqual(['x directory 755 0:0', 'x/f file 644 0:0 f']);
+  });
+
+  it('copies as they are: short files, text, a header-like block with no name, a zstd tar, a bad bzip2, a cut xz', async () => {
+    const nameless = Buffer.alloc(1024);
+    nameless.write('000400\0 ', 148, 'latin1');
+    const zst = execFileSync('zstd', ['-c', '-q'], { input: gnuTar() });
+    const xz = gnuTar('--xz');
+    const files: Record<string, Buffer> = {
+      one: Buffer.from('a'), two: Buffer.from([0x1f, 0x8b]), three: Buffer.from('abc'), text: Buffer.from('hello '.repeat(200)),
+      nameless, 'p.tar.zst': zst, 'p.tar.bz2': Buffer.from('BZh9 not really bzip2'), 'cut.txz': xz.subarray(0, xz.length - 40),
+    };
+    const got = await addTo(`ADD ${Object.keys(files).join(' ')} /x/`, files);
+    expect(got.map((line) => line.split(' ').slice(0, 4).join(' '))).toEqual(['x directory 755 0:0', ...Object.keys(files).sort().map((k) => `x/${k} file 644 0:0`)]);
+  });
+
+  it('extracts a tar.gz whose first 64 KiB hold no whole gzip stream, and bzip2 and xz archives read from disk', async () => {
+    const big = Buffer.from(pseudoRandomBytes(100 << 10, 3, 0).toString('hex'));
+    const tgz = gzipSync(await packTar([{ name: 'big', content: big.toString() }, { name: 'small', content: 's' }]));
+    expect(tgz.length).toBeGreaterThan(64 << 10);
+    const [step] = steps('FROM scratch\nADD big.tgz /x/\n');
+    const entries = await copyEntries({ step: step!, file: 'Dockerfile', from: ctxOf({ 'big.tgz': tgz }), target: new FsTree('rootfs'), epoch: 0, work: dir });
+    expect(entries.map((e) => [e.path, e.type, e.size])).toEqual([['x/big', 'file', big.length], ['x/small', 'file', 1], ['x', 'directory', undefined]]);
+    expect(await readFile(entries[0]!.source as string)).toEqual(big);
+    const onDisk: Record<string, FsNode> = {};
+    for (const [name, flag] of [['p.tbz', '--bzip2'], ['p.txz', '--xz'], ['p.tgz', '--gzip']] as const) {
+      const path = join(dir, `disk-${name}`);
+      await writeFile(path, gnuTar(flag));
+      onDisk[name] = { type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, source: path };
+    }
+    for (const name of Object.keys(onDisk)) expect(await copy(`FROM scratch\nADD ${name} /${name}/\n`, tree('context', onDisk), new FsTree('rootfs'))).toEqual([`${name} directory 755 0:0`, `${name}/f file 644 0:0 f`]);
+  });
+
+  it('keeps two archives of one ADD apart, large members included', async () => {
+    const a = Buffer.alloc(100 << 10, 'a');
+    const b = Buffer.alloc(100 << 10, 'b');
+    const files = { 'a.tar': await packTar([{ name: 'a', content: a.toString() }]), 'b.tar': await packTar([{ name: 'b', content: b.toString() }]) };
+    const [step] = steps('FROM scratch\nADD a.tar b.tar /x/\n');
+    const entries = await copyEntries({ step: step!, file: 'Dockerfile', from: ctxOf(files), target: new FsTree('rootfs'), epoch: 0, work: dir });
+    const content = async (path: string) => readFile(entries.find((e) => e.path === path)!.source as string);
+    expect(await content('x/a')).toEqual(a);
+    expect(await content('x/b')).toEqual(b);
+  });
+
+  it('leaves out the archive\'s root entry, keeps a symlink\'s target as written, points a hard link under the destination', async () => {
+    const tar = await packTar([{ name: './', type: 'directory', mode: 0o700, uid: 9 }, { name: 'f', content: 'f', mode: 0o600 }, { name: 's', type: 'symlink', linkname: '/etc/f', uid: 3, gid: 4 }, { name: 'h', type: 'link', linkname: 'f', mode: 0o600 }]);
+    expect(await addTo('ADD p.tar /x/', { 'p.tar': tar })).toEqual(['x directory 755 0:0', 'x/f file 600 0:0 f', 'x/h hardlink 600 0:0 -> x/f', 'x/s symlink 644 3:4 -> /etc/f']);
+  });
+
+  it('refuses an archive that is not a sound tar, in one line naming ADD', async () => {
+    const tar = await packTar([{ name: '../evil', content: 'e' }]);
+    expect(await refusal(addTo('ADD p.tar /x/', { 'p.tar': tar }))).toBe('Dockerfile:2: ADD: the archive: entry "../evil" climbs above the layer root; refusing an unsafe layer');
+  });
+
+  it('names one special file, three, or the first three of more, and needs no warn function', async () => {
+    const warned = async (n: number, warn = true) => {
+      const tar = await packTar([{ name: 'f', content: 'f' }, ...Array.from({ length: n }, (_, i) => ({ name: `p${i}`, type: 'fifo' as const }))]);
+      const warnings: string[] = [];
+      const [step] = steps('FROM scratch\nADD p.tar /x/\n');
+      const entries = await copyEntries({ step: step!, file: 'Dockerfile', from: ctxOf({ 'p.tar': tar }), target: new FsTree('rootfs'), epoch: 0, work: dir, ...(warn ? { warn: (w: string) => warnings.push(w) } : {}) });
+      expect(show(entries).sort()).toEqual(['x directory 755 0:0', 'x/f file 644 0:0 f']);
+      return warnings;
+    };
+    expect(await warned(0)).toEqual([]);
+    expect(await warned(1)).toEqual(['Dockerfile:2: ADD: the archive\'s member /p0 (device, FIFO or socket) left out: images built here hold no special files']);
+    expect(await warned(3)).toEqual(['Dockerfile:2: ADD: the archive\'s 3 members /p0, /p1, /p2 (device, FIFO or socket) left out: images built here hold no special files']);
+    expect(await warned(4)).toEqual(['Dockerfile:2: ADD: the archive\'s 4 members /p0, /p1, /p2, ... (device, FIFO or socket) left out: images built here hold no special files']);
+    expect(await warned(2, false)).toEqual([]);
   });
 });
