@@ -164,7 +164,7 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
   // usr/bin) are written through, as Docker and buildah do, never replaced.
   const placed = new Map<string, string>();
   const place = (dest: string, node: FsNode): string => {
-    let at = dest;
+    let at: string;
     try {
       at = target.resolve(dest, false);
       if (target.get(at)?.type === 'symlink') {
@@ -174,8 +174,11 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
         const isDir = target.get(through)?.type === 'directory';
         if (node.type === 'directory' ? isDir : node.type === 'file' && !isDir && through !== '') at = through;
       }
-    } catch {
-      at = dest;
+    } catch (err) {
+      // A loop of links (Docker fails on it too): writing the path as it is would put a real
+      // folder in place of a linked one such as /bin.
+      if (err instanceof PathEscape) throw fail(`destination /${dest} ${err.message}`);
+      throw err;
     }
     placed.set(dest, at);
     return at;

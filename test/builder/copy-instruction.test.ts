@@ -608,3 +608,14 @@ describe('copyEntries: ADD\'s test for a local archive, and what it extracts', (
     expect(await warned(2, false)).toEqual([]);
   });
 });
+
+describe('copyEntries: a destination that runs into a loop of symlinks', () => {
+  it('is refused in one line, never written as a real /bin folder in place of the link', async () => {
+    const target = tree('rootfs', { usr: d(), 'usr/bin': d(), bin: l('usr/bin'), 'usr/bin/loop': l('loop'), 'usr/bin/a': l('b'), 'usr/bin/b': l('a') });
+    expect(await refusal(copy('FROM scratch\nCOPY x.txt /bin/loop\n', context(), target))).toBe('Dockerfile:2: COPY: destination /bin/loop passes through too many symlinks');
+    expect(await refusal(copy('FROM scratch\nADD x.txt /bin/a/x\n', context(), target))).toBe('Dockerfile:2: ADD: destination /bin/a/x passes through too many symlinks');
+    expect(await refusal(copy('FROM scratch\nCOPY dir /bin/b/\n', context(), target))).toBe('Dockerfile:2: COPY: destination /bin/b passes through too many symlinks');
+    expect(target.get('bin')).toEqual(l('usr/bin'));
+    expect(await copy('FROM scratch\nCOPY x.txt /bin/ok\n', context(), target)).toEqual(['usr directory 755 0:0', 'usr/bin directory 755 0:0', 'usr/bin/ok file 644 0:0 x']);
+  });
+});
