@@ -621,3 +621,21 @@ describe('copyEntries: a destination that runs into a loop of symlinks', () => {
     expect(await copy('FROM scratch\nCOPY x.txt /bin/ok\n', context(), target)).toEqual(['usr directory 755 0:0', 'usr/bin directory 755 0:0', 'usr/bin/ok file 644 0:0 x']);
   });
 });
+
+describe('copyEntries: files read when written, and symbolic modes on folders', () => {
+  it('takes a file whose content is opened later at its stated size, and ADD copies it as it is', async () => {
+    const open = async () => [Buffer.from('late')];
+    const stage = tree('rootfs', { lazy: { type: 'file', mode: 0o755, uid: 1, gid: 2, size: 4, source: open } });
+    const warnings: string[] = [];
+    for (const add of [false, true]) {
+      const entries = await copyEntries({ step: { kind: 'copy', add, line: 3, from: { kind: 'build-context' }, sources: ['lazy'], inline: [], dest: '/l', destIsDir: false }, file: 'Dockerfile', from: stage, target: new FsTree('rootfs'), epoch: 0, work: dir, platform: amd64, warn: (w) => warnings.push(w) });
+      expect(entries).toEqual([{ path: 'l', type: 'file', mode: 0o755, uid: 1, gid: 2, mtime: 0, size: 4, source: open }]);
+    }
+    expect(warnings).toEqual([]);
+  });
+
+  it('gives X to a folder that had no x bit, and to a file only when it had one', async () => {
+    const stage = tree('rootfs', { s: d(), 's/closed': d(0o600), 's/plain': f('p', 0o600), 's/run': f('r', 0o700) });
+    expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b --chmod=a+X /s /t\n', stage, new FsTree('rootfs'))).toEqual(['t directory 755 0:0', 't/closed directory 711 0:0', 't/plain file 600 0:0 p', 't/run file 711 0:0 r']);
+  });
+});
