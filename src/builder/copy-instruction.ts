@@ -414,15 +414,24 @@ function compressionOf(head: Buffer): Compression {
   return 'none';
 }
 
-/** A tar header: the ustar magic, or (old v7 archives) a checksum that adds up, as Go's tar reader accepts. */
+/**
+ * A tar header as Go's tar reader (Docker's test) takes one: a checksum that adds up, of the
+ * bytes unsigned or signed as tar-read.ts accepts it, and a name unless the ustar magic is
+ * there. A file with the magic and a bad checksum is no archive: it is copied as it is.
+ */
 function isTarHeader(h: Buffer): boolean {
   if (h.length < 512) return false;
-  if (h.subarray(257, 262).toString('latin1') === 'ustar') return true;
   const stated = parseInt(h.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').trim(), 8);
-  if (!Number.isFinite(stated) || h[0] === 0) return false;
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
-  return sum === stated;
+  if (!Number.isFinite(stated)) return false;
+  if (h[0] === 0 && h.subarray(257, 262).toString('latin1') !== 'ustar') return false;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
+    unsigned += b;
+    signed += b < 0x80 ? b : b - 0x100;
+  }
+  return stated === unsigned || stated === signed;
 }
 
 /**

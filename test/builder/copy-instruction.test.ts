@@ -639,3 +639,37 @@ describe('copyEntries: files read when written, and symbolic modes on folders', 
     expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b --chmod=a+X /s /t\n', stage, new FsTree('rootfs'))).toEqual(['t directory 755 0:0', 't/closed directory 711 0:0', 't/plain file 600 0:0 p', 't/run file 711 0:0 r']);
   });
 });
+
+describe('copyEntries: ADD tells a tar by its header checksum, as Go\'s tar reader does', () => {
+  const resum = (tar: Buffer, signed: boolean) => {
+    let sum = 0;
+    for (let i = 0; i < 512; i++) {
+      const b = i >= 148 && i < 156 ? 0x20 : tar[i]!;
+      sum += signed && b > 127 ? b - 256 : b;
+    }
+    tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    return tar;
+  };
+  const addOne = (name: string, bytes: Buffer) => copy(`FROM scratch\nADD ${name} /x/\n`, tree('context', { [name]: { ...f(''), size: bytes.length, source: bytes } }), new FsTree('rootfs'));
+
+  it('copies a file with the ustar magic and a checksum that does not add up as it is (Docker does; it was exit 2)', async () => {
+    const tar = await packTar([{ name: 'm', content: 'm' }]);
+    tar.write('0000000\0', 148, 'latin1');
+    expect(await addOne('p.tar', tar)).toEqual(['x directory 755 0:0', `x/p.tar file 644 0:0 ${tar.toString()}`]);
+  });
+
+  it('extracts a tar whose checksum is the old signed sum of its bytes', async () => {
+    const tar = await packTar([{ name: 'm', content: 'm', mode: 0o600 }]);
+    tar.set([0x80, 0xe9], 265); // the owner's name, in Latin-1
+    expect(await addOne('p.tar', resum(tar, true))).toEqual(['x directory 755 0:0', 'x/m file 600 0:0 m']);
+    expect(await addOne('q.tar', resum(tar, false))).toEqual(['x directory 755 0:0', 'x/m file 600 0:0 m']);
+  });
+
+  it('takes a ustar header with no name for a (bad) tar, a v7 one for no tar', async () => {
+    const tar = await packTar([{ name: 'm', content: 'm' }]);
+    tar[0] = 0;
+    expect(await refusal(addOne('p.tar', resum(tar, false)))).toBe('Dockerfile:2: ADD: the archive: not a valid tar archive (member with an empty name at byte 0)');
+    tar.fill(0, 257, 265);
+    expect(await addOne('v7.tar', resum(tar, false))).toEqual(['x directory 755 0:0', `x/v7.tar file 644 0:0 ${tar.toString()}`]);
+  });
+});
