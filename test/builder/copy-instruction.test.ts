@@ -673,3 +673,18 @@ describe('copyEntries: ADD tells a tar by its header checksum, as Go\'s tar read
     expect(await addOne('v7.tar', resum(tar, false))).toEqual(['x directory 755 0:0', `x/v7.tar file 644 0:0 ${tar.toString()}`]);
   });
 });
+
+describe('copyEntries: compressed files that hold no tar', () => {
+  it('copies a broken gzip, and bzip2 and xz files of plain text, as they are', async () => {
+    const text = Buffer.from('plain text, no tar\n'.repeat(40));
+    const files: Record<string, Buffer> = {
+      'bad.gz': Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(600, 0xff)]),
+      'note.bz2': execFileSync('bzip2', ['-c'], { input: text }),
+      'note.xz': execFileSync('xz', ['-c'], { input: text }),
+    };
+    const ctx = tree('context', Object.fromEntries(Object.entries(files).map(([k, v]) => [k, { ...f(''), size: v.length, source: v }])));
+    const [step] = steps(`FROM scratch\nADD ${Object.keys(files).join(' ')} /x/\n`);
+    const entries = await copyEntries({ step: step!, file: 'Dockerfile', from: ctx, target: new FsTree('rootfs'), epoch: 0, work: dir });
+    expect(entries.map((e) => [e.path, e.type, e.size, e.source])).toEqual([...Object.entries(files).map(([k, v]) => [`x/${k}`, 'file', v.length, v]), ['x', 'directory', undefined, undefined]]);
+  });
+});
