@@ -4,7 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyEntries } from '../../src/builder/copy-instruction.js';
+import { copyEntries, DEFAULT_FETCH_LIMITS, redactUrl } from '../../src/builder/copy-instruction.js';
 import { FsTree } from '../../src/builder/rootfs.js';
 import { OperationalError, UsageError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tools.js';
@@ -266,5 +266,17 @@ describe('ADD <url>: names, limits, statuses and redirects, each failure one lin
     expect([...hits.entries()]).toEqual([['/silent-head', 1], ['/silent-body', 2]]);
     expect(await failing(fetchTo([`${at}/cut`], { retries: 1 }))).toBe(`exit 1 NETWORK: ADD ${at}/cut: cannot fetch (aborted)`);
     expect(hits.get('/cut')).toBe(2);
+  });
+});
+
+describe('ADD <url> defaults', () => {
+  it('are those docs/dockerfile.md gives: 30 s without a byte, 1 GiB in all, the registry\'s retries', () => {
+    expect(DEFAULT_FETCH_LIMITS).toEqual({ idleMs: 30_000, maxBytes: 1024 ** 3, retry: {} });
+  });
+
+  it('hide the user and password of any scheme, an empty one too, keeping the path', () => {
+    expect(redactUrl('HTTPS://user:pw@host/p@q')).toBe('HTTPS://***@host/p@q');
+    expect(redactUrl('s3+x.y-z://k@bucket/o')).toBe('s3+x.y-z://***@bucket/o');
+    expect(redactUrl('https://@h/')).toBe('https://***@h/');
   });
 });
