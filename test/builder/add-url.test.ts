@@ -98,6 +98,7 @@ describe('ADD <url>: names, limits, statuses and redirects, each failure one lin
   const textSum = `sha256:${createHash('sha256').update(text).digest('hex')}`;
   const hits = new Map<string, number>();
   const auths: (string | undefined)[] = [];
+  const agents: (string | undefined)[] = [];
   let srv: Server;
   let at: string;
   let n = 0;
@@ -108,6 +109,7 @@ describe('ADD <url>: names, limits, statuses and redirects, each failure one lin
       const hit = (hits.get(url) ?? 0) + 1;
       hits.set(url, hit);
       auths.push(req.headers.authorization);
+      agents.push(req.headers['user-agent']);
       const chain = /^\/r\/(\d+)$/.exec(url);
       const status = /^\/status\/(\d+)$/.exec(url);
       const once = /^\/once\/(\d+)$/.exec(url);
@@ -170,6 +172,7 @@ describe('ADD <url>: names, limits, statuses and redirects, each failure one lin
   const reset = () => {
     hits.clear();
     auths.length = 0;
+    agents.length = 0;
   };
 
   it('writes a file 0600 root-owned named by the URL path (index.html for /), each download its own file', async () => {
@@ -191,7 +194,7 @@ describe('ADD <url>: names, limits, statuses and redirects, each failure one lin
     expect(hits.get('/file')).toBe(1);
   });
 
-  it('sends a user alone, a password alone and %-escaped ones as Basic auth', async () => {
+  it('sends a user alone, a password alone and %-escaped ones as Basic auth, and says it is berth', async () => {
     for (const [cred, plain] of [['u@', 'u:'], [':pw@', ':pw'], ['u%40x:p%3Aw@', 'u@x:p:w']] as const) {
       reset();
       await fetchTo([`${at.replace('//', `//${cred}`)}/file`]);
@@ -200,6 +203,7 @@ describe('ADD <url>: names, limits, statuses and redirects, each failure one lin
     reset();
     await fetchTo([`${at}/file`]);
     expect(auths).toEqual([undefined]);
+    expect(agents).toEqual(['berth']);
   });
 
   it('takes a body of exactly the size limit, stated or not, and refuses one byte more either way', async () => {
