@@ -328,7 +328,7 @@ describe('copyEntries: what lands where, with which mode and owner', () => {
     expect(await copy('FROM scratch\nCOPY --chown=7:8 x.txt /home/app/deep/x\n', context(), mergedBase())).toEqual(['home directory 755 0:0', 'home/app directory 750 1000:1000', 'home/app/deep directory 755 7:8', 'home/app/deep/x file 644 7:8 x']);
   });
 
-  it('puts a folder in place of a file, and a file under what was a file', async () => {
+  it('puts a folder in place of a file, and a file under what was a file (berth\'s behaviour today, not compared with Docker)', async () => {
     const target = tree('rootfs', { conf: f('old'), a: f('old') });
     expect(await copy('FROM scratch\nCOPY dir /conf\nCOPY x.txt /a/x\n', context(), target)).toEqual(['a directory 755 0:0', 'a/x file 644 0:0 x', 'conf directory 755 0:0', 'conf/a.conf file 644 0:0 a', 'conf/sub directory 755 0:0', 'conf/sub/b file 644 0:0 b']);
     expect(target.get('conf')).toEqual(d());
