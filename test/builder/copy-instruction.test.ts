@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { copyEntries, orderHardLinks, redactUrl, resolveOwner } from '../../src/builder/copy-instruction.js';
 import { FsTree, type FsNode } from '../../src/builder/rootfs.js';
@@ -624,7 +625,7 @@ describe('copyEntries: a destination that runs into a loop of symlinks', () => {
 
 describe('copyEntries: files read when written, and symbolic modes on folders', () => {
   it('takes a file whose content is opened later at its stated size, and ADD copies it as it is', async () => {
-    const open = async () => [Buffer.from('late')];
+    const open = async (): Promise<AsyncIterable<Uint8Array>> => Readable.from([Buffer.from('late')]);
     const stage = tree('rootfs', { lazy: { type: 'file', mode: 0o755, uid: 1, gid: 2, size: 4, source: open } });
     const warnings: string[] = [];
     for (const add of [false, true]) {
