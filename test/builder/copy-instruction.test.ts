@@ -689,3 +689,14 @@ describe('copyEntries: compressed files that hold no tar', () => {
     expect(entries.map((e) => [e.path, e.type, e.size, e.source])).toEqual([...Object.entries(files).map(([k, v]) => [`x/${k}`, 'file', v.length, v]), ['x', 'directory', undefined, undefined]]);
   });
 });
+
+describe('copyEntries: folders inside what is copied, onto folders that exist', () => {
+  it('give them their own mode and owner (only the destination folder itself keeps its own)', async () => {
+    const target = tree('rootfs', { x: d(0o750, 1, 1), 'x/d': d(0o755, 0, 0) });
+    const tar = await packTar([{ name: 'd/', type: 'directory', mode: 0o700, uid: 5, gid: 6 }, { name: 'd/f', content: 'f' }]);
+    const ctx = tree('context', { 'p.tar': { ...f(''), size: tar.length, source: tar } });
+    expect(await copy('FROM scratch\nADD p.tar /x/\n', ctx, target)).toEqual(['x directory 750 1:1', 'x/d directory 700 5:6', 'x/d/f file 644 0:0 f']);
+    const stage = tree('rootfs', { s: d(0o700, 2, 2), 's/d': d(0o711, 3, 3) });
+    expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b /s /x\n', stage, target)).toEqual(['x directory 750 1:1', 'x/d directory 711 3:3']);
+  });
+});
