@@ -268,6 +268,11 @@ describe('ADD <url>: names, limits, statuses and redirects, each failure one lin
     expect(await failing(fetchTo([`${at}/silent-head`], { idleMs: 500 }))).toBe(`exit 1 NETWORK: ADD ${at}/silent-head: the server sent nothing for 1 s`);
     expect(await failing(fetchTo([`${at}/silent-body`], { idleMs: 500, timeoutRetries: 1 }))).toBe(`exit 1 NETWORK: ADD ${at}/silent-body: the server sent nothing for 1 s`);
     expect([...hits.entries()]).toEqual([['/silent-head', 1], ['/silent-body', 2]]);
+    // A timeout is counted as one (timeoutRetries), not as an ordinary failure (retries).
+    reset();
+    expect(await failing(fetchTo([`${at}/silent-head`], { idleMs: 500, retries: 2, timeoutRetries: 1 }))).toBe(`exit 1 NETWORK: ADD ${at}/silent-head: the server sent nothing for 1 s`);
+    expect(await failing(fetchTo([`${at}/silent-body`], { idleMs: 500, retries: 2, timeoutRetries: 0 }))).toBe(`exit 1 NETWORK: ADD ${at}/silent-body: the server sent nothing for 1 s`);
+    expect([...hits.entries()]).toEqual([['/silent-head', 2], ['/silent-body', 1]]);
     expect(await failing(fetchTo([`${at}/cut`], { retries: 1 }))).toBe(`exit 1 NETWORK: ADD ${at}/cut: cannot fetch (aborted)`);
     expect(hits.get('/cut')).toBe(2);
   });
