@@ -153,3 +153,75 @@ describe('ADD <url> limits', () => {
     expect(entries.map((e) => e.path)).toEqual(['x']);
   });
 });
+
+describe('parseContextSource', () => {
+  const what = '--build-context c';
+  it('refuses an empty source and an unknown scheme, naming the flag', async () => {
+    const { parseContextSource } = await import('../../src/builder/dockerfile-build.js');
+    const { UsageError } = await import('../../src/errors.js');
+    const forms = 'give a folder, an image tarball, oci:DIR[:NAME], docker-image://REF, oci-layout://DIR[:TAG] or berth:static';
+    expect(() => parseContextSource('', dir, what)).toThrow(new UsageError('BAD_FLAG', `${what}: names no source (empty after =); ${forms}`));
+    expect(() => parseContextSource(' \t', dir, what)).toThrow(new UsageError('BAD_FLAG', `${what}: names no source (empty after =); ${forms}`));
+    expect(() => parseContextSource('https://example.com/x', dir, what)).toThrow(new UsageError('BAD_FLAG', `${what}: unknown source scheme "https://"; ${forms}`));
+    expect(() => parseContextSource('Git+SSH://host/x', dir, what)).toThrow(new UsageError('BAD_FLAG', `${what}: unknown source scheme "Git+SSH://"; ${forms}`));
+    expect(() => parseContextSource('docker-image://UP PER', dir, what)).toThrow(`${what}: "UP PER" is not a valid image reference: "UP PER" must be lowercase letters, digits and separators`);
+  });
+
+  it('reads berth:static, docker-image://, docker:// and oci-layout:// (with and without a tag)', async () => {
+    const { parseContextSource } = await import('../../src/builder/dockerfile-build.js');
+    const registry = (repository: string, tag: string) => ({ kind: 'image', base: { kind: 'location', location: { kind: 'registry', ref: { registry: 'docker.io', repository, tag } } } });
+    expect(parseContextSource('berth:static', dir, what)).toEqual({ kind: 'image', base: { kind: 'static' } });
+    expect(parseContextSource('docker-image://alpine:3', dir, what)).toEqual(registry('library/alpine', '3'));
+    expect(parseContextSource('docker-image://alpine', dir, what)).toEqual(registry('library/alpine', 'latest'));
+    expect(parseContextSource('docker://alpine', dir, what)).toEqual(registry('library/alpine', 'latest'));
+    const layout = (d: string, name?: string) => ({ kind: 'image', base: { kind: 'location', location: { kind: 'layout', dir: d, ...(name !== undefined ? { name } : {}) } } });
+    expect(parseContextSource('oci-layout://lay:v10', dir, what)).toEqual(layout(join(dir, 'lay'), 'v10'));
+    expect(parseContextSource('oci-layout://lay', dir, what)).toEqual(layout(join(dir, 'lay')));
+    expect(parseContextSource('oci-layout:///abs/lay:a:b', dir, what)).toEqual(layout('/abs/lay:a', 'b'));
+    expect(parseContextSource('oci-layout://x:y/z', dir, what)).toEqual(layout(join(dir, 'x:y/z')));
+  });
+
+  it('takes a folder as a folder, a folder holding oci-layout as a layout, anything else as an image location', async () => {
+    const { parseContextSource } = await import('../../src/builder/dockerfile-build.js');
+    const root = await ctx('sources', { 'img.tar': 'not read here' });
+    await mkdir(join(root, 'plain'));
+    await mkdir(join(root, 'lay'));
+    await writeFile(join(root, 'lay', 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    expect(parseContextSource('plain', root, what)).toEqual({ kind: 'dir', path: join(root, 'plain') });
+    expect(parseContextSource(join(root, 'plain'), '/', what)).toEqual({ kind: 'dir', path: join(root, 'plain') });
+    // A folder holding oci-layout is read as an image (the tarball reader takes a layout folder too).
+    expect(parseContextSource('lay', root, what)).toEqual({ kind: 'image', base: { kind: 'location', location: { kind: 'tarball', path: join(root, 'lay') } } });
+    expect(parseContextSource('img.tar', root, what)).toEqual({ kind: 'image', base: { kind: 'location', location: { kind: 'tarball', path: join(root, 'img.tar') } } });
+    expect(parseContextSource('oci:lay:n', root, what)).toEqual({ kind: 'image', base: { kind: 'location', location: { kind: 'layout', dir: join(root, 'lay'), name: 'n' } } });
+  });
+});
+
+describe('dockerfilePlatforms: only arm64/v8 loses its variant', () => {
+  it('keeps arm/v8, arm64/v9 and the OS of windows/arm64/v8', () => {
+    expect(dockerfilePlatforms([{ os: 'linux', architecture: 'arm', variant: 'v8' }, { os: 'linux', architecture: 'arm64', variant: 'v9' }, { os: 'windows', architecture: 'arm64', variant: 'v8' }])).toEqual([
+      { os: 'linux', architecture: 'arm', variant: 'v8' },
+      { os: 'linux', architecture: 'arm64', variant: 'v9' },
+      { os: 'windows', architecture: 'arm64' },
+    ]);
+    expect(dockerfilePlatforms([{ os: 'linux', architecture: 'arm64', variant: 'v8' }, { os: 'linux', architecture: 'arm64' }])).toEqual([{ os: 'linux', architecture: 'arm64' }]);
+  });
+});
+
+describe('readIgnore', () => {
+  it('prefers <Dockerfile>.dockerignore to the context\'s, names the file a bad pattern is in, and has no rules without either', async () => {
+    const { readIgnore } = await import('../../src/builder/dockerfile-build.js');
+    const root = await ctx('ignores', { 'Dockerfile.dockerignore': 'a\n', '.dockerignore': 'b\n', Dockerfile: '' });
+    const both = await readIgnore(join(root, 'Dockerfile'), root);
+    expect([both.matches('a'), both.matches('b')]).toEqual([true, false]);
+    const ctxOnly = await readIgnore(join(root, 'Other'), root);
+    expect([ctxOnly.matches('a'), ctxOnly.matches('b')]).toEqual([false, true]);
+    const none = await readIgnore(join(root, 'Other'), join(root, 'nowhere'));
+    expect(none.isEmpty()).toBe(true);
+    expect(both.isEmpty()).toBe(false);
+    const bad = await ctx('ignores-bad', { '.dockerignore': '[z-a]\n' });
+    await expect(readIgnore(join(bad, 'Dockerfile'), bad)).rejects.toThrow(join(bad, '.dockerignore'));
+    const sub = await ctx('ignores-dir', {});
+    await mkdir(join(sub, 'Dockerfile.dockerignore'));
+    await expect(readIgnore(join(sub, 'Dockerfile'), sub)).rejects.toThrow(`${join(sub, 'Dockerfile.dockerignore')}: a folder; give a file`);
+  });
+});
