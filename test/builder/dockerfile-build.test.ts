@@ -4,6 +4,10 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { dockerfilePlatforms } from '../../src/builder/dockerfile-build.js';
+import { DEFAULT_PATH } from '../../src/builder/native.js';
+import { imageTree } from '../../src/builder/rootfs.js';
+import type { Platform } from '../../src/oci/platform.js';
+import type { Image } from '../../src/transport/image.js';
 import { berth } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tools.js';
 
@@ -223,5 +227,212 @@ describe('readIgnore', () => {
     const sub = await ctx('ignores-dir', {});
     await mkdir(join(sub, 'Dockerfile.dockerignore'));
     await expect(readIgnore(join(sub, 'Dockerfile'), sub)).rejects.toThrow(`${join(sub, 'Dockerfile.dockerignore')}: a folder; give a file`);
+  });
+});
+
+describe('buildDockerfile in-process', () => {
+  type Opts = import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions;
+  type Req = import('../../src/builder/engines/engine.js').EngineBuildRequest;
+  let k = 0;
+
+  /** Builds `text` from a fresh context holding `files` into an OCI layout; the output read back. */
+  async function dfBuild(files: Record<string, string>, text: string, extra: Partial<Opts> = {}) {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const root = await ctx(`inproc-${k++}`, { Dockerfile: text, ...files });
+    const logs: string[] = [];
+    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: (l) => logs.push(l), ...extra });
+    const written = await readLocation(output);
+    return { root, result, logs, written };
+  }
+
+  async function fakeEngine(seen: Req[], fail?: Error): Promise<import('../../src/builder/engines/engine.js').RunEngine> {
+    const { assembleImage } = await import('../../src/image/assemble.js');
+    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+    return {
+      name: 'docker',
+      available: async () => true,
+      build: async (req) => {
+        seen.push(req);
+        req.log('step one');
+        if (fail) throw fail;
+        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { Env: ['E=1'] }, history: [] }, format: 'oci' });
+        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
+      },
+    };
+  }
+
+  it('builds natively: the result names the engine, platform, digest and layers; labels reach the config', async () => {
+    const { parseReference } = await import('../../src/oci/reference.js');
+    const { result, logs, written } = await dfBuild({ a: 'a' }, 'FROM scratch\nCOPY a /\n', { labels: { l: 'v' }, tags: [parseReference('example.com/app:1', { what: 't', strict: false })] });
+    expect(written.kind).toBe('image');
+    const img = written as Image;
+    expect(result).toEqual({ digest: img.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', output: expect.stringMatching(/^oci:.*\/out$/), tags: ['example.com/app:1'], images: [{ platform: 'linux/amd64', digest: img.digest, layers: 1 }], engine: 'native', warnings: [], bases: [] });
+    expect(img.config.config).toEqual({ Env: [DEFAULT_PATH], WorkingDir: '/', Labels: { l: 'v' } });
+    expect(logs).toEqual([]);
+  });
+
+  it('warns of build args no ARG declares, in the log and the result', async () => {
+    const { result, logs } = await dfBuild({}, 'FROM scratch\nARG USED\nLABEL u=$USED\n', { buildArgs: { USED: '1', EXTRA: '2' } });
+    expect(logs).toEqual(['warning: build-args were given but not consumed (no ARG declares them): EXTRA']);
+    expect(result.warnings).toEqual(['build-args were given but not consumed (no ARG declares them): EXTRA']);
+  });
+
+  it('builds an index over several platforms, each platform\'s files its own', async () => {
+    const { result, written } = await dfBuild({ a: 'a' }, 'FROM scratch\nARG TARGETARCH\nCOPY a /$TARGETARCH\n', { platforms: [{ os: 'linux', architecture: 'arm64' }, { os: 'linux', architecture: 'amd64' }] });
+    expect(written.kind).toBe('index');
+    expect(result.images.map((i) => `${i.platform} ${i.layers}`)).toEqual(['linux/amd64 1', 'linux/arm64 1']);
+    expect(result.digest).toBe(written.digest);
+    expect(result.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    const index = written as import('../../src/transport/image.js').Index;
+    for (const desc of index.index.manifests) {
+      const child = (await index.child(desc)) as Image;
+      const tree = await imageTree(child);
+      expect([...tree.nodes.keys()]).toEqual([desc.platform!.architecture]);
+    }
+  });
+
+  it('refuses a folder or a missing file as the Dockerfile and a context that is not a folder, naming them as given', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const root = await ctx('inproc-refuse', { Dockerfile: 'FROM scratch\n', file: 'x' });
+    await mkdir(join(root, 'adir'));
+    const base: Opts = { dockerfile: join(root, 'Dockerfile'), platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, '--output'), registry: {}, log: () => {} };
+    await expect(buildDockerfile({ ...base, dockerfile: join(root, 'adir'), dockerfileName: 'adir' })).rejects.toThrow('--dockerfile adir: a folder; give a file');
+    await expect(buildDockerfile({ ...base, dockerfile: join(root, 'missing'), dockerfileName: 'missing' })).rejects.toThrow('--dockerfile missing: no such file');
+    await expect(buildDockerfile({ ...base, dockerfile: join(root, 'missing') })).rejects.toThrow(`--dockerfile ${join(root, 'missing')}: no such file`);
+    await expect(buildDockerfile({ ...base, context: join(root, 'file') })).rejects.toThrow(`--context ${join(root, 'file')}: not a folder`);
+    await expect(buildDockerfile({ ...base, context: join(root, 'nothing') })).rejects.toThrow(`--context ${join(root, 'nothing')}: not a folder`);
+    await expect(buildDockerfile({ ...base, dockerfile: join(root, 'Dockerfile'), context: undefined, engine: 'native' }).then(() => 'ok')).resolves.toBe('ok');
+    await expect(readdir(root)).resolves.toEqual(expect.arrayContaining(['out']));
+  });
+
+  it('names the Dockerfile by its path in messages when no name is given', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const root = await ctx('inproc-named', { Dockerfile: 'FROM scratch\nCOPY nothing /\n' });
+    const opts: Opts = { dockerfile: join(root, 'Dockerfile'), platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, '--output'), registry: {}, log: () => {} };
+    await expect(buildDockerfile(opts)).rejects.toThrow(`${join(root, 'Dockerfile')}:2: COPY`);
+  });
+
+  it('refuses ADD of a git@ address or an upper-case scheme without --checksum, whichever source it is', async () => {
+    const message = (url: string) => `Dockerfile:2: ADD: "${url}": ADD of a URL needs --checksum=sha256:<hex>, so the build is reproducible`;
+    await expect(dfBuild({}, 'FROM scratch\nADD git@github.com:o/r.git /src\n')).rejects.toThrow(message('git@github.com:o/r.git'));
+    await expect(dfBuild({ a: 'a' }, 'FROM scratch\nADD a HTTP://Example.com/x /d/\n')).rejects.toThrow(message('HTTP://Example.com/x'));
+    await expect(dfBuild({ 'git@local': 'at' }, 'FROM scratch\nADD git@local /d/\n')).rejects.toThrow(message('git@local'));
+    const { written } = await dfBuild({ 'x:y': 'colon', 'mygit@': 'at' }, 'FROM scratch\nADD x:y mygit@ /d/\n');
+    expect([...(await imageTree(written as Image)).nodes.keys()].sort()).toEqual(['d', 'd/mygit@', 'd/x:y']);
+  });
+
+  it('asks for the commit only when the Dockerfile names BUILD_COMMIT_SHA (natively) and only once; a given one is not looked up', async () => {
+    let asked = 0;
+    const lookup = async () => { asked++; return 'c0ffee'; };
+    await dfBuild({}, 'FROM scratch\nLABEL x=1\n', { commitShaLookup: lookup });
+    expect(asked).toBe(0);
+    const { written } = await dfBuild({}, 'FROM scratch\nARG BUILD_COMMIT_SHA\nLABEL c=$BUILD_COMMIT_SHA\n', { commitShaLookup: lookup });
+    expect(asked).toBe(1);
+    expect((written as Image).config.config?.Labels).toEqual({ c: 'c0ffee' });
+    const given = await dfBuild({}, 'FROM scratch\nARG BUILD_COMMIT_SHA\nLABEL c=$BUILD_COMMIT_SHA\n', { commitSha: 'given', commitShaLookup: lookup });
+    expect(asked).toBe(1);
+    expect((given.written as Image).config.config?.Labels).toEqual({ c: 'given' });
+  });
+
+  it('reads FROM and COPY --from of named contexts: a folder\'s files, berth:static as an image; refuses FROM a folder', async () => {
+    const files = await ctx('inproc-files', { f: 'from folder' });
+    const contexts = { files: { kind: 'dir' as const, path: files }, st: { kind: 'image' as const, base: { kind: 'static' as const } } };
+    const { written, result } = await dfBuild({}, 'FROM st\nCOPY --from=files f /f\nCOPY --from=st /etc/passwd /p\n', { contexts });
+    const img = written as Image;
+    expect(img.manifest.layers).toHaveLength(3);
+    const tree = await imageTree(img);
+    expect((await tree.readSmall('f'))?.toString()).toBe('from folder');
+    expect((await tree.readSmall('p'))?.toString()).toMatch(/^root:x:0:0:/);
+    expect(result.bases).toEqual([]);
+    await expect(dfBuild({}, 'FROM files\n', { contexts })).rejects.toThrow('Dockerfile:1: FROM files: that build context is a folder, not an image');
+  });
+
+  it('takes an image the Dockerfile names from knownImages, and refuses an invalid reference on its line', async () => {
+    const { written } = await dfBuild({}, 'ARG B=mybase\nFROM $B\nCOPY --from=mybase /etc/group /g\n', { knownImages: { mybase: { kind: 'static' } } });
+    const tree = await imageTree(written as Image);
+    expect((await tree.readSmall('g'))?.toString()).toMatch(/^root:x:0:/);
+    await expect(dfBuild({}, 'FROM scratch\nCOPY --from=Bad_Ref /x /x\n')).rejects.toThrow(/^Dockerfile:2: .*"Bad_Ref"/);
+  });
+
+  it('hands a RUN engine the build: contexts, images read by berth, args with the commit, its log prefixed; FROM scratch gets WorkingDir /', async () => {
+    const seen: Req[] = [];
+    const engine = await fakeEngine(seen);
+    const files = await ctx('inproc-engine-files', { f: 'f' });
+    let asked = 0;
+    const { root, result, logs, written } = await dfBuild({}, 'FROM scratch AS one\nCOPY --from=mybase /etc/group /g\nFROM mybase AS two\nCOPY --from=mybase /etc/passwd /p\nFROM scratch\nCOPY --from=one /g /g\nCOPY --from=two /p /p\nRUN true\n', {
+      engine: 'docker', engines: { docker: engine }, labels: { l: 'v' }, buildArgs: { A: '1' }, epoch: 86400, target: undefined,
+      contexts: { files: { kind: 'dir', path: files }, st: { kind: 'image', base: { kind: 'static' } } },
+      knownImages: { mybase: { kind: 'static' } },
+      commitShaLookup: async () => { asked++; return 'abc123'; },
+    });
+    expect(asked).toBe(1);
+    expect(result.engine).toBe('docker');
+    expect(logs).toEqual(['warning: build-args were given but not consumed (no ARG declares them): A', 'docker linux/amd64: step one']);
+    expect(seen).toHaveLength(1);
+    const req = seen[0]!;
+    const { contextLocalName } = await import('../../src/builder/engines/engine.js');
+    const stImage = (req.namedContexts.st as { image: Image }).image;
+    expect({ ...req, log: undefined, images: req.images?.map((i) => `${i.ref} ${i.image.digest === stImage.digest}`), namedContexts: undefined }).toEqual({
+      dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', contextDir: root, platform: { os: 'linux', architecture: 'amd64' }, buildArgs: { BUILD_COMMIT_SHA: 'abc123', A: '1' },
+      images: ['mybase true'], workDir: expect.stringMatching(/\/engine-0$/), epoch: 86400, format: 'oci', compressionLevel: 1, log: undefined, namedContexts: undefined,
+    });
+    expect(req.namedContexts).toEqual({ files: { kind: 'dir', path: files }, st: { kind: 'image', image: stImage, localName: contextLocalName('st', stImage) } });
+    const img = written as Image;
+    expect(img.config.config).toEqual({ Env: ['E=1'], WorkingDir: '/', Labels: { l: 'v' } });
+    expect(img.config.created).toBe('1970-01-02T00:00:00Z');
+    expect(result.digest).toBe(img.digest);
+  });
+
+  it('passes target and signal, lets a given BUILD_COMMIT_SHA build arg win, and adds no WorkingDir over a base', async () => {
+    const seen: Req[] = [];
+    const engine = await fakeEngine(seen);
+    const signal = new AbortController().signal;
+    const { written } = await dfBuild({}, 'FROM mybase AS t\nRUN true\nFROM scratch AS other\n', {
+      engine: 'docker', engines: { docker: engine }, target: 't', signal, buildArgs: { BUILD_COMMIT_SHA: 'mine' }, commitSha: 'sha', knownImages: { mybase: { kind: 'static' } },
+    });
+    expect(seen[0]).toMatchObject({ target: 't', signal, buildArgs: { BUILD_COMMIT_SHA: 'mine' } });
+    expect('dockerfileName' in seen[0]!).toBe(true);
+    expect((written as Image).config.config).toEqual({ Env: ['E=1'] });
+    const noName: Req[] = [];
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const root = await ctx('inproc-noname', { Dockerfile: 'FROM scratch\nRUN true\n' });
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), platforms: [], buildArgs: {}, contexts: {}, engine: 'docker', engines: { docker: await fakeEngine(noName) }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, '--output'), registry: {}, log: () => {} });
+    expect(Object.keys(noName[0]!).filter((key) => ['dockerfileName', 'signal', 'target', 'images'].includes(key))).toEqual([]);
+    expect(noName[0]!.buildArgs).toEqual({});
+  });
+
+  it('names the platform in an engine\'s failure, and checks emulation before the engine runs', async () => {
+    const { UsageError } = await import('../../src/errors.js');
+    const { formatPlatform } = await import('../../src/oci/platform.js');
+    const { hostPlatform } = await import('../../src/builder/engines/platform-args.js');
+    const seen: Req[] = [];
+    await expect(dfBuild({}, 'FROM scratch\nRUN true\n', { engine: 'docker', engines: { docker: await fakeEngine(seen, new UsageError('BAD_DOCKERFILE', 'Dockerfile:2: boom')) } })).rejects.toMatchObject({ code: 'BAD_DOCKERFILE', message: 'linux/amd64: Dockerfile:2: boom' });
+    const plain = new Error('not berth\'s');
+    await expect(dfBuild({}, 'FROM scratch\nRUN true\n', { engine: 'docker', engines: { docker: await fakeEngine(seen, plain) } })).rejects.toBe(plain);
+    expect(seen).toHaveLength(2);
+    const windows: Platform = { os: 'windows', architecture: 'amd64' };
+    await expect(dfBuild({}, 'FROM scratch\nCOPY Dockerfile /\nRUN true\n', { engine: 'docker', engines: { docker: await fakeEngine(seen) }, platforms: [windows] })).rejects.toThrow(new UsageError('FOREIGN_BINARY', `Dockerfile:3: this machine (${formatPlatform(hostPlatform())}) cannot run programs for windows/amd64`));
+    expect(seen).toHaveLength(2);
+    await expect(dfBuild({}, 'FROM scratch\nRUN true\n', { engine: 'native' })).rejects.toThrow('--engine native: Dockerfile:2 has RUN, which the native engine does not run; use --engine auto, buildah or docker');
+  });
+});
+
+describe('checkRunPlatforms', () => {
+  it('refuses a RUN stage for a platform this machine cannot run, naming the line; passes a RUN on the build platform', async () => {
+    const { checkRunPlatforms } = await import('../../src/builder/dockerfile-build.js');
+    const { formatPlatform } = await import('../../src/oci/platform.js');
+    const { hostPlatform } = await import('../../src/builder/engines/platform-args.js');
+    const root = await ctx('run-platforms', { Dockerfile: 'FROM --platform=$BUILDPLATFORM scratch AS b\nRUN ok\nFROM scratch AS t\nCOPY --from=b / /\nRUN foreign\n' });
+    const windows: Platform = { os: 'windows', architecture: 'amd64' };
+    const opts = { dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [hostPlatform(), windows], buildArgs: {}, contextNames: [] };
+    await expect(checkRunPlatforms(opts)).rejects.toThrow(`Dockerfile:5: this machine (${formatPlatform(hostPlatform())}) cannot run programs for windows/amd64`);
+    await expect(checkRunPlatforms({ ...opts, target: 'b' })).resolves.toBeUndefined();
+    await expect(checkRunPlatforms({ ...opts, dockerfileName: undefined as unknown as string })).rejects.toThrow(`${join(root, 'Dockerfile')}:5: this machine`);
+    await expect(checkRunPlatforms({ ...opts, platforms: [hostPlatform()] })).resolves.toBeUndefined();
   });
 });
