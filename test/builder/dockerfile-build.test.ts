@@ -436,3 +436,65 @@ describe('checkRunPlatforms', () => {
     await expect(checkRunPlatforms({ ...opts, platforms: [hostPlatform()] })).resolves.toBeUndefined();
   });
 });
+
+describe('buildDockerfile in-process: more', () => {
+  type Opts = import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions;
+  type Req = import('../../src/builder/engines/engine.js').EngineBuildRequest;
+  let k = 0;
+
+  async function dfBuild(files: Record<string, string>, text: string, extra: Partial<Opts> = {}) {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const root = await ctx(`more-${k++}`, { Dockerfile: text, ...files });
+    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: () => {}, ...extra });
+    return { root, result, output, written: await readLocation(output) };
+  }
+
+  async function engineGiving(seen: Req[], containerConfig: Record<string, unknown>): Promise<import('../../src/builder/engines/engine.js').RunEngine> {
+    const { assembleImage } = await import('../../src/image/assemble.js');
+    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+    return {
+      name: 'docker',
+      available: async () => true,
+      build: async (req) => {
+        seen.push(req);
+        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig, history: [] }, format: 'oci' });
+        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
+      },
+    };
+  }
+
+  it('says "cannot read" with the code for a Dockerfile that is a symlink loop', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const { symlink } = await import('node:fs/promises');
+    const root = await ctx('more-loop', {});
+    await symlink('loop', join(root, 'loop'));
+    await expect(buildDockerfile({ dockerfile: join(root, 'loop'), dockerfileName: 'loop', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, '--output'), registry: {}, log: () => {} }))
+      .rejects.toThrow('--dockerfile loop: cannot read (ELOOP)');
+  });
+
+  it('keeps the WorkingDir an engine set over scratch, and hands it images named by FROM only and by COPY --from only', async () => {
+    const seen: Req[] = [];
+    const { written } = await dfBuild({}, 'FROM scratch AS a\nCOPY --from=copied /etc/group /g\nFROM based AS b\nFROM scratch\nCOPY --from=a /g /g\nCOPY --from=b /etc/passwd /p\nRUN true\n', {
+      engine: 'docker', engines: { docker: await engineGiving(seen, { WorkingDir: '/app' }) }, knownImages: { copied: { kind: 'static' }, based: { kind: 'static' } },
+    });
+    expect((written as Image).config.config).toEqual({ WorkingDir: '/app' });
+    expect(seen[0]!.images?.map((i) => i.ref)).toEqual(['copied', 'based']);
+    expect(seen[0]!.namedContexts).toEqual({});
+  });
+
+  it('reads an image context for the platform of the stage that uses it, naming the line and context when it has none for it', async () => {
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const made = await dfBuild({ a: 'a' }, 'FROM scratch\nCOPY a /a\n');
+    const location = parseLocation(`oci:${join(made.root, 'out')}`, made.root, 'x');
+    const contexts = { img: { kind: 'image' as const, base: { kind: 'location' as const, location } } };
+    const arm64: Platform = { os: 'linux', architecture: 'arm64' };
+    await expect(dfBuild({}, '# line 1\nFROM img\n', { contexts, platforms: [arm64] })).rejects.toThrow('Dockerfile:2: img: is an image for linux/amd64, not linux/arm64');
+    await expect(dfBuild({}, 'FROM scratch\nCOPY --from=base /a /a\n', { knownImages: { base: { kind: 'location', location } }, platforms: [arm64] })).rejects.toThrow('Dockerfile:2: base: is an image for linux/amd64, not linux/arm64');
+    const ok = await dfBuild({}, 'FROM --platform=linux/amd64 img AS src\nFROM scratch\nCOPY --from=src /a /b\n', { contexts, platforms: [arm64] });
+    expect((ok.written as Image).config.architecture).toBe('arm64');
+    expect((await (await imageTree(ok.written as Image)).readSmall('b'))?.toString()).toBe('a');
+  });
+});

@@ -398,3 +398,32 @@ describe('builtFromImage', () => {
     expect((await meta.readSmall('small'))?.toString()).toBe('s');
   });
 });
+
+describe('buildNative: a stage over layers', () => {
+  it('gives a RUN stepper the base stage\'s layers first, readable through the stage\'s blobs; the image reads its base\'s layers', async () => {
+    const got: { layers: number; diffIDs: string[]; bytes: number[] }[] = [];
+    const run: import('../../src/builder/native.js').RunStepper = {
+      async run(input) {
+        const bytes: number[] = [];
+        for (const l of input.parent.layers) {
+          let b = 0;
+          for await (const c of await input.parent.blobs.open(l)) b += (c as Buffer).length;
+          bytes.push(b);
+        }
+        got.push({ layers: input.parent.layers.length, diffIDs: [...input.parent.diffIDs], bytes });
+        return undefined;
+      },
+    };
+    const img = await build2('FROM scratch AS base\nCOPY a.txt /a\nCOPY b.txt /b\nFROM base\nRUN true\n', { run });
+    expect(img.manifest.layers).toHaveLength(2);
+    expect(got).toEqual([{ layers: 2, diffIDs: img.config.rootfs.diff_ids, bytes: img.manifest.layers.map((l) => l.size) }]);
+    const tree = await imageTree(img);
+    expect([...tree.nodes.keys()].sort()).toEqual(['a', 'b']);
+  });
+
+  it('refuses COPY --from=scratch at planning, and reads a folder context given for COPY --from', async () => {
+    await expect(build2('FROM scratch\nCOPY --from=scratch /x /x\n')).rejects.toThrow('Dockerfile:2: COPY: --from=scratch copies nothing');
+    const img = await build2('FROM scratch\nCOPY --from=folder x /y\n', { sources: { folder: contextOf({ x: f('from folder') }) } });
+    expect((await (await imageTree(img)).readSmall('y'))?.toString()).toBe('from folder');
+  });
+});

@@ -378,3 +378,16 @@ describe('contextTree: nodes', () => {
     });
   });
 });
+
+describe('readMembers: contiguous files', () => {
+  it('reads a contiguous file (type 7) as a file with its content', async () => {
+    const tarStream = (await import('tar-stream')).default;
+    const pack = tarStream.pack();
+    pack.entry({ name: 'c', type: 'contiguous-file', mode: 0o600, size: 2 }, 'hi');
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const members = await readMembers((async function* () { yield Buffer.concat(chunks); })(), 'test', undefined, 'p');
+    expect(members.map((m) => ({ ...m, source: Buffer.from(m.source as Uint8Array).toString() }))).toEqual([{ path: 'c', type: 'file', mode: 0o600, uid: 0, gid: 0, size: 2, linkname: '', source: 'hi' }]);
+  });
+});
