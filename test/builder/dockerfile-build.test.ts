@@ -498,3 +498,95 @@ describe('buildDockerfile in-process: more', () => {
     expect((await (await imageTree(ok.written as Image)).readSmall('b'))?.toString()).toBe('a');
   });
 });
+
+describe('berth:static as a build context', () => {
+  it('is berth\'s static base: its files as listed at the epoch, one history entry, the static config for the stage\'s platform', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const { STATIC_BASE_FILES, staticBaseConfig } = await import('../../src/image/static-base.js');
+    const { createGunzip } = await import('node:zlib');
+    const { pipeline } = await import('node:stream/promises');
+    const tarStream = (await import('tar-stream')).default;
+    const root = await ctx('static-ctx', { Dockerfile: 'FROM st\n' });
+    const arm64: Platform = { os: 'linux', architecture: 'arm64' };
+    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [arm64], buildArgs: {}, contexts: { st: { kind: 'image', base: { kind: 'static' } } }, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 1000, output, registry: {}, log: () => {} });
+    const img = (await readLocation(output)) as Image;
+    expect(img.config.history).toEqual([{ created: '1970-01-01T00:16:40Z', created_by: 'berth base static' }]);
+    expect(img.config.config).toEqual(staticBaseConfig(arm64).config);
+    expect([img.config.os, img.config.architecture, img.config.created]).toEqual(['linux', 'arm64', '1970-01-01T00:16:40Z']);
+    expect(img.manifest.layers).toHaveLength(1);
+    const entries: { path: string; type: string; mode: number; uid: number; gid: number; mtime: number; content?: string }[] = [];
+    const extract = tarStream.extract();
+    extract.on('entry', (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const content = Buffer.concat(chunks).toString();
+        entries.push({ path: h.name.replace(/\/$/, ''), type: h.type === 'directory' ? 'directory' : 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: (h.mtime?.getTime() ?? 0) / 1000, ...(h.type === 'file' ? { content } : {}) });
+        next();
+      });
+    });
+    await pipeline(await img.blobs.open(img.manifest.layers[0]!), createGunzip(), extract);
+    const expected = STATIC_BASE_FILES.map((f) => ({ path: f.path, type: f.type, mode: f.mode, uid: f.uid, gid: f.gid, mtime: 1000, ...(f.type === 'file' ? { content: f.content ?? '' } : {}) }));
+    expect(entries.sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual(expected.sort((a, b) => (a.path < b.path ? -1 : 1)));
+  });
+});
+
+describe('the work folder of a build', () => {
+  type Req = import('../../src/builder/engines/engine.js').EngineBuildRequest;
+  async function run(root: string, outputText: string, text: string) {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const { assembleImage } = await import('../../src/image/assemble.js');
+    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+    const { UsageError } = await import('../../src/errors.js');
+    await writeFile(join(root, 'Dockerfile'), text);
+    const seen: Req[] = [];
+    const engine = {
+      name: 'docker' as const,
+      available: async () => true,
+      build: async (req: Req): Promise<Image> => {
+        seen.push(req);
+        if (text.includes('fail')) throw new UsageError('BAD_DOCKERFILE', 'Dockerfile:2: the engine failed');
+        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { WorkingDir: '/' }, history: [] }, format: 'oci' });
+        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
+      },
+    };
+    const output = parseLocation(outputText, root, '--output');
+    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: () => {} })
+      .then((r) => r, (err: Error) => err);
+    return { seen, result };
+  }
+  const parentOf = (req: Req) => join(req.workDir, '..', '..');
+  const works = async (path: string) => (await readdir(path)).filter((f) => f.startsWith('.berth-work'));
+
+  it('goes beside a tarball, inside an existing layout, beside a new one; removed after', async () => {
+    const root = await ctx('work-where', {});
+    await mkdir(join(root, 'lay'));
+    const tar = await run(root, join(root, 'img.tar'), 'FROM scratch\nRUN true\n');
+    expect(parentOf(tar.seen[0]!)).toBe(root);
+    expect(tar.result).toMatchObject({ output: join(root, 'img.tar') });
+    const existing = await run(root, `oci:${join(root, 'lay')}`, 'FROM scratch\nRUN true\n');
+    expect(parentOf(existing.seen[0]!)).toBe(join(root, 'lay'));
+    const fresh = await run(root, `oci:${join(root, 'new')}`, 'FROM scratch\nRUN true\n');
+    expect(parentOf(fresh.seen[0]!)).toBe(root);
+    expect(await works(root)).toEqual([]);
+    expect(await works(join(root, 'lay'))).toEqual([]);
+    expect((await readdir(join(root, 'new'))).sort()).toEqual(['blobs', 'index.json', 'oci-layout']);
+  });
+
+  it('leaves no folder behind when a build into a new nested layout fails, and keeps an existing layout', async () => {
+    const root = await ctx('work-fail', {});
+    const failed = await run(root, `oci:${join(root, 'a', 'b', 'out')}`, 'FROM scratch\nRUN fail\n');
+    expect((failed.result as Error).message).toBe('linux/amd64: Dockerfile:2: the engine failed');
+    expect(failed.seen).toHaveLength(1);
+    expect(await readdir(root)).toEqual(['Dockerfile']);
+    await mkdir(join(root, 'lay'));
+    await writeFile(join(root, 'lay', 'keep'), 'k');
+    const again = await run(root, `oci:${join(root, 'lay')}`, 'FROM scratch\nRUN fail\n');
+    expect((again.result as Error).message).toBe('linux/amd64: Dockerfile:2: the engine failed');
+    expect(parentOf(again.seen[0]!)).toBe(join(root, 'lay'));
+    expect(await readdir(join(root, 'lay'))).toEqual(['keep']);
+  });
+});
