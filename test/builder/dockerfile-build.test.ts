@@ -590,3 +590,16 @@ describe('the work folder of a build', () => {
     expect(await readdir(join(root, 'lay'))).toEqual(['keep']);
   });
 });
+
+describe('output problems, named by the output', () => {
+  it('refuses a layout on a device and a folder under a file, naming the path given', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const root = await ctx('out-problems', { Dockerfile: 'FROM scratch\nCOPY a /\n', a: 'a', afile: 'f' });
+    const opts = (out: string) => ({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native' as const, labels: {}, tags: [], format: 'oci' as const, compressionLevel: 1, epoch: 0, output: parseLocation(out, root, '--output'), registry: {}, log: () => {} });
+    await expect(buildDockerfile(opts('oci:/dev/null'))).rejects.toThrow('cannot write /dev/null: not a folder (a device, FIFO, socket or stdout); an OCI layout is a folder');
+    const err = await buildDockerfile(opts(`oci:${join(root, 'afile', 'out')}`)).catch((e: Error) => e);
+    expect((err as Error).message).toBe(`cannot write ${join(root, 'afile', 'out')}: ${join(root, 'afile')} is not a directory (ENOTDIR)`);
+    expect((await readdir(root)).sort()).toEqual(['Dockerfile', 'a', 'afile']);
+  });
+});
