@@ -603,3 +603,33 @@ describe('output problems, named by the output', () => {
     expect((await readdir(root)).sort()).toEqual(['Dockerfile', 'a', 'afile']);
   });
 });
+
+describe('writeStaticBase', () => {
+  it('writes the static base for one platform as an image, for several as an index in index order, reporting each', async () => {
+    const { writeStaticBase } = await import('../../src/builder/base-command.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const { parseReference } = await import('../../src/oci/reference.js');
+    const root = await ctx('static-write', {});
+    const arm64: Platform = { os: 'linux', architecture: 'arm64' };
+    const amd64: Platform = { os: 'linux', architecture: 'amd64' };
+    const one = parseLocation(`oci:${join(root, 'one')}`, root, '--output');
+    const r1 = await writeStaticBase({ platforms: [arm64], output: one, tags: [], format: 'oci', level: 1, epoch: 0 });
+    const img = (await readLocation(one)) as Image;
+    expect(r1).toEqual({ digest: img.digest, platforms: ['linux/arm64'], output: expect.stringMatching(/one$/), images: [{ platform: 'linux/arm64', digest: img.digest }] });
+    expect(img.config.architecture).toBe('arm64');
+    const two = join(root, 'two.tar');
+    const r2 = await writeStaticBase({ platforms: [arm64, amd64], output: parseLocation(two, root, '--output'), tags: [parseReference('example.com/static:1', { what: 't', strict: false })], format: 'docker', level: 1, epoch: 0 });
+    const index = (await readLocation(parseLocation(two, root, 'x'))) as import('../../src/transport/image.js').Index;
+    expect(index.kind).toBe('index');
+    expect(r2.digest).toBe(index.digest);
+    expect(r2.platforms).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(r2.images.map((i) => i.platform)).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(r2.images.map((i) => i.digest)).toEqual(index.index.manifests.map((m) => m.digest));
+    expect(index.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    expect(r2.output).toBe(two);
+    const amdImage = (await index.child(index.index.manifests[0]!)) as Image;
+    const armImage = (await index.child(index.index.manifests[1]!)) as Image;
+    expect(amdImage.manifest.layers).toEqual(armImage.manifest.layers);
+    expect([amdImage.config.architecture, armImage.config.architecture]).toEqual(['amd64', 'arm64']);
+  });
+});
