@@ -391,3 +391,15 @@ describe('readMembers: contiguous files', () => {
     expect(members.map((m) => ({ ...m, source: Buffer.from(m.source as Uint8Array).toString() }))).toEqual([{ path: 'c', type: 'file', mode: 0o600, uid: 0, gid: 0, size: 2, linkname: '', source: 'hi' }]);
   });
 });
+
+describe('contextTree: an unreadable context', () => {
+  it('says which folder it could not read, as a usage error', async () => {
+    const { UsageError } = await import('../../src/errors.js');
+    const missing = join(dir, 'no-such-context');
+    const err = await contextTree(missing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as InstanceType<typeof UsageError>).code).toBe('UNREADABLE');
+    expect((err as Error).message).toBe(`build context ${missing}: no such file or directory`);
+    expect((err as Error).cause).toMatchObject({ code: 'ENOENT' });
+  });
+});
