@@ -633,3 +633,30 @@ describe('writeStaticBase', () => {
     expect([amdImage.config.architecture, armImage.config.architecture]).toEqual(['amd64', 'arm64']);
   });
 });
+
+describe('the build context of a native build', () => {
+  async function buildInto(root: string, out: string): Promise<Image> {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const output = parseLocation(out, root, '--output');
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: () => {} });
+    return (await readLocation(output)) as Image;
+  }
+
+  it('leaves out what .dockerignore names, and COPY . copies the rest', async () => {
+    const root = await ctx('ignored', { Dockerfile: 'FROM scratch\nCOPY . /c/\n', '.dockerignore': 'b\nDockerfile\n.dockerignore\nout\nimg*.tar\n', a: 'a', b: 'b' });
+    const img = await buildInto(root, `oci:${join(root, 'out')}`);
+    expect([...(await imageTree(img)).nodes.keys()].sort()).toEqual(['c', 'c/a']);
+    expect((await buildInto(root, join(root, 'img1.tar'))).digest).toBe(img.digest);
+  });
+
+  it('never copies its own work folder when the output is in the context (an .dockerignore with exceptions too): one digest every time', async () => {
+    const root = await ctx('work-in-context', { Dockerfile: 'FROM scratch\nCOPY . /c/\n', '.dockerignore': 'Dockerfile\n.dockerignore\nimg*.tar\nsub\n!sub/keep\n', a: 'a' });
+    await mkdir(join(root, 'sub'));
+    await writeFile(join(root, 'sub', 'keep'), 'k');
+    await writeFile(join(root, 'sub', 'drop'), 'd');
+    const first = await buildInto(root, join(root, 'img1.tar'));
+    expect([...(await imageTree(first)).nodes.keys()].sort()).toEqual(['c', 'c/a', 'c/sub', 'c/sub/keep']);
+    expect((await buildInto(root, join(root, 'img2.tar'))).digest).toBe(first.digest);
+  });
+});
