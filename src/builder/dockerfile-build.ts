@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { IgnoreRules } from '../dockerfile/dockerignore.js';
 import { dockerfileError } from '../dockerfile/dockerfile-error.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
@@ -210,9 +210,8 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
  * in the context either.
  */
 function withoutWorkFolder(filter: ContextFilter, contextDir: string, work: string): ContextFilter {
-  const rel = relative(contextDir, work);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return filter;
-  const own = rel.split(sep).join('/');
+  // A work folder outside the context gives `../...`, which names no path in it.
+  const own = relative(contextDir, work).split(sep).join('/');
   const excluded = filter.excluded ?? (() => false);
   return { ...filter, excluded: (path, isDir) => path === own || path.startsWith(`${own}/`) || excluded(path, isDir) };
 }
