@@ -576,6 +576,15 @@ describe('the work folder of a build', () => {
     expect((await readdir(join(root, 'new'))).sort()).toEqual(['blobs', 'index.json', 'oci-layout']);
   });
 
+  it('goes to the temp folder when the tarball streams to a device', async () => {
+    const { tmpdir } = await import('node:os');
+    const root = await ctx('work-stream', {});
+    const streamed = await run(root, '/dev/null', 'FROM scratch\nRUN true\n');
+    expect(parentOf(streamed.seen[0]!)).toBe(tmpdir());
+    expect(streamed.result).toMatchObject({ output: '/dev/null' });
+    expect(await readdir(root)).toEqual(['Dockerfile']);
+  });
+
   it('leaves no folder behind when a build into a new nested layout fails, and keeps an existing layout', async () => {
     const root = await ctx('work-fail', {});
     const failed = await run(root, `oci:${join(root, 'a', 'b', 'out')}`, 'FROM scratch\nRUN fail\n');
