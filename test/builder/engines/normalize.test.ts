@@ -291,7 +291,7 @@ describe('normalizeImage: what the engine wrote that berth refuses or reshapes',
     const contiguous = await new Promise<Buffer>((resolve) => {
       const pack = tar.pack();
       const chunks: Buffer[] = [];
-      pack.on('data', (c: Buffer) => chunks.push(c));
+      pack.on('data', (c: unknown) => chunks.push(c as Buffer));
       pack.on('end', () => resolve(Buffer.concat(chunks)));
       pack.entry({ name: 'c', type: 'contiguous-file', mode: 0o600, size: 3, mtime: OLD }, 'abc');
       pack.finalize();
