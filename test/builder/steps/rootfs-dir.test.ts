@@ -249,3 +249,13 @@ describe('snapshot and diffLayer: what a RUN changed', () => {
     expect(await snapshot(root).then((s) => [...s.keys()])).toEqual(['etc', 'etc/hostname', 'proc', 'resolv.conf', 'run', 'run/.keep']);
   });
 });
+
+describe('extractLayer: parents a layer does not list', () => {
+  it('are made as folders, 0755 and root\'s', async () => {
+    const root = join(dir, 'parents');
+    await mkdir(root, { recursive: true });
+    await extractLayer(source(await packTar([{ name: 'n1/n2/f', content: 'deep', mode: 0o600 }])), root, 'layer 0', join(dir, 'sp-p0'));
+    expect([...(await snapshot(root))].map(([p, s]) => `${s.type} ${p} ${s.mode.toString(8)} ${s.uid}:${s.gid}`)).toEqual(['directory n1 755 0:0', 'directory n1/n2 755 0:0', 'file n1/n2/f 600 0:0']);
+    expect(await readFile(join(root, 'n1/n2/f'), 'utf8')).toBe('deep');
+  });
+});
