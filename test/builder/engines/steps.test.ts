@@ -82,3 +82,15 @@ describe('stepLines: a parsed Dockerfile\'s stages as lines', () => {
     ).toEqual({ file: 'images/app/Dockerfile', stages: [{ name: 'build', lines: [2, 3, 5] }, { lines: [7] }] });
   });
 });
+
+describe('StepTracker: numbers of several digits, and step-like text inside other lines', () => {
+  test('two-digit steps, stages and BuildKit ids', () => {
+    expect(track(['[10/11] STEP 12/13: RUN make'])).toBe('stage 10/11, step 12/13 (RUN make)');
+    expect(track(['Step 10/12 : RUN make'])).toBe('step 10/12 (RUN make)');
+    expect(track(['#12 [build 10/12] RUN make', '#13 [other 11/12] RUN b', '#12 ERROR: failed'])).toBe('stage build, step 10/12 (RUN make)');
+  });
+
+  test('a RUN\'s own output that mentions a step does not move the step', () => {
+    expect(track(['STEP 2/2: RUN ./build.sh', 'log: STEP 9/9: tool output', 'echo Step 8/9 : x', 'x #7 [a 1/1] y', 'x #7 ERROR: y'])).toBe('step 2/2 (RUN ./build.sh)');
+  });
+});
