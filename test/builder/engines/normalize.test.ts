@@ -502,3 +502,36 @@ describe('history text: more of what engines write', () => {
     ['WORKDIR /srv # buildkit', 'WORKDIR /srv'],
   ])('%j -> %j', (engine, canonical) => expect(canonicalCreatedBy(engine)).toBe(canonical));
 });
+
+describe('normalizeImage: a base whose history ends in entries without a layer (bug fix)', () => {
+  test('the base\'s closing CMD entry keeps its text and comment, as BuildKit, classic Docker and the native engine keep it; the build\'s own entries after it are made canonical', async () => {
+    const gz = Buffer.from('pretend-gzip debian');
+    const l1 = await tarOf([{ name: 'bin/', type: 'directory' }]);
+    const l2 = await tarOf([{ name: 'usr/', type: 'directory' }]);
+    const run = await tarOf([{ name: 'x', content: 'x' }]);
+    const baseHistory = [
+      { created_by: '/bin/sh -c #(nop) ADD file:abc in / ', comment: 'debian' },
+      { created_by: '/bin/sh -c #(nop)  CMD ["bash"]', comment: 'debian', empty_layer: true },
+    ];
+    const base = engineImage([l1], { history: baseHistory }, [{ mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length }]);
+    const img = await normalize(engineImage([l1, run], { history: [...baseHistory, { created_by: '/bin/sh -c #(nop)  ENV A=1', comment: 'FROM debian', empty_layer: true }, { created_by: '/bin/sh -c #(nop) COPY file:def in /x ', comment: 'FROM debian' }] }), { bases: [base] });
+    const created = '2023-11-14T22:13:20Z';
+    expect(img.config.history).toEqual([
+      { created, created_by: '/bin/sh -c #(nop) ADD file:abc in / ', comment: 'debian' },
+      { created, created_by: '/bin/sh -c #(nop)  CMD ["bash"]', comment: 'debian', empty_layer: true },
+      { created, created_by: 'ENV A=1', empty_layer: true },
+      { created, created_by: 'COPY /x' },
+    ]);
+    // Only part of a base matched: its entries up to its next layer's are the base's.
+    const two = engineImage([l1, l2], { history: [...baseHistory, { created_by: '/bin/sh -c #(nop) ADD file:second in / ', comment: 'debian' }] }, [
+      { mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length },
+      { mediaType: MediaType.ociLayerGzip, digest: sha(Buffer.from('other')), size: 5 },
+    ]);
+    const partial = await normalize(engineImage([l1, run], { history: [...baseHistory, { created_by: '/bin/sh -c #(nop) COPY file:def in /x ', comment: 'FROM debian' }] }), { bases: [two] });
+    expect(partial.config.history?.map((h) => [h.created_by, h.comment])).toEqual([
+      ['/bin/sh -c #(nop) ADD file:abc in / ', 'debian'],
+      ['/bin/sh -c #(nop)  CMD ["bash"]', 'debian'],
+      ['COPY /x', undefined],
+    ]);
+  });
+});
