@@ -535,3 +535,15 @@ describe('normalizeImage: a base whose history ends in entries without a layer (
     ]);
   });
 });
+
+describe('normalizeImage: where the blobs come from', () => {
+  test('new layers from the work folder, named after the engine; a base\'s layers from the base', async () => {
+    const gz = Buffer.from('pretend-gzip base');
+    const l1 = await tarOf([{ name: 'a', content: 'a' }]);
+    const base = engineImage([l1], {}, [{ mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length }]);
+    const img = await normalize(engineImage([l1, await tarOf([{ name: 'x', content: 'x' }])]), { bases: [base] });
+    expect(img.blobs.origin).toBe('test-engine build');
+    expect(await readStream(await img.blobs.open(img.manifest.layers[0]!))).toEqual(gz);
+    expect(rows(await headersOf(img, 1))).toEqual([['x', 'file', '644', '0:0', '', 'x']]);
+  });
+});
