@@ -259,3 +259,15 @@ describe('extractLayer: parents a layer does not list', () => {
     expect(await readFile(join(root, 'n1/n2/f'), 'utf8')).toBe('deep');
   });
 });
+
+describe('extractLayer: an opaque whiteout after what its layer put in the folder (bug fix)', () => {
+  it('hides every lower-layer path under the folder, however deep, and nothing of its own layer', async () => {
+    const root = join(dir, 'opaque-late');
+    await mkdir(root, { recursive: true });
+    await extractLayer(source(await packTar([{ name: 'd', type: 'directory' }, { name: 'd/sub', type: 'directory' }, { name: 'd/sub/old', content: 'lower' }, { name: 'd/bare', type: 'directory' }, { name: 'd/bare/old', content: 'lower' }, { name: 'd/gone', content: 'lower' }])), root, 'layer 0', join(dir, 'sp-ol0'));
+    // The folders d/sub (listed) and d/bare (not listed, only a file in it) come before the marker.
+    await extractLayer(source(await packTar([{ name: 'd/sub', type: 'directory', mode: 0o700 }, { name: 'd/sub/new', content: 'upper' }, { name: 'd/bare/new', content: 'upper' }, { name: 'd/.wh..wh..opq' }])), root, 'layer 1', join(dir, 'sp-ol1'));
+    expect([...(await snapshot(root)).keys()]).toEqual(['d', 'd/bare', 'd/bare/new', 'd/sub', 'd/sub/new']);
+    expect(((await lstat(join(root, 'd/sub'))).mode & 0o7777).toString(8)).toBe('700');
+  });
+});
