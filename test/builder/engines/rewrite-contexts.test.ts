@@ -130,3 +130,26 @@ describe('platform args (platform-args.ts)', () => {
     expect(args).toEqual({ TARGETARCH: 'mine', BUILDPLATFORM: 'linux/amd64', VERSION: '1', HTTP_PROXY: 'http://proxy', no_proxy: 'localhost' });
   });
 });
+
+describe('rewriteContextRefs: RUN --mount from= (bug fix: BuildKit through Docker 20.10 looked the name up in a registry)', () => {
+  const names = { base: 'localhost/berth-context/base:0123456789abcdef', src: 'localhost/berth-context/src:fedcba9876543210' };
+
+  test('from= in a RUN --mount becomes the loaded name; a stage, an unknown name, another flag, or a word after the command stay', () => {
+    const text = [
+      'FROM base AS build',
+      'RUN --network=none --mount=type=bind,FROM=src,source=/a,target=/s --mount=type=cache,target=/c make',
+      'run --MOUNT=from=build,target=/b --mount=type=bind,from=other,target=/o \\',
+      '  --mount=type=bind,target=/t,from=base cp --mount=from=src /x',
+      '',
+    ].join('\n');
+    expect(rewriteContextRefs(text, names)).toBe(
+      [
+        `FROM ${names.base} AS build`,
+        `RUN --network=none --mount=type=bind,FROM=${names.src},source=/a,target=/s --mount=type=cache,target=/c make`,
+        'run --MOUNT=from=build,target=/b --mount=type=bind,from=other,target=/o \\',
+        `  --mount=type=bind,target=/t,from=${names.base} cp --mount=from=src /x`,
+        '',
+      ].join('\n'),
+    );
+  });
+});
