@@ -138,7 +138,7 @@ describe('rewriteContextRefs: RUN --mount from= (bug fix: BuildKit through Docke
     const text = [
       'FROM base AS build',
       'RUN --network=none --mount=type=bind,FROM=src,source=/a,target=/s --mount=type=cache,target=/c make',
-      'run --MOUNT=from=build,target=/b --mount=type=bind,from=other,target=/o \\',
+      'run --MOUNT=from=src,target=/m --mount=from=build,target=/b --mount=type=bind,from=other,target=/o \\',
       '  --mount=type=bind,target=/t,from=base cp --mount=from=src /x',
       '',
     ].join('\n');
@@ -146,7 +146,7 @@ describe('rewriteContextRefs: RUN --mount from= (bug fix: BuildKit through Docke
       [
         `FROM ${names.base} AS build`,
         `RUN --network=none --mount=type=bind,FROM=${names.src},source=/a,target=/s --mount=type=cache,target=/c make`,
-        'run --MOUNT=from=build,target=/b --mount=type=bind,from=other,target=/o \\',
+        `run --MOUNT=from=${names.src},target=/m --mount=from=build,target=/b --mount=type=bind,from=other,target=/o \\`,
         `  --mount=type=bind,target=/t,from=${names.base} cp --mount=from=src /x`,
         '',
       ].join('\n'),
