@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { IgnoreRules } from '../dockerfile/dockerignore.js';
 import { dockerfileError } from '../dockerfile/dockerfile-error.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
@@ -26,7 +26,7 @@ import { buildNative, builtFromImage, type Built } from './native.js';
 import { redactUrl } from './copy-instruction.js';
 import { withOutputWorkdir, writeImages, type WrittenImages } from './output.js';
 import { contextTree, FsTree } from './rootfs.js';
-import { ignoreFilter } from './context-walk.js';
+import { ignoreFilter, type ContextFilter } from './context-walk.js';
 import { pruneToLimit, stepExecutor, type StepOptions } from './steps/index.js';
 
 /** A `--build-context NAME=SOURCE`: a folder, or an image berth reads itself. */
@@ -148,7 +148,7 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
       return t;
     };
     let context: Promise<FsTree> | undefined;
-    const contextOf = () => (context ??= contextTree(contextDir, ignoreFilter(ignore)));
+    const contextOf = () => (context ??= contextTree(contextDir, withoutWorkFolder(ignoreFilter(ignore), contextDir, work)));
     const resolved = new Map<string, Promise<Image>>();
     const images = new Map<string, Promise<Built>>();
     const imageOf = (key: string, spec: BaseSpec, platform: Platform, where: string, contents: boolean) => {
@@ -201,6 +201,19 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
     const written = await writeImages(opts.output, built, opts.tags, opts.format, opts.epoch);
     return { ...written, engine: engine?.name ?? 'native', warnings, bases: [...bases.values()] };
   });
+}
+
+/**
+ * The context's walk without this build's own work folder, which goes beside an output in the
+ * context (`--output out.tar` run in the context folder): berth's scratch is never the user's
+ * files, and its random name would give every build another digest. Docker's outputs are never
+ * in the context either.
+ */
+function withoutWorkFolder(filter: ContextFilter, contextDir: string, work: string): ContextFilter {
+  // A work folder outside the context gives `../...`, which names no path in it.
+  const own = relative(contextDir, work).split(sep).join('/');
+  const excluded = filter.excluded ?? (() => false);
+  return { ...filter, excluded: (path, isDir) => path === own || path.startsWith(`${own}/`) || excluded(path, isDir) };
 }
 
 /** Runs `build` with a step executor for this build's options, its working containers removed after. */

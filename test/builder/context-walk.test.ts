@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { ignoreFilter, walkContext } from '../../src/builder/context-walk.js';
 import { readIgnore } from '../../src/builder/dockerfile-build.js';
+import { IgnoreRules } from '../../src/dockerfile/dockerignore.js';
 import { contextTree, readMembers } from '../../src/builder/rootfs.js';
 import { folderFiles } from '../../src/folders/folder-files.js';
 import { berth } from '../helpers/cli.js';
@@ -116,5 +117,63 @@ describe('one context walk for the build and the content hash', () => {
       expect([...(await contextTree(ctx, filter)).nodes.keys()]).toEqual(walked);
       expect((await folderFiles(ctx, filter)).map((f) => f.path)).toEqual(walked);
     }
+  });
+});
+
+describe('walkContext and ignoreFilter on their own', () => {
+  let small: string;
+  beforeAll(async () => {
+    small = join(dir, 'small');
+    await mkdir(join(small, 'b'), { recursive: true });
+    await mkdir(join(small, 'd', 'x'), { recursive: true });
+    await writeFile(join(small, 'a'), 'a');
+    await writeFile(join(small, 'b', 'y'), 'yyy');
+    await chmod(join(small, 'b', 'y'), 0o600);
+    await chmod(join(small, 'b'), 0o750);
+    await writeFile(join(small, 'x'), 'a file named x');
+    await writeFile(join(small, 'd', 'x', 'in'), 'in');
+    await symlink('a', join(small, 'l'));
+    execFileSync('mkfifo', [join(small, 'p')]);
+  });
+
+  it('each entry: path, where it is, kind, mode, size, a symlink\'s target; folders before their contents, names sorted, FIFOs left out', async () => {
+    const entries = await walkContext(small);
+    expect(entries.map((e) => [e.path, e.abs, e.kind, e.mode.toString(8), e.kind === 'dir' ? 'dir' : e.size, e.linkname])).toEqual([
+      ['a', join(small, 'a'), 'file', '644', 1, undefined],
+      ['b', join(small, 'b'), 'dir', '750', 'dir', undefined],
+      ['b/y', join(small, 'b/y'), 'file', '600', 3, undefined],
+      ['d', join(small, 'd'), 'dir', '755', 'dir', undefined],
+      ['d/x', join(small, 'd/x'), 'dir', '755', 'dir', undefined],
+      ['d/x/in', join(small, 'd/x/in'), 'file', '644', 2, undefined],
+      ['l', join(small, 'l'), 'symlink', '777', 1, 'a'],
+      ['x', join(small, 'x'), 'file', '644', 14, undefined],
+    ]);
+  });
+
+  it('a filter is told whether a path is a folder; a left-out folder is walked only when asked', async () => {
+    const calls: string[] = [];
+    const excluded = (p: string, isDir: boolean) => {
+      calls.push(`${p}:${isDir}`);
+      return isDir && p.endsWith('x');
+    };
+    expect((await walkContext(small, { excluded })).map((e) => e.path)).toEqual(['a', 'b', 'b/y', 'd', 'l', 'x']);
+    expect(calls).toEqual(['a:false', 'b:true', 'b/y:false', 'd:true', 'd/x:true', 'l:false', 'x:false']);
+    expect((await walkContext(small, { excluded, descendExcluded: true })).map((e) => e.path)).toEqual(['a', 'b', 'b/y', 'd', 'd/x/in', 'l', 'x']);
+  });
+
+  it('a folder that cannot be listed: the caller\'s error, else readdir\'s own', async () => {
+    const missing = join(dir, 'no-such-context');
+    await expect(walkContext(missing, { unreadable: (d, err) => new Error(`cannot list ${d} (${(err as NodeJS.ErrnoException).code})`) })).rejects.toThrow(`cannot list ${missing} (ENOENT)`);
+    await expect(walkContext(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('ignoreFilter: what the rules match, or what `also` leaves out; exceptions make left-out folders walked', () => {
+    const rules = IgnoreRules.parse('*.log\n!keep.log\n');
+    const filter = ignoreFilter(rules, (p) => p === 'secret');
+    expect(['a.log', 'keep.log', 'secret', 'a.txt'].map((p) => filter.excluded!(p, false))).toEqual([true, false, true, false]);
+    expect(filter.descendExcluded).toBe(true);
+    const plain = ignoreFilter(IgnoreRules.parse('*.log\n'));
+    expect(['a.log', 'secret'].map((p) => plain.excluded!(p, false))).toEqual([true, false]);
+    expect(plain.descendExcluded).toBe(false);
   });
 });

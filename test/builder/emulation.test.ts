@@ -124,3 +124,70 @@ describe('RUN for arm64 on this machine', () => {
     await expect(readFile(join(tree, 'images', 'aa-side', 'marker'))).rejects.toThrow(/ENOENT/);
   }, 180_000);
 });
+
+// More of this machine's /proc/sys/fs/binfmt_misc entries (Debian 12's qemu-user-static, openjdk's jar), as they read.
+const S390X = 'enabled\ninterpreter /usr/libexec/qemu-binfmt/s390x-binfmt-P\nflags: PF\noffset 0\nmagic 7f454c4602020100000000000000000000020016\nmask fffffffffffffffcfffffffffffffffffffeffff\n';
+const ARM = 'enabled\ninterpreter /usr/libexec/qemu-binfmt/arm-binfmt-P\nflags: PF\noffset 0\nmagic 7f454c4601010100000000000000000002002800\nmask ffffffffffffff00fffffffffffffffffeffffff\n';
+const PPC64LE = 'enabled\ninterpreter /usr/libexec/qemu-binfmt/ppc64le-binfmt-P\nflags: PF\noffset 0\nmagic 7f454c4602010100000000000000000002001500\nmask fffffffffffffffcfffffffffffffffffeffff00\n';
+const JAR = 'enabled\ninterpreter /usr/bin/jexec\nflags: \noffset 0\nmagic 504b0304\n';
+const EXE = 'enabled\ninterpreter /usr/bin/wine\nflags: \nextension .exe\n';
+
+describe('binfmt_misc entries as the kernel lists them', () => {
+  test('parseBinfmtEntry: each field; a magic without mask is matched whole; disabled; an extension entry is none', () => {
+    expect(parseBinfmtEntry('qemu-s390x', S390X)).toEqual({
+      name: 'qemu-s390x',
+      enabled: true,
+      interpreter: '/usr/libexec/qemu-binfmt/s390x-binfmt-P',
+      offset: 0,
+      magic: Buffer.from('7f454c4602020100000000000000000000020016', 'hex'),
+      mask: Buffer.from('fffffffffffffffcfffffffffffffffffffeffff', 'hex'),
+    });
+    expect(parseBinfmtEntry('jar', JAR)).toEqual({ name: 'jar', enabled: true, interpreter: '/usr/bin/jexec', offset: 0, magic: Buffer.from('504b0304', 'hex'), mask: Buffer.from('ffffffff', 'hex') });
+    expect(parseBinfmtEntry('qemu-arm', `disabled${ARM.slice('enabled'.length)}`)?.enabled).toBe(false);
+    expect(parseBinfmtEntry('wine', EXE)).toBeUndefined();
+    expect(parseBinfmtEntry('bare', 'enabled\nmagic 7f45\n')).toEqual({ name: 'bare', enabled: true, interpreter: '', offset: 0, magic: Buffer.from('7f45', 'hex'), mask: Buffer.from('ffff', 'hex') });
+    expect(parseBinfmtEntry('at', 'enabled\ninterpreter /x\noffset 16\nmagic 0200\n')?.offset).toBe(16);
+  });
+
+  test('emulatorFor: the entry matching each architecture\'s ELF header (32- and 64-bit, little and big endian); none for an unknown one', () => {
+    const entries = [parseBinfmtEntry('jar', JAR)!, parseBinfmtEntry('qemu-arm', ARM)!, parseBinfmtEntry('qemu-s390x', S390X)!, parseBinfmtEntry('qemu-ppc64le', PPC64LE)!, parseBinfmtEntry('qemu-aarch64', AARCH64)!];
+    expect(['arm', 's390x', 'ppc64le', 'arm64', 'ppc64', 'riscv64', '386', 'sparc64'].map((a) => emulatorFor(a, entries)?.name)).toEqual(['qemu-arm', 'qemu-s390x', 'qemu-ppc64le', 'qemu-aarch64', undefined, undefined, undefined, undefined]);
+  });
+
+  test('emulatorFor: a magic at an offset must lie within the header; mask bytes missing are 0xff', () => {
+    const entry = (offset: number, magic: string, mask?: string) => ({ name: `at-${offset}-${magic}`, enabled: true, interpreter: '/x', offset, magic: Buffer.from(magic, 'hex'), mask: Buffer.from(mask ?? 'ff'.repeat(magic.length / 2), 'hex') });
+    expect(emulatorFor('arm64', [entry(18, 'b700')])?.name).toBe('at-18-b700');
+    expect(emulatorFor('arm64', [entry(18, 'b70000')])).toBeUndefined();
+    expect(emulatorFor('arm', [entry(0, '7f454c4602', 'ff')])).toBeUndefined();
+    expect(emulatorFor('arm64', [entry(0, '7f454c4602', 'ff')])?.name).toBe('at-0-7f454c4602');
+  });
+
+  test('readBinfmt: the status and the entries of a folder; not mounted when the folder or its status is missing', async () => {
+    const proc = join(dir, 'binfmt');
+    await mkdir(join(proc, 'a-folder'), { recursive: true });
+    await writeFile(join(proc, 'status'), 'enabled\n');
+    await writeFile(join(proc, 'register'), '');
+    await writeFile(join(proc, 'qemu-arm'), ARM);
+    await writeFile(join(proc, 'jar'), JAR);
+    await writeFile(join(proc, 'wine'), EXE);
+    const state = readBinfmt(proc);
+    expect(state.mounted && [state.enabled, state.entries.map((e) => e.name).sort()]).toEqual([true, ['jar', 'qemu-arm']]);
+    await writeFile(join(proc, 'status'), 'disabled\n');
+    expect(readBinfmt(proc)).toMatchObject({ mounted: true, enabled: false });
+    expect(readBinfmt(join(dir, 'no-such-folder'))).toEqual({ mounted: false });
+    expect(readBinfmt(join(proc, 'a-folder'))).toEqual({ mounted: false });
+  });
+
+  test('cannotRun: each message whole', () => {
+    const none = { mounted: true as const, enabled: true, entries: [] };
+    expect(cannotRun({ os: 'windows', architecture: 'amd64' }, amd64, none)).toBe('this machine (linux/amd64) cannot run programs for windows/amd64');
+    expect(cannotRun({ os: 'linux', architecture: 'arm', variant: 'v7' }, arm64, { mounted: false })).toBeUndefined();
+    expect(cannotRun({ os: 'linux', architecture: '386' }, arm64, { mounted: false })).toBe(
+      'RUN for linux/386 needs an emulator, and binfmt_misc is not mounted on this machine (linux/arm64): install qemu-user-static and binfmt-support (apt-get install qemu-user-static binfmt-support), mount it (mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc) and register the emulators (update-binfmts --enable qemu-i386); or build that stage FROM --platform=$BUILDPLATFORM',
+    );
+    expect(cannotRun(amd64, { os: 'linux', architecture: 's390x' }, none)).toBe(
+      'RUN for linux/amd64 needs an emulator, and binfmt_misc has none enabled for it on this machine (linux/s390x): install qemu-user-static and binfmt-support (apt-get install qemu-user-static binfmt-support) and register it (update-binfmts --enable qemu-x86_64); or build that stage FROM --platform=$BUILDPLATFORM',
+    );
+    expect(cannotRun({ os: 'linux', architecture: 'sparc64' }, amd64, none)).toMatch(/\(update-binfmts --enable qemu-sparc64\)/);
+  });
+});

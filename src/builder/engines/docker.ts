@@ -33,7 +33,7 @@ export interface DockerOptions {
  * for the right platform, and the result's config is stated to be for the requested one.
  * Docker 20.10 has no `--build-context`, so image contexts are `docker load`ed under their
  * local names, folder contexts become images of their own (`FROM scratch` + `COPY . /`),
- * and the Dockerfile's `FROM NAME` / `COPY --from=NAME` are rewritten to those names. The
+ * and the Dockerfile's `FROM NAME` / `COPY --from=NAME` / `RUN --mount=from=NAME` are rewritten to those names. The
  * result comes back through `docker save` (either format) and is normalized.
  */
 export function dockerEngine(options: DockerOptions = {}): RunEngine {

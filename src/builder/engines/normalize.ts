@@ -127,12 +127,16 @@ function matchBase(diffIDs: readonly Digest[], bases: readonly Image[], format: 
   return best;
 }
 
-/** How many history entries describe the first `layers` layers (empty_layer entries ride along). */
+/**
+ * How many history entries describe the first `layers` layers: empty_layer entries ride along,
+ * those after the last of them too (a base's closing `CMD ["bash"]` is the base's entry).
+ */
 function historyCovering(history: readonly HistoryEntry[], layers: number): number {
   let seen = 0;
   for (let i = 0; i < history.length; i++) {
-    if (!history[i]!.empty_layer) seen++;
-    if (seen === layers) return i + 1;
+    if (history[i]!.empty_layer) continue;
+    if (seen === layers) return i;
+    seen++;
   }
   return history.length;
 }

@@ -42,7 +42,7 @@ const isFrom = (ins: RawInstruction) => ins.keyword.toUpperCase() === 'FROM';
 /**
  * A Dockerfile with its references to named contexts replaced by the names the contexts were
  * loaded under, for an engine that has no `--build-context` (Docker 20.10): `FROM NAME`
- * (with or without `--platform`, `AS`) and `COPY --from=NAME`. A name that is also a stage
+ * (with or without `--platform`, `AS`), `COPY --from=NAME` and `RUN --mount=...,from=NAME`. A name that is also a stage
  * of the Dockerfile is left alone (the stage wins, as in BuildKit); so are references spelt
  * with a variable (`FROM $BASE`), which the engine expands itself.
  */
@@ -66,6 +66,21 @@ export function rewriteContextRefs(text: string, localNames: Readonly<Record<str
       if (eq < 0 || word.slice(2, eq).toLowerCase() !== 'from') continue;
       const value = target(word.slice(eq + 1));
       if (value) edits.push({ ...textRange(copy, copy.argsAt + at + eq + 1, word.length - eq - 1), value });
+    }
+  }
+  // RUN --mount=type=bind,from=NAME,... (BuildKit's keys in any case, fields split at commas).
+  for (const run of instructions.filter((i) => i.keyword.toUpperCase() === 'RUN')) {
+    for (const { word, at } of wordSpans(run.args, escape)) {
+      if (!word.startsWith('--')) break;
+      const eq = word.indexOf('=');
+      if (eq < 0 || word.slice(2, eq).toLowerCase() !== 'mount') continue;
+      let offset = eq + 1;
+      for (const field of word.slice(eq + 1).split(',')) {
+        const fe = field.indexOf('=');
+        const value = fe > 0 && field.slice(0, fe).toLowerCase() === 'from' ? target(field.slice(fe + 1)) : undefined;
+        if (value) edits.push({ ...textRange(run, run.argsAt + at + offset + fe + 1, field.length - fe - 1), value });
+        offset += field.length + 1;
+      }
     }
   }
   edits.sort((a, b) => b.start - a.start);

@@ -17,15 +17,15 @@ import { readAll } from '../../util/streams.js';
 export async function extractLayer(source: AsyncIterable<Uint8Array>, dir: string, where: string, spool: string): Promise<Member[]> {
   await mkdir(spool, { recursive: true });
   const members = await readMembers(source, where, spool, 'x');
+  // What this layer wrote so far, and the folders on the way to it: an opaque whiteout hides
+  // only lower layers' paths (OCI image spec), wherever in the archive it comes.
   const added = new Set<string>();
+  const within = new Set<string>();
   for (const m of members) {
     const base = posix.basename(m.path);
     const parent = posix.dirname(m.path) === '.' ? '' : posix.dirname(m.path);
     if (base === '.wh..wh..opq') {
-      const at = await safeDir(dir, parent, where);
-      for (const name of await readdir(at).catch(() => [] as string[])) {
-        if (!added.has(parent ? `${parent}/${name}` : name)) await rm(join(at, name), { recursive: true, force: true });
-      }
+      await hideLower(await safeDir(dir, parent, where), parent, added, within);
       continue;
     }
     if (base.startsWith('.wh.')) {
@@ -35,9 +35,20 @@ export async function extractLayer(source: AsyncIterable<Uint8Array>, dir: strin
     }
     if (m.path === '' || m.type === 'other') continue;
     added.add(m.path);
+    for (let p = posix.dirname(m.path); p !== '.'; p = posix.dirname(p)) within.add(p);
     await writeNode(dir, m.path, m as Writable, where);
   }
   return members;
+}
+
+/** Removes what is under the folder `rel` (at `at`) that this layer did not write, keeping the folders that lead to what it did. */
+async function hideLower(at: string, rel: string, added: ReadonlySet<string>, within: ReadonlySet<string>): Promise<void> {
+  for (const name of await readdir(at).catch(() => [] as string[])) {
+    const path = rel ? `${rel}/${name}` : name;
+    const abs = join(at, name);
+    if (!added.has(path) && !within.has(path)) await rm(abs, { recursive: true, force: true });
+    else if ((await lstat(abs)).isDirectory()) await hideLower(abs, path, added, within);
+  }
 }
 
 /** Writes `tree` (a context or a stage's files) into `dir`. */

@@ -49,3 +49,34 @@ describe('--engine', () => {
     expect(parseEngineChoice('docker')).toBe('docker');
   });
 });
+
+describe('--engine: what is chosen, and whether its RUN steps run one by one', () => {
+  test('buildah from the table runs step by step; an engine the caller brings does not', async () => {
+    const table = await chooseEngine({ choice: 'buildah' });
+    expect(table.kind === 'run' && [table.engine.name, table.stepwise]).toEqual(['buildah', true]);
+    const auto = await chooseEngine({ choice: 'auto', firstRun: 'Dockerfile:2' });
+    expect(auto.kind === 'run' && [auto.engine.name, auto.stepwise]).toEqual(['buildah', true]);
+    const brought = buildah();
+    expect(await chooseEngine({ choice: 'buildah', engines: { buildah: brought } })).toEqual({ kind: 'run', engine: brought, stepwise: false });
+  });
+
+  test('auto takes the table\'s next engine when buildah is missing; --engine docker takes Docker\'s', async () => {
+    const dockerSlot = buildah();
+    expect(await chooseEngine({ choice: 'auto', firstRun: 'Dockerfile:3', engines: { buildah: noBuildah(), docker: dockerSlot } })).toEqual({ kind: 'run', engine: dockerSlot, stepwise: false });
+    expect(await chooseEngine({ choice: 'docker', engines: { buildah: noBuildah(), docker: dockerSlot } })).toEqual({ kind: 'run', engine: dockerSlot, stepwise: false });
+  });
+
+  test('native without RUN is native; with RUN the message lists the engines that run it', async () => {
+    expect(await chooseEngine({ choice: 'native' })).toEqual({ kind: 'native' });
+    await expect(chooseEngine({ choice: 'native', firstRun: 'images/app/Dockerfile:7' })).rejects.toThrow(
+      '--engine native: images/app/Dockerfile:7 has RUN, which the native engine does not run; use --engine auto, buildah or docker',
+    );
+  });
+
+  test('a missing Docker daemon: the whole line; every known name parses', async () => {
+    const d = await chooseEngine({ choice: 'docker', engines: { docker: noDocker() } }).catch((e: unknown) => e);
+    expect(d).toMatchObject({ code: 'ENGINE_MISSING', message: '--engine docker: no Docker daemon answers (DOCKER_HOST, or the default socket); start one (apt-get install docker.io)' });
+    expect(['auto', 'native', 'buildah', 'docker'].map(parseEngineChoice)).toEqual(['auto', 'native', 'buildah', 'docker']);
+    expect(() => parseEngineChoice('')).toThrow('--engine: "" is not an engine; choose one of auto, native, buildah, docker');
+  });
+});

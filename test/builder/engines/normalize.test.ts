@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { canonicalCreatedBy, normalizeImage, RUN_MOUNT_POINTS } from '../../../src/builder/engines/normalize.js';
+import { canonicalCreatedBy, normalizeConfig, normalizeEngineOutput, normalizeImage, RUN_MOUNT_POINTS, specOrder } from '../../../src/builder/engines/normalize.js';
 import type { Digest } from '../../../src/oci/digest.js';
 import { MediaType } from '../../../src/oci/mediatype.js';
 import type { ImageConfig } from '../../../src/oci/manifest.js';
@@ -259,4 +259,291 @@ describe('history text, one per instruction whichever engine wrote it', () => {
     ['ENV K=v', 'ENV K=v'],
     ['/bin/sh -c #(nop)  CMD ["/app"]', 'CMD ["/app"]'],
   ])('%j -> %j', (engine, canonical) => expect(canonicalCreatedBy(engine)).toBe(canonical));
+});
+
+/** A layer's headers as [name, type, mode, uid:gid, linkname, content], in archive order. */
+const rows = (headers: (tar.Header & { content: string })[]) => headers.map((h) => [h.name, h.type, h.mode!.toString(8), `${h.uid}:${h.gid}`, h.linkname ?? '', h.content]);
+
+const normalizeWith = async (image: Image, opts: Partial<Parameters<typeof normalizeImage>[1]> = {}) =>
+  normalizeImage(image, { engine: 'test-engine', epoch: EPOCH, format: 'oci', level: 1, workDir: await mkdtemp(join(dir, 'w-')), ...opts });
+
+describe('normalizeImage: what the engine wrote that berth refuses or reshapes', () => {
+  test('a config listing more diff_ids than the manifest has layers is the engine\'s failure, exit 1', async () => {
+    const layer = await tarOf([{ name: 'x', content: 'x' }]);
+    const img = engineImage([layer], { rootfs: { type: 'layers', diff_ids: [sha(layer), sha(Buffer.from('other'))] } });
+    const err = await normalize(img).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ENGINE_FAILED', exitCode: 1, message: 'test-engine output: its config lists 2 diff_ids for 1 layers' });
+  });
+
+  test('an empty layer blob (size 0) is an empty layer, not an unreadable one', async () => {
+    const img = await normalize(engineImage([Buffer.alloc(0)]));
+    expect(await headersOf(img, 0)).toEqual([]);
+    expect(img.config.rootfs.diff_ids).toHaveLength(1);
+  });
+
+  test('"./" names, the root entry, a legacy folder (a file member named "x/") and a contiguous file', async () => {
+    const layer = await tarOf([
+      { name: './', type: 'directory', mode: 0o755 },
+      { name: './opt/', type: 'directory', mode: 0o700 },
+      { name: './opt/./tool', content: 'tool', mode: 0o755, uid: 7, gid: 8 },
+      { name: 'legacy/', mode: 0o750 },
+    ]);
+    const contiguous = await new Promise<Buffer>((resolve) => {
+      const pack = tar.pack();
+      const chunks: Buffer[] = [];
+      pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+      pack.on('end', () => resolve(Buffer.concat(chunks)));
+      pack.entry({ name: 'c', type: 'contiguous-file', mode: 0o600, size: 3, mtime: OLD }, 'abc');
+      pack.finalize();
+    });
+    // One layer from both: the first's members then the contiguous file.
+    const both = Buffer.concat([layer.subarray(0, layer.length - 1024), contiguous]);
+    const img = await normalize(engineImage([both]));
+    expect(rows(await headersOf(img, 0))).toEqual([
+      ['c', 'file', '600', '0:0', '', 'abc'],
+      ['legacy/', 'directory', '750', '0:0', '', ''],
+      ['opt/', 'directory', '700', '0:0', '', ''],
+      ['opt/tool', 'file', '755', '7:8', '', 'tool'],
+    ]);
+  });
+
+  test('hard links: a chain is pointed at the first path of its group; links to a lower layer or to a symlink stay as they are', async () => {
+    const img = await normalize(
+      engineImage([
+        await tarOf([
+          { name: 'c', content: 'shared', mode: 0o751, uid: 3, gid: 4 },
+          { name: 'b', type: 'link', linkname: 'c' },
+          { name: 'a', type: 'link', linkname: './b' },
+          { name: 'lower', type: 'link', linkname: 'usr/lib/from-the-base' },
+          { name: 's', type: 'symlink', linkname: 'c' },
+          { name: 'h', type: 'link', linkname: 's' },
+        ]),
+      ]),
+    );
+    expect(rows(await headersOf(img, 0))).toEqual([
+      ['a', 'file', '751', '3:4', '', 'shared'],
+      ['b', 'link', '751', '3:4', 'a', ''],
+      ['c', 'link', '751', '3:4', 'a', ''],
+      ['h', 'link', '644', '0:0', 's', ''],
+      ['lower', 'link', '644', '0:0', 'usr/lib/from-the-base', ''],
+      ['s', 'symlink', '644', '0:0', 'c', ''],
+    ]);
+  });
+
+  test('mount points: a symlink or a file with content is kept; a folder is dropped only once what filled it went, whatever order they are given in', async () => {
+    const layer = await tarOf([
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/hosts' },
+      { name: 'run/', type: 'directory' },
+      { name: 'run/resolv.conf', type: 'symlink', linkname: '../etc/resolv.conf' },
+      { name: 'proc/', type: 'directory' },
+    ]);
+    const img = await normalizeWith(engineImage([layer]), { mountPoints: ['etc', 'run', 'etc/hosts', 'run/resolv.conf'] });
+    expect(rows(await headersOf(img, 0))).toEqual([
+      ['proc/', 'directory', '644', '0:0', '', ''],
+      ['run/', 'directory', '644', '0:0', '', ''],
+      ['run/resolv.conf', 'symlink', '644', '0:0', '../etc/resolv.conf', ''],
+    ]);
+    // Without mount points, nothing is dropped.
+    const kept = await normalizeWith(engineImage([layer]));
+    expect((await headersOf(kept, 0)).map((h) => h.name)).toEqual(['etc/', 'etc/hosts', 'proc/', 'run/', 'run/resolv.conf']);
+  });
+});
+
+describe('normalizeEngineOutput: the build request\'s settings and the platform the engine could not be told', () => {
+  test('the platform given replaces the config\'s os, architecture and variant; RUN mount points are dropped; the request\'s format is used', async () => {
+    const layer = await tarOf([{ name: 'proc/', type: 'directory' }, { name: 'x', content: 'x' }]);
+    const img = await normalizeEngineOutput(
+      engineImage([layer], { architecture: 'amd64', os: 'linux', variant: 'v8' }),
+      { epoch: EPOCH, format: 'docker', compressionLevel: 1, workDir: await mkdtemp(join(dir, 'w-')) },
+      { engine: 'docker', platform: { os: 'linux', architecture: 'arm', variant: 'v7' } },
+    );
+    expect([img.config.os, img.config.architecture, img.config.variant]).toEqual(['linux', 'arm', 'v7']);
+    expect(img.mediaType).toBe(MediaType.dockerManifest);
+    expect((await headersOf(img, 0)).map((h) => h.name)).toEqual(['x']);
+    const noVariant = await normalizeEngineOutput(
+      engineImage([layer], { architecture: 'arm64', os: 'linux', variant: 'v8' }),
+      { epoch: EPOCH, format: 'oci', compressionLevel: 1, workDir: await mkdtemp(join(dir, 'w-')) },
+      { engine: 'buildah', platform: { os: 'linux', architecture: 'amd64' } },
+    );
+    expect(Object.keys(noVariant.config)).toEqual(['created', 'architecture', 'os', 'rootfs', 'history']);
+    expect(noVariant.config.architecture).toBe('amd64');
+    // Without a platform, the config's own stays.
+    const own = await normalizeEngineOutput(
+      engineImage([layer], { architecture: 'arm64', os: 'linux', variant: 'v8' }),
+      { epoch: EPOCH, format: 'oci', compressionLevel: 1, workDir: await mkdtemp(join(dir, 'w-')) },
+      { engine: 'buildah' },
+    );
+    expect([own.config.architecture, own.config.variant]).toEqual(['arm64', 'v8']);
+  });
+});
+
+describe('normalizeImage: which base\'s blobs and history are kept', () => {
+  const gzOf = (text: string) => Buffer.from(`pretend-gzip ${text}`);
+  const baseOf = (layers: Buffer[], gz: string[], history: ImageConfig['history'], mediaType: string = MediaType.ociLayerGzip) =>
+    engineImage(layers, history ? { history } : {}, layers.map((_, i) => ({ mediaType, digest: sha(gzOf(gz[i]!)), size: gzOf(gz[i]!).length })));
+
+  test('of two bases matching as many layers, the first; of two matching differently, the longer match', async () => {
+    const l1 = await tarOf([{ name: 'one', content: '1' }]);
+    const l2 = await tarOf([{ name: 'two', content: '2' }]);
+    const run = await tarOf([{ name: 'run', content: 'r' }]);
+    const first = baseOf([l1], ['first'], [{ created_by: 'first' }]);
+    const second = baseOf([l1], ['second'], [{ created_by: 'second' }]);
+    const tie = await normalize(engineImage([l1, run]), { bases: [first, second] });
+    expect(tie.manifest.layers[0]!.digest).toBe(sha(gzOf('first')));
+    const longer = baseOf([l1, l2], ['longer-1', 'longer-2'], [{ created_by: 'a' }, { created_by: 'b' }]);
+    const img = await normalize(engineImage([l1, l2, run]), { bases: [first, longer] });
+    expect(img.manifest.layers.slice(0, 2).map((l) => l.digest)).toEqual([sha(gzOf('longer-1')), sha(gzOf('longer-2'))]);
+    expect(img.config.rootfs.diff_ids.slice(0, 2)).toEqual([sha(l1), sha(l2)]);
+  });
+
+  test('a base layer that is not gzip is normalized like the engine\'s own layers', async () => {
+    const l1 = await tarOf([{ name: 'one', content: '1' }]);
+    const plain = baseOf([l1], ['plain'], undefined, MediaType.ociLayer);
+    const img = await normalize(engineImage([l1]), { bases: [plain] });
+    expect(img.manifest.layers[0]!.digest).not.toBe(sha(gzOf('plain')));
+    expect(img.manifest.layers[0]!.mediaType).toBe(MediaType.ociLayerGzip);
+    expect(rows(await headersOf(img, 0))).toEqual([['one', 'file', '644', '0:0', '', '1']]);
+  });
+
+  test('the base\'s history entries, empty ones with them, keep their text and comment; the build\'s lose the comment and are made canonical', async () => {
+    const l1 = await tarOf([{ name: 'one', content: '1' }]);
+    const run = await tarOf([{ name: 'run', content: 'r' }]);
+    const baseHistory = [
+      { created_by: '/bin/sh -c #(nop)  ARG V=1', comment: 'c0', empty_layer: true },
+      { created_by: '/bin/sh -c #(nop) ADD file:abc in / ', comment: 'c1', author: 'debian' },
+    ];
+    const base = baseOf([l1], ['base'], baseHistory);
+    const img = await normalize(
+      engineImage([l1, run], {
+        history: [...baseHistory, { created_by: '/bin/sh -c #(nop)  ENV  A=1', comment: 'buildah', empty_layer: true }, { created_by: 'RUN /bin/sh -c make # buildkit', comment: 'buildkit.dockerfile.v0', author: 'me' }, { comment: 'no text' }],
+      }),
+      { bases: [base] },
+    );
+    const created = '2023-11-14T22:13:20Z';
+    expect(img.config.history).toEqual([
+      { created, created_by: '/bin/sh -c #(nop)  ARG V=1', comment: 'c0', empty_layer: true },
+      { created, created_by: '/bin/sh -c #(nop) ADD file:abc in / ', author: 'debian', comment: 'c1' },
+      { created, created_by: 'ENV A=1', empty_layer: true },
+      { created, created_by: '/bin/sh -c make', author: 'me' },
+      { created },
+    ]);
+    expect(img.config.history!.map((h) => Object.keys(h))).toEqual([
+      ['created', 'created_by', 'comment', 'empty_layer'],
+      ['created', 'created_by', 'author', 'comment'],
+      ['created', 'created_by', 'empty_layer'],
+      ['created', 'created_by', 'author'],
+      ['created'],
+    ]);
+  });
+
+  test('a base with more layers than its history lists keeps all of its history', async () => {
+    const l1 = await tarOf([{ name: 'one', content: '1' }]);
+    const l2 = await tarOf([{ name: 'two', content: '2' }]);
+    const base = baseOf([l1, l2], ['b1', 'b2'], [{ created_by: '/bin/sh -c #(nop)  CMD  ["sh"]', comment: 'only one' }]);
+    const img = await normalize(engineImage([l1, l2], { history: [{ created_by: '/bin/sh -c #(nop)  CMD  ["sh"]', comment: 'only one' }] }), { bases: [base] });
+    expect(img.config.history).toEqual([{ created: '2023-11-14T22:13:20Z', created_by: '/bin/sh -c #(nop)  CMD  ["sh"]', comment: 'only one' }]);
+  });
+});
+
+describe('normalizeConfig and specOrder: the config fields kept, in one order', () => {
+  const ids = [`sha256:${'1'.repeat(64)}`] as Digest[];
+
+  test('variant, os.version, os.features and author are kept; empty ones and the container config\'s empty fields are dropped', () => {
+    const config = normalizeConfig(
+      {
+        architecture: 'arm64',
+        os: 'linux',
+        variant: 'v8',
+        'os.version': '10.0.17763',
+        'os.features': ['win32k'],
+        author: 'me',
+        rootfs: { type: 'layers', diff_ids: [] },
+        config: { User: '', WorkingDir: '', Entrypoint: [], Cmd: ['sh'], ArgsEscaped: true, ExposedPorts: {}, Labels: { 'io.buildah.version': '1.28.2' }, StopSignal: 'SIGTERM' },
+      },
+      ids,
+      0,
+      EPOCH,
+    );
+    expect(Buffer.from(JSON.stringify(config)).toString()).toBe(
+      JSON.stringify({
+        created: '2023-11-14T22:13:20Z',
+        architecture: 'arm64',
+        os: 'linux',
+        variant: 'v8',
+        'os.version': '10.0.17763',
+        'os.features': ['win32k'],
+        author: 'me',
+        config: { Entrypoint: [], Cmd: ['sh'], StopSignal: 'SIGTERM', ArgsEscaped: true },
+        rootfs: { type: 'layers', diff_ids: ids },
+        history: [],
+      }),
+    );
+    const bare = normalizeConfig({ architecture: 'amd64', os: 'linux', 'os.features': [], rootfs: { type: 'layers', diff_ids: [] }, config: { ArgsEscaped: false, Labels: { 'io.buildah.version': '1' }, Env: null as unknown as string[] } }, ids, 0, EPOCH);
+    expect(Object.keys(bare)).toEqual(['created', 'architecture', 'os', 'rootfs', 'history']);
+  });
+
+  test('specOrder: the spec\'s keys first, others before rootfs and history, undefined ones dropped', () => {
+    const ordered = specOrder({ history: [], rootfs: { type: 'layers', diff_ids: [] }, extra: 1, variant: undefined, config: {}, os: 'linux', architecture: 'amd64', created: 'c' } as unknown as ImageConfig);
+    expect(Object.keys(ordered)).toEqual(['created', 'architecture', 'os', 'config', 'extra', 'rootfs', 'history']);
+  });
+});
+
+describe('history text: more of what engines write', () => {
+  test.each([
+    ['RUN <<EOF\necho a\necho b\nEOF # buildkit', '<<EOF\necho a\necho b\nEOF'],
+    ['ENV A=RUN b # buildkit', 'ENV A=RUN b'],
+    ['RUN make # buildkit # not the end', 'RUN make # buildkit # not the end'],
+    ['COPY <<EOF /etc/conf\nkey=value\nEOF # buildkit', 'COPY /etc/conf'],
+    ['/bin/sh -c #(nop)  LABEL note=COPY a b', 'LABEL note=COPY a b'],
+    ['/bin/sh -c #(nop)  LABEL a=1   b=2', 'LABEL a=1 b=2'],
+    ['/bin/sh -c echo "a   b"', '/bin/sh -c echo "a   b"'],
+    ['/bin/sh -c echo "/bin/sh -c #(nop) x"', '/bin/sh -c echo "/bin/sh -c #(nop) x"'],
+    ['WORKDIR /srv # buildkit', 'WORKDIR /srv'],
+  ])('%j -> %j', (engine, canonical) => expect(canonicalCreatedBy(engine)).toBe(canonical));
+});
+
+describe('normalizeImage: a base whose history ends in entries without a layer (bug fix)', () => {
+  test('the base\'s closing CMD entry keeps its text and comment, as BuildKit, classic Docker and the native engine keep it; the build\'s own entries after it are made canonical', async () => {
+    const gz = Buffer.from('pretend-gzip debian');
+    const l1 = await tarOf([{ name: 'bin/', type: 'directory' }]);
+    const l2 = await tarOf([{ name: 'usr/', type: 'directory' }]);
+    const run = await tarOf([{ name: 'x', content: 'x' }]);
+    const baseHistory = [
+      { created_by: '/bin/sh -c #(nop) ADD file:abc in / ', comment: 'debian' },
+      { created_by: '/bin/sh -c #(nop)  CMD ["bash"]', comment: 'debian', empty_layer: true },
+    ];
+    const base = engineImage([l1], { history: baseHistory }, [{ mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length }]);
+    const img = await normalize(engineImage([l1, run], { history: [...baseHistory, { created_by: '/bin/sh -c #(nop)  ENV A=1', comment: 'FROM debian', empty_layer: true }, { created_by: '/bin/sh -c #(nop) COPY file:def in /x ', comment: 'FROM debian' }] }), { bases: [base] });
+    const created = '2023-11-14T22:13:20Z';
+    expect(img.config.history).toEqual([
+      { created, created_by: '/bin/sh -c #(nop) ADD file:abc in / ', comment: 'debian' },
+      { created, created_by: '/bin/sh -c #(nop)  CMD ["bash"]', comment: 'debian', empty_layer: true },
+      { created, created_by: 'ENV A=1', empty_layer: true },
+      { created, created_by: 'COPY /x' },
+    ]);
+    // Only part of a base matched: its entries up to its next layer's are the base's.
+    const two = engineImage([l1, l2], { history: [...baseHistory, { created_by: '/bin/sh -c #(nop) ADD file:second in / ', comment: 'debian' }] }, [
+      { mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length },
+      { mediaType: MediaType.ociLayerGzip, digest: sha(Buffer.from('other')), size: 5 },
+    ]);
+    const partial = await normalize(engineImage([l1, run], { history: [...baseHistory, { created_by: '/bin/sh -c #(nop) COPY file:def in /x ', comment: 'FROM debian' }] }), { bases: [two] });
+    expect(partial.config.history?.map((h) => [h.created_by, h.comment])).toEqual([
+      ['/bin/sh -c #(nop) ADD file:abc in / ', 'debian'],
+      ['/bin/sh -c #(nop)  CMD ["bash"]', 'debian'],
+      ['COPY /x', undefined],
+    ]);
+  });
+});
+
+describe('normalizeImage: where the blobs come from', () => {
+  test('new layers from the work folder, named after the engine; a base\'s layers from the base', async () => {
+    const gz = Buffer.from('pretend-gzip base');
+    const l1 = await tarOf([{ name: 'a', content: 'a' }]);
+    const base: Image = { ...engineImage([l1], {}, [{ mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length }]), blobs: { origin: 'base', open: async (d) => Readable.from([d.digest === sha(gz) ? gz : Buffer.alloc(0)]) } };
+    const img = await normalize(engineImage([l1, await tarOf([{ name: 'x', content: 'x' }])]), { bases: [base] });
+    expect(img.blobs.origin).toBe('test-engine build');
+    expect(await readStream(await img.blobs.open(img.manifest.layers[0]!))).toEqual(gz);
+    expect(rows(await headersOf(img, 1))).toEqual([['x', 'file', '644', '0:0', '', 'x']]);
+  });
 });

@@ -71,3 +71,47 @@ describe('runTool: children end whole', () => {
     expect(await run('echo "#7 [build 2/3] RUN gen"; echo "#7 ERROR: x"; exit 1')).toBe('fake failed building at images/app/Dockerfile:2 stage build, step 2/3 (RUN gen) (exit code 1): x');
   });
 });
+
+describe('runTool: what a failure says, case by case', () => {
+  const fail = (script: string, extra: Partial<Parameters<typeof runTool>[0]> = {}) =>
+    runTool({ engine: 'fake', cmd: 'sh', args: ['-c', script], log: () => {}, doing: 'building', ...extra }).then(
+      () => 'resolved',
+      (e: unknown) => (e as Error).message,
+    );
+
+  test('no step seen and no error line: the exit code alone; killed by a signal: the signal', async () => {
+    expect(await fail('exit 3')).toBe('fake failed building (exit code 3)');
+    expect(await fail('kill -9 $$')).toBe('fake failed building (exit code SIGKILL)');
+  });
+
+  test('the engine\'s last error line: "Error: " or "ERROR: " at the start of a line, spaces around it dropped, at most 300 characters', async () => {
+    expect(await fail('echo "Error: the first line"; echo "more output"; exit 1')).toBe('fake failed building (exit code 1): the first line');
+    expect(await fail('echo "   ERROR: shouted   "; echo ""; exit 1')).toBe('fake failed building (exit code 1): shouted');
+    expect(await fail('echo "Error: real"; echo "level=info msg=\\"Error: not this one\\""; exit 1')).toBe('fake failed building (exit code 1): real');
+    expect(await fail(`echo "Error: ${'e'.repeat(400)}"; exit 1`)).toBe(`fake failed building (exit code 1): ${'e'.repeat(300)}`);
+  });
+
+  test('only the last 20 lines are searched for the error line', async () => {
+    const after = (n: number) => `echo "Error: early"; for i in $(seq ${n}); do echo "line $i"; done; exit 1`;
+    expect(await fail(after(19))).toBe('fake failed building (exit code 1): early');
+    expect(await fail(after(20))).toBe('fake failed building (exit code 1)');
+  });
+
+  test('"Exec format error" in any case names qemu; without a step, no "at"', async () => {
+    expect(await fail('echo "/bin/sh: 1: /prog: Exec format error" >&2; exit 126')).toBe(
+      'fake failed building: exec format error, a RUN for a foreign platform; install qemu-user-static and binfmt-support (apt-get install qemu-user-static binfmt-support) or build that stage FROM --platform=$BUILDPLATFORM',
+    );
+  });
+
+  test('the environment given reaches the command; success is quiet', async () => {
+    const log: string[] = [];
+    expect(await fail('echo "FOO=$FOO"', { env: { PATH: process.env.PATH, FOO: 'bar' }, log: (l) => log.push(l) })).toBe('resolved');
+    expect(log).toEqual(['FOO=bar']);
+  });
+
+  test('stopped before any step: "stopped ... : cancelled" with no step', async () => {
+    const stop = new AbortController();
+    const msg = await fail('echo started; sleep 30', { signal: stop.signal, log: () => stop.abort(), doing: 'loading image context base' });
+    expect(msg).toBe('fake stopped loading image context base: cancelled');
+  }, 30_000);
+});
