@@ -211,12 +211,15 @@ export async function imageTree(image: Image, extractTo?: string): Promise<FsTre
 
 /** Applies one layer's members (whiteouts included) to a tree: what imageTree does layer by layer, and the step executor after a RUN. */
 export function applyMembers(tree: FsTree, members: readonly Member[]): void {
+  // What this layer wrote so far, and the folders on the way to it: an opaque whiteout hides
+  // only lower layers' paths (OCI image spec), wherever in the layer it comes.
   const added = new Set<string>();
+  const within = new Set<string>();
   for (const m of members) {
     const base = posix.basename(m.path);
     const dir = posix.dirname(m.path) === '.' ? '' : posix.dirname(m.path);
     if (base === '.wh..wh..opq') {
-      for (const p of tree.under(dir)) if (!added.has(p)) tree.nodes.delete(p);
+      for (const p of tree.under(dir)) if (!added.has(p) && !within.has(p)) tree.nodes.delete(p);
       continue;
     }
     if (base.startsWith('.wh.')) {
@@ -225,6 +228,7 @@ export function applyMembers(tree: FsTree, members: readonly Member[]): void {
     }
     if (m.path === '' || m.type === 'other') continue; // devices and fifos have no place in COPY
     added.add(m.path);
+    for (let p = posix.dirname(m.path); p !== '.'; p = posix.dirname(p)) within.add(p);
     const meta = { mode: m.mode, uid: m.uid, gid: m.gid };
     if (m.type === 'directory') tree.nodes.set(m.path, { type: 'directory', ...meta }); // keeps what is under it
     else if (m.type === 'file') tree.set(m.path, { type: 'file', ...meta, size: m.size, ...(m.source !== undefined ? { source: m.source } : {}) });

@@ -403,3 +403,16 @@ describe('contextTree: an unreadable context', () => {
     expect((err as Error).cause).toMatchObject({ code: 'ENOENT' });
   });
 });
+
+describe('applyMembers: an opaque whiteout after the layer\'s own entries', () => {
+  const m = (path: string, type: 'file' | 'directory') => ({ path, type, mode: type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, size: 0, linkname: '' });
+
+  it('hides only lower layers\' paths: the folders on the way to what the layer wrote stay, as rootfs-dir extracts it', async () => {
+    const { applyMembers } = await import('../../src/builder/rootfs.js');
+    const t = new FsTree('rootfs');
+    applyMembers(t, [m('d', 'directory'), m('d/bare', 'directory'), m('d/bare/old', 'file'), m('d/sub', 'directory'), m('d/sub/old', 'file'), m('d/keep', 'file'), m('e', 'file')]);
+    // The upper layer lists d/sub but not d/bare, and its marker comes last (tar order is free).
+    applyMembers(t, [m('d/sub', 'directory'), m('d/sub/new', 'file'), m('d/bare/new', 'file'), m('d/.wh..wh..opq', 'file')]);
+    expect([...t.nodes.keys()].sort()).toEqual(['d', 'd/bare', 'd/bare/new', 'd/sub', 'd/sub/new', 'e']);
+  });
+});
