@@ -242,7 +242,7 @@ function scratchWorkdir(image: Image, target: PlannedStage, opts: { epoch: numbe
 }
 
 function asEngineOutput(image: Image, epoch: number, format: Format, platform: Platform): Image {
-  const config = normalizeConfig({ ...image.config, os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, image.config.rootfs.diff_ids as Digest[], image.config.history?.length ?? 0, epoch);
+  const config = normalizeConfig({ ...image.config, os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, image.config.rootfs.diff_ids as Digest[], image.config.history ?? [], epoch);
   const configRaw = encodeJson(config);
   return { ...image, ...manifestOver(configRaw, image.manifest.layers, mediaTypesFor(format)), configRaw, config };
 }

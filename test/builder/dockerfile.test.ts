@@ -363,8 +363,8 @@ describe('RUN through an engine', () => {
       expect(result.digest).toBe(ref.digest);
       expect((await unpack(join(dir, 'kyma-docker.tar'), 'arm64')).tree).toContain('app 644 0:0 built for arm64');
       const plain = await files(join(dir, 'runless'), { Dockerfile: 'FROM scratch\nCOPY a.txt /srv/\nENV A=1\nWORKDIR /srv\nCOPY a.txt b.txt\nLABEL x=y\n', 'a.txt': 'a' });
-      const runless = async (engine: string, env: NodeJS.ProcessEnv) => {
-        const r = await berthBin(['build', '--dockerfile', join(plain, 'Dockerfile'), '--engine', engine, '--output', join(dir, `runless-${engine}.tar`), '--json'], { env: { PATH: process.env.PATH, SOURCE_DATE_EPOCH: '1700000000', HOME: dir, ...env } });
+      const runless = async (engine: string, env: NodeJS.ProcessEnv, dockerfile = join(plain, 'Dockerfile'), extra: string[] = []) => {
+        const r = await berthBin(['build', '--dockerfile', dockerfile, '--engine', engine, ...extra, '--output', join(dir, `runless-${engine}.tar`), '--json'], { env: { PATH: process.env.PATH, SOURCE_DATE_EPOCH: '1700000000', HOME: dir, ...env } });
         expect(r.stderr).toMatch(/built/);
         return JSON.parse(r.stdout) as { digest: string; engine: string };
       };
@@ -372,6 +372,16 @@ describe('RUN through an engine', () => {
       const docker = await runless('docker', dockerd.env);
       expect(docker.engine).toBe('docker');
       expect(docker.digest).toBe(native.digest);
+      // FROM a base with history of its own, made at another time than this build's epoch: its
+      // entries stay as the base has them on both paths, so the digests still agree.
+      await writeFile(join(plain, 'Dockerfile.base'), 'FROM busybox\nCOPY a.txt /srv/\nENV A=1\n');
+      const onBase = ['--build-context', `busybox=${base}`];
+      const nativeOnBase = await runless('native', {}, join(plain, 'Dockerfile.base'), onBase);
+      const dockerOnBase = await runless('docker', dockerd.env, join(plain, 'Dockerfile.base'), onBase);
+      expect(dockerOnBase.digest).toBe(nativeOnBase.digest);
+      const history = JSON.parse(await run('skopeo', ['inspect', '--config', `oci-archive:${join(dir, 'runless-docker.tar')}`])).history as { created: string }[];
+      expect(history[0]!.created).toBe('2020-09-13T12:26:40Z');
+      expect(history.at(-1)!.created).toBe('2023-11-14T22:13:20Z');
     } finally {
       await dockerd.stop();
     }

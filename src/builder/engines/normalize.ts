@@ -30,8 +30,9 @@ import type { EngineBuildRequest } from './engine.js';
  *   dropped when they are empty in the layer, as BuildKit and Docker do.
  * - The config keeps only the fields of the OCI image spec, times set to the epoch,
  *   engine labels (`io.buildah.version`) and Docker's bookkeeping (`container`,
- *   `docker_version`, `Hostname`, ...) dropped, diff_ids recomputed; history entries after
- *   the base's lose the engine's comment and BuildKit's `RUN ... # buildkit` wrapping.
+ *   `docker_version`, `Hostname`, ...) dropped, diff_ids recomputed; the base's history
+ *   entries are the base's own, unchanged; those after them lose the engine's comment and
+ *   BuildKit's `RUN ... # buildkit` wrapping.
  */
 export interface NormalizeOptions {
   epoch: number;
@@ -95,7 +96,7 @@ export async function normalizeImage(image: Image, opts: NormalizeOptions): Prom
   }
 
   const stated = opts.platform ? { ...image.config, os: opts.platform.os, architecture: opts.platform.architecture, variant: opts.platform.variant } : image.config;
-  const config = normalizeConfig(stated, newDiffIDs, base.historyEntries, opts.epoch);
+  const config = normalizeConfig(stated, newDiffIDs, base.history, opts.epoch);
   const configRaw = encodeJson(config);
   return {
     kind: 'image',
@@ -107,8 +108,8 @@ export async function normalizeImage(image: Image, opts: NormalizeOptions): Prom
 }
 
 /** The longest prefix of `diffIDs` that is one base image's layers, with that base's blobs. */
-function matchBase(diffIDs: readonly Digest[], bases: readonly Image[], format: Format): { layers: Descriptor[]; historyEntries: number; source?: BlobSource } {
-  let best: { layers: Descriptor[]; historyEntries: number; source?: BlobSource } = { layers: [], historyEntries: 0 };
+function matchBase(diffIDs: readonly Digest[], bases: readonly Image[], format: Format): { layers: Descriptor[]; history: HistoryEntry[]; source?: BlobSource } {
+  let best: { layers: Descriptor[]; history: HistoryEntry[]; source?: BlobSource } = { layers: [], history: [] };
   for (const b of bases) {
     const ids = b.config.rootfs.diff_ids;
     let n = 0;
@@ -121,7 +122,8 @@ function matchBase(diffIDs: readonly Digest[], bases: readonly Image[], format: 
       layers.push({ mediaType, digest: l.digest, size: l.size });
     }
     if (layers.length > best.layers.length) {
-      best = { layers, historyEntries: historyCovering(b.config.history ?? [], layers.length), source: b.blobs };
+      const history = b.config.history ?? [];
+      best = { layers, history: history.slice(0, historyCovering(history, layers.length)), source: b.blobs };
     }
   }
   return best;
@@ -280,8 +282,12 @@ function clamp(seconds: number, epoch: number): number {
   return Math.max(0, Math.min(seconds, epoch));
 }
 
-/** The config an engine wrote, reduced to what the image spec defines, with fixed times. */
-export function normalizeConfig(config: ImageConfig, diffIDs: readonly Digest[], baseHistory: number, epoch: number): ImageConfig {
+/**
+ * The config an engine wrote, reduced to what the image spec defines, with fixed times. The
+ * first history entries are `baseHistory`, the base's own as its config has them (times
+ * included), as the native engine and BuildKit keep them: one Dockerfile, one digest.
+ */
+export function normalizeConfig(config: ImageConfig, diffIDs: readonly Digest[], baseHistory: readonly HistoryEntry[], epoch: number): ImageConfig {
   const created = new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
   const out: ImageConfig = { created, architecture: config.architecture, os: config.os, rootfs: { type: 'layers', diff_ids: [...diffIDs] } };
   if (config.variant) out.variant = config.variant;
@@ -291,10 +297,10 @@ export function normalizeConfig(config: ImageConfig, diffIDs: readonly Digest[],
   const container = normalizeContainerConfig(config.config ?? {});
   if (Object.keys(container).length) out.config = container;
   out.history = (config.history ?? []).map((h, i) => {
+    if (i < baseHistory.length) return { ...baseHistory[i]! };
     const entry: HistoryEntry = { created };
-    if (h.created_by) entry.created_by = i < baseHistory ? h.created_by : canonicalCreatedBy(h.created_by);
+    if (h.created_by) entry.created_by = canonicalCreatedBy(h.created_by);
     if (h.author) entry.author = h.author;
-    if (h.comment && i < baseHistory) entry.comment = h.comment;
     if (h.empty_layer) entry.empty_layer = true;
     return entry;
   });
