@@ -307,11 +307,15 @@ describe('ADD <url> credentials on a redirect to the same origin written in full
     await new Promise((r) => srv.close(r));
   });
 
-  it('are sent again, the Location naming no user', async () => {
+  it('are sent again, the Location naming no user, a user with no password too', async () => {
     const step = { kind: 'copy' as const, add: true, line: 2, from: { kind: 'build-context' as const }, sources: [`${at.replace('//', '//u:pw@')}/start`], inline: [], dest: '/x', destIsDir: false, checksum: sum };
     const entries = await copyEntries({ step, file: 'Dockerfile', from: new FsTree('context'), target: new FsTree('rootfs'), epoch: 0, work: dir });
     expect(entries.map((e) => e.path)).toEqual(['x']);
     const basic = `Basic ${Buffer.from('u:pw').toString('base64')}`;
     expect(seenHere).toEqual([{ url: '/start', authorization: basic }, { url: '/file', authorization: basic }]);
+    seenHere.length = 0;
+    await copyEntries({ step: { ...step, sources: [`${at.replace('//', '//u@')}/start`] }, file: 'Dockerfile', from: new FsTree('context'), target: new FsTree('rootfs'), epoch: 0, work: dir });
+    const user = `Basic ${Buffer.from('u:').toString('base64')}`;
+    expect(seenHere).toEqual([{ url: '/start', authorization: user }, { url: '/file', authorization: user }]);
   });
 });

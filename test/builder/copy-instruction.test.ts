@@ -746,3 +746,14 @@ describe('copyEntries: more destinations through links, and archive members\' ow
     expect(await copy('FROM scratch\nADD p.tar none /x/\n', ctx, new FsTree('rootfs'))).toEqual(['x directory 755 0:0', 'x/f file 644 0:0 f', 'x/h hardlink 644 7:8 -> x/f', 'x/none file 644 0:0']);
   });
 });
+
+describe('resolveOwner: only whole numbers in passwd count', () => {
+  it('skips a line whose uid is not all digits, and takes the uid as the group when the gid is not', async () => {
+    const t = tree('rootfs', { etc: d(), 'etc/passwd': f('lead:x:12ab:1\nlead:x:1008:53\ntail:x:ab12:1\ntail:x:1009:54\nmixed:x:1006:5x\ngidx:x:1007:x5\n') });
+    const fail = (w: string) => new UsageError('BAD_DOCKERFILE', w);
+    expect(await resolveOwner({ user: 'lead' }, t, fail)).toEqual({ uid: 1008, gid: 53 });
+    expect(await resolveOwner({ user: 'tail' }, t, fail)).toEqual({ uid: 1009, gid: 54 });
+    expect(await resolveOwner({ user: 'mixed' }, t, fail)).toEqual({ uid: 1006, gid: 1006 });
+    expect(await resolveOwner({ user: 'gidx' }, t, fail)).toEqual({ uid: 1007, gid: 1007 });
+  });
+});
