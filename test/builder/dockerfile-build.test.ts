@@ -669,3 +669,30 @@ describe('the build context of a native build', () => {
     expect((await buildInto(root, join(root, 'img2.tar'))).digest).toBe(first.digest);
   });
 });
+
+describe('buildDockerfile in-process: a URL only at the start, warnings in the log', () => {
+  async function buildIn(root: string, extra: Partial<import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions> = {}) {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const logs: string[] = [];
+    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: (l) => logs.push(l), ...extra });
+    return { logs, img: (await readLocation(output)) as Image };
+  }
+
+  it('takes a path with `x://` inside it for a path, not a URL', async () => {
+    const root = await ctx('url-inside', { Dockerfile: 'FROM scratch\nADD sub/h://f /x\n' });
+    await mkdir(join(root, 'sub', 'h:'), { recursive: true });
+    await writeFile(join(root, 'sub', 'h:', 'f'), 'inside');
+    const { img } = await buildIn(root);
+    expect((await (await imageTree(img)).readSmall('x'))?.toString()).toBe('inside');
+  });
+
+  it('logs a foreign program copied into the image as a warning', async () => {
+    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(8), Buffer.from([2, 0, 0xb7, 0]), Buffer.alloc(44)]);
+    const root = await ctx('elf-warn', { Dockerfile: 'FROM scratch\nCOPY tool /tool\n' });
+    await writeFile(join(root, 'tool'), elf);
+    const { logs } = await buildIn(root);
+    expect(logs).toEqual(['warning: Dockerfile:2: COPY: /tool is ELF 64-bit LSB ARM aarch64 (linux/arm64), not a program for linux/amd64, the image\'s platform']);
+  });
+});
