@@ -696,3 +696,27 @@ describe('buildDockerfile in-process: a URL only at the start, warnings in the l
     expect(logs).toEqual(['warning: Dockerfile:2: COPY: /tool is ELF 64-bit LSB ARM aarch64 (linux/arm64), not a program for linux/amd64, the image\'s platform']);
   });
 });
+
+describe('FROM an image in a registry', () => {
+  let registry: import('../helpers/registry.js').TestRegistry | undefined;
+  afterAll(async () => registry?.stop());
+
+  it('pulls it for the platform, and reports it once among the bases by name and digest', async () => {
+    const { startRegistry } = await import('../helpers/registry.js');
+    const { writeStaticBase } = await import('../../src/builder/base-command.js');
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    registry = await startRegistry();
+    const root = await ctx('from-registry', {});
+    const base = await writeStaticBase({ platforms: [{ os: 'linux', architecture: 'amd64' }], output: parseLocation(join(root, 'base.tar'), root, 'x'), tags: [], format: 'oci', level: 1, epoch: 0 });
+    const ref = `${registry.host}/base/static:1`;
+    expect((await berth(['push', 'base.tar', ref], { cwd: root })).code).toBe(0);
+    await writeFile(join(root, 'Dockerfile'), `FROM ${ref}\nCOPY --from=${ref} /etc/group /g\n`);
+    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: { cacheDir: join(root, 'cache') }, log: () => {} });
+    expect(result.bases).toEqual([{ name: ref, digest: base.digest }]);
+    const img = (await readLocation(output)) as Image;
+    expect(img.manifest.layers).toHaveLength(2);
+    expect((await (await imageTree(img)).readSmall('g'))?.toString()).toMatch(/^root:x:0:/);
+  });
+});
