@@ -720,3 +720,30 @@ describe('FROM an image in a registry', () => {
     expect((await (await imageTree(img)).readSmall('g'))?.toString()).toMatch(/^root:x:0:/);
   });
 });
+
+describe('an engine\'s image normalized for the platform', () => {
+  it('gets the variant of the platform it was built for when the engine left it out', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const { assembleImage } = await import('../../src/image/assemble.js');
+    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+    const root = await ctx('engine-variant', { Dockerfile: 'FROM --platform=$BUILDPLATFORM scratch AS b\nRUN build\nFROM scratch\nCOPY --from=b /x /x\n' });
+    const platforms: Platform[] = [];
+    const engine = {
+      name: 'docker' as const,
+      available: async () => true,
+      build: async (req: import('../../src/builder/engines/engine.js').EngineBuildRequest): Promise<Image> => {
+        platforms.push(req.platform);
+        const a = assembleImage({ base: undefined, layers: [], changes: { platform: { os: req.platform.os, architecture: req.platform.architecture }, created: 0, containerConfig: { Env: ['E=1'] }, history: [] }, format: 'oci' });
+        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
+      },
+    };
+    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [{ os: 'linux', architecture: 'arm', variant: 'v7' }], buildArgs: {}, contexts: {}, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: () => {} });
+    expect(platforms).toEqual([{ os: 'linux', architecture: 'arm', variant: 'v7' }]);
+    const img = (await readLocation(output)) as Image;
+    expect([img.config.os, img.config.architecture, img.config.variant]).toEqual(['linux', 'arm', 'v7']);
+    expect(img.config.config).toEqual({ Env: ['E=1'], WorkingDir: '/' });
+    expect(result.images.map((i) => i.platform)).toEqual(['linux/arm/v7']);
+  });
+});
