@@ -747,3 +747,31 @@ describe('an engine\'s image normalized for the platform', () => {
     expect(result.images.map((i) => i.platform)).toEqual(['linux/arm/v7']);
   });
 });
+
+describe('an image context handed to an engine', () => {
+  it('is read for the platform of the stage built FROM it, not the target\'s', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const { hostPlatform } = await import('../../src/builder/engines/platform-args.js');
+    const { assembleImage } = await import('../../src/image/assemble.js');
+    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+    const build = hostPlatform();
+    const target: Platform = build.architecture === 'arm64' ? { os: 'linux', architecture: 'amd64' } : { os: 'linux', architecture: 'arm64' };
+    const root = await ctx('engine-context-platform', { Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'a' });
+    const made = parseLocation(`oci:${join(root, 'img')}`, root, 'x');
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [build], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: made, registry: {}, log: () => {} });
+    await writeFile(join(root, 'Dockerfile'), 'FROM --platform=$BUILDPLATFORM img AS b\nRUN x\nFROM scratch\nCOPY --from=b /a /a\n');
+    const handed: string[] = [];
+    const engine = {
+      name: 'docker' as const,
+      available: async () => true,
+      build: async (req: import('../../src/builder/engines/engine.js').EngineBuildRequest): Promise<Image> => {
+        for (const [name, c] of Object.entries(req.namedContexts)) if (c.kind === 'image') handed.push(`${name} ${c.image.config.architecture}`);
+        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { WorkingDir: '/' }, history: [] }, format: 'oci' });
+        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
+      },
+    };
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [target], buildArgs: {}, contexts: { img: { kind: 'image', base: { kind: 'location', location: made } } }, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, 'x'), registry: {}, log: () => {} });
+    expect(handed).toEqual([`img ${build.architecture}`]);
+  });
+});
