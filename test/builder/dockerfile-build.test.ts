@@ -760,7 +760,7 @@ describe('an image context handed to an engine', () => {
     const root = await ctx('engine-context-platform', { Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'a' });
     const made = parseLocation(`oci:${join(root, 'img')}`, root, 'x');
     await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [build], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: made, registry: {}, log: () => {} });
-    await writeFile(join(root, 'Dockerfile'), 'FROM --platform=$BUILDPLATFORM img AS b\nRUN x\nFROM scratch\nCOPY --from=b /a /a\n');
+    await writeFile(join(root, 'Dockerfile'), 'FROM --platform=$BUILDPLATFORM img AS b\nRUN x\nFROM scratch\nCOPY --from=b /a /a\nCOPY --from=other /etc/group /g\n');
     const handed: string[] = [];
     const engine = {
       name: 'docker' as const,
@@ -771,7 +771,7 @@ describe('an image context handed to an engine', () => {
         return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
       },
     };
-    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [target], buildArgs: {}, contexts: { img: { kind: 'image', base: { kind: 'location', location: made } } }, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, 'x'), registry: {}, log: () => {} });
-    expect(handed).toEqual([`img ${build.architecture}`]);
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [target], buildArgs: {}, contexts: { img: { kind: 'image', base: { kind: 'location', location: made } }, other: { kind: 'image', base: { kind: 'static' } } }, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, 'x'), registry: {}, log: () => {} });
+    expect(handed).toEqual([`img ${build.architecture}`, `other ${target.architecture}`]);
   });
 });
