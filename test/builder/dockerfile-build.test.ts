@@ -4,10 +4,6 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { dockerfilePlatforms } from '../../src/builder/dockerfile-build.js';
-import { DEFAULT_PATH } from '../../src/builder/native.js';
-import { imageTree } from '../../src/builder/rootfs.js';
-import type { Platform } from '../../src/oci/platform.js';
-import type { Image } from '../../src/transport/image.js';
 import { berth } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tools.js';
 
@@ -157,6 +153,12 @@ describe('ADD <url> limits', () => {
     expect(entries.map((e) => e.path)).toEqual(['x']);
   });
 });
+
+// Imports of the tests below (here, so the lines of the tests above stay where they were).
+import { DEFAULT_PATH } from '../../src/builder/native.js';
+import { imageTree } from '../../src/builder/rootfs.js';
+import type { Platform } from '../../src/oci/platform.js';
+import type { Image } from '../../src/transport/image.js';
 
 describe('parseContextSource', () => {
   const what = '--build-context c';
