@@ -777,3 +777,38 @@ describe('an image context handed to an engine', () => {
     expect(handed).toEqual([`img ${build.architecture}`, `other ${target.architecture}`]);
   });
 });
+
+describe('an engine\'s normalized image, passed through', () => {
+  it('is written as the engine gave it when there are no labels to add; labels make a new config over the same layers', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const { assembleImage, manifestOver } = await import('../../src/image/assemble.js');
+    const { normalizeConfig } = await import('../../src/builder/engines/normalize.js');
+    const { encodeJson } = await import('../../src/oci/manifest.js');
+    const { mediaTypesFor } = await import('../../src/oci/mediatype.js');
+    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+    const root = await ctx('engine-passthrough', { Dockerfile: 'FROM scratch\nRUN true\n' });
+    const given: string[] = [];
+    const engine = {
+      name: 'docker' as const,
+      available: async () => true,
+      build: async (req: import('../../src/builder/engines/engine.js').EngineBuildRequest): Promise<Image> => {
+        // As an engine returns it: normalized (berth's key order), WorkingDir set.
+        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { Env: ['E=1'], WorkingDir: '/w', Labels: { own: '1' } }, history: [{ created_by: 'RUN true', empty_layer: true }] }, format: 'oci' });
+        const config = normalizeConfig(a.config, [], 0, req.epoch);
+        const configRaw = encodeJson(config);
+        const image: Image = { kind: 'image', ...a, ...manifestOver(configRaw, [], mediaTypesFor('oci')), configRaw, config, blobs: fileBlobs(new Map(), 'fake engine') };
+        given.push(image.digest);
+        return image;
+      },
+    };
+    const opts = (out: string, labels: Record<string, string>) => ({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'docker' as const, engines: { docker: engine }, labels, tags: [], format: 'oci' as const, compressionLevel: 1, epoch: 7, output: parseLocation(`oci:${join(root, out)}`, root, 'x'), registry: {}, log: () => {} });
+    const plain = await buildDockerfile(opts('plain', {}));
+    expect(plain.digest).toBe(given[0]);
+    const labelled = await buildDockerfile(opts('labelled', { l: 'v' }));
+    const img = (await readLocation(parseLocation(`oci:${join(root, 'labelled')}`, root, 'x'))) as Image;
+    expect(labelled.digest).not.toBe(given[1]);
+    expect(img.config.config?.Labels).toEqual({ own: '1', l: 'v' });
+    expect(img.config.history).toEqual([{ created: '1970-01-01T00:00:07Z', created_by: 'RUN true', empty_layer: true }]);
+  });
+});
