@@ -117,7 +117,11 @@ describe('runTool: what a failure says, case by case', () => {
 });
 
 describe('runTool: BuildKit\'s error lines and the codes', () => {
-  const fail = (script: string) => runTool({ engine: 'fake', cmd: 'sh', args: ['-c', script], log: () => {}, doing: 'building' }).catch((e: unknown) => e as Error & { code?: string; exitCode?: number });
+  const fail = (script: string) =>
+    runTool({ engine: 'fake', cmd: 'sh', args: ['-c', script], log: () => {}, doing: 'building' }).then(
+      () => new Error('resolved') as Error & { code?: string; exitCode?: number },
+      (e: unknown) => e as Error & { code?: string; exitCode?: number },
+    );
 
   test('"#12 ERROR: ..." at the start of a line is the message; inside another line it is not', async () => {
     expect((await fail('echo "#12 ERROR: process did not complete"; exit 1')).message).toBe('fake failed building (exit code 1): process did not complete');
