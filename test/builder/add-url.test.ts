@@ -289,3 +289,33 @@ describe('ADD <url> defaults', () => {
     expect(redactUrl('https://@h/')).toBe('https://***@h/');
   });
 });
+
+describe('ADD <url> credentials on a redirect to the same origin written in full', () => {
+  let srv: Server;
+  let at: string;
+  const seenHere: { url: string; authorization: string | undefined }[] = [];
+  beforeAll(async () => {
+    srv = createServer((req, res) => {
+      seenHere.push({ url: req.url ?? '', authorization: req.headers.authorization });
+      if (req.url === '/start') res.writeHead(302, { location: `${at}/file` }).end();
+      else res.end(body);
+    });
+    at = await listen(srv);
+  });
+  afterAll(async () => {
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
+  });
+
+  it('are sent again, the Location naming no user, a user with no password too', async () => {
+    const step = { kind: 'copy' as const, add: true, line: 2, from: { kind: 'build-context' as const }, sources: [`${at.replace('//', '//u:pw@')}/start`], inline: [], dest: '/x', destIsDir: false, checksum: sum };
+    const entries = await copyEntries({ step, file: 'Dockerfile', from: new FsTree('context'), target: new FsTree('rootfs'), epoch: 0, work: dir });
+    expect(entries.map((e) => e.path)).toEqual(['x']);
+    const basic = `Basic ${Buffer.from('u:pw').toString('base64')}`;
+    expect(seenHere).toEqual([{ url: '/start', authorization: basic }, { url: '/file', authorization: basic }]);
+    seenHere.length = 0;
+    await copyEntries({ step: { ...step, sources: [`${at.replace('//', '//u@')}/start`] }, file: 'Dockerfile', from: new FsTree('context'), target: new FsTree('rootfs'), epoch: 0, work: dir });
+    const user = `Basic ${Buffer.from('u:').toString('base64')}`;
+    expect(seenHere).toEqual([{ url: '/start', authorization: user }, { url: '/file', authorization: user }]);
+  });
+});

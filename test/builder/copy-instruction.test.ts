@@ -700,3 +700,60 @@ describe('copyEntries: folders inside what is copied, onto folders that exist', 
     expect(await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b /s /x\n', stage, target)).toEqual(['x directory 750 1:1', 'x/d directory 711 3:3']);
   });
 });
+
+describe('copyEntries: entries exactly as the tar writer gets them', () => {
+  it('has no size, source or link name where there is none', async () => {
+    const [step] = steps('FROM scratch\nCOPY dir /new\n');
+    const entries = await copyEntries({ step: step!, file: 'Dockerfile', from: context(), target: new FsTree('rootfs'), epoch: 0, work: dir });
+    expect(entries.slice(0, 2)).toStrictEqual([
+      { path: 'new', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0 },
+      { path: 'new/a.conf', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 1, source: Buffer.from('a') },
+    ]);
+  });
+
+  it('records them so in the stage\'s tree', async () => {
+    const stage = tree('rootfs', { s: d(), 's/f': f('five!', 0o600, 3, 4), 's/l': l('f') });
+    const target = new FsTree('rootfs');
+    await copy('FROM scratch AS b\nFROM scratch\nCOPY --from=b /s /t\n', stage, target);
+    expect([target.get('t'), target.get('t/f'), target.get('t/l')]).toStrictEqual([d(), { type: 'file', mode: 0o600, uid: 3, gid: 4, size: 5, source: Buffer.from('five!') }, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, linkname: 'f' }]);
+  });
+
+  it('moves no content key onto a link group\'s first name when the file has none', () => {
+    const m = new Map<string, TarEntry>([['z', { path: 'z', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }], ['y', { path: 'y', type: 'hardlink', linkname: 'z', mode: 0o644, uid: 0, gid: 0, mtime: 0 }]]);
+    orderHardLinks(m);
+    expect([...m.values()]).toStrictEqual([{ path: 'z', type: 'hardlink', linkname: 'y', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, { path: 'y', type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: 0 }]);
+  });
+});
+
+describe('copyEntries: more destinations through links, and archive members\' owners', () => {
+  it('writes a file through a link that points at nothing yet, and into the folder a link names without a slash', async () => {
+    const target = tree('rootfs', { dl: l('made'), real: d(0o700, 4, 4), lnk: l('real') });
+    expect(await copy('FROM scratch\nCOPY x.txt /dl\n', context(), target)).toEqual(['made file 644 0:0 x']);
+    expect(await copy('FROM scratch\nCOPY x.txt /lnk\n', context(), target)).toEqual(['real directory 700 4:4', 'real/x.txt file 644 0:0 x']);
+    expect(target.get('lnk')).toEqual(l('real'));
+    expect(target.get('dl')).toEqual(l('made'));
+  });
+
+  it('keeps an archive symlink\'s target as written even where a member was written through a link', async () => {
+    const tar = await packTar([{ name: 'bin/', type: 'directory' }, { name: 'bin/f', content: 'c' }, { name: 'l', type: 'symlink', linkname: 'bin/f' }]);
+    const ctx = tree('context', { 'p.tar': { ...f(''), size: tar.length, source: tar } });
+    expect(await copy('FROM scratch\nADD p.tar /\n', ctx, mergedBase())).toEqual(['l symlink 644 0:0 -> bin/f', 'usr directory 755 0:0', 'usr/bin directory 755 0:0', 'usr/bin/f file 644 0:0 c']);
+  });
+
+  it('keeps a hard link member\'s own owner, and copies a file with no content as empty', async () => {
+    const tar = await packTar([{ name: 'f', content: 'f' }, { name: 'h', type: 'link', linkname: 'f', uid: 7, gid: 8 }]);
+    const ctx = tree('context', { 'p.tar': { ...f(''), size: tar.length, source: tar }, none: { type: 'file', mode: 0o644, uid: 0, gid: 0 } });
+    expect(await copy('FROM scratch\nADD p.tar none /x/\n', ctx, new FsTree('rootfs'))).toEqual(['x directory 755 0:0', 'x/f file 644 0:0 f', 'x/h hardlink 644 7:8 -> x/f', 'x/none file 644 0:0']);
+  });
+});
+
+describe('resolveOwner: only whole numbers in passwd count', () => {
+  it('skips a line whose uid is not all digits, and takes the uid as the group when the gid is not', async () => {
+    const t = tree('rootfs', { etc: d(), 'etc/passwd': f('lead:x:12ab:1\nlead:x:1008:53\ntail:x:ab12:1\ntail:x:1009:54\nmixed:x:1006:5x\ngidx:x:1007:x5\n') });
+    const fail = (w: string) => new UsageError('BAD_DOCKERFILE', w);
+    expect(await resolveOwner({ user: 'lead' }, t, fail)).toEqual({ uid: 1008, gid: 53 });
+    expect(await resolveOwner({ user: 'tail' }, t, fail)).toEqual({ uid: 1009, gid: 54 });
+    expect(await resolveOwner({ user: 'mixed' }, t, fail)).toEqual({ uid: 1006, gid: 1006 });
+    expect(await resolveOwner({ user: 'gidx' }, t, fail)).toEqual({ uid: 1007, gid: 1007 });
+  });
+});

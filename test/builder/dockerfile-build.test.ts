@@ -4,10 +4,6 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { dockerfilePlatforms } from '../../src/builder/dockerfile-build.js';
-import { DEFAULT_PATH } from '../../src/builder/native.js';
-import { imageTree } from '../../src/builder/rootfs.js';
-import type { Platform } from '../../src/oci/platform.js';
-import type { Image } from '../../src/transport/image.js';
 import { berth } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tools.js';
 
@@ -157,6 +153,12 @@ describe('ADD <url> limits', () => {
     expect(entries.map((e) => e.path)).toEqual(['x']);
   });
 });
+
+// Imports of the tests below (here, so the lines of the tests above stay where they were).
+import { DEFAULT_PATH } from '../../src/builder/native.js';
+import { imageTree } from '../../src/builder/rootfs.js';
+import type { Platform } from '../../src/oci/platform.js';
+import type { Image } from '../../src/transport/image.js';
 
 describe('parseContextSource', () => {
   const what = '--build-context c';
@@ -667,5 +669,146 @@ describe('the build context of a native build', () => {
     const first = await buildInto(root, join(root, 'img1.tar'));
     expect([...(await imageTree(first)).nodes.keys()].sort()).toEqual(['c', 'c/a', 'c/sub', 'c/sub/keep']);
     expect((await buildInto(root, join(root, 'img2.tar'))).digest).toBe(first.digest);
+  });
+});
+
+describe('buildDockerfile in-process: a URL only at the start, warnings in the log', () => {
+  async function buildIn(root: string, extra: Partial<import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions> = {}) {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const logs: string[] = [];
+    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: (l) => logs.push(l), ...extra });
+    return { logs, img: (await readLocation(output)) as Image };
+  }
+
+  it('takes a path with `x://` inside it for a path, not a URL', async () => {
+    const root = await ctx('url-inside', { Dockerfile: 'FROM scratch\nADD sub/h://f /x\n' });
+    await mkdir(join(root, 'sub', 'h:'), { recursive: true });
+    await writeFile(join(root, 'sub', 'h:', 'f'), 'inside');
+    const { img } = await buildIn(root);
+    expect((await (await imageTree(img)).readSmall('x'))?.toString()).toBe('inside');
+  });
+
+  it('logs a foreign program copied into the image as a warning', async () => {
+    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(8), Buffer.from([2, 0, 0xb7, 0]), Buffer.alloc(44)]);
+    const root = await ctx('elf-warn', { Dockerfile: 'FROM scratch\nCOPY tool /tool\n' });
+    await writeFile(join(root, 'tool'), elf);
+    const { logs } = await buildIn(root);
+    expect(logs).toEqual(['warning: Dockerfile:2: COPY: /tool is ELF 64-bit LSB ARM aarch64 (linux/arm64), not a program for linux/amd64, the image\'s platform']);
+  });
+});
+
+describe('FROM an image in a registry', () => {
+  let registry: import('../helpers/registry.js').TestRegistry | undefined;
+  afterAll(async () => registry?.stop());
+
+  it('pulls it for the platform, and reports it once among the bases by name and digest', async () => {
+    const { startRegistry } = await import('../helpers/registry.js');
+    const { writeStaticBase } = await import('../../src/builder/base-command.js');
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    registry = await startRegistry();
+    const root = await ctx('from-registry', {});
+    const base = await writeStaticBase({ platforms: [{ os: 'linux', architecture: 'amd64' }], output: parseLocation(join(root, 'base.tar'), root, 'x'), tags: [], format: 'oci', level: 1, epoch: 0 });
+    const ref = `${registry.host}/base/static:1`;
+    expect((await berth(['push', 'base.tar', ref], { cwd: root })).code).toBe(0);
+    await writeFile(join(root, 'Dockerfile'), `FROM ${ref}\nCOPY --from=${ref} /etc/group /g\n`);
+    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: { cacheDir: join(root, 'cache') }, log: () => {} });
+    expect(result.bases).toEqual([{ name: ref, digest: base.digest }]);
+    const img = (await readLocation(output)) as Image;
+    expect(img.manifest.layers).toHaveLength(2);
+    expect((await (await imageTree(img)).readSmall('g'))?.toString()).toMatch(/^root:x:0:/);
+  });
+});
+
+describe('an engine\'s image normalized for the platform', () => {
+  it('gets the variant of the platform it was built for when the engine left it out', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const { assembleImage } = await import('../../src/image/assemble.js');
+    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+    const root = await ctx('engine-variant', { Dockerfile: 'FROM --platform=$BUILDPLATFORM scratch AS b\nRUN build\nFROM scratch\nCOPY --from=b /x /x\n' });
+    const platforms: Platform[] = [];
+    const engine = {
+      name: 'docker' as const,
+      available: async () => true,
+      build: async (req: import('../../src/builder/engines/engine.js').EngineBuildRequest): Promise<Image> => {
+        platforms.push(req.platform);
+        const a = assembleImage({ base: undefined, layers: [], changes: { platform: { os: req.platform.os, architecture: req.platform.architecture }, created: 0, containerConfig: { Env: ['E=1'] }, history: [] }, format: 'oci' });
+        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
+      },
+    };
+    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [{ os: 'linux', architecture: 'arm', variant: 'v7' }], buildArgs: {}, contexts: {}, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: () => {} });
+    expect(platforms).toEqual([{ os: 'linux', architecture: 'arm', variant: 'v7' }]);
+    const img = (await readLocation(output)) as Image;
+    expect([img.config.os, img.config.architecture, img.config.variant]).toEqual(['linux', 'arm', 'v7']);
+    expect(img.config.config).toEqual({ Env: ['E=1'], WorkingDir: '/' });
+    expect(result.images.map((i) => i.platform)).toEqual(['linux/arm/v7']);
+  });
+});
+
+describe('an image context handed to an engine', () => {
+  it('is read for the platform of the stage built FROM it, not the target\'s', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const { hostPlatform } = await import('../../src/builder/engines/platform-args.js');
+    const { assembleImage } = await import('../../src/image/assemble.js');
+    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+    const build = hostPlatform();
+    const target: Platform = build.architecture === 'arm64' ? { os: 'linux', architecture: 'amd64' } : { os: 'linux', architecture: 'arm64' };
+    const root = await ctx('engine-context-platform', { Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'a' });
+    const made = parseLocation(`oci:${join(root, 'img')}`, root, 'x');
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [build], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: made, registry: {}, log: () => {} });
+    await writeFile(join(root, 'Dockerfile'), 'FROM --platform=$BUILDPLATFORM img AS b\nRUN x\nFROM scratch\nCOPY --from=b /a /a\nCOPY --from=other /etc/group /g\n');
+    const handed: string[] = [];
+    const engine = {
+      name: 'docker' as const,
+      available: async () => true,
+      build: async (req: import('../../src/builder/engines/engine.js').EngineBuildRequest): Promise<Image> => {
+        for (const [name, c] of Object.entries(req.namedContexts)) if (c.kind === 'image') handed.push(`${name} ${c.image.config.architecture}`);
+        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { WorkingDir: '/' }, history: [] }, format: 'oci' });
+        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
+      },
+    };
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [target], buildArgs: {}, contexts: { img: { kind: 'image', base: { kind: 'location', location: made } }, other: { kind: 'image', base: { kind: 'static' } } }, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, 'x'), registry: {}, log: () => {} });
+    expect(handed).toEqual([`img ${build.architecture}`, `other ${target.architecture}`]);
+  });
+});
+
+describe('an engine\'s normalized image, passed through', () => {
+  it('is written as the engine gave it when there are no labels to add; labels make a new config over the same layers', async () => {
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const { assembleImage, manifestOver } = await import('../../src/image/assemble.js');
+    const { normalizeConfig } = await import('../../src/builder/engines/normalize.js');
+    const { encodeJson } = await import('../../src/oci/manifest.js');
+    const { mediaTypesFor } = await import('../../src/oci/mediatype.js');
+    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+    const root = await ctx('engine-passthrough', { Dockerfile: 'FROM scratch\nRUN true\n' });
+    const given: string[] = [];
+    const engine = {
+      name: 'docker' as const,
+      available: async () => true,
+      build: async (req: import('../../src/builder/engines/engine.js').EngineBuildRequest): Promise<Image> => {
+        // As an engine returns it: normalized (berth's key order), WorkingDir set.
+        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { Env: ['E=1'], WorkingDir: '/w', Labels: { own: '1' } }, history: [{ created_by: 'RUN true', empty_layer: true }] }, format: 'oci' });
+        const config = normalizeConfig(a.config, [], 0, req.epoch);
+        const configRaw = encodeJson(config);
+        const image: Image = { kind: 'image', ...a, ...manifestOver(configRaw, [], mediaTypesFor('oci')), configRaw, config, blobs: fileBlobs(new Map(), 'fake engine') };
+        given.push(image.digest);
+        return image;
+      },
+    };
+    const opts = (out: string, labels: Record<string, string>) => ({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'docker' as const, engines: { docker: engine }, labels, tags: [], format: 'oci' as const, compressionLevel: 1, epoch: 7, output: parseLocation(`oci:${join(root, out)}`, root, 'x'), registry: {}, log: () => {} });
+    const plain = await buildDockerfile(opts('plain', {}));
+    expect(plain.digest).toBe(given[0]);
+    const labelled = await buildDockerfile(opts('labelled', { l: 'v' }));
+    const img = (await readLocation(parseLocation(`oci:${join(root, 'labelled')}`, root, 'x'))) as Image;
+    expect(labelled.digest).not.toBe(given[1]);
+    expect(img.config.config?.Labels).toEqual({ own: '1', l: 'v' });
+    expect(img.config.history).toEqual([{ created: '1970-01-01T00:00:07Z', created_by: 'RUN true', empty_layer: true }]);
   });
 });

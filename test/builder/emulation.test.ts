@@ -191,3 +191,11 @@ describe('binfmt_misc entries as the kernel lists them', () => {
     expect(cannotRun({ os: 'linux', architecture: 'sparc64' }, amd64, none)).toMatch(/\(update-binfmts --enable qemu-sparc64\)/);
   });
 });
+
+describe('binfmt_misc entries: spacing, and a magic shorter than the header', () => {
+  test('fields with spaces after them read the same; a magic that is only "\\x7fELF" matches any ELF', () => {
+    expect(parseBinfmtEntry('spaced', 'enabled\ninterpreter /usr/bin/x   \noffset 2 \nmagic 7f45  \n')).toEqual({ name: 'spaced', enabled: true, interpreter: '/usr/bin/x', offset: 2, magic: Buffer.from('7f45', 'hex'), mask: Buffer.from('ffff', 'hex') });
+    const elf = { name: 'any-elf', enabled: true, interpreter: '/x', offset: 0, magic: Buffer.from('7f454c46', 'hex'), mask: Buffer.from('ffffffff', 'hex') };
+    expect(['arm64', 'arm', 's390x'].map((a) => emulatorFor(a, [elf])?.name)).toEqual(['any-elf', 'any-elf', 'any-elf']);
+  });
+});

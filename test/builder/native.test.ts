@@ -427,3 +427,13 @@ describe('buildNative: a stage over layers', () => {
     expect((await (await imageTree(img)).readSmall('y'))?.toString()).toBe('from folder');
   });
 });
+
+describe('buildNative: each stage once', () => {
+  it('builds a stage that two others start from, and one copied from twice, once', async () => {
+    const lines: number[] = [];
+    const run: import('../../src/builder/native.js').RunStepper = { run: async (input) => { lines.push(input.step.line); return undefined; } };
+    const img = await build2('FROM scratch AS a\nCOPY a.txt /a\nRUN once\nFROM a AS b\nRUN b\nFROM a AS c\nRUN c\nFROM scratch\nCOPY --from=b /a /b\nCOPY --from=c /a /c\nCOPY --from=a /a /a\n', { run });
+    expect(lines.sort()).toEqual([3, 5, 7]);
+    expect([...(await imageTree(img)).nodes.keys()].sort()).toEqual(['a', 'b', 'c']);
+  });
+});

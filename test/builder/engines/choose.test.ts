@@ -80,3 +80,15 @@ describe('--engine: what is chosen, and whether its RUN steps run one by one', (
     expect(() => parseEngineChoice('')).toThrow('--engine: "" is not an engine; choose one of auto, native, buildah, docker');
   });
 });
+
+describe('--engine: the error codes', () => {
+  test('an unknown name is BAD_FLAG, exit 2', () => {
+    let err: unknown;
+    try {
+      parseEngineChoice('kaniko');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'BAD_FLAG', exitCode: 2, message: '--engine: "kaniko" is not an engine; choose one of auto, native, buildah, docker' });
+  });
+});

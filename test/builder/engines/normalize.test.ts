@@ -547,3 +547,40 @@ describe('normalizeImage: where the blobs come from', () => {
     expect(rows(await headersOf(img, 1))).toEqual([['x', 'file', '644', '0:0', '', 'x']]);
   });
 });
+
+describe('normalizeImage: bases that do not match, or match all, and names beyond ASCII', () => {
+  test('an unrelated base gives nothing; the base unchanged is all the base\'s blobs; a base without history keeps none of the build\'s', async () => {
+    const gz = Buffer.from('pretend-gzip unrelated');
+    const l1 = await tarOf([{ name: 'one', content: '1' }]);
+    const other = await tarOf([{ name: 'other', content: 'o' }]);
+    const unrelated = engineImage([other], { history: [{ created_by: 'x', comment: 'c' }] }, [{ mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length }]);
+    const history = [{ created_by: '/bin/sh -c #(nop) ADD file:abc in / ', comment: 'engine' }];
+    const img = await normalize(engineImage([l1], { history }), { bases: [unrelated] });
+    expect(img.kind).toBe('image');
+    expect(img.manifest.layers[0]!.digest).not.toBe(sha(gz));
+    expect(rows(await headersOf(img, 0))).toEqual([['one', 'file', '644', '0:0', '', '1']]);
+    expect(img.config.history).toEqual([{ created: '2023-11-14T22:13:20Z', created_by: 'ADD /' }]);
+
+    const same = engineImage([l1], {}, [{ mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length }]);
+    const unchanged = await normalize(engineImage([l1], { history }), { bases: [same] });
+    expect(unchanged.manifest.layers).toEqual([{ mediaType: MediaType.ociLayerGzip, digest: sha(gz), size: gz.length }]);
+    expect(unchanged.config.history).toEqual([{ created: '2023-11-14T22:13:20Z', created_by: 'ADD /' }]);
+  });
+
+  test('UTF-8 names and link targets come through as they were written', async () => {
+    const img = await normalize(engineImage([await tarOf([{ name: 'café', content: 'c' }, { name: 'naïve', type: 'symlink', linkname: 'café' }, { name: 'ünï', type: 'link', linkname: 'café' }])]));
+    expect(rows(await headersOf(img, 0))).toEqual([
+      ['café', 'file', '644', '0:0', '', 'c'],
+      ['naïve', 'symlink', '644', '0:0', 'café', ''],
+      ['ünï', 'link', '644', '0:0', 'café', ''],
+    ]);
+  });
+
+  test('a work folder not made yet is made; a malformed layer\'s error keeps its cause', async () => {
+    const img = await normalizeImage(engineImage([await tarOf([{ name: 'x', content: 'x' }])]), { engine: 'test-engine', epoch: EPOCH, format: 'oci', level: 1, workDir: join(await mkdtemp(join(dir, 'w-')), 'not', 'yet') });
+    expect(rows(await headersOf(img, 0))).toEqual([['x', 'file', '644', '0:0', '', 'x']]);
+    const good = await tarOf([{ name: 'a', content: 'a' }]);
+    const err = (await normalize(engineImage([good.subarray(0, 700)])).catch((e: unknown) => e)) as Error;
+    expect(err.cause).toMatchObject({ code: 'BAD_TARBALL' });
+  });
+});

@@ -153,3 +153,16 @@ describe('rewriteContextRefs: RUN --mount from= (bug fix: BuildKit through Docke
     );
   });
 });
+
+describe('rewrite-contexts: words that only look like stages or flags', () => {
+  const names = { base: 'localhost/berth-context/base:0123456789abcdef', src: 'localhost/berth-context/src:fedcba9876543210' };
+
+  test('"AS name" outside FROM names no stage; --chown=NAME is not a context; FROM with flags only is left alone', () => {
+    expect(rewriteContextRefs('FROM base\nRUN echo as src\nCOPY --chown=src --from=src /a /a\n', names)).toBe(`FROM ${names.base}\nRUN echo as src\nCOPY --chown=src --from=${names.src} /a /a\n`);
+    expect(pinTargetPlatform('FROM --platform=linux/amd64\nFROM base\n')).toBe('FROM --platform=linux/amd64\nFROM --platform=$TARGETPLATFORM base\n');
+  });
+
+  test('declareGlobalArgs: a file whose last line has no newline, after a directive', () => {
+    expect(declareGlobalArgs('# escape=`\nFROM x', ['A'])).toBe('# escape=`\nARG A\nFROM x');
+  });
+});

@@ -115,3 +115,20 @@ describe('runTool: what a failure says, case by case', () => {
     expect(msg).toBe('fake stopped loading image context base: cancelled');
   }, 30_000);
 });
+
+describe('runTool: BuildKit\'s error lines and the codes', () => {
+  const fail = (script: string) =>
+    runTool({ engine: 'fake', cmd: 'sh', args: ['-c', script], log: () => {}, doing: 'building' }).then(
+      () => new Error('resolved') as Error & { code?: string; exitCode?: number },
+      (e: unknown) => e as Error & { code?: string; exitCode?: number },
+    );
+
+  test('"#12 ERROR: ..." at the start of a line is the message; inside another line it is not', async () => {
+    expect((await fail('echo "#12 ERROR: process did not complete"; exit 1')).message).toBe('fake failed building (exit code 1): process did not complete');
+    expect((await fail('echo "Error: real"; echo "echo #12 ERROR: fake"; exit 1')).message).toBe('fake failed building (exit code 1): real');
+  });
+
+  test('an exec format error is ENGINE_FAILED, exit 1', async () => {
+    expect(await fail('echo "exec /bin/sh: exec format error"; exit 1')).toMatchObject({ code: 'ENGINE_FAILED', exitCode: 1 });
+  });
+});

@@ -94,3 +94,21 @@ describe('StepTracker: numbers of several digits, and step-like text inside othe
     expect(track(['STEP 2/2: RUN ./build.sh', 'log: STEP 9/9: tool output', 'echo Step 8/9 : x', 'x #7 [a 1/1] y', 'x #7 ERROR: y'])).toBe('step 2/2 (RUN ./build.sh)');
   });
 });
+
+describe('StepTracker: where an ERROR points', () => {
+  const lines = { file: 'Dockerfile', stages: [{ name: 'build', lines: [1, 2, 4] }, { lines: [6, 7, 9] }] };
+  const line = (seen: string[]) => {
+    const t = new StepTracker();
+    for (const s of seen) t.see(s);
+    return [t.current(), t.line(lines)];
+  };
+
+  test('the line of the step that failed, not of the last one begun; "#n ERROR" inside another line is no failure', () => {
+    expect(line(['#5 [build 2/3] RUN a', '#6 [stage-1 1/3] COPY x y', '#5 ERROR: x'])).toEqual(['stage build, step 2/3 (RUN a)', 'Dockerfile:2']);
+    expect(line(['#7 [build 2/3] RUN a', '#8 [build 3/3] RUN b', 'echo #7 ERROR: fake'])).toEqual(['stage build, step 3/3 (RUN b)', 'Dockerfile:4']);
+  });
+
+  test('a stage number past the Dockerfile\'s stages has no line', () => {
+    expect(line(['[3/3] STEP 1/2: FROM x'])).toEqual(['stage 3/3, step 1/2 (FROM x)', undefined]);
+  });
+});

@@ -271,3 +271,36 @@ describe('extractLayer: an opaque whiteout after what its layer put in the folde
     expect(((await lstat(join(root, 'd/sub'))).mode & 0o7777).toString(8)).toBe('700');
   });
 });
+
+describe('rootfs-dir: whiteouts of folders and of nothing, spools not made yet, byte order', () => {
+  it('a whiteout removes a whole folder, and one of a path not there is no error; the spool folder is made', async () => {
+    const root = join(dir, 'wh-dir');
+    await mkdir(root, { recursive: true });
+    await extractLayer(source(await packTar([{ name: 'd', type: 'directory' }, { name: 'd/sub', type: 'directory' }, { name: 'd/sub/f', content: 'f' }, { name: 'keep', content: 'k' }])), root, 'layer 0', join(dir, 'not-yet', 'spool-0'));
+    await extractLayer(source(await packTar([{ name: '.wh.d' }, { name: '.wh.never-there' }])), root, 'layer 1', join(dir, 'not-yet', 'spool-1'));
+    expect([...(await snapshot(root)).keys()]).toEqual(['keep']);
+  });
+
+  it('diffLayer: paths in byte order ("x-z" before "x/y"), so the first of a hard-link group by bytes holds the content', async () => {
+    const root = join(dir, 'bytes');
+    await mkdir(root, { recursive: true });
+    const before = await snapshot(root);
+    await mkdir(join(root, 'x'));
+    await writeFile(join(root, 'x/y'), 'shared');
+    await link(join(root, 'x/y'), join(root, 'x-z'));
+    await writeFile(join(root, 'x.w'), 'w');
+    const entries = await diffLayer(root, before, await snapshot(root), EPOCH_S, []);
+    expect(entries.map((e) => `${e.type} ${e.path}${e.linkname ? ` -> ${e.linkname}` : ''}`)).toEqual(['directory x', 'file x-z', 'file x.w', 'hardlink x/y -> x-z']);
+  });
+});
+const EPOCH_S = 1_700_000_000;
+
+describe('snapshot: names in order whatever order they were made in', () => {
+  it('lists each folder\'s names sorted, a folder before its contents', async () => {
+    const root = join(dir, 'snap-order');
+    await mkdir(root, { recursive: true });
+    for (const name of ['z', 'a', 'm']) await mkdir(join(root, name));
+    for (const name of ['y', 'b']) await writeFile(join(root, 'm', name), name);
+    expect([...(await snapshot(root)).keys()]).toEqual(['a', 'm', 'm/b', 'm/y', 'z']);
+  });
+});
