@@ -522,7 +522,7 @@ describe('berth:static as a build context', () => {
     const extract = tarStream.extract();
     extract.on('entry', (h, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         const content = Buffer.concat(chunks).toString();
         entries.push({ path: h.name.replace(/\/$/, ''), type: h.type === 'directory' ? 'directory' : 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: (h.mtime?.getTime() ?? 0) / 1000, ...(h.type === 'file' ? { content } : {}) });
@@ -795,7 +795,7 @@ describe('an engine\'s normalized image, passed through', () => {
       build: async (req: import('../../src/builder/engines/engine.js').EngineBuildRequest): Promise<Image> => {
         // As an engine returns it: normalized (berth's key order), WorkingDir set.
         const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { Env: ['E=1'], WorkingDir: '/w', Labels: { own: '1' } }, history: [{ created_by: 'RUN true', empty_layer: true }] }, format: 'oci' });
-        const config = normalizeConfig(a.config, [], 0, req.epoch);
+        const config = normalizeConfig(a.config, [], [], req.epoch);
         const configRaw = encodeJson(config);
         const image: Image = { kind: 'image', ...a, ...manifestOver(configRaw, [], mediaTypesFor('oci')), configRaw, config, blobs: fileBlobs(new Map(), 'fake engine') };
         given.push(image.digest);

@@ -4,6 +4,7 @@ import { buildNative, builtFromImage, DEFAULT_PATH, type Built } from '../../src
 import { FsTree, imageTree, type FsNode } from '../../src/builder/rootfs.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
 import { planBuild } from '../../src/dockerfile/stage-plan.js';
+import type { Digest } from '../../src/oci/digest.js';
 import type { Platform } from '../../src/oci/platform.js';
 import type { Image } from '../../src/transport/image.js';
 import { tempDir } from '../helpers/tools.js';
@@ -112,7 +113,7 @@ async function layerHeaders(img: Image, i: number): Promise<{ name: string; type
   const out: { name: string; type: string; mode: number; uid: number; gid: number; mtime: number; linkname?: string | null; content: string }[] = [];
   extract.on('entry', (h, stream, next) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
     stream.on('end', () => {
       out.push({ name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: Math.round((h.mtime?.getTime() ?? 0) / 1000), ...(h.linkname ? { linkname: h.linkname } : {}), content: Buffer.concat(chunks).toString() });
       next();
@@ -228,7 +229,7 @@ describe('buildNative: config', () => {
     expect(Object.keys(plain.config)).toEqual(['created', 'architecture', 'os', 'config', 'rootfs', 'history']);
     const named = await build2('FROM scratch AS app\nCOPY a.txt /\n');
     expect(named.blobs.origin).toBe('berth build --dockerfile (stage "app")');
-    await expect(named.blobs.open({ mediaType: 'x', digest: `sha256:${'0'.repeat(64)}`, size: 1 })).rejects.toThrow(`berth build --dockerfile (stage "app"): no blob sha256:${'0'.repeat(64)}`);
+    await expect(named.blobs.open({ mediaType: 'x', digest: `sha256:${'0'.repeat(64)}` as Digest, size: 1 })).rejects.toThrow(`berth build --dockerfile (stage "app"): no blob sha256:${'0'.repeat(64)}`);
   });
 
   it('starts FROM scratch on another OS with no PATH or working folder', async () => {

@@ -462,7 +462,7 @@ describe('normalizeConfig and specOrder: the config fields kept, in one order', 
         config: { User: '', WorkingDir: '', Entrypoint: [], Cmd: ['sh'], ArgsEscaped: true, ExposedPorts: {}, Labels: { 'io.buildah.version': '1.28.2' }, StopSignal: 'SIGTERM' },
       },
       ids,
-      0,
+      [],
       EPOCH,
     );
     expect(Buffer.from(JSON.stringify(config)).toString()).toBe(
@@ -479,7 +479,7 @@ describe('normalizeConfig and specOrder: the config fields kept, in one order', 
         history: [],
       }),
     );
-    const bare = normalizeConfig({ architecture: 'amd64', os: 'linux', 'os.features': [], rootfs: { type: 'layers', diff_ids: [] }, config: { ArgsEscaped: false, Labels: { 'io.buildah.version': '1' }, Env: null as unknown as string[] } }, ids, 0, EPOCH);
+    const bare = normalizeConfig({ architecture: 'amd64', os: 'linux', 'os.features': [], rootfs: { type: 'layers', diff_ids: [] }, config: { ArgsEscaped: false, Labels: { 'io.buildah.version': '1' }, Env: null as unknown as string[] } }, ids, [], EPOCH);
     expect(Object.keys(bare)).toEqual(['created', 'architecture', 'os', 'rootfs', 'history']);
   });
 
