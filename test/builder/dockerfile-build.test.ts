@@ -232,22 +232,23 @@ describe('readIgnore', () => {
   });
 });
 
+/** Builds `text` in-process from a fresh context holding `files` into an OCI layout; the output read back. */
+let builds = 0;
+async function dfBuild(files: Record<string, string>, text: string, extra: Partial<import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions> = {}) {
+  const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+  const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+  const root = await ctx(`inproc-${builds++}`, { Dockerfile: text, ...files });
+  const logs: string[] = [];
+  const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
+  const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: (l) => logs.push(l), ...extra });
+  return { root, result, logs, output, written: await readLocation(output) };
+}
+
 describe('buildDockerfile in-process', () => {
   type Opts = import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions;
   type Req = import('../../src/builder/engines/engine.js').EngineBuildRequest;
-  let k = 0;
 
-  /** Builds `text` from a fresh context holding `files` into an OCI layout; the output read back. */
-  async function dfBuild(files: Record<string, string>, text: string, extra: Partial<Opts> = {}) {
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
-    const root = await ctx(`inproc-${k++}`, { Dockerfile: text, ...files });
-    const logs: string[] = [];
-    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
-    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: (l) => logs.push(l), ...extra });
-    const written = await readLocation(output);
-    return { root, result, logs, written };
-  }
+
 
   async function fakeEngine(seen: Req[], fail?: Error): Promise<import('../../src/builder/engines/engine.js').RunEngine> {
     const { assembleImage } = await import('../../src/image/assemble.js');
@@ -440,18 +441,9 @@ describe('checkRunPlatforms', () => {
 });
 
 describe('buildDockerfile in-process: more', () => {
-  type Opts = import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions;
   type Req = import('../../src/builder/engines/engine.js').EngineBuildRequest;
-  let k = 0;
 
-  async function dfBuild(files: Record<string, string>, text: string, extra: Partial<Opts> = {}) {
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
-    const root = await ctx(`more-${k++}`, { Dockerfile: text, ...files });
-    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
-    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: () => {}, ...extra });
-    return { root, result, output, written: await readLocation(output) };
-  }
+
 
   async function engineGiving(seen: Req[], containerConfig: Record<string, unknown>): Promise<import('../../src/builder/engines/engine.js').RunEngine> {
     const { assembleImage } = await import('../../src/image/assemble.js');
