@@ -118,7 +118,11 @@ describe('extractLayer: what lands in the folder', () => {
 
   it('an entry under a file or under a symlink deeper down is refused, naming the path it passes through', async () => {
     const root = await fresh('refuse');
-    await extractLayer(source(await packTar([{ name: 'f', content: 'f' }, { name: 'd', type: 'directory' }, { name: 'd/s', type: 'symlink', linkname: '/etc' }])), root, 'layer 0', join(dir, 'sp-r0'));
+    // The link leads to a folder of this test's own (never a host folder such as /etc): a
+    // mutant of the code under test that follows it must do no harm outside the test.
+    const outside = join(dir, 'refuse-outside');
+    await mkdir(outside, { recursive: true });
+    await extractLayer(source(await packTar([{ name: 'f', content: 'f' }, { name: 'd', type: 'directory' }, { name: 'd/s', type: 'symlink', linkname: outside }])), root, 'layer 0', join(dir, 'sp-r0'));
     await expect(extractLayer(source(await packTar([{ name: 'f/x', content: 'x' }])), root, 'layer 1', join(dir, 'sp-r1'))).rejects.toThrow(
       new Error('layer 1: f passes through a file (f); berth writes no layer entry through one'),
     );
