@@ -97,9 +97,9 @@ export async function fileTree(root: string): Promise<Record<string, TreeEntry>>
   return out;
 }
 
-/** The created times of a config and its history. */
-export function configTimes(image: Image): string[] {
-  return [image.config.created ?? '', ...(image.config.history ?? []).map((h) => h.created ?? '')];
+/** The created times of a config and of its history entries after the first `skip` (a base's). */
+export function configTimes(image: Image, skip = 0): string[] {
+  return [image.config.created ?? '', ...(image.config.history ?? []).slice(skip).map((h) => h.created ?? '')];
 }
 
 /** A Dockerfile naming an image by registry reference builds from berth's copy of it, with nothing pulled. */
