@@ -166,3 +166,17 @@ describe('rewrite-contexts: words that only look like stages or flags', () => {
     expect(declareGlobalArgs('# escape=`\nFROM x', ['A'])).toBe('# escape=`\nARG A\nFROM x');
   });
 });
+
+describe('contextLocalName: the name an image context is loaded under in an engine\'s store', () => {
+  const image = { digest: `sha256:0123456789abcdef${'f'.repeat(48)}` as import('../../../src/oci/digest.js').Digest };
+
+  test('lower-cased, runs of other characters one dash, leading non-alphanumerics dropped, 16 hex digits of the digest as tag', async () => {
+    const { contextLocalName } = await import('../../../src/builder/engines/engine.js');
+    expect(contextLocalName('base', image)).toBe('localhost/berth-context/base:0123456789abcdef');
+    expect(contextLocalName('My Ctx!!', image)).toBe('localhost/berth-context/my-ctx-:0123456789abcdef');
+    expect(contextLocalName('a.b_c-d', image)).toBe('localhost/berth-context/a.b_c-d:0123456789abcdef');
+    expect(contextLocalName('..Hidden', image)).toBe('localhost/berth-context/hidden:0123456789abcdef');
+    expect(contextLocalName('__', image)).toBe('localhost/berth-context/context:0123456789abcdef');
+    expect(contextLocalName('x', { digest: `sha256:${'a'.repeat(64)}` as import('../../../src/oci/digest.js').Digest })).toBe(`localhost/berth-context/x:${'a'.repeat(16)}`);
+  });
+});
