@@ -6,6 +6,7 @@ import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { readFileHead } from '../blob/files.js';
+import { headerChecksumMatches } from '../blob/tar-read.js';
 import { describeElf, elfMatchesPlatform, formatElf } from '../oci/elf.js';
 import { formatPlatform, type Platform } from '../oci/platform.js';
 import type { TarEntry } from '../blob/tar.js';
@@ -420,18 +421,8 @@ function compressionOf(head: Buffer): Compression {
  * there. A file with the magic and a bad checksum is no archive: it is copied as it is.
  */
 function isTarHeader(h: Buffer): boolean {
-  if (h.length < 512) return false;
-  const stated = parseInt(h.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').trim(), 8);
-  if (!Number.isFinite(stated)) return false;
-  if (h[0] === 0 && h.subarray(257, 262).toString('latin1') !== 'ustar') return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
-    unsigned += b;
-    signed += b < 0x80 ? b : b - 0x100;
-  }
-  return stated === unsigned || stated === signed;
+  if (h.length < 512 || (h[0] === 0 && h.subarray(257, 262).toString('latin1') !== 'ustar')) return false;
+  return headerChecksumMatches(h);
 }
 
 /**

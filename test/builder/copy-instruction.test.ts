@@ -666,6 +666,15 @@ describe('copyEntries: ADD tells a tar by its header checksum, as Go\'s tar read
     expect(await addOne('q.tar', resum(tar, false))).toEqual(['x directory 755 0:0', 'x/m file 600 0:0 m']);
   });
 
+  it('copies a file whose checksum field has the right sum and a stray letter as it is (Go\'s parser refuses the field)', async () => {
+    const tar = resum(await packTar([{ name: 'm', content: 'm' }]), false);
+    const field = tar.toString('latin1', 148, 154);
+    tar.write(`${field}z `, 148, 'latin1');
+    expect(await addOne('p.tar', tar)).toEqual(['x directory 755 0:0', `x/p.tar file 644 0:0 ${tar.toString()}`]);
+    tar.write(`${field}\0 `, 148, 'latin1');
+    expect(await addOne('q.tar', tar)).toEqual(['x directory 755 0:0', 'x/m file 644 0:0 m']);
+  });
+
   it('takes a ustar header with no name for a (bad) tar, a v7 one for no tar', async () => {
     const tar = await packTar([{ name: 'm', content: 'm' }]);
     tar[0] = 0;
