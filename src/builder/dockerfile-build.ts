@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { IgnoreRules } from '../dockerfile/dockerignore.js';
 import { dockerfileError } from '../dockerfile/dockerfile-error.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
@@ -117,7 +117,8 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
     if (commitSha === undefined && opts.commitShaLookup) commitSha = await opts.commitShaLookup();
   };
   if (text.includes('BUILD_COMMIT_SHA')) await lookupSha();
-  const ignore = await readIgnore(dockerfilePath, contextDir);
+  const ignoreFile = await readIgnoreFile(dockerfilePath, contextDir);
+  const ignore = IgnoreRules.parse(ignoreFile?.text ?? '', ignoreFile?.path);
   const buildPlatform = hostPlatform();
   const platforms = dockerfilePlatforms(opts.platforms);
   const contextNames = new Set(Object.keys(opts.contexts));
@@ -187,9 +188,9 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
         return got;
       };
       const image = stepwise
-        ? await withSteps(opts, contextDir, ignore, platform, join(work, `steps-${i}`), (run) => buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), run }))
+        ? await withSteps(opts, contextDir, ignore.isEmpty() && workInContext(contextDir, work) === undefined, platform, join(work, `steps-${i}`), (run) => buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), run }))
         : engine
-        ? withLabels(scratchWorkdir(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), plan, source }), plan.stages.at(-1)!, opts, platform), opts.labels, platform, opts)
+        ? withLabels(scratchWorkdir(await runEngine(engine, { opts, dockerfilePath, contextDir, platform, work: join(work, `engine-${i}`), ignoreText: engineIgnoreText(ignoreFile?.text ?? '', contextDir, work), plan, source }), plan.stages.at(-1)!, opts, platform), opts.labels, platform, opts)
         : await buildNative({ dockerfile: df, plan, context: contextOf, source, labels: opts.labels, format: opts.format, level: opts.compressionLevel, epoch: opts.epoch, work: join(work, `native-${i}`), warn: (line) => opts.log(`warning: ${line}`), fetchLimits: { ...(opts.registry.timeoutMs !== undefined ? { idleMs: opts.registry.timeoutMs } : {}), ...(opts.registry.retry ? { retry: opts.registry.retry } : {}) } });
       built[i] = { image, platform };
     };
@@ -210,15 +211,31 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<Doc
  * in the context either.
  */
 function withoutWorkFolder(filter: ContextFilter, contextDir: string, work: string): ContextFilter {
-  // A work folder outside the context gives `../...`, which names no path in it.
-  const own = relative(contextDir, work).split(sep).join('/');
+  const own = workInContext(contextDir, work);
+  if (own === undefined) return filter;
   const excluded = filter.excluded ?? (() => false);
   return { ...filter, excluded: (path, isDir) => path === own || path.startsWith(`${own}/`) || excluded(path, isDir) };
 }
 
+/** The work folder's path in the context (`out/.berth-work-…`), or undefined when it is outside. */
+function workInContext(contextDir: string, work: string): string | undefined {
+  const own = relative(contextDir, work).split(sep).join('/');
+  return own === '' || own === '..' || own.startsWith('../') || isAbsolute(own) ? undefined : own;
+}
+
+/**
+ * The ignore file a RUN engine gets: the rules berth read (the Dockerfile's own, else the
+ * context's), and the work folder after them when it is in the context, so the engine's
+ * context holds what the native engine's does.
+ */
+function engineIgnoreText(text: string, contextDir: string, work: string): string {
+  const own = workInContext(contextDir, work);
+  return own === undefined ? text : `${text}${text && !text.endsWith('\n') ? '\n' : ''}/${own}\n`;
+}
+
 /** Runs `build` with a step executor for this build's options, its working containers removed after. */
-async function withSteps(opts: DockerfileBuildOptions, contextDir: string, ignore: IgnoreRules, platform: Platform, work: string, build: (run: ReturnType<typeof stepExecutor>) => Promise<Image>): Promise<Image> {
-  const run = stepExecutor({ ...opts.steps, ...(opts.signal ? { signal: opts.signal } : {}), cacheDir: opts.steps?.cacheDir ?? opts.registry.cacheDir, epoch: opts.epoch, level: opts.compressionLevel, contextDir, contextWhole: ignore.isEmpty(), registry: opts.registry, log: (line) => opts.log(`buildah: ${line}`) });
+async function withSteps(opts: DockerfileBuildOptions, contextDir: string, contextWhole: boolean, platform: Platform, work: string, build: (run: ReturnType<typeof stepExecutor>) => Promise<Image>): Promise<Image> {
+  const run = stepExecutor({ ...opts.steps, ...(opts.signal ? { signal: opts.signal } : {}), cacheDir: opts.steps?.cacheDir ?? opts.registry.cacheDir, epoch: opts.epoch, level: opts.compressionLevel, contextDir, contextWhole, registry: opts.registry, log: (line) => opts.log(`buildah: ${line}`) });
   try {
     // Its config as a RUN engine's normalized output is, so the digest is the one `--engine docker` gives.
     const out = asEngineOutput(await build(run), opts.epoch, opts.format, platform);
@@ -280,17 +297,23 @@ export function dockerfilePlatforms(asked: readonly Platform[]): Platform[] {
 
 /** `.dockerignore` of the context, or `<Dockerfile>.dockerignore` beside the Dockerfile, which wins (the content hash of `berth images` reads the same). */
 export async function readIgnore(dockerfilePath: string, contextDir: string): Promise<IgnoreRules> {
+  const file = await readIgnoreFile(dockerfilePath, contextDir);
+  return IgnoreRules.parse(file?.text ?? '', file?.path);
+}
+
+/** The ignore file readIgnore reads, as text, or undefined when there is none. */
+async function readIgnoreFile(dockerfilePath: string, contextDir: string): Promise<{ path: string; text: string } | undefined> {
   for (const path of [`${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
     refuseSpecial(path, path);
     const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (text !== undefined) return IgnoreRules.parse(text, path);
+    if (text !== undefined) return { path, text };
   }
-  return IgnoreRules.parse('');
+  return undefined;
 }
 
 async function runEngine(
   engine: RunEngine,
-  c: { opts: DockerfileBuildOptions; dockerfilePath: string; contextDir: string; platform: Platform; work: string; plan: { stages: PlannedStage[] }; source: (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number, contents: boolean) => Promise<Built | FsTree> },
+  c: { opts: DockerfileBuildOptions; dockerfilePath: string; contextDir: string; platform: Platform; work: string; ignoreText: string; plan: { stages: PlannedStage[] }; source: (src: Exclude<Source, { kind: 'stage' | 'scratch' }>, stage: PlannedStage, line: number, contents: boolean) => Promise<Built | FsTree> },
 ): Promise<Image> {
   const namedContexts: Record<string, EngineContext> = {};
   for (const [name, ctx] of Object.entries(c.opts.contexts)) {
@@ -316,11 +339,14 @@ async function runEngine(
     }
   }
   await mkdir(c.work, { recursive: true });
+  const ignoreFile = join(c.work, 'context.dockerignore');
+  await writeFile(ignoreFile, c.ignoreText);
   return engine.build({
     dockerfile: c.dockerfilePath,
     ...(c.opts.dockerfileName ? { dockerfileName: c.opts.dockerfileName } : {}),
     ...(c.opts.signal ? { signal: c.opts.signal } : {}),
     contextDir: c.contextDir,
+    ignoreFile,
     ...(c.opts.target ? { target: c.opts.target } : {}),
     platform: c.platform,
     buildArgs: { ...(c.opts.commitSha ? { BUILD_COMMIT_SHA: c.opts.commitSha } : {}), ...c.opts.buildArgs },

@@ -250,7 +250,8 @@ describe('buildDockerfile in-process', () => {
 
 
 
-  async function fakeEngine(seen: Req[], fail?: Error): Promise<import('../../src/builder/engines/engine.js').RunEngine> {
+  /** An engine that records each request (with its ignore file's text, read while the work folder is there). */
+  async function fakeEngine(seen: Req[], fail?: Error, ignoreTexts: string[] = []): Promise<import('../../src/builder/engines/engine.js').RunEngine> {
     const { assembleImage } = await import('../../src/image/assemble.js');
     const { fileBlobs } = await import('../../src/transport/file-blobs.js');
     return {
@@ -258,6 +259,7 @@ describe('buildDockerfile in-process', () => {
       available: async () => true,
       build: async (req) => {
         seen.push(req);
+        if (req.ignoreFile) ignoreTexts.push(await readFile(req.ignoreFile, 'utf8'));
         req.log('step one');
         if (fail) throw fail;
         const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { Env: ['E=1'] }, history: [] }, format: 'oci' });
@@ -381,13 +383,29 @@ describe('buildDockerfile in-process', () => {
     const stImage = (req.namedContexts.st as { image: Image }).image;
     expect({ ...req, log: undefined, images: req.images?.map((i) => `${i.ref} ${i.image.digest === stImage.digest}`), namedContexts: undefined }).toEqual({
       dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', contextDir: root, platform: { os: 'linux', architecture: 'amd64' }, buildArgs: { BUILD_COMMIT_SHA: 'abc123', A: '1' },
-      images: ['mybase true'], workDir: expect.stringMatching(/\/engine-0$/), epoch: 86400, format: 'oci', compressionLevel: 1, log: undefined, namedContexts: undefined,
+      images: ['mybase true'], workDir: expect.stringMatching(/\/engine-0$/), ignoreFile: expect.stringMatching(/\/engine-0\/context\.dockerignore$/), epoch: 86400, format: 'oci', compressionLevel: 1, log: undefined, namedContexts: undefined,
     });
     expect(req.namedContexts).toEqual({ files: { kind: 'dir', path: files }, st: { kind: 'image', image: stImage, localName: contextLocalName('st', stImage) } });
     const img = written as Image;
     expect(img.config.config).toEqual({ Env: ['E=1'], WorkingDir: '/', Labels: { l: 'v' } });
     expect(img.config.created).toBe('1970-01-02T00:00:00Z');
     expect(result.digest).toBe(img.digest);
+  });
+
+  it('gives a RUN engine the ignore rules berth read, with its work folder added when that is in the context', async () => {
+    const texts: string[] = [];
+    const engine = await fakeEngine([], undefined, texts);
+    // The output's folder `out` is made by the build: the work folder goes beside it, in the context.
+    await dfBuild({ '.dockerignore': '*.log\n!keep.log' }, 'FROM scratch\nRUN true\n', { engine: 'docker', engines: { docker: engine } });
+    await dfBuild({ 'Dockerfile.dockerignore': 'secret\n' }, 'FROM scratch\nRUN true\n', { engine: 'docker', engines: { docker: engine } });
+    expect(texts).toEqual([expect.stringMatching(/^\*\.log\n!keep\.log\n\/\.berth-work-[^/\n]+\n$/), expect.stringMatching(/^secret\n\/\.berth-work-[^/\n]+\n$/)]);
+    // The work folder outside the context: the rules as they are.
+    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
+    const root = await ctx('inproc-ignore-outside', { Dockerfile: 'FROM scratch\nRUN true\n', '.dockerignore': 'a\n' });
+    const elsewhere = await ctx('inproc-ignore-elsewhere', {});
+    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), platforms: [], buildArgs: {}, contexts: {}, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(elsewhere, 'out')}`, elsewhere, '--output'), registry: {}, log: () => {} });
+    expect(texts[2]).toBe('a\n');
   });
 
   it('passes target and signal, lets a given BUILD_COMMIT_SHA build arg win, and adds no WorkingDir over a base', async () => {

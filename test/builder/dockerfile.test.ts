@@ -388,6 +388,41 @@ describe('RUN through an engine', () => {
   }, 300_000);
 });
 
+describe('an output inside the context, with RUN', () => {
+  // No .dockerignore, so the step path would bind-mount the context folder itself, where the
+  // work folder sits. Each build gets a fresh copy of the context (an earlier output would be
+  // an ordinary file in it).
+  const DOCKERFILE = 'FROM busybox\nCOPY . /c/\nRUN --mount=type=bind,target=/ctx ls -a /ctx > /mounted\n';
+  let base: string;
+  beforeAll(async () => {
+    base = await makeBusyboxBase(join(dir, 'busybox-in-context'));
+  });
+  const buildIn = async (name: string, engine: string, env: NodeJS.ProcessEnv) => {
+    const ctx = await files(join(dir, name), { Dockerfile: DOCKERFILE, 'a.txt': 'a' });
+    const r = await berthBin(['build', '--dockerfile', 'Dockerfile', '--engine', engine, '--build-context', `busybox=${base}`, '--output', 'img.tar', '--json'], { cwd: ctx, env: { PATH: process.env.PATH, SOURCE_DATE_EPOCH: '1700000000', HOME: dir, ...env } });
+    expect(r.stderr).toMatch(/built/);
+    expect(r.code).toBe(0);
+    const { tree } = await unpack(join(ctx, 'img.tar'), 'amd64');
+    return { digest: (JSON.parse(r.stdout) as { digest: string }).digest, tree: tree.filter((l) => !l.startsWith('usr/') && !l.startsWith('bin/')) };
+  };
+
+  it('keeps the work folder out of COPY and RUN --mount, step by step (one digest) and through Docker with BuildKit', async () => {
+    const want = ['c/ 755 0:0', `c/Dockerfile 644 0:0 ${DOCKERFILE.trim()}`, 'c/a.txt 644 0:0 a', 'mounted 644 0:0 .\n..\nDockerfile\na.txt', 'tmp/ 755 0:0'];
+    const first = await buildIn('in-context-1', 'auto', {});
+    expect(first.tree).toEqual(want);
+    expect((await buildIn('in-context-2', 'auto', {})).digest).toBe(first.digest);
+    const dockerd = await startDockerd(dir);
+    try {
+      // Debian's docker.io client: the machine's newer one wants buildx for BuildKit.
+      const docker = await buildIn('in-context-docker', 'docker', { ...dockerd.env, DOCKER_BUILDKIT: '1', PATH: `/usr/bin:${process.env.PATH}` });
+      // Docker 20.10's BuildKit (0.8) leaves the mount's empty target folder; later BuildKit and berth do not (docs/dockerfile.md).
+      expect(docker.tree.filter((l) => l !== 'ctx/ 755 0:0')).toEqual(want);
+    } finally {
+      await dockerd.stop();
+    }
+  }, 300_000);
+});
+
 describe('foreign programs copied into the image', () => {
   it('warns once of an ELF file for another platform copied into the target stage; none for its own platform', async () => {
     const ctx = join(dir, 'elf-ctx');

@@ -90,7 +90,7 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
       const globals = new Set(df.metaArgs.flatMap((a) => a.args.map((x) => x.name)));
       const dockerfile = join(req.workDir, 'Dockerfile.buildah');
       await writeFile(dockerfile, declareGlobalArgs(pinTargetPlatform(text), own.filter((n) => !globals.has(n))));
-      await copyFile(`${req.dockerfile}.dockerignore`, `${dockerfile}.dockerignore`).catch(() => undefined);
+      if (!req.ignoreFile) await copyFile(`${req.dockerfile}.dockerignore`, `${dockerfile}.dockerignore`).catch(() => undefined);
       const iidFile = join(req.workDir, 'buildah.iid');
         const args = engineArgs(df, (names) => argsUsedInFrom(text, names), req.platform, req.buildArgs);
         await tool(
@@ -107,6 +107,7 @@ export function buildahEngine(options: BuildahOptions = {}): RunEngine {
             ...Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
             ...(req.target ? ['--target', req.target] : []),
             ...contextArgs,
+            ...(req.ignoreFile ? ['--ignorefile', req.ignoreFile] : []),
             '-f',
             dockerfile,
             '--iidfile',

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatPlatform } from '../../oci/platform.js';
 import { daemonAnswers, loadIntoDaemon } from '../../transport/daemon.js';
@@ -96,6 +96,9 @@ export function dockerEngine(options: DockerOptions = {}): RunEngine {
         const rewritten = rewriteContextRefs(original, localNames);
         const declared = buildkit ? [] : argsUsedInFrom(rewritten, Object.keys(platform));
         await writeFile(dockerfile, declareGlobalArgs(rewritten, declared));
+        // BuildKit reads `<Dockerfile>.dockerignore` over the context's; the classic builder
+        // reads only the context's (docs/dockerfile.md).
+        if (buildkit && req.ignoreFile) await copyFile(req.ignoreFile, `${dockerfile}.dockerignore`);
         const iidFile = join(req.workDir, 'docker.iid');
         const args = engineArgs(parseDockerfile(rewritten, 'Dockerfile'), (names) => [...declared, ...argsUsedInFrom(rewritten, names)], req.platform, req.buildArgs);
         // The result under a name of this build alone: removing it never removes an identical

@@ -25,6 +25,12 @@ export interface EngineBuildRequest {
   /** How messages name it (`images/app/Dockerfile`); default `dockerfile`. */
   dockerfileName?: string;
   contextDir: string;
+  /**
+   * The context's ignore rules as one file in `workDir` (the Dockerfile's own `.dockerignore`,
+   * else the context's, and berth's work folder when it is in the context). Without it, the
+   * engine reads the context's as it would.
+   */
+  ignoreFile?: string;
   target?: string;
   /** The one platform to build (TARGETPLATFORM). */
   platform: Platform;

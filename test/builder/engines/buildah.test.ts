@@ -90,6 +90,15 @@ RUN rm /greeting
     expect(await readFile(join(await unpack(image, dir), 'greeting'), 'utf8')).toBe('hello\nberth\n');
   });
 
+  test('reads the ignore file berth gives it, over the context\'s .dockerignore', async () => {
+    const files = { '.dockerignore': 'a\n', a: 'a', b: 'b' };
+    const dockerfile = 'FROM base\nCOPY . /c/\nRUN ls -a /c > /listed\n';
+    const contexts = { base: imageContext('base', base) };
+    const listed = async (image: Image) => readFile(join(await unpack(image, dir), 'listed'), 'utf8');
+    expect(await listed((await engineBuild(engine(), dir, dockerfile, { contexts, files })).image)).toBe('.\n..\n.dockerignore\nDockerfile\nb\n');
+    expect(await listed((await engineBuild(engine(), dir, dockerfile, { contexts, files, ignoreFile: 'b\n' })).image)).toBe('.\n..\n.dockerignore\nDockerfile\na\n');
+  });
+
   test('the kyma cross-compile pattern: a $BUILDPLATFORM builder stage runs natively for amd64 and arm64 targets', async () => {
     const dockerfile = `FROM --platform=$BUILDPLATFORM base AS builder
 ARG TARGETARCH

@@ -30,12 +30,15 @@ export async function engineBuild(
   engine: RunEngine,
   dir: string,
   dockerfile: string,
-  opts: { platform?: string; contexts?: Record<string, EngineContext>; images?: { ref: string; image: Image }[]; buildArgs?: Record<string, string>; target?: string } = {},
+  opts: { platform?: string; contexts?: Record<string, EngineContext>; images?: { ref: string; image: Image }[]; buildArgs?: Record<string, string>; target?: string; files?: Record<string, string>; ignoreFile?: string } = {},
 ): Promise<{ image: Image; log: string[]; workDir: string }> {
   const workDir = await mkdtemp(join(dir, 'work-'));
   const ctx = join(workDir, 'ctx');
   await mkdir(ctx);
   await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+  for (const [name, content] of Object.entries(opts.files ?? {})) await writeFile(join(ctx, name), content);
+  const ignoreFile = join(workDir, 'context.dockerignore');
+  if (opts.ignoreFile !== undefined) await writeFile(ignoreFile, opts.ignoreFile);
   const log: string[] = [];
   const req: EngineBuildRequest = {
     dockerfile: join(ctx, 'Dockerfile'),
@@ -50,6 +53,7 @@ export async function engineBuild(
     log: (l) => log.push(l),
     ...(opts.target ? { target: opts.target } : {}),
     ...(opts.images ? { images: opts.images } : {}),
+    ...(opts.ignoreFile !== undefined ? { ignoreFile } : {}),
   };
   try {
     return { image: await engine.build(req), log, workDir };
