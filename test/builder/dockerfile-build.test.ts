@@ -232,16 +232,44 @@ describe('readIgnore', () => {
   });
 });
 
+/**
+ * Builds `root/Dockerfile` in-process (the natively, at epoch 0, into `out`: an OCI layout in
+ * `root` unless given, read from `root` as the CLI's working folder); the output read back.
+ */
+async function buildAt(root: string, extra: Partial<import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions> = {}, out = `oci:${join(root, 'out')}`) {
+  const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
+  const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+  const logs: string[] = [];
+  const output = parseLocation(out, root, '--output');
+  const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: (l) => logs.push(l), ...extra });
+  return { root, result, logs, output, written: await readLocation(output) };
+}
+
 /** Builds `text` in-process from a fresh context holding `files` into an OCI layout; the output read back. */
 let builds = 0;
 async function dfBuild(files: Record<string, string>, text: string, extra: Partial<import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions> = {}) {
-  const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-  const { parseLocation, readLocation } = await import('../../src/transport/location.js');
   const root = await ctx(`inproc-${builds++}`, { Dockerfile: text, ...files });
-  const logs: string[] = [];
-  const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
-  const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: (l) => logs.push(l), ...extra });
-  return { root, result, logs, output, written: await readLocation(output) };
+  return buildAt(root, { dockerfileName: 'Dockerfile', ...extra });
+}
+
+type EngineRequest = import('../../src/builder/engines/engine.js').EngineBuildRequest;
+
+/**
+ * A RUN engine that runs nothing: `onBuild` sees each request (and may throw), then it hands
+ * back an empty image with `containerConfig`, for the request's platform unless `platformOf` says.
+ */
+async function emptyEngine(containerConfig: Record<string, unknown>, onBuild: (req: EngineRequest) => unknown = () => {}, platformOf = (req: EngineRequest): Platform => req.platform): Promise<import('../../src/builder/engines/engine.js').RunEngine> {
+  const { assembleImage } = await import('../../src/image/assemble.js');
+  const { fileBlobs } = await import('../../src/transport/file-blobs.js');
+  return {
+    name: 'docker',
+    available: async () => true,
+    build: async (req) => {
+      await onBuild(req);
+      const a = assembleImage({ base: undefined, layers: [], changes: { platform: platformOf(req), created: 0, containerConfig, history: [] }, format: 'oci' });
+      return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
+    },
+  };
 }
 
 describe('buildDockerfile in-process', () => {
@@ -251,22 +279,13 @@ describe('buildDockerfile in-process', () => {
 
 
   /** An engine that records each request (with its ignore file's text, read while the work folder is there). */
-  async function fakeEngine(seen: Req[], fail?: Error, ignoreTexts: string[] = []): Promise<import('../../src/builder/engines/engine.js').RunEngine> {
-    const { assembleImage } = await import('../../src/image/assemble.js');
-    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
-    return {
-      name: 'docker',
-      available: async () => true,
-      build: async (req) => {
-        seen.push(req);
-        if (req.ignoreFile) ignoreTexts.push(await readFile(req.ignoreFile, 'utf8'));
-        req.log('step one');
-        if (fail) throw fail;
-        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { Env: ['E=1'] }, history: [] }, format: 'oci' });
-        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
-      },
-    };
-  }
+  const fakeEngine = (seen: Req[], fail?: Error, ignoreTexts: string[] = []) =>
+    emptyEngine({ Env: ['E=1'] }, async (req) => {
+      seen.push(req);
+      if (req.ignoreFile) ignoreTexts.push(await readFile(req.ignoreFile, 'utf8'));
+      req.log('step one');
+      if (fail) throw fail;
+    });
 
   it('builds natively: the result names the engine, platform, digest and layers; labels reach the config', async () => {
     const { parseReference } = await import('../../src/oci/reference.js');
@@ -400,11 +419,8 @@ describe('buildDockerfile in-process', () => {
     await dfBuild({ 'Dockerfile.dockerignore': 'secret\n' }, 'FROM scratch\nRUN true\n', { engine: 'docker', engines: { docker: engine } });
     expect(texts).toEqual([expect.stringMatching(/^\*\.log\n!keep\.log\n\/\.berth-work-[^/\n]+\n$/), expect.stringMatching(/^secret\n\/\.berth-work-[^/\n]+\n$/)]);
     // The work folder outside the context: the rules as they are.
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation } = await import('../../src/transport/location.js');
     const root = await ctx('inproc-ignore-outside', { Dockerfile: 'FROM scratch\nRUN true\n', '.dockerignore': 'a\n' });
-    const elsewhere = await ctx('inproc-ignore-elsewhere', {});
-    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), platforms: [], buildArgs: {}, contexts: {}, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(elsewhere, 'out')}`, elsewhere, '--output'), registry: {}, log: () => {} });
+    await buildAt(root, { engine: 'docker', engines: { docker: engine } }, `oci:${join(await ctx('inproc-ignore-elsewhere', {}), 'out')}`);
     expect(texts[2]).toBe('a\n');
   });
 
@@ -419,10 +435,7 @@ describe('buildDockerfile in-process', () => {
     expect('dockerfileName' in seen[0]!).toBe(true);
     expect((written as Image).config.config).toEqual({ Env: ['E=1'] });
     const noName: Req[] = [];
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation } = await import('../../src/transport/location.js');
-    const root = await ctx('inproc-noname', { Dockerfile: 'FROM scratch\nRUN true\n' });
-    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), platforms: [], buildArgs: {}, contexts: {}, engine: 'docker', engines: { docker: await fakeEngine(noName) }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, '--output'), registry: {}, log: () => {} });
+    await buildAt(await ctx('inproc-noname', { Dockerfile: 'FROM scratch\nRUN true\n' }), { engine: 'docker', engines: { docker: await fakeEngine(noName) } });
     expect(Object.keys(noName[0]!).filter((key) => ['dockerfileName', 'signal', 'target', 'images'].includes(key))).toEqual([]);
     expect(noName[0]!.buildArgs).toEqual({});
   });
@@ -460,31 +473,13 @@ describe('checkRunPlatforms', () => {
 
 describe('buildDockerfile in-process: more', () => {
   type Req = import('../../src/builder/engines/engine.js').EngineBuildRequest;
-
-
-
-  async function engineGiving(seen: Req[], containerConfig: Record<string, unknown>): Promise<import('../../src/builder/engines/engine.js').RunEngine> {
-    const { assembleImage } = await import('../../src/image/assemble.js');
-    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
-    return {
-      name: 'docker',
-      available: async () => true,
-      build: async (req) => {
-        seen.push(req);
-        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig, history: [] }, format: 'oci' });
-        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
-      },
-    };
-  }
+  const engineGiving = (seen: Req[], containerConfig: Record<string, unknown>) => emptyEngine(containerConfig, (req) => seen.push(req));
 
   it('says "cannot read" with the code for a Dockerfile that is a symlink loop', async () => {
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation } = await import('../../src/transport/location.js');
     const { symlink } = await import('node:fs/promises');
     const root = await ctx('more-loop', {});
     await symlink('loop', join(root, 'loop'));
-    await expect(buildDockerfile({ dockerfile: join(root, 'loop'), dockerfileName: 'loop', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, '--output'), registry: {}, log: () => {} }))
-      .rejects.toThrow('--dockerfile loop: cannot read (ELOOP)');
+    await expect(buildAt(root, { dockerfile: join(root, 'loop'), dockerfileName: 'loop' })).rejects.toThrow('--dockerfile loop: cannot read (ELOOP)');
   });
 
   it('keeps the WorkingDir an engine set over scratch, and hands it images named by FROM only and by COPY --from only', async () => {
@@ -513,17 +508,13 @@ describe('buildDockerfile in-process: more', () => {
 
 describe('berth:static as a build context', () => {
   it('is berth\'s static base: its files as listed at the epoch, one history entry, the static config for the stage\'s platform', async () => {
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
     const { STATIC_BASE_FILES, staticBaseConfig } = await import('../../src/image/static-base.js');
     const { createGunzip } = await import('node:zlib');
     const { pipeline } = await import('node:stream/promises');
     const tarStream = (await import('tar-stream')).default;
     const root = await ctx('static-ctx', { Dockerfile: 'FROM st\n' });
     const arm64: Platform = { os: 'linux', architecture: 'arm64' };
-    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
-    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [arm64], buildArgs: {}, contexts: { st: { kind: 'image', base: { kind: 'static' } } }, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 1000, output, registry: {}, log: () => {} });
-    const img = (await readLocation(output)) as Image;
+    const img = (await buildAt(root, { dockerfileName: 'Dockerfile', platforms: [arm64], contexts: { st: { kind: 'image', base: { kind: 'static' } } }, epoch: 1000 })).written as Image;
     expect(img.config.history).toEqual([{ created: '1970-01-01T00:16:40Z', created_by: 'berth base static' }]);
     expect(img.config.config).toEqual(staticBaseConfig(arm64).config);
     expect([img.config.os, img.config.architecture, img.config.created]).toEqual(['linux', 'arm64', '1970-01-01T00:16:40Z']);
@@ -550,21 +541,13 @@ describe('the work folder of a build', () => {
   async function run(root: string, outputText: string, text: string) {
     const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
     const { parseLocation } = await import('../../src/transport/location.js');
-    const { assembleImage } = await import('../../src/image/assemble.js');
-    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
     const { UsageError } = await import('../../src/errors.js');
     await writeFile(join(root, 'Dockerfile'), text);
     const seen: Req[] = [];
-    const engine = {
-      name: 'docker' as const,
-      available: async () => true,
-      build: async (req: Req): Promise<Image> => {
-        seen.push(req);
-        if (text.includes('fail')) throw new UsageError('BAD_DOCKERFILE', 'Dockerfile:2: the engine failed');
-        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { WorkingDir: '/' }, history: [] }, format: 'oci' });
-        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
-      },
-    };
+    const engine = await emptyEngine({ WorkingDir: '/' }, (req) => {
+      seen.push(req);
+      if (text.includes('fail')) throw new UsageError('BAD_DOCKERFILE', 'Dockerfile:2: the engine failed');
+    });
     const output = parseLocation(outputText, root, '--output');
     const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: () => {} })
       .then((r) => r, (err: Error) => err);
@@ -656,13 +639,7 @@ describe('writeStaticBase', () => {
 });
 
 describe('the build context of a native build', () => {
-  async function buildInto(root: string, out: string): Promise<Image> {
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
-    const output = parseLocation(out, root, '--output');
-    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: () => {} });
-    return (await readLocation(output)) as Image;
-  }
+  const buildInto = async (root: string, out: string) => (await buildAt(root, {}, out)).written as Image;
 
   it('leaves out what .dockerignore names, and COPY . copies the rest', async () => {
     const root = await ctx('ignored', { Dockerfile: 'FROM scratch\nCOPY . /c/\n', '.dockerignore': 'b\nDockerfile\n.dockerignore\nout\nimg*.tar\n', a: 'a', b: 'b' });
@@ -683,14 +660,10 @@ describe('the build context of a native build', () => {
 });
 
 describe('buildDockerfile in-process: a URL only at the start, warnings in the log', () => {
-  async function buildIn(root: string, extra: Partial<import('../../src/builder/dockerfile-build.js').DockerfileBuildOptions> = {}) {
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
-    const logs: string[] = [];
-    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
-    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: (l) => logs.push(l), ...extra });
-    return { logs, img: (await readLocation(output)) as Image };
-  }
+  const buildIn = async (root: string) => {
+    const { logs, written } = await buildAt(root, { dockerfileName: 'Dockerfile' });
+    return { logs, img: written as Image };
+  };
 
   it('takes a path with `x://` inside it for a path, not a URL', async () => {
     const root = await ctx('url-inside', { Dockerfile: 'FROM scratch\nADD sub/h://f /x\n' });
@@ -716,18 +689,16 @@ describe('FROM an image in a registry', () => {
   it('pulls it for the platform, and reports it once among the bases by name and digest', async () => {
     const { startRegistry } = await import('../helpers/registry.js');
     const { writeStaticBase } = await import('../../src/builder/base-command.js');
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
+    const { parseLocation } = await import('../../src/transport/location.js');
     registry = await startRegistry();
     const root = await ctx('from-registry', {});
     const base = await writeStaticBase({ platforms: [{ os: 'linux', architecture: 'amd64' }], output: parseLocation(join(root, 'base.tar'), root, 'x'), tags: [], format: 'oci', level: 1, epoch: 0 });
     const ref = `${registry.host}/base/static:1`;
     expect((await berth(['push', 'base.tar', ref], { cwd: root })).code).toBe(0);
     await writeFile(join(root, 'Dockerfile'), `FROM ${ref}\nCOPY --from=${ref} /etc/group /g\n`);
-    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
-    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: { cacheDir: join(root, 'cache') }, log: () => {} });
+    const { result, written } = await buildAt(root, { dockerfileName: 'Dockerfile', registry: { cacheDir: join(root, 'cache') } });
     expect(result.bases).toEqual([{ name: ref, digest: base.digest }]);
-    const img = (await readLocation(output)) as Image;
+    const img = written as Image;
     expect(img.manifest.layers).toHaveLength(2);
     expect((await (await imageTree(img)).readSmall('g'))?.toString()).toMatch(/^root:x:0:/);
   });
@@ -735,25 +706,12 @@ describe('FROM an image in a registry', () => {
 
 describe('an engine\'s image normalized for the platform', () => {
   it('gets the variant of the platform it was built for when the engine left it out', async () => {
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
-    const { parseLocation, readLocation } = await import('../../src/transport/location.js');
-    const { assembleImage } = await import('../../src/image/assemble.js');
-    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
     const root = await ctx('engine-variant', { Dockerfile: 'FROM --platform=$BUILDPLATFORM scratch AS b\nRUN build\nFROM scratch\nCOPY --from=b /x /x\n' });
     const platforms: Platform[] = [];
-    const engine = {
-      name: 'docker' as const,
-      available: async () => true,
-      build: async (req: import('../../src/builder/engines/engine.js').EngineBuildRequest): Promise<Image> => {
-        platforms.push(req.platform);
-        const a = assembleImage({ base: undefined, layers: [], changes: { platform: { os: req.platform.os, architecture: req.platform.architecture }, created: 0, containerConfig: { Env: ['E=1'] }, history: [] }, format: 'oci' });
-        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
-      },
-    };
-    const output = parseLocation(`oci:${join(root, 'out')}`, root, '--output');
-    const result = await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [{ os: 'linux', architecture: 'arm', variant: 'v7' }], buildArgs: {}, contexts: {}, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output, registry: {}, log: () => {} });
+    const engine = await emptyEngine({ Env: ['E=1'] }, (req) => platforms.push(req.platform), (req) => ({ os: req.platform.os, architecture: req.platform.architecture }));
+    const { result, written } = await buildAt(root, { dockerfileName: 'Dockerfile', platforms: [{ os: 'linux', architecture: 'arm', variant: 'v7' }], engine: 'docker', engines: { docker: engine } });
     expect(platforms).toEqual([{ os: 'linux', architecture: 'arm', variant: 'v7' }]);
-    const img = (await readLocation(output)) as Image;
+    const img = written as Image;
     expect([img.config.os, img.config.architecture, img.config.variant]).toEqual(['linux', 'arm', 'v7']);
     expect(img.config.config).toEqual({ Env: ['E=1'], WorkingDir: '/' });
     expect(result.images.map((i) => i.platform)).toEqual(['linux/arm/v7']);
@@ -762,28 +720,19 @@ describe('an engine\'s image normalized for the platform', () => {
 
 describe('an image context handed to an engine', () => {
   it('is read for the platform of the stage built FROM it, not the target\'s', async () => {
-    const { buildDockerfile } = await import('../../src/builder/dockerfile-build.js');
     const { parseLocation } = await import('../../src/transport/location.js');
     const { hostPlatform } = await import('../../src/builder/engines/platform-args.js');
-    const { assembleImage } = await import('../../src/image/assemble.js');
-    const { fileBlobs } = await import('../../src/transport/file-blobs.js');
     const build = hostPlatform();
     const target: Platform = build.architecture === 'arm64' ? { os: 'linux', architecture: 'amd64' } : { os: 'linux', architecture: 'arm64' };
     const root = await ctx('engine-context-platform', { Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'a' });
     const made = parseLocation(`oci:${join(root, 'img')}`, root, 'x');
-    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [build], buildArgs: {}, contexts: {}, engine: 'native', labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: made, registry: {}, log: () => {} });
+    await buildAt(root, { dockerfileName: 'Dockerfile', platforms: [build] }, `oci:${join(root, 'img')}`);
     await writeFile(join(root, 'Dockerfile'), 'FROM --platform=$BUILDPLATFORM img AS b\nRUN x\nFROM scratch\nCOPY --from=b /a /a\nCOPY --from=other /etc/group /g\n');
     const handed: string[] = [];
-    const engine = {
-      name: 'docker' as const,
-      available: async () => true,
-      build: async (req: import('../../src/builder/engines/engine.js').EngineBuildRequest): Promise<Image> => {
-        for (const [name, c] of Object.entries(req.namedContexts)) if (c.kind === 'image') handed.push(`${name} ${c.image.config.architecture}`);
-        const a = assembleImage({ base: undefined, layers: [], changes: { platform: req.platform, created: 0, containerConfig: { WorkingDir: '/' }, history: [] }, format: 'oci' });
-        return { kind: 'image', ...a, blobs: fileBlobs(new Map(), 'fake engine') };
-      },
-    };
-    await buildDockerfile({ dockerfile: join(root, 'Dockerfile'), dockerfileName: 'Dockerfile', platforms: [target], buildArgs: {}, contexts: { img: { kind: 'image', base: { kind: 'location', location: made } }, other: { kind: 'image', base: { kind: 'static' } } }, engine: 'docker', engines: { docker: engine }, labels: {}, tags: [], format: 'oci', compressionLevel: 1, epoch: 0, output: parseLocation(`oci:${join(root, 'out')}`, root, 'x'), registry: {}, log: () => {} });
+    const engine = await emptyEngine({ WorkingDir: '/' }, (req) => {
+      for (const [name, c] of Object.entries(req.namedContexts)) if (c.kind === 'image') handed.push(`${name} ${c.image.config.architecture}`);
+    });
+    await buildAt(root, { dockerfileName: 'Dockerfile', platforms: [target], contexts: { img: { kind: 'image', base: { kind: 'location', location: made } }, other: { kind: 'image', base: { kind: 'static' } } }, engine: 'docker', engines: { docker: engine } });
     expect(handed).toEqual([`img ${build.architecture}`, `other ${target.architecture}`]);
   });
 });
