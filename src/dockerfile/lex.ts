@@ -1,7 +1,8 @@
 /**
  * Docker's word rules for instruction arguments (BuildKit's shell/lex.go): quotes, the escape
  * character and variable expansion (`$V`, `${V}`, `${V:-x}`, `${V-x}`, `${V:+x}`, `${V+x}`,
- * `${V:?msg}`, `${V?msg}`). Pure: the caller gives the variables in scope.
+ * `${V:?msg}`, `${V?msg}`; positional and special parameters such as `$1`, `$@` expand to
+ * nothing). Pure: the caller gives the variables in scope.
  */
 
 export type Vars = ReadonlyMap<string, string>;
@@ -11,6 +12,9 @@ export class LexError extends Error {}
 
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
+const DIGIT = /[0-9]/;
+/** The shell's special parameters: a name of their own one character, set to nothing here (as in BuildKit). */
+const SPECIAL = /[@*#?$!-]/;
 const SPACE = /[ \t\r\n]/;
 
 /** One word: quotes removed, escapes applied, variables expanded. */
@@ -127,9 +131,8 @@ class Lexer {
       this.i++;
       return this.braced();
     }
-    if (ch === undefined || !NAME_START.test(ch)) return '$';
     const name = this.name();
-    return this.count(this.vars.get(name) ?? '');
+    return name === '' ? '$' : this.count(this.vars.get(name) ?? '');
   }
 
   private count(value: string): string {
@@ -138,9 +141,21 @@ class Lexer {
     return value;
   }
 
+  /**
+   * A name after `$` or `${`, as BuildKit's processName reads it: all the digits of a positional
+   * parameter (`$12`), one special parameter (`$@`, `$$`), or letters, digits and `_`; '' for none.
+   */
   private name(): string {
     const start = this.i;
-    while (this.i < this.text.length && NAME_CHAR.test(this.text[this.i]!)) this.i++;
+    const first = this.text[this.i];
+    if (first === undefined) return '';
+    if (DIGIT.test(first)) {
+      while (this.i < this.text.length && DIGIT.test(this.text[this.i]!)) this.i++;
+    } else if (SPECIAL.test(first)) {
+      this.i++;
+    } else if (NAME_START.test(first)) {
+      while (this.i < this.text.length && NAME_CHAR.test(this.text[this.i]!)) this.i++;
+    }
     return this.text.slice(start, this.i);
   }
 
@@ -154,9 +169,8 @@ class Lexer {
   }
 
   private bracedInner(): string {
-    const first = this.text[this.i];
-    if (first === undefined || !NAME_START.test(first)) throw new LexError(`bad substitution: "\${" must be followed by a variable name`);
     const name = this.name();
+    if (name === '') throw new LexError(`bad substitution: "\${" must be followed by a variable name`);
     const value = this.vars.get(name);
     const ch = this.text[this.i];
     if (ch === '}') {

@@ -9,7 +9,10 @@ describe('Docker word expansion', () => {
     ['${UNSET:-def}', 'def'], ['${EMPTY:-def}', 'def'], ['${EMPTY-def}', ''], ['${UNSET-def}', 'def'], ['${V:-def}', 'val'],
     ['${V:+alt}', 'alt'], ['${EMPTY:+alt}', ''], ['${EMPTY+alt}', 'alt'], ['${UNSET:+alt}', ''],
     ['${UNSET:-${V}}', 'val'], ["'$V'", '$V'], ['"$V"', 'val'], ['\\$V', '$V'], ['"\\$V"', '$V'], ['"a\\b"', 'a\\b'],
-    ['$', '$'], ['a$', 'a$'], ['$1', '$1'], ['"a b"', 'a b'], ["'a'\"b\"c", 'abc'], ['a\\ b', 'a b'],
+    ['$', '$'], ['a$', 'a$'], ['"a b"', 'a b'], ["'a'\"b\"c", 'abc'], ['a\\ b', 'a b'],
+    // Positional and special parameters are nothing, as Docker 20.10 and BuildKit have them (the conformance suite's env-positional, env-special-params).
+    ['x$1y', 'xy'], ['x$12y', 'xy'], ['$0', ''], ['${1}', ''], ['${2:-two}', 'two'], ['a$$b', 'ab'], ['x$@y', 'xy'], ['x$#y', 'xy'], ['x$?y', 'xy'], ['x$-y', 'xy'], ['x$!y', 'xy'], ['x$*y', 'xy'], ['${@}', ''],
+    ['$}', '$}'], ['$/x', '$/x'],
   ])('%s → %j', (word, want) => {
     expect(processWord(word, vars)).toBe(want);
   });
