@@ -2,7 +2,7 @@ import { dockerfileError } from './dockerfile-error.js';
 import { FlagError, takeFlags, type FlagSpec, type ParsedFlags } from './instruction-flags.js';
 import type { ArgInstruction, CommandLine, Dockerfile, FromInstruction, Healthcheck, Heredoc, Instruction, Stage } from './instructions.js';
 import { splitWords } from './lex.js';
-import { DirectiveError, jsonArray, splitDockerfile } from './syntax.js';
+import { DirectiveError, jsonArray, leadingJson, splitDockerfile } from './syntax.js';
 
 /** A problem with one instruction; parseDockerfile adds the file and line. */
 class InstructionError extends Error {}
@@ -131,7 +131,8 @@ export function parseInstruction(keyword: string, args: string, line: number, es
     case 'EXPOSE':
     case 'VOLUME': {
       needArgs();
-      const list = parseList(text);
+      // EXPOSE takes words only (BuildKit's parseStringsWhitespaceDelimited); VOLUME a JSON array too.
+      const list = keyword === 'VOLUME' ? parseList(text) : { words: whitespaceWords(text), json: false };
       if (list.words.length === 0) throw new InstructionError('requires at least 1 argument');
       return { kind: keyword, ...base, values: list.words, json: list.json };
     }
@@ -175,7 +176,11 @@ function parseKeyValues(text: string, escape: string, keyword: string): { key: s
 function parseList(text: string): { words: string[]; json: boolean } {
   const json = execForm(text);
   if (json) return { words: json, json: true };
-  return { words: text === '' ? [] : text.split(/[ \t]+/).filter((w) => w !== ''), json: false };
+  return { words: whitespaceWords(text), json: false };
+}
+
+function whitespaceWords(text: string): string[] {
+  return text.split(/[ \t]+/).filter((w) => w !== '');
 }
 
 function commandLine(text: string): CommandLine {
@@ -190,14 +195,8 @@ function commandLine(text: string): CommandLine {
  */
 function execForm(text: string): string[] | undefined {
   const argv = jsonArray(text);
-  if (argv || !text.startsWith('[')) return argv;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (Array.isArray(value)) throw new InstructionError('when using JSON array syntax, arrays must be comprised of strings only');
+  if (argv) return argv;
+  if (Array.isArray(leadingJson(text))) throw new InstructionError('when using JSON array syntax, arrays must be comprised of strings only');
   return undefined;
 }
 

@@ -227,13 +227,37 @@ function withoutFlags(args: string): string {
 
 /** A JSON array of strings (the exec form, in which `<<` is no heredoc), else undefined. */
 export function jsonArray(text: string): string[] | undefined {
+  const v = leadingJson(text);
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
+}
+
+/**
+ * The JSON array or object `text` starts with, parsed, else undefined. What follows it is
+ * ignored, as BuildKit's parseJSON ignores it (Go's json.Decoder reads one value):
+ * `CMD ["a"] b` is `["a"]`.
+ */
+export function leadingJson(text: string): unknown {
   if (!text.startsWith('[')) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
-  } catch {
-    return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') {
+      inString = true;
+    } else if (ch === '[' || ch === '{') {
+      depth++;
+    } else if ((ch === ']' || ch === '}') && --depth === 0) {
+      try {
+        return JSON.parse(text.slice(0, i + 1)) as unknown;
+      } catch {
+        return undefined;
+      }
+    }
   }
+  return undefined;
 }
 
 /** A heredoc's opening word: `<<EOF`, `<<-EOF`, `<<"EOF"`, `2<<EOF`. */

@@ -81,6 +81,19 @@ describe('the exec form and the shell form', () => {
     expect(one('RUN [ "a", ')).toMatchObject({ command: { form: 'shell', text: '[ "a",' } });
   });
 
+  it('reads the JSON array a line starts with and ignores what follows it, as Go\'s JSON decoder in BuildKit does', () => {
+    expect(one('CMD ["a"] b')).toMatchObject({ command: { form: 'exec', argv: ['a'] } });
+    expect(one('ENTRYPOINT ["x", "]"] ["y"]')).toMatchObject({ command: { form: 'exec', argv: ['x', ']'] } });
+    expect(one('RUN ["a\\"]", "b"]c')).toMatchObject({ command: { form: 'exec', argv: ['a"]', 'b'] } });
+    expect(one('CMD [}')).toMatchObject({ command: { form: 'shell', text: '[}' } });
+    expect(one('COPY ["a", "/b/"] junk')).toMatchObject({ sources: ['a'], dest: '/b/' });
+    expect(refused('CMD [1] x')).toBe('Dockerfile:2: CMD: when using JSON array syntax, arrays must be comprised of strings only');
+  });
+
+  it('EXPOSE takes words, never a JSON array (["80"] is the port "[80]", refused at dispatch)', () => {
+    expect(one('EXPOSE ["80"]')).toStrictEqual({ kind: 'EXPOSE', line: 2, original: 'EXPOSE ["80"]', values: ['["80"]'], json: false });
+  });
+
   it('VOLUME and COPY: a JSON array taken literally, else words split on blanks', () => {
     expect(one('VOLUME ["/data", "/a b"]')).toStrictEqual({ kind: 'VOLUME', line: 2, original: 'VOLUME ["/data", "/a b"]', values: ['/data', '/a b'], json: true });
     expect(one('VOLUME /data \t /logs')).toStrictEqual({ kind: 'VOLUME', line: 2, original: 'VOLUME /data \t /logs', values: ['/data', '/logs'], json: false });
