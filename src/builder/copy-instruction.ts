@@ -79,6 +79,8 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
   const destIsDir = step.destIsDir || target.get(safeResolve(target, destRel))?.type === 'directory';
   const items: Item[] = [];
   let downloads = 0;
+  const several = () => fail('with several sources the destination must be a folder ending in /');
+  if (step.sources.length + step.inline.length > 1 && !destIsDir) throw several();
 
   for (const doc of step.inline) {
     items.push({ dest: destIsDir ? posix.join(destRel, doc.name) : destRel, node: { type: 'file', mode: 0o644, uid: 0, gid: 0, source: Buffer.from(doc.content) } });
@@ -110,8 +112,7 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
     if (isContext && (clean === '..' || clean.startsWith('../'))) throw fail(`source "${source}" is outside the build context`);
     const matches = hasMeta(clean) ? globMatches(from, clean, fail) : [clean === '.' || clean === '/' ? '' : clean.replace(/^\/+/, '')];
     if (matches.length === 0) throw fail(`no file in ${isContext ? 'the build context' : 'the source'} matches "${source}"`);
-    const manyTargets = matches.length > 1 || step.sources.length + step.inline.length > 1;
-    if (manyTargets && !destIsDir) throw fail('with several sources the destination must be a folder ending in /');
+    if (matches.length > 1 && !destIsDir) throw several();
     // --parents keeps a source's folders: all of them, or those below a `/./` pivot.
     const pivot = source.indexOf('/./');
     const pivotPrefix = pivot < 0 ? '' : posix.normalize(source.slice(0, pivot)).replace(/^\.?\/*/, '');
@@ -137,7 +138,7 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
         }
         continue;
       }
-      const dest = step.parents ? posix.join(destRel, kept(match)) : destIsDir || manyTargets ? posix.join(destRel, posix.basename(match)) : destRel;
+      const dest = step.parents ? posix.join(destRel, kept(match)) : destIsDir ? posix.join(destRel, posix.basename(match)) : destRel;
       const fileNode = linked(from, node);
       const archive = step.add && fileNode.type === 'file' ? await asTarArchive(fileNode, input.work, `${step.line}-${downloads}`) : undefined;
       if (archive) {
@@ -185,11 +186,20 @@ export async function copyEntries(input: CopyInput): Promise<TarEntry[]> {
     return at;
   };
   const entries = new Map<string, TarEntry>();
+  // A file (or a link) where a folder must be is refused, as Docker, BuildKit and buildah fail
+  // on it: replacing it would delete a file of the base (`COPY x /bin/sh/`). An archive's own
+  // folders replace what is there, as Docker's untar does.
+  const refuseNonFolder = (item: Item, path: string) => {
+    const existing = entries.get(path) ?? target.get(path);
+    if (existing && existing.type !== 'directory') throw fail(`destination /${item.dest}: /${path} is a ${existing.type}, not a folder`);
+  };
   for (const item of items) {
     const { node } = item;
     if (item.dest === '') continue;
     const dest = place(item.dest, node);
     if (dest === '') continue;
+    for (let dir = posix.dirname(dest); dir !== '.'; dir = posix.dirname(dir)) refuseNonFolder(item, dir);
+    if (node.type === 'directory' && !item.keepOwner) refuseNonFolder(item, dest);
     if (item.destFolder) {
       const existing = target.get(dest);
       if (existing?.type === 'directory') {

@@ -17,7 +17,7 @@ export interface CopyStep {
   sources: string[];
   /** Inline files (heredocs): name and content. */
   inline: { name: string; content: string }[];
-  /** Absolute destination; `destIsDir` when it ends in '/' or names several sources. */
+  /** Absolute destination; `destIsDir` when it ends in '/' or '.' (or --parents). */
   dest: string;
   destIsDir: boolean;
   chown?: { user: string; group?: string };
@@ -259,7 +259,9 @@ function copyStep(ins: CopyInstruction, planned: PlannedStage, workdir: string, 
   }
   const destWord = word(ins.dest);
   if (destWord === '') throw err(ins.line, `${ins.kind}: the destination is empty`);
-  const destIsDir = /(^|\/)\.?$/.test(destWord) || sources.length + inline.length > 1 || destWord.endsWith('/.');
+  // Several sources onto a name without '/' is refused where the copy sees the destination
+  // (an existing folder takes them, as in BuildKit); Docker's classic builder refuses it always.
+  const destIsDir = /(^|\/)\.?$/.test(destWord) || destWord.endsWith('/.');
   const dest = posix.resolve(workdir, destWord);
   const step: CopyStep = {
     kind: 'copy',

@@ -284,6 +284,11 @@ describe('copyEntries: sources that are refused, each with its one line', () => 
     expect(await refusal(copyStep({ sources: ['a.txt'], inline: [{ name: 'EOT', content: 'i' }] }, ctx))).toBe('Dockerfile:3: COPY: with several sources the destination must be a folder ending in /');
     // One glob match is one source: it becomes the destination file.
     expect(await copy('FROM scratch\nCOPY a.t?t /y\n', ctx, new FsTree('rootfs'))).toEqual(['y file 644 0:0 a']);
+    // Written in the Dockerfile, as Docker's classic builder refuses it (BuildKit 0.8 keeps the last source as the file /m).
+    expect(await refusal(copy('FROM scratch\nCOPY a.txt b.txt /m\n', ctx, new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: with several sources the destination must be a folder ending in /');
+    expect(await refusal(copy('FROM scratch\nCOPY <<A <<B /m\na\nA\nb\nB\n', ctx, new FsTree('rootfs')))).toBe('Dockerfile:2: COPY: with several sources the destination must be a folder ending in /');
+    // A folder that is there takes them, as in BuildKit and buildah.
+    expect(await copy('FROM scratch\nCOPY a.txt b.txt /opt\n', ctx, tree('rootfs', { opt: d() }))).toEqual(['opt directory 755 0:0', 'opt/a.txt file 644 0:0 a', 'opt/b.txt file 644 0:0 b']);
   });
 });
 
@@ -329,11 +334,19 @@ describe('copyEntries: what lands where, with which mode and owner', () => {
     expect(await copy('FROM scratch\nCOPY --chown=7:8 x.txt /home/app/deep/x\n', context(), mergedBase())).toEqual(['home directory 755 0:0', 'home/app directory 750 1000:1000', 'home/app/deep directory 755 7:8', 'home/app/deep/x file 644 7:8 x']);
   });
 
-  it('puts a folder in place of a file, and a file under what was a file (berth\'s behaviour today, not compared with Docker)', async () => {
+  it('refuses a folder onto a file and a file under a file, as Docker, BuildKit and buildah do (conformance: copy-dir-onto-file)', async () => {
     const target = tree('rootfs', { conf: f('old'), a: f('old') });
-    expect(await copy('FROM scratch\nCOPY dir /conf\nCOPY x.txt /a/x\n', context(), target)).toEqual(['a directory 755 0:0', 'a/x file 644 0:0 x', 'conf directory 755 0:0', 'conf/a.conf file 644 0:0 a', 'conf/sub directory 755 0:0', 'conf/sub/b file 644 0:0 b']);
-    expect(target.get('conf')).toEqual(d());
-    expect(target.get('a')).toEqual(d());
+    const ctx = tree('context', { ...Object.fromEntries(context().nodes), empty: d() });
+    expect(await refusal(copy('FROM scratch\nCOPY dir /conf\n', ctx, target))).toBe('Dockerfile:2: COPY: destination /conf: /conf is a file, not a folder');
+    expect(await refusal(copy('FROM scratch\nCOPY empty /conf\n', ctx, target))).toBe('Dockerfile:2: COPY: destination /conf: /conf is a file, not a folder');
+    expect(await refusal(copy('FROM scratch\nCOPY x.txt /a/x\n', ctx, target))).toBe('Dockerfile:2: COPY: destination /a/x: /a is a file, not a folder');
+    expect(target.get('conf')).toEqual(f('old'));
+  });
+
+  it('lets an archive\'s own folder replace a file, as Docker\'s untar does, and write under it', async () => {
+    const tar = await packTar([{ name: 'conf/', type: 'directory' }, { name: 'conf/f', content: 'c' }]);
+    const target = tree('rootfs', { conf: f('old') });
+    expect(await copy('FROM scratch\nADD p.tar /\n', tree('context', { 'p.tar': { ...f(''), size: tar.length, source: tar } }), target)).toEqual(['conf directory 755 0:0', 'conf/f file 644 0:0 c']);
   });
 
   it('records what it wrote in the stage\'s tree: type, mode, owner, size, content and link', async () => {
@@ -734,6 +747,22 @@ describe('copyEntries: entries exactly as the tar writer gets them', () => {
   });
 });
 
+describe('copyEntries: a file on the way to the destination', () => {
+  it('is refused, through a link or not, for a file, a folder and an archive\'s members; the base is left as it was', async () => {
+    const base = () => tree('rootfs', { bin: d(), 'bin/busybox': f('bb', 0o755), 'bin/sh': l('busybox'), etc: d(), 'etc/passwd': f('root') });
+    const tar = await packTar([{ name: 'm', content: 'm' }]);
+    const ctx = tree('context', { ...Object.fromEntries(context().nodes), 'p.tar': { ...f(''), size: tar.length, source: tar } });
+    const target = base();
+    expect(await refusal(copy('FROM scratch\nCOPY x.txt /bin/sh/\n', ctx, target))).toBe('Dockerfile:2: COPY: destination /bin/sh/x.txt: /bin/busybox is a file, not a folder');
+    expect(await refusal(copy('FROM scratch\nCOPY dir /bin/sh/\n', ctx, target))).toBe('Dockerfile:2: COPY: destination /bin/sh: /bin/sh is a symlink, not a folder');
+    expect(await refusal(copy('FROM scratch\nCOPY x.txt /etc/passwd/x/y\n', ctx, target))).toBe('Dockerfile:2: COPY: destination /etc/passwd/x/y: /etc/passwd is a file, not a folder');
+    expect(await refusal(copy('FROM scratch\nADD p.tar /etc/passwd/\n', ctx, target))).toBe('Dockerfile:2: ADD: destination /etc/passwd/m: /etc/passwd is a file, not a folder');
+    expect(target.nodes).toEqual(base().nodes);
+    // Onto the file itself, without a slash: written through the link, as before.
+    expect(await copy('FROM scratch\nCOPY x.txt /bin/sh\n', ctx, target)).toEqual(['bin directory 755 0:0', 'bin/busybox file 644 0:0 x']);
+  });
+});
+
 describe('copyEntries: more destinations through links, and archive members\' owners', () => {
   it('writes a file through a link that points at nothing yet, and into the folder a link names without a slash', async () => {
     const target = tree('rootfs', { dl: l('made'), real: d(0o700, 4, 4), lnk: l('real') });
@@ -766,3 +795,4 @@ describe('resolveOwner: only whole numbers in passwd count', () => {
     expect(await resolveOwner({ user: 'gidx' }, t, fail)).toEqual({ uid: 1007, gid: 1007 });
   });
 });
+

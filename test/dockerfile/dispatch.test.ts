@@ -239,9 +239,10 @@ describe('COPY and ADD destinations', () => {
     expect(onlyCopy('FROM scratch\nADD a rel/\n')).toMatchObject({ dest: '/rel', destIsDir: true });
   });
 
-  it('copies several sources, or a source and a heredoc, into a folder', () => {
-    expect(onlyCopy('FROM scratch\nCOPY a b /dst\n')).toMatchObject({ sources: ['a', 'b'], dest: '/dst', destIsDir: true });
-    expect(onlyCopy('FROM scratch\nCOPY a <<EOF /dst\nhi\nEOF\n')).toMatchObject({ sources: ['a'], inline: [{ name: 'EOF', content: 'hi\n' }], dest: '/dst', destIsDir: true });
+  it('leaves several sources onto a name without / to the copy, which takes them only into an existing folder', () => {
+    expect(onlyCopy('FROM scratch\nCOPY a b /dst\n')).toMatchObject({ sources: ['a', 'b'], dest: '/dst', destIsDir: false });
+    expect(onlyCopy('FROM scratch\nCOPY a <<EOF /dst\nhi\nEOF\n')).toMatchObject({ sources: ['a'], inline: [{ name: 'EOF', content: 'hi\n' }], dest: '/dst', destIsDir: false });
+    expect(onlyCopy('FROM scratch\nWORKDIR /w\nCOPY a b .\n')).toMatchObject({ dest: '/w', destIsDir: true });
   });
 
   it('copies from the build context unless --from names another source', () => {
