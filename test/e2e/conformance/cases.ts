@@ -61,6 +61,9 @@ const COPY_THROUGH_LINK = 'COPY onto a symlink writes through it';
 const WORKDIR_OWNER = 'WORKDIR after USER is owned by that user';
 const ARG_INHERITED = 'a stage FROM another stage inherits its ARGs';
 const ENGINE_SCRATCH = 'through the buildah engine, FROM scratch keeps buildah\'s unset WorkingDir';
+const PARAMS = 'Positional and special parameters expand to nothing';
+const NOT_A_FOLDER = 'a file on the way to a destination is refused';
+const SEVERAL_SOURCES = 'several sources onto a name without a trailing / are refused';
 const newSyntax = { buildah: NO_NEW, classic: NO_NEW, buildkit: NO_NEW };
 
 function c(name: string, dockerfile: string, more: Partial<Case> = {}): Case {
@@ -97,6 +100,10 @@ export const CASES: Case[] = [
   c('several-sources', `${P}COPY a.txt b.txt /m/\n`),
   c('several-with-dir', `${P}COPY a.txt dir /m/\n`),
   c('json-form', `${P}COPY ["a.txt", "b.txt", "/j/"]\n`),
+  c('several-sources-noslash', `${P}COPY a.txt b.txt /m\n`, { refused: SEVERAL_SOURCES }),
+  c('glob-several-noslash', `${P}COPY *.txt /m\n`, { refused: SEVERAL_SOURCES }),
+  c('several-sources-existing-noslash', `${P}COPY a.txt b.txt /opt\n`, { lacks: { classic: 'the classic builder refuses several sources onto a name without /' } }),
+  c('glob-one-noslash', `${P}COPY a.* /m\n`),
   c('space-in-name', `${P}COPY ["with space.txt", "/s/"]\n`, { files: { 'with space.txt': 'sp\n' } }),
   // Owners and modes.
   c('chown-name', `${P}COPY --chown=app a.txt /x/\n`),
@@ -126,6 +133,12 @@ export const CASES: Case[] = [
   c('merged-copy-to-usr-bin', `${M}COPY tool /usr/bin/\n`),
   c('merged-workdir-through-link', `${M}WORKDIR /lib/app\nCOPY a.txt .\n`),
   c('plain-copy-onto-symlink', `${P}COPY tool /bin/sh\n`, { deliberate: { buildah: COPY_THROUGH_LINK } }),
+  c('copy-into-symlink-to-file', `${P}COPY a.txt /bin/sh/\n`, { refused: NOT_A_FOLDER }),
+  c('copy-dir-into-symlink-to-file', `${P}COPY dir /bin/sh/\n`, { refused: NOT_A_FOLDER }),
+  c('copy-into-file', `${P}COPY a.txt /etc/passwd/\n`, { refused: NOT_A_FOLDER }),
+  c('copy-under-file', `${P}COPY a.txt /etc/passwd/x/y\n`, { refused: NOT_A_FOLDER }),
+  c('copy-dir-onto-file', `${P}COPY dir /opt/existing/old.txt\n`, { refused: NOT_A_FOLDER }),
+  c('copy-empty-dir-onto-file', `${P}COPY empty /opt/existing/old.txt\n`, { files: { empty: { dir: true } }, refused: NOT_A_FOLDER }),
   c('from-merged-bin', `FROM scratch\nCOPY --from={{MERGED}} /bin/sh /sh\n`),
   c('from-merged-lib-dir', `FROM scratch\nCOPY --from={{MERGED}} /lib/ /l/\n`),
   // Stages and images.
@@ -171,6 +184,11 @@ export const CASES: Case[] = [
   c('env-same-line-old-value', `${P}ENV A=1\nENV A=2 B=$A\n`),
   c('env-in-dest', `${P}ENV D=/dst\nCOPY a.txt $D/\n`),
   c('env-legacy-form', `${P}ENV K a value with spaces\n`),
+  c('env-positional', `${P}ENV A=x$1y C=$12\n`, { deliberate: { buildah: PARAMS } }),
+  c('env-positional-braced', `${P}ENV B=x\${1}y D=\${2:-two}\n`),
+  c('env-special-params', `${P}ENV A=x$@y B=x$#y C=a$$b D=x$?y E=x$-y F=x$!y G=x$*y H=x$0y\n`, { deliberate: { buildah: PARAMS } }),
+  c('exec-form-trailing-text', `${P}CMD ["a"] b\nENTRYPOINT ["x" ]\n`),
+  c('expose-json', `${P}EXPOSE ["80"]\n`, { refused: 'EXPOSE takes no JSON array' }),
   c('env-escaped-dollar', `${P}ENV A=x B=\\$A C='$A'\n`),
   // WORKDIR and USER.
   c('workdir-chain', `${P}WORKDIR /a\nWORKDIR b\nWORKDIR ../c\nCOPY a.txt .\n`),
