@@ -60,6 +60,7 @@ function shortDigest(d: string): string {
 }
 
 const HOW: Record<BlobOutcome | 'downloaded', string> = { downloaded: 'downloaded', uploaded: 'uploaded', mounted: 'mounted (not uploaded)', existing: 'already there', skipped: 'skipped (foreign layer)' };
+const HOW_ORDER = Object.keys(HOW) as (keyof typeof HOW)[];
 
 /**
  * One progress line that fits `width` columns: the label, then as many of `fields` as fit (in
@@ -128,7 +129,9 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
     return secs > 0 ? bytes / secs : 0;
   };
   const summary = (name: string, g: Group) => {
-    const how = [...g.settled.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
+    // In HOW's order, not the order the blobs settled in (they go `--jobs` at a time): the same
+    // line for the same push, as the `pushed` line's "uploaded, mounted, existing".
+    const how = HOW_ORDER.flatMap((k) => (g.settled.get(k) ? [`${g.settled.get(k)} ${k}`] : [])).join(', ');
     return `berth: ${opts.verb} ${name}: ${g.blobs} blobs, ${mib(g.bytes)}${how ? ` (${how})` : ''}`;
   };
 

@@ -286,7 +286,7 @@ describe('progress rendering', () => {
     if (columns < 60) expect(live.join('\n')).not.toContain('[#');
     p.reporter({ type: 'blob', group: 'linux/amd64', digest: d1, size: 90 * MiB, how: 'uploaded' });
     p.done();
-    expect(out).toContain('berth: pushing linux/amd64: 2 blobs, 100.0 MiB (1 mounted, 1 uploaded)\n');
+    expect(out).toContain('berth: pushing linux/amd64: 2 blobs, 100.0 MiB (1 uploaded, 1 mounted)\n');
     expect(out).toContain('berth: pushing linux/arm64: 1 blobs, 1.0 MiB\n');
     expect(out.match(/done/g)).toHaveLength(1);
   });
