@@ -120,6 +120,9 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
     }
     return g;
   };
+  // The closing summaries by image name (repository, then platform): images are planned in
+  // the order their pushes start, and a release pushes several components at once.
+  const byName = () => [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
   const doneBytes = (g: Group) => Math.min(sum(g.done.values()), g.bytes);
   const settledCount = (g: Group) => sum(g.settled.values());
@@ -236,7 +239,7 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
       if (opts.tty) {
         draw(true);
         live?.clear();
-        for (const [name, g] of groups) if (!g.summarised) persist(summary(name, g));
+        for (const [name, g] of byName()) if (!g.summarised) persist(summary(name, g));
         if (groups.size > 0) {
           const bytes = sum([...groups.values()].map((g) => g.bytes));
           persist(`berth: ${opts.verb} done: ${groups.size} image${groups.size === 1 ? '' : 's'}, ${mib(bytes)} in ${((now() - started) / 1000).toFixed(1)} s`);
@@ -245,7 +248,7 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
         return;
       }
       if (!succeeded) return;
-      for (const [name, g] of groups) out.write(`${summary(name, g)}\n`);
+      for (const [name, g] of byName()) out.write(`${summary(name, g)}\n`);
     },
   };
 }

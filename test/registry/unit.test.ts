@@ -319,6 +319,17 @@ describe('progress rendering', () => {
     ]);
     expect(out).not.toContain('\x1b[');
   });
+
+  test('the closing summaries go by image name, whichever push started first (a release pushes components at once)', async () => {
+    let out = '';
+    const p = progressRenderer({ write: (s: string) => (out += s) }, { tty: false, quiet: true, verb: 'releasing' });
+    for (const group of ['ns/webhook linux/arm64', 'ns/controller linux/arm64', 'ns/webhook linux/amd64', 'ns/controller linux/amd64']) {
+      p.reporter({ type: 'plan', group, blobs: 1, bytes: MiB });
+      p.reporter({ type: 'blob', group, digest: d1, size: MiB, how: 'uploaded' });
+    }
+    p.done();
+    expect(out.trim().split('\n')).toEqual(['ns/controller linux/amd64', 'ns/controller linux/arm64', 'ns/webhook linux/amd64', 'ns/webhook linux/arm64'].map((g) => `berth: releasing ${g}: 1 blobs, 1.0 MiB (1 uploaded)`));
+  });
 });
 
 describe('the lean push entry reads flags as the full CLI does', () => {
