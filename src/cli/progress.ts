@@ -60,6 +60,7 @@ function shortDigest(d: string): string {
 }
 
 const HOW: Record<BlobOutcome | 'downloaded', string> = { downloaded: 'downloaded', uploaded: 'uploaded', mounted: 'mounted (not uploaded)', existing: 'already there', skipped: 'skipped (foreign layer)' };
+const HOW_ORDER = Object.keys(HOW) as (keyof typeof HOW)[];
 
 /**
  * One progress line that fits `width` columns: the label, then as many of `fields` as fit (in
@@ -119,6 +120,9 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
     }
     return g;
   };
+  // The closing summaries by image name (repository, then platform): images are planned in
+  // the order their pushes start, and a release pushes several components at once.
+  const byName = () => [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
   const doneBytes = (g: Group) => Math.min(sum(g.done.values()), g.bytes);
   const settledCount = (g: Group) => sum(g.settled.values());
@@ -128,7 +132,9 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
     return secs > 0 ? bytes / secs : 0;
   };
   const summary = (name: string, g: Group) => {
-    const how = [...g.settled.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
+    // In HOW's order, not the order the blobs settled in (they go `--jobs` at a time): the same
+    // line for the same push, as the `pushed` line's "uploaded, mounted, existing".
+    const how = HOW_ORDER.flatMap((k) => (g.settled.get(k) ? [`${g.settled.get(k)} ${k}`] : [])).join(', ');
     return `berth: ${opts.verb} ${name}: ${g.blobs} blobs, ${mib(g.bytes)}${how ? ` (${how})` : ''}`;
   };
 
@@ -233,7 +239,7 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
       if (opts.tty) {
         draw(true);
         live?.clear();
-        for (const [name, g] of groups) if (!g.summarised) persist(summary(name, g));
+        for (const [name, g] of byName()) if (!g.summarised) persist(summary(name, g));
         if (groups.size > 0) {
           const bytes = sum([...groups.values()].map((g) => g.bytes));
           persist(`berth: ${opts.verb} done: ${groups.size} image${groups.size === 1 ? '' : 's'}, ${mib(bytes)} in ${((now() - started) / 1000).toFixed(1)} s`);
@@ -242,7 +248,7 @@ export function progressRenderer(out: ProgressStream, opts: RendererOptions): Pr
         return;
       }
       if (!succeeded) return;
-      for (const [name, g] of groups) out.write(`${summary(name, g)}\n`);
+      for (const [name, g] of byName()) out.write(`${summary(name, g)}\n`);
     },
   };
 }

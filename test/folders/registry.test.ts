@@ -94,8 +94,10 @@ describe('berth images push', () => {
     const r = await images(['push', 'app', '--registry', `${reg}/changed`]);
     expect(r.code).toBe(0);
     // Only app's own new layer, config and manifest (and the index) were written; base's layer was there.
+    // Counted by digest, not by request: the two blobs go up at once into one repository, where
+    // distribution 2.8 may answer a PUT 500 (docs/testing.md), which berth tries again.
     const blobPuts = writes().filter((e) => e.method === 'PUT' && e.path.includes('/blobs/'));
-    expect(blobPuts.length).toBe(2);
+    expect(new Set(blobPuts.map((e) => new URL(e.path, 'http://registry').searchParams.get('digest'))).size).toBe(2);
   });
 
   test('a MicroShift-style component: Dockerfile.amd64 built, ImageSource.arm64 taken by digest, one index', async () => {

@@ -286,7 +286,7 @@ describe('progress rendering', () => {
     if (columns < 60) expect(live.join('\n')).not.toContain('[#');
     p.reporter({ type: 'blob', group: 'linux/amd64', digest: d1, size: 90 * MiB, how: 'uploaded' });
     p.done();
-    expect(out).toContain('berth: pushing linux/amd64: 2 blobs, 100.0 MiB (1 mounted, 1 uploaded)\n');
+    expect(out).toContain('berth: pushing linux/amd64: 2 blobs, 100.0 MiB (1 uploaded, 1 mounted)\n');
     expect(out).toContain('berth: pushing linux/arm64: 1 blobs, 1.0 MiB\n');
     expect(out.match(/done/g)).toHaveLength(1);
   });
@@ -318,6 +318,17 @@ describe('progress rendering', () => {
       'berth: pushing linux/amd64: 2 blobs, 4.0 MiB (1 uploaded, 1 mounted)',
     ]);
     expect(out).not.toContain('\x1b[');
+  });
+
+  test('the closing summaries go by image name, whichever push started first (a release pushes components at once)', async () => {
+    let out = '';
+    const p = progressRenderer({ write: (s: string) => (out += s) }, { tty: false, quiet: true, verb: 'releasing' });
+    for (const group of ['ns/webhook linux/arm64', 'ns/controller linux/arm64', 'ns/webhook linux/amd64', 'ns/controller linux/amd64']) {
+      p.reporter({ type: 'plan', group, blobs: 1, bytes: MiB });
+      p.reporter({ type: 'blob', group, digest: d1, size: MiB, how: 'uploaded' });
+    }
+    p.done();
+    expect(out.trim().split('\n')).toEqual(['ns/controller linux/amd64', 'ns/controller linux/arm64', 'ns/webhook linux/amd64', 'ns/webhook linux/arm64'].map((g) => `berth: releasing ${g}: 1 blobs, 1.0 MiB (1 uploaded)`));
   });
 });
 
