@@ -340,10 +340,11 @@ describe('timeouts: silence fails fast, slow progress never times out', () => {
   });
 
   test('a blob that arrives slowly but steadily is not cut by the idle timeout', async () => {
-    // 6 MiB at 512 KiB every 250 ms: about 3 s in all, with no silence near the 1 s timeout.
+    // 6 MiB at 512 KiB every 250 ms: about 3 s in all, with no silence near the 2 s timeout
+    // (the proxy shares berth's event loop here: a pause of the test process delays both).
     proxy.setFaults([{ method: 'GET', path: /\/blobs\/sha256:/, action: { kind: 'slow-response', chunkBytes: 512 << 10, delayMs: 250 } }]);
     const out = join(dir, 'slow.tar');
-    const r = await berth(['pull', `${proxy.host}/faults/fixture:v1`, '--output', out, '--timeout', '1'], { env: testEnv(join(dir, 'slow-cache')) });
+    const r = await berth(['pull', `${proxy.host}/faults/fixture:v1`, '--output', out, '--timeout', '2'], { env: testEnv(join(dir, 'slow-cache')) });
     expect(r.stderr).not.toContain('retrying');
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(imageDigest);
