@@ -141,7 +141,8 @@ export function dispatchStage(df: Dockerfile, planned: PlannedStage, baseConfig:
         const dir = word(ins, ins.value);
         if (dir === '') throw err(ins.line, 'WORKDIR: cannot be empty');
         const path = posix.resolve(config.WorkingDir || '/', dir);
-        config.WorkingDir = path;
+        // An absolute one is kept as written (`/app/`), a relative one joined and cleaned, as BuildKit records them.
+        config.WorkingDir = dir.startsWith('/') ? dir : path;
         note(ins, { kind: 'workdir', path, line: ins.line, ...(config.User ? { user: config.User } : {}) });
         break;
       }

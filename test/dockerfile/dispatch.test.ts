@@ -177,6 +177,14 @@ describe('WORKDIR', () => {
     expect(dispatch('FROM scratch\nWORKDIR /a\nWORKDIR b/../c\n').config.WorkingDir).toBe('/a/c');
   });
 
+  it('records an absolute path as written, a relative one joined and cleaned (BuildKit; conformance: workdir-trailing-slash)', () => {
+    const r = dispatch('FROM scratch\nWORKDIR /app/\n');
+    expect(r.config.WorkingDir).toBe('/app/');
+    expect(r.ops.map((op) => op.layer)).toStrictEqual([{ kind: 'workdir', path: '/app', line: 2 }]);
+    expect(dispatch('FROM scratch\nWORKDIR /app/\nWORKDIR sub/\n').config.WorkingDir).toBe('/app/sub');
+    expect(onlyCopy('FROM scratch\nWORKDIR /app/\nCOPY a ./\n')).toMatchObject({ dest: '/app', destIsDir: true });
+  });
+
   it('creates the folder, owned by the USER in effect when there is one', () => {
     const r = dispatch('FROM scratch\nWORKDIR /a\nUSER app\nWORKDIR /b\n');
     expect(r.ops.map((op) => op.layer)).toStrictEqual([{ kind: 'workdir', path: '/a', line: 2 }, undefined, { kind: 'workdir', path: '/b', line: 4, user: 'app' }]);
