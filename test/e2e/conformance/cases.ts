@@ -61,6 +61,8 @@ const COPY_THROUGH_LINK = 'COPY onto a symlink writes through it';
 const WORKDIR_OWNER = 'WORKDIR after USER is owned by that user';
 const ARG_INHERITED = 'a stage FROM another stage inherits its ARGs';
 const ENGINE_SCRATCH = 'through the buildah engine, FROM scratch keeps buildah\'s unset WorkingDir';
+const GIT_MODES = 'File modes from the context are the ones git keeps';
+const NO_ARG_FROM = 'expands no ARG in COPY --from (20.10, BuildKit 0.8, buildah 1.28)';
 const PARAMS = 'Positional and special parameters expand to nothing';
 const NOT_A_FOLDER = 'a file on the way to a destination is refused';
 const SEVERAL_SOURCES = 'several sources onto a name without a trailing / are refused';
@@ -238,6 +240,19 @@ export const CASES: Case[] = [
   c('healthcheck-shell-form', `${P}HEALTHCHECK --interval=1m30s CMD test -f /x || exit 1\n`),
   c('from-platform-arg', 'FROM --platform=$TARGETPLATFORM {{PLAIN}}\nCOPY a.txt /\n', { lacks: { classic: NO_PLATFORM_ARGS } }),
   c('from-platform-arg-redeclared', 'ARG TARGETPLATFORM\nFROM --platform=$TARGETPLATFORM {{PLAIN}}\nCOPY a.txt /\n', { lacks: { classic: NO_PLATFORM_ARGS, buildkit: 'BuildKit 0.8 empties a platform argument declared again before FROM' } }),
+  // Owners, modes and sources a little off the usual path.
+  c('chown-new-parents', `${P}COPY --chown=app a.txt /new/deep/\n`),
+  c('chown-numeric-new-parents-dir', `${P}COPY --chown=1234:5678 dir /made/here/\n`, { deliberate: { classic: 'new parent folders of a COPY --chown get its owner' } }),
+  c('context-special-mode-bits', `${P}COPY sticky /st\n`, { files: { sticky: { dir: true, mode: 0o1777 }, 'sticky/f': 'f\n' }, deliberate: { buildah: GIT_MODES, classic: GIT_MODES, buildkit: GIT_MODES } }),
+  c('chmod-setuid', `${P}COPY --chmod=4755 tool /usr/bin/tool\n`, { lacks: { classic: NO_CHMOD }, deliberate: { buildkit: '--chmod keeps setuid, setgid and sticky bits' } }),
+  c('user-then-copy', `${P}USER 1000\nCOPY a.txt /owned-by-root\n`),
+  c('env-path-from-base', `${P}ENV PATH=$PATH:/opt/bin\n`),
+  c('workdir-trailing-slash', `${P}WORKDIR /app/\nCOPY a.txt ./\n`),
+  c('from-stage-glob', `FROM {{PLAIN}} AS b\nCOPY *.txt /out/\nFROM scratch\nCOPY --from=b /out/*.txt /x/\n`),
+  c('from-stage-via-arg', `ARG S=b\nFROM {{PLAIN}} AS b\nCOPY a.txt /a\nFROM scratch\nARG S\nCOPY --from=$S /a /a\n`, { lacks: { classic: NO_ARG_FROM, buildah: NO_ARG_FROM, buildkit: NO_ARG_FROM } }),
+  c('from-stage-link-to-dir', `FROM {{MERGED}} AS b\nFROM scratch\nCOPY --from=b /lib/ /l/\nCOPY --from=b /bin /b\n`),
+  c('copy-onto-existing-file', `${P}COPY a.txt /opt/existing/old.txt\n`),
+  c('context-file-mode-600', `${P}COPY secret /home/app/\n`, { files: { secret: { content: 's\n', mode: 0o600 } }, deliberate: { buildah: GIT_MODES, classic: GIT_MODES, buildkit: GIT_MODES } }),
   // Platforms.
   c('platform-arm-v7-args', 'FROM scratch\nARG TARGETPLATFORM\nARG TARGETOS\nARG TARGETARCH\nARG TARGETVARIANT\nLABEL p=$TARGETPLATFORM o=$TARGETOS a=$TARGETARCH v=$TARGETVARIANT\nCOPY ${TARGETARCH}${TARGETVARIANT}.bin /\n', { platforms: ['linux/arm/v7'], files: { 'armv7.bin': 'armv7\n' }, lacks: { classic: NO_PLATFORM_ARGS } }),
   c('platform-arm64-v8-args', 'FROM scratch\nARG TARGETPLATFORM\nARG TARGETARCH\nARG TARGETVARIANT\nLABEL p=$TARGETPLATFORM a=$TARGETARCH v=x$TARGETVARIANT\nCOPY ${TARGETARCH}.bin /\n', { platforms: ['linux/arm64/v8'], files: { 'arm64.bin': 'arm64\n' }, lacks: { classic: NO_PLATFORM_ARGS }, deliberate: { buildah: 'linux/arm64/v8 is linux/arm64' } }),
