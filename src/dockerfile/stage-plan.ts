@@ -25,7 +25,10 @@ export interface PlannedStage {
   copyFrom: Map<CopyInstruction, Source>;
   /** Where each `RUN --mount=from=...` of the stage reads, in the order of its mounts that have from=. */
   mountFrom: Map<RunInstruction, Source[]>;
-  /** Values of the stage's ARGs that are known before dispatch (build args, platform args, globals). */
+  /**
+   * Values of the stage's ARGs that no default can change: build args and the predefined ones
+   * (platform args, BUILD_COMMIT_SHA). A default is the ARG's own, taken where it stands.
+   */
   argValues: Map<string, string>;
   /** Global ARG values a stage's `ARG NAME` (without default) inherits. */
   metaArgs: Map<string, string>;
@@ -144,13 +147,15 @@ export function planBuild(input: PlanInput): BuildPlan {
       }
     }
     const argValues = new Map<string, string>();
+    // The ARGs' values in order, for what the plan expands itself (RUN flags, COPY --from).
+    const values = new Map<string, string>();
     const copyFrom = new Map<CopyInstruction, Source>();
     const mountFrom = new Map<RunInstruction, Source[]>();
     let hasRun = false;
     for (const ins of stage.instructions) {
       if (ins.kind === 'RUN') {
         hasRun = true;
-        const scope = new Map([...metaArgs, ...argValues]);
+        const scope = new Map([...metaArgs, ...values]);
         const flags = ins.flags.map((f) => expand(f, scope, ins.line, 'RUN'));
         let parsed;
         try {
@@ -164,13 +169,15 @@ export function planBuild(input: PlanInput): BuildPlan {
       }
       if (ins.kind === 'ARG') {
         for (const { name, default: def } of ins.args) {
-          const value = given.get(name) ?? predefined.get(name) ?? (def !== undefined ? safeExpand(def, new Map([...metaArgs, ...argValues]), df.escape) : metaArgs.get(name));
-          if (value !== undefined) argValues.set(name, value);
+          const fixed = given.get(name) ?? predefined.get(name);
+          if (fixed !== undefined) argValues.set(name, fixed);
+          const value = fixed ?? (def !== undefined ? safeExpand(def, new Map([...metaArgs, ...values]), df.escape) : metaArgs.get(name));
+          if (value !== undefined) values.set(name, value);
         }
       }
       if ((ins.kind === 'COPY' || ins.kind === 'ADD') && ins.from !== undefined) {
         if (ins.kind === 'ADD') throw err(ins.line, 'ADD: unknown flag: --from');
-        const raw = expand(ins.from, new Map([...metaArgs, ...argValues]), ins.line, 'COPY --from');
+        const raw = expand(ins.from, new Map([...metaArgs, ...values]), ins.line, 'COPY --from');
         copyFrom.set(ins, resolveName(raw, stage, false, ins.line));
       }
     }

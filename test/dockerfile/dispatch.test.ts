@@ -77,6 +77,16 @@ describe('variables from the base image config', () => {
 });
 
 describe('ARG', () => {
+  it('takes each default where it stands: an ENV between two ARGs of one name keeps the first (conformance: arg-not-inherited-by-env)', () => {
+    const r = dispatch('FROM scratch\nARG V=arg\nENV E=$V\nLABEL a=$V\nARG V=again\nLABEL e=$E v=$V\nRUN env\n');
+    expect(r.config.Env).toEqual(['E=arg']);
+    expect(r.config.Labels).toEqual({ a: 'arg', e: 'arg', v: 'again' });
+    expect(runs(r)[0]!.env).toEqual(['E=arg', 'V=again']);
+    // A build arg wins over both defaults, from the first ARG on.
+    const given = dispatch('FROM scratch\nARG V=arg\nENV E=$V\nARG V=again\n', { buildArgs: { V: 'cli' } });
+    expect(given.config.Env).toEqual(['E=cli']);
+  });
+
   it('leaves an ARG with no value and no default unset: not expanded, not in a RUN\'s environment', () => {
     const r = dispatch('FROM scratch\nARG NOVAL\nLABEL v="${NOVAL-unset}"\nRUN env\n');
     expect(r.config.Labels).toEqual({ v: 'unset' });

@@ -19,9 +19,11 @@ function plan(text: string, extra: Partial<PlanInput> = {}) {
 }
 
 describe('ARGs', () => {
-  it('a stage ARG without a default inherits the global value; a default may use earlier ARGs', () => {
-    const p = plan('ARG V=1\nARG UNSET\nFROM a\nARG V\nARG A=x\nARG B=$A-$V\nARG UNSET\nARG LATER\n');
-    expect([...p.target.argValues]).toEqual([['V', '1'], ['A', 'x'], ['B', 'x-1']]);
+  it('a stage ARG without a default inherits the global value; a default may use earlier ARGs (seen in COPY --from)', () => {
+    const p = plan('ARG V=1\nARG UNSET\nFROM scratch AS x-1\nFROM a\nARG V\nARG A=x\nARG B=$A-$V\nARG UNSET\nARG LATER\nCOPY --from=$B /f /f\n');
+    expect([...p.target.copyFrom.values()]).toEqual([{ kind: 'stage', index: 0 }]);
+    // Defaults are the dispatcher's, each where it stands; only given and predefined values are fixed.
+    expect([...p.target.argValues]).toEqual([]);
     // A global ARG without a value and not given has none.
     expect([...p.target.metaArgs]).toEqual([['V', '1']]);
   });
@@ -29,6 +31,11 @@ describe('ARGs', () => {
   it('a build arg wins over a stage default; a default that cannot be expanded is left to the dispatcher', () => {
     const p = plan('FROM a\nARG A=1\nARG B=${X\n', { buildArgs: { A: '2' } });
     expect([...p.target.argValues]).toEqual([['A', '2']]);
+  });
+
+  it('takes a default where it stands: COPY --from between two ARGs of one name reads the first', () => {
+    const p = plan('FROM scratch AS one\nFROM scratch AS two\nFROM a\nARG S=one\nCOPY --from=$S /f /f\nARG S=two\nCOPY --from=$S /g /g\n');
+    expect([...p.target.copyFrom.values()]).toEqual([{ kind: 'stage', index: 0 }, { kind: 'stage', index: 1 }]);
   });
 
   it('names the instruction in an expansion error', () => {
