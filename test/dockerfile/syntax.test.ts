@@ -23,7 +23,10 @@ interface Shape {
   heredocs: string[];
 }
 
-const words = (s: string) => s.split(/\s+/).filter((w) => w !== '');
+// dockerfile-ast gives argument values with their escapes applied (`e\ f` is `e` and `f`, `\"` is `"`):
+// words are compared with every escape character dropped, on both sides.
+const unescaped = (w: string) => w.replace(/\\(.|$)/g, '$1');
+const words = (s: string) => s.split(/\s+/).filter((w) => w !== '').map(unescaped);
 
 function ours(text: string): Shape[] {
   return splitDockerfile(text).instructions.map((i) => ({
@@ -42,7 +45,7 @@ function oracle(text: string): Shape[] {
       const more = i as unknown as { getHeredocs?: () => { getName(): string }[]; getFlags?: () => Flag[] };
       // Instructions that take flags list them apart from their arguments.
       const flags = (more.getFlags?.() ?? []).map((f) => `--${f.getName()}${f.getValue() === null ? '' : `=${f.getValue()}`}`);
-      const args = [...flags, ...i.getArguments().map((a) => a.getValue())];
+      const args = [...flags, ...i.getArguments().map((a) => unescaped(a.getValue()))];
       return { keyword: i.getKeyword().toUpperCase(), lines: [r.start.line + 1, r.end.line + 1], args, heredocs: (more.getHeredocs?.() ?? []).map((h) => h.getName()) };
     });
 }
