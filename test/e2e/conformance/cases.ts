@@ -268,6 +268,16 @@ export const CASES: Case[] = [
   c('add-remote-name-kept', `${P}ADD a.txt /x/renamed\n`),
   c('copy-hidden-files', `${P}COPY . /c/\n`, { files: { '.hidden': 'h\n', 'dir/.also': 'a\n' } }),
   c('onbuild-two-levels', `FROM {{PLAIN}} AS p\nONBUILD LABEL from-p=1\nFROM p AS c\nLABEL c=1\nFROM c\nLABEL g=1\n`, { lacks: { classic: 'the classic builder of 20.10 fails it here: unknown parent image ID' } }),
+  // Archives and names a little off the usual path.
+  c('add-tar-through-own-symlink', `${P}ADD sl.tar /x/\n`, { files: { 'sl.tar': { tar: { compress: 'none', files: { d: { dir: true }, l: { symlink: 'd' }, 'l/f': 'f\n' }, order: ['d', 'l', 'l/f'] } } } }),
+  c('add-tar-member-through-base-link', `${M}ADD bin.tar /\n`, { files: { 'bin.tar': { tar: { compress: 'none', files: { 'bin/newtool': { content: 'n\n', mode: 0o755 } }, order: ['bin/newtool'] } } } }),
+  c('add-tar-unicode-and-long-names', `${P}ADD names.tar /n/\n`, { files: { 'names.tar': { tar: { compress: 'gzip', files: { 'ünï cødé.txt': 'u\n', [`${'long-'.repeat(30)}name.txt`]: 'l\n' } } } } }),
+  c('copy-unicode-name', `${P}COPY ["ünï cødé.txt", "/u/"]\n`, { files: { 'ünï cødé.txt': 'u\n' } }),
+  c('copy-dir-with-link-to-dir', `${P}COPY tree /t/\n`, { files: { 'tree/real/f': 'f\n', 'tree/link': { symlink: 'real' } } }),
+  c('ignore-nested-file', `${P}COPY dir/ /d/\n`, { files: { '.dockerignore': 'dir/sub/three.txt\n' } }),
+  c('add-zstd-file', `${P}ADD note.zst /z/\n`, { files: { 'note.zst': { content: '(\u00b5/\u00fd not really zstd\n' } } }),
+  c('copy-to-root-dot', `${P}WORKDIR /\nCOPY a.txt .\n`),
+  c('copy-dir-contents-to-root', `FROM scratch\nCOPY dir/ /\n`),
   // Platforms.
   c('platform-arm-v7-args', 'FROM scratch\nARG TARGETPLATFORM\nARG TARGETOS\nARG TARGETARCH\nARG TARGETVARIANT\nLABEL p=$TARGETPLATFORM o=$TARGETOS a=$TARGETARCH v=$TARGETVARIANT\nCOPY ${TARGETARCH}${TARGETVARIANT}.bin /\n', { platforms: ['linux/arm/v7'], files: { 'armv7.bin': 'armv7\n' }, lacks: { classic: NO_PLATFORM_ARGS } }),
   c('platform-arm64-v8-args', 'FROM scratch\nARG TARGETPLATFORM\nARG TARGETARCH\nARG TARGETVARIANT\nLABEL p=$TARGETPLATFORM a=$TARGETARCH v=x$TARGETVARIANT\nCOPY ${TARGETARCH}.bin /\n', { platforms: ['linux/arm64/v8'], files: { 'arm64.bin': 'arm64\n' }, lacks: { classic: NO_PLATFORM_ARGS }, deliberate: { buildah: 'linux/arm64/v8 is linux/arm64' } }),
