@@ -118,22 +118,26 @@ describe('berth push through a faulty network', () => {
     expect(await tagExists('faults/cut', 'v1')).toBe(false);
   });
 
-  test('a re-run after a failed push finishes the job without uploading again what is there', async () => {
-    // The layer goes up, then every manifest PUT fails: no tag. One blob at a time: with
-    // --retries 0, the 500 distribution 2.8 may answer blobs PUT at once into one repository
-    // (docs/testing.md) would fail the push at a blob instead.
+  // The layer goes up, then every manifest PUT fails: no tag. With --retries 0, one blob at a
+  // time: the 500 distribution 2.8 may answer blobs PUT at once into one repository
+  // (docs/testing.md) would fail the push at a blob instead. With the default --jobs, two
+  // retries absorb that 500.
+  test.each([
+    ['one blob at a time, no retries', 'rerun-one', ['--retries', '0', '--jobs', '1'], '1 try'],
+    ['the default --jobs, two retries', 'rerun-default', ['--retries', '2'], '3 tries'],
+  ])('a re-run after a failed push (%s) finishes the job without uploading again what is there', async (_how, repo, flags, tries) => {
     proxy.setFaults([{ method: 'PUT', path: /\/manifests\//, action: { kind: 'status', status: 500 } }]);
-    const first = await berth(['push', image, `${proxy.host}/faults/rerun:v1`, '--retries', '0', '--jobs', '1'], { env });
+    const first = await berth(['push', image, `${proxy.host}/faults/${repo}:v1`, ...flags], { env });
     expect(first.code).toBe(1);
-    expect(first.stderr).toMatch(/^berth: pushing manifest sha256:[0-9a-f]{64} to 127\.0\.0\.1:\d+\/faults\/rerun: gave up after 1 try: PUT .* answered 500/m);
-    expect(await tagExists('faults/rerun', 'v1')).toBe(false);
+    expect(first.stderr).toMatch(new RegExp(`^berth: pushing manifest sha256:[0-9a-f]{64} to 127\\.0\\.0\\.1:\\d+/faults/${repo}: gave up after ${tries}: PUT .* answered 500`, 'm'));
+    expect(await tagExists(`faults/${repo}`, 'v1')).toBe(false);
     proxy.setFaults([]);
     proxy.log.length = 0;
-    const second = await berth(['push', image, `${proxy.host}/faults/rerun:v1`, '--json'], { env });
+    const second = await berth(['push', image, `${proxy.host}/faults/${repo}:v1`, '--json'], { env });
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout).push.blobs).toEqual({ uploaded: 0, mounted: 0, existing: 3, skipped: 0 });
     expect(proxy.log.filter((l) => BLOB_UPLOAD.test(l.path))).toEqual([]);
-    expect(await skopeoCheck(`${reg.host}/faults/rerun:v1`)).toBe(imageDigest);
+    expect(await skopeoCheck(`${reg.host}/faults/${repo}:v1`)).toBe(imageDigest);
   });
 });
 
