@@ -450,14 +450,10 @@ describe('normalizeConfig and specOrder: the config fields kept, in one order', 
   const ids = [`sha256:${'1'.repeat(64)}`] as Digest[];
 
   test('variant, os.version, os.features and author are kept; empty ones and the container config\'s empty fields are dropped', () => {
+    const kept = { architecture: 'arm64', os: 'linux', variant: 'v8', 'os.version': '10.0.17763', 'os.features': ['win32k'], author: 'me' };
     const config = normalizeConfig(
       {
-        architecture: 'arm64',
-        os: 'linux',
-        variant: 'v8',
-        'os.version': '10.0.17763',
-        'os.features': ['win32k'],
-        author: 'me',
+        ...kept,
         rootfs: { type: 'layers', diff_ids: [] },
         config: { User: '', WorkingDir: '', Entrypoint: [], Cmd: ['sh'], ArgsEscaped: true, ExposedPorts: {}, Labels: { 'io.buildah.version': '1.28.2' }, StopSignal: 'SIGTERM' },
       },
@@ -468,12 +464,7 @@ describe('normalizeConfig and specOrder: the config fields kept, in one order', 
     expect(Buffer.from(JSON.stringify(config)).toString()).toBe(
       JSON.stringify({
         created: '2023-11-14T22:13:20Z',
-        architecture: 'arm64',
-        os: 'linux',
-        variant: 'v8',
-        'os.version': '10.0.17763',
-        'os.features': ['win32k'],
-        author: 'me',
+        ...kept,
         config: { Entrypoint: [], Cmd: ['sh'], StopSignal: 'SIGTERM', ArgsEscaped: true },
         rootfs: { type: 'layers', diff_ids: ids },
         history: [],
