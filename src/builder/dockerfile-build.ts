@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { IgnoreRules } from '../dockerfile/dockerignore.js';
 import { dockerfileError } from '../dockerfile/dockerfile-error.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
@@ -220,7 +220,7 @@ function withoutWorkFolder(filter: ContextFilter, contextDir: string, work: stri
 /** The work folder's path in the context (`out/.berth-work-…`), or undefined when it is outside. */
 function workInContext(contextDir: string, work: string): string | undefined {
   const own = relative(contextDir, work).split(sep).join('/');
-  return own === '' || own === '..' || own.startsWith('../') || isAbsolute(own) ? undefined : own;
+  return own === '..' || own.startsWith('../') ? undefined : own;
 }
 
 /**
